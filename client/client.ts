@@ -1,0 +1,497 @@
+/**
+ * The Client: connects to a scheduler, submits tasks, and settles Futures. Browser-safe:
+ * transports are injected (registerDialer), so nothing here calls Deno APIs.
+ */
+import { Connection } from "../comm/connection.ts";
+import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
+import { PeerPool } from "../comm/peer_pool.ts";
+import { parseAddress } from "../comm/transport.ts";
+import type {
+  FunctionDef,
+  Message,
+  SchedulerInfoReply,
+  TaskSpec,
+  WorkerInfo,
+} from "../comm/protocol.ts";
+import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
+import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts";
+import { functionHash, pureKey, randomKey } from "./keys.ts";
+import { checkFunctionSource } from "../comm/function_source.ts";
+import { Future, type FutureHost, KeyState } from "./future.ts";
+
+/** Client options. */
+export interface ClientOptions {
+  /** How long to wait for the connection (ms, default 30000). */
+  timeout?: number;
+  /** A name shown in the scheduler's logs. */
+  name?: string;
+  authToken?: string;
+  heartbeatInterval?: number;
+}
+
+/** Something with a scheduler address: a LocalCluster, for example. */
+export interface ClusterLike {
+  readonly schedulerAddress: string;
+  /** An in-process address, used when the cluster lives in this process. */
+  readonly inprocAddress?: string;
+  close(): Promise<void>;
+}
+
+/** Options of `client.with(...)` for submit and map. */
+export interface SubmitOptions {
+  key?: string;
+  pure?: boolean;
+  priority?: number;
+  retries?: number;
+}
+
+/** What `gather` does with erred Futures. */
+export interface GatherOptions {
+  errors?: "raise" | "skip";
+}
+
+const dialers = new Map<string, Dialer>();
+let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = null;
+
+/** Makes `scheme://` addresses reachable (tcp and inproc from mod.ts, ws from client/mod.ts). */
+export function registerDialer(scheme: string, dialer: Dialer): void {
+  dialers.set(scheme, dialer);
+}
+
+/** Sets what `Client.connect()` with no target starts (mod.ts: a LocalCluster). */
+export function setDefaultCluster(f: (options: ClientOptions) => Promise<ClusterLike>): void {
+  defaultCluster = f;
+}
+
+function dialAny(address: string): ReturnType<Dialer> {
+  const scheme = parseAddress(address).scheme;
+  const d = dialers.get(scheme);
+  if (!d) {
+    return Promise.reject(
+      new CommClosedError(`no transport for ${scheme}:// here (import dtask's mod.ts for tcp)`),
+    );
+  }
+  return d(address);
+}
+
+interface FnInfo extends FunctionDef {
+  prefix: string;
+}
+
+const fnInfos = new WeakMap<(...args: any[]) => unknown, FnInfo>();
+
+function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
+  let info = fnInfos.get(fn);
+  if (!info) {
+    if (typeof fn !== "function") {
+      throw new TypeError(`the first argument must be a function, got ${typeof fn}`);
+    }
+    const { name, source } = checkFunctionSource(fn);
+    info = { h: functionHash(source), n: name, s: source, prefix: name || "lambda" };
+    fnInfos.set(fn, info);
+  }
+  return info;
+}
+
+/** A connection to a dtask scheduler. */
+export class Client implements FutureHost {
+  /** The scheduler's address. */
+  readonly schedulerAddress: string;
+  /** This client's id at the scheduler. */
+  readonly id: string;
+  #conn: Connection;
+  #keys = new Map<string, KeyState>();
+  #peers: PeerPool;
+  #sentFns = new Set<string>();
+  #tasks: TaskSpec[] = [];
+  #wanted: string[] = [];
+  #fns: FunctionDef[] = [];
+  #released: string[] = [];
+  #flushQueued = false;
+  #ownCluster: ClusterLike | null = null;
+  #closing: Promise<void> | null = null;
+
+  private constructor(conn: Connection, address: string, id: string, name: string) {
+    this.#conn = conn;
+    this.schedulerAddress = address;
+    this.id = id;
+    this.#peers = new PeerPool(dialAny, name);
+    conn.start((msg) => this.#onMessage(msg));
+    conn.closed.then((reason) => this.#lost(reason));
+  }
+
+  /**
+   * Connects to a LocalCluster, an address (`tcp://host:port`), or — with no target — a new
+   * LocalCluster that closes with this client.
+   */
+  static async connect(
+    target?: ClusterLike | string,
+    options: ClientOptions = {},
+  ): Promise<Client> {
+    let own: ClusterLike | null = null;
+    if (target === undefined) {
+      if (!defaultCluster) {
+        throw new TypeError("Client.connect() needs an address here (no local cluster support)");
+      }
+      target = own = await defaultCluster(options);
+    }
+    const shown = typeof target === "string" ? target : target.schedulerAddress;
+    const via = typeof target === "string"
+      ? target
+      : target.inprocAddress && dialers.has("inproc")
+      ? target.inprocAddress
+      : target.schedulerAddress;
+    const timeout = options.timeout ?? 30_000;
+    const name = options.name ?? "client";
+    try {
+      const t = await withTimeout(dialAny(via), timeout, `connecting to ${shown}`);
+      let welcome;
+      try {
+        welcome = await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+      } catch (e) {
+        t.close();
+        throw e;
+      }
+      const client = new Client(new Connection(t), shown, welcome.id ?? name, name);
+      client.#ownCluster = own;
+      return client;
+    } catch (e) {
+      await own?.close();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- submitting
+
+  /** Runs `fn(...args)` on a worker; Futures among the arguments are replaced by their values. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>> {
+    return this.#submit(fn, args, {}) as Future<Awaited<R>>;
+  }
+
+  /** One task per element of the zipped iterables. */
+  map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[] {
+    return this.#map(fn, iterables, {});
+  }
+
+  /** The same calls with options (key, pure, priority, retries). */
+  with(options: SubmitOptions): {
+    submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
+    map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
+  } {
+    return {
+      submit: (fn, ...args) => this.#submit(fn, args, options) as any,
+      map: (fn, ...iterables) => this.#map(fn, iterables, options),
+    };
+  }
+
+  #map(
+    fn: (...args: any[]) => unknown,
+    iterables: Iterable<unknown>[],
+    options: SubmitOptions,
+  ): Future<any>[] {
+    if (iterables.length === 0) throw new TypeError("map needs at least one iterable");
+    if (options.key !== undefined) throw new TypeError("map takes no single key; use submit");
+    const its = iterables.map((x) => {
+      if (x == null || typeof (x as Iterable<unknown>)[Symbol.iterator] !== "function") {
+        throw new TypeError("map's arguments after the function must be iterables");
+      }
+      return (x as Iterable<unknown>)[Symbol.iterator]();
+    });
+    const out: Future<any>[] = [];
+    for (;;) {
+      const args: unknown[] = [];
+      for (const it of its) {
+        const r = it.next();
+        if (r.done) return out;
+        args.push(r.value);
+      }
+      out.push(this.#submit(fn, args, options));
+    }
+  }
+
+  #submit(fn: (...args: any[]) => unknown, args: unknown[], options: SubmitOptions): Future<any> {
+    this.#checkOpen();
+    const info = fnInfo(fn);
+    const deps = new Set<string>();
+    const payload = encodeValue(args, {
+      refKey: (v) => (v instanceof Future && v.client === this ? v.key : undefined),
+      deps,
+      path: "arguments",
+    });
+    const key = options.key ??
+      (options.pure === false ? randomKey(info.prefix) : pureKey(info.prefix, info.h, payload));
+    let ks = this.#keys.get(key);
+    if (!ks) {
+      ks = new KeyState(key);
+      this.#keys.set(key, ks);
+      const spec: TaskSpec = { k: key, f: info.h, a: payload, d: [...deps] };
+      if (options.priority) spec.p = options.priority;
+      if (options.retries) spec.r = options.retries;
+      this.#tasks.push(spec);
+      this.#wanted.push(key);
+      if (!this.#sentFns.has(info.h)) {
+        this.#sentFns.add(info.h);
+        this.#fns.push({ h: info.h, n: info.n, s: info.s });
+      }
+      this.#scheduleFlush();
+    }
+    return new Future(ks, this, this);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Sends queued submissions, then queued releases, preserving their order. */
+  #flush(): void {
+    this.#flushQueued = false;
+    this.#flushGraph();
+    if (this.#released.length) {
+      this.#conn.send({ op: "release-keys", keys: this.#released });
+      this.#released = [];
+    }
+  }
+
+  #flushGraph(): void {
+    if (!this.#tasks.length && !this.#wanted.length) return;
+    this.#conn.send({
+      op: "update-graph",
+      tasks: this.#tasks,
+      wanted: this.#wanted,
+      functions: this.#fns.length ? this.#fns : undefined,
+    });
+    this.#tasks = [];
+    this.#wanted = [];
+    this.#fns = [];
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** Values of Futures, in the same structure (arrays and plain objects are walked). */
+  async gather<T>(futures: T, options: GatherOptions = {}): Promise<Gathered<T>> {
+    const found: Future[] = [];
+    collectFutures(futures, found);
+    const states = found.map((f) => f.state);
+    await this.#allSettled(states);
+    await this.#fetchMissing(states);
+    const skip = options.errors === "skip";
+    return rebuild(futures, (f) => {
+      const ks = f.state;
+      if (ks.status === "finished") return this.#decoded(ks);
+      if (skip) return SKIP;
+      throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
+    }) as Gathered<T>;
+  }
+
+  /** FutureHost: one key's value. */
+  async valueOf(ks: KeyState): Promise<unknown> {
+    if (!ks.settled) await new Promise<void>((r) => ks.onSettled(r));
+    if (ks.status !== "finished") {
+      throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
+    }
+    if (!ks.payload && !ks.decoded) await this.#fetchMissing([ks]);
+    return this.#decoded(ks);
+  }
+
+  #decoded(ks: KeyState): unknown {
+    if (!ks.decoded) {
+      ks.value = decodeValue(ks.payload!);
+      ks.decoded = true;
+    }
+    return ks.value;
+  }
+
+  #allSettled(states: KeyState[]): Promise<void> {
+    let left = 0;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const one = () => {
+      if (--left === 0) resolve();
+    };
+    for (const ks of states) {
+      if (!ks.settled) {
+        left++;
+        ks.onSettled(one);
+      }
+    }
+    if (left === 0) resolve();
+    return promise;
+  }
+
+  /** Fetches values that did not come with their results, straight from the workers. */
+  async #fetchMissing(states: KeyState[]): Promise<void> {
+    const byWorker = new Map<string, KeyState[]>();
+    for (const ks of states) {
+      if (ks.status !== "finished" || ks.payload || ks.decoded) continue;
+      const w = ks.holders[0];
+      if (w === undefined) continue;
+      let list = byWorker.get(w);
+      if (!list) byWorker.set(w, list = []);
+      if (!list.includes(ks)) list.push(ks);
+    }
+    await Promise.all([...byWorker].map(async ([w, list]) => {
+      let values: Record<string, Payload> = {};
+      try {
+        values = await this.#peers.getData(w, list.map((ks) => ks.key));
+      } catch { /* that worker is gone: ask the scheduler where else it is */ }
+      const again: KeyState[] = [];
+      for (const ks of list) {
+        const v = values[ks.key];
+        if (v) ks.payload = v;
+        else {
+          ks.holders = ks.holders.slice(1);
+          again.push(ks);
+        }
+      }
+      if (again.length) {
+        for (const ks of again) ks.reset();
+        this.#conn.send({ op: "request-values", keys: again.map((ks) => ks.key) });
+        await this.#allSettled(again);
+        await this.#fetchMissing(again);
+      }
+    }));
+  }
+
+  /** FutureHost: a Future of `ks` was released. */
+  releaseKey(ks: KeyState): void {
+    if (--ks.refs > 0) return;
+    if (this.#keys.get(ks.key) !== ks) return;
+    this.#keys.delete(ks.key);
+    if (this.#closing) return;
+    if (this.#tasks.length) this.#flushGraph(); // the scheduler must see the key before its release
+    this.#released.push(ks.key);
+    this.#scheduleFlush();
+  }
+
+  /** Releases many Futures at once. */
+  release(futures: Iterable<Future>): void {
+    for (const f of futures) f.release();
+  }
+
+  #onMessage(msg: Message): void {
+    switch (msg.op) {
+      case "key-in-memory": {
+        const ks = this.#keys.get(msg.k);
+        if (!ks) return;
+        ks.holders = msg.w;
+        if (msg.v) ks.payload = msg.v;
+        if (!ks.settled) ks.settle("finished");
+        return;
+      }
+      case "key-erred": {
+        const ks = this.#keys.get(msg.k);
+        if (ks && !ks.settled) ks.settle("error", fromEnvelope(msg.e));
+        return;
+      }
+      case "keys-cancelled":
+        for (const k of msg.keys) {
+          const ks = this.#keys.get(k);
+          if (ks && !ks.settled) ks.settle("cancelled", new CancelledError(msg.reason));
+        }
+        return;
+      default:
+        throw new Error(`a client does not accept ${msg.op}`);
+    }
+  }
+
+  #lost(reason: string): void {
+    for (const ks of this.#keys.values()) {
+      if (!ks.settled) {
+        ks.settle(
+          "lost",
+          new CommClosedError(`the connection to the scheduler was lost (${reason})`),
+        );
+      }
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closing || this.#conn.closeReason !== null) {
+      throw new CommClosedError("this client is closed");
+    }
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  /** The scheduler's address and its workers. */
+  async schedulerInfo(): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
+    const r = await this.#conn.request<SchedulerInfoReply>({ op: "scheduler-info", id: 0 });
+    return { address: r.address, workers: r.workers };
+  }
+
+  /** Threads per worker, by address. */
+  async nthreads(): Promise<Record<string, number>> {
+    const info = await this.schedulerInfo();
+    return Object.fromEntries(Object.entries(info.workers).map(([a, w]) => [a, w.nthreads]));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Closes the connection (and the cluster this client started, if any). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#conn.closeReason === null) {
+        this.#flush();
+        this.#conn.send({ op: "close-client" });
+        await this.#conn.drainAndClose("client closed");
+      }
+      await this.#conn.finished();
+      for (const ks of this.#keys.values()) {
+        if (!ks.settled) ks.settle("cancelled", new CancelledError("the client was closed"));
+      }
+      await this.#peers.close();
+      await this.#ownCluster?.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Closes on `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Arguments where any value may also be given as a Future of it. */
+export type Args<A extends unknown[]> = { [I in keyof A]: A[I] | Future<A[I]> };
+
+/** The value structure `gather` returns for an input structure. */
+export type Gathered<T> = T extends Future<infer V> ? V
+  : T extends readonly unknown[] ? { [I in keyof T]: Gathered<T[I]> }
+  : T extends Record<string, unknown> ? { [K in keyof T]: Gathered<T[K]> }
+  : T;
+
+const SKIP = Symbol("skip");
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== "object" || x === null) return false;
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
+}
+
+function collectFutures(x: unknown, out: Future[]): void {
+  if (x instanceof Future) out.push(x);
+  else if (Array.isArray(x)) { for (const v of x) collectFutures(v, out); }
+  else if (isPlainObject(x)) { for (const v of Object.values(x)) collectFutures(v, out); }
+}
+
+function rebuild(x: unknown, leaf: (f: Future) => unknown): unknown {
+  if (x instanceof Future) return leaf(x);
+  if (Array.isArray(x)) {
+    const out: unknown[] = [];
+    for (const v of x) {
+      const r = rebuild(v, leaf);
+      if (r !== SKIP) out.push(r);
+    }
+    return out;
+  }
+  if (isPlainObject(x)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) {
+      const r = rebuild(v, leaf);
+      if (r !== SKIP) out[k] = r;
+    }
+    return out;
+  }
+  return x;
+}

@@ -1,0 +1,195 @@
+/** Futures: a client's handle on a key, thenable so `await future` gives the value. */
+import type { Payload } from "../comm/serialize.ts";
+import { CancelledError, TimeoutError } from "../comm/errors.ts";
+
+/** Where a Future stands. */
+export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
+
+/** The client's record of one key, shared by every Future of that key. */
+export class KeyState {
+  status: FutureStatus = "pending";
+  /** The encoded value, when it came with the result. */
+  payload: Payload | null = null;
+  /** Workers holding the value. */
+  holders: string[] = [];
+  /** The decoded value, once decoded. */
+  value: unknown = undefined;
+  decoded = false;
+  error: Error | null = null;
+  /** Live Futures of this key. */
+  refs = 0;
+  /** Futures held strongly until the key settles (so a Future awaited only through `then` lives). */
+  strong: Future<unknown>[] | null = [];
+  #callbacks: (() => void)[] | null = null;
+
+  constructor(readonly key: string) {}
+
+  /** Whether the key has settled (finished, erred, cancelled or lost). */
+  get settled(): boolean {
+    return this.status !== "pending";
+  }
+
+  /** Runs `cb` once the key settles (at once if it has). */
+  onSettled(cb: () => void): void {
+    if (this.settled) cb();
+    else (this.#callbacks ??= []).push(cb);
+  }
+
+  /** Removes a callback registered with onSettled (e.g. on timeout). */
+  offSettled(cb: () => void): void {
+    const cbs = this.#callbacks;
+    if (!cbs) return;
+    const i = cbs.indexOf(cb);
+    if (i >= 0) cbs.splice(i, 1);
+  }
+
+  /** Settles the key and runs its callbacks. */
+  settle(status: Exclude<FutureStatus, "pending">, error: Error | null = null): void {
+    this.status = status;
+    this.error = error;
+    this.strong = null;
+    const cbs = this.#callbacks;
+    this.#callbacks = null;
+    if (cbs) { for (const cb of cbs) cb(); }
+  }
+
+  /** Back to pending (e.g. a retried or resubmitted key). */
+  reset(): void {
+    this.status = "pending";
+    this.error = null;
+    this.payload = null;
+    this.value = undefined;
+    this.decoded = false;
+    this.strong ??= [];
+  }
+}
+
+/** What a Future needs from its client. */
+export interface FutureHost {
+  /** Resolves with the key's value (fetching it if needed), or rejects with its error. */
+  valueOf(ks: KeyState): Promise<unknown>;
+  /** Drops one reference to the key. */
+  releaseKey(ks: KeyState): void;
+}
+
+interface Token {
+  released: boolean;
+  ks: KeyState;
+  host: FutureHost;
+}
+
+const registry = new FinalizationRegistry<Token>((t) => {
+  if (!t.released) {
+    t.released = true;
+    t.host.releaseKey(t.ks);
+  }
+});
+
+/** A handle on a task's result. `await future` gives its value (or throws its error). */
+export class Future<T = unknown> implements PromiseLike<T> {
+  readonly #ks: KeyState;
+  readonly #host: FutureHost;
+  readonly #token: Token;
+
+  /** Made by the client; one Future holds one reference to its key. */
+  constructor(ks: KeyState, host: FutureHost, readonly client: unknown) {
+    this.#ks = ks;
+    this.#host = host;
+    this.#token = { released: false, ks, host };
+    ks.refs++;
+    if (ks.strong) ks.strong.push(this as Future<unknown>);
+    registry.register(this, this.#token, this.#token);
+  }
+
+  /** The task's key. */
+  get key(): string {
+    return this.#ks.key;
+  }
+
+  /** "pending", "finished", "error", "cancelled" or "lost". */
+  get status(): FutureStatus {
+    return this.#ks.status;
+  }
+
+  /** The client's record of the key (internal). */
+  get state(): KeyState {
+    return this.#ks;
+  }
+
+  /** Whether the Future has settled. */
+  done(): boolean {
+    return this.#ks.settled;
+  }
+
+  /** The value; rejects with the task's error, CancelledError, or TimeoutError after `timeout` ms. */
+  result(options: { timeout?: number } = {}): Promise<T> {
+    if (this.#token.released) {
+      return Promise.reject(new CancelledError(`Future ${this.key} was released`));
+    }
+    const ks = this.#ks;
+    if (ks.settled || options.timeout === undefined) return this.#host.valueOf(ks) as Promise<T>;
+    return new Promise<T>((resolve, reject) => {
+      const onSettled = () => {
+        clearTimeout(timer);
+        (this.#host.valueOf(ks) as Promise<T>).then(resolve, reject);
+      };
+      const timer = setTimeout(() => {
+        ks.offSettled(onSettled);
+        reject(new TimeoutError(`Future ${this.key} did not finish within ${options.timeout} ms`));
+      }, options.timeout);
+      ks.onSettled(onSettled);
+    });
+  }
+
+  /** The task's error once settled (null if it finished fine). */
+  async exception(options: { timeout?: number } = {}): Promise<Error | null> {
+    try {
+      await this.result(options);
+      return null;
+    } catch (e) {
+      if (e instanceof TimeoutError && !this.#ks.settled) throw e;
+      return e as Error;
+    }
+  }
+
+  /** The remote stack of the task's error, or null. */
+  async traceback(): Promise<string | null> {
+    const e = await this.exception();
+    return (e as { remoteStack?: string } | null)?.remoteStack ?? e?.stack ?? null;
+  }
+
+  /** Calls `cb(future)` once the Future settles. */
+  addDoneCallback(cb: (f: Future<T>) => void): void {
+    this.#ks.onSettled(() => cb(this));
+  }
+
+  /** Thenable: `await future` gives the value. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result().then(onfulfilled, onrejected);
+  }
+
+  /** Drops this Future's hold on the key; the cluster forgets data nobody needs. Idempotent. */
+  release(): void {
+    if (this.#token.released) return;
+    this.#token.released = true;
+    registry.unregister(this.#token);
+    this.#host.releaseKey(this.#ks);
+  }
+
+  /** Same as release(), for `using`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  /** Whether this Future was released. */
+  get released(): boolean {
+    return this.#token.released;
+  }
+
+  toString(): string {
+    return `<Future: ${this.status}, key: ${this.key}>`;
+  }
+}

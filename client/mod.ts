@@ -1,0 +1,18 @@
+/**
+ * The browser-safe client: no Deno APIs, no node: modules. Connect it over a transport you
+ * register (the full `mod.ts` registers tcp:// and in-process transports).
+ * @module
+ */
+export { Client, type ClientOptions, registerDialer, type SubmitOptions } from "./client.ts";
+export { Future, type FutureStatus } from "./future.ts";
+export { AsCompleted, asCompleted, wait, type WaitOptions, type WaitResult } from "./wait.ts";
+export {
+  CancelledError,
+  CommClosedError,
+  DtaskError,
+  KilledWorker,
+  ProtocolError,
+  ScopeError,
+  SerializationError,
+  TimeoutError,
+} from "../comm/errors.ts";

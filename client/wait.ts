@@ -1,0 +1,150 @@
+/** Waiting on many Futures: `wait` and `asCompleted`. */
+import { TimeoutError } from "../comm/errors.ts";
+import { Future } from "./future.ts";
+
+/** What `wait` resolves to: the Futures that settled and those that did not. */
+export interface WaitResult<T = unknown> {
+  done: Set<Future<T>>;
+  notDone: Set<Future<T>>;
+}
+
+/** Options of `wait`. */
+export interface WaitOptions {
+  /** Milliseconds; past it `wait` rejects with TimeoutError. */
+  timeout?: number;
+  returnWhen?: "ALL_COMPLETED" | "FIRST_COMPLETED";
+}
+
+/** Waits until all (or the first of) the Futures settle; errors do not reject. */
+export function wait<T>(
+  futures: Iterable<Future<T>> | Future<T>,
+  options: WaitOptions = {},
+): Promise<WaitResult<T>> {
+  const list = futures instanceof Future ? [futures] : [...futures];
+  const first = options.returnWhen === "FIRST_COMPLETED";
+  if (options.returnWhen && !first && options.returnWhen !== "ALL_COMPLETED") {
+    throw new TypeError(`returnWhen must be "ALL_COMPLETED" or "FIRST_COMPLETED"`);
+  }
+  const split = (): WaitResult<T> => {
+    const r: WaitResult<T> = { done: new Set(), notDone: new Set() };
+    for (const f of list) (f.done() ? r.done : r.notDone).add(f);
+    return r;
+  };
+  let left = 0;
+  for (const f of list) if (!f.done()) left++;
+  if (left === 0 || (first && left < list.length)) return Promise.resolve(split());
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let finished = false;
+    const cbs: [Future<T>, () => void][] = [];
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      for (const [f, cb] of cbs) f.state.offSettled(cb);
+      if (err) reject(err);
+      else resolve(split());
+    };
+    for (const f of list) {
+      if (f.done()) continue;
+      const cb = () => {
+        if (first || --left === 0) finish();
+      };
+      cbs.push([f, cb]);
+      f.state.onSettled(cb);
+    }
+    if (options.timeout !== undefined) {
+      timer = setTimeout(
+        () =>
+          finish(new TimeoutError(`wait: ${left} Futures not done after ${options.timeout} ms`)),
+        options.timeout,
+      );
+    }
+  });
+}
+
+/** Options of `asCompleted`. */
+export interface AsCompletedOptions {
+  /** Yield `[future, value]` pairs instead of Futures. */
+  withResults?: boolean;
+}
+
+/**
+ * Yields Futures as they settle, in completion order. Hand-written (not an async generator),
+ * because a generator would await each yielded Future.
+ */
+export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T> | [Future<T>, T]> {
+  #ready: Future<T>[] = [];
+  #head = 0;
+  #pending = 0;
+  #waiter: ((r: IteratorResult<Future<T> | [Future<T>, T]>) => void) | null = null;
+  #waiterReject: ((e: unknown) => void) | null = null;
+
+  constructor(futures: Iterable<Future<T>> = [], readonly options: AsCompletedOptions = {}) {
+    for (const f of futures) this.add(f);
+  }
+
+  /** Adds a Future to wait for. */
+  add(future: Future<T>): void {
+    this.#pending++;
+    future.addDoneCallback((f) => {
+      this.#pending--;
+      this.#ready.push(f);
+      this.#wake();
+    });
+  }
+
+  /** Futures not yet yielded. */
+  count(): number {
+    return this.#pending + this.#ready.length - this.#head;
+  }
+
+  /** Whether nothing is left to yield. */
+  isEmpty(): boolean {
+    return this.count() === 0;
+  }
+
+  #wake(): void {
+    const w = this.#waiter, rej = this.#waiterReject;
+    if (!w) return;
+    this.#waiter = this.#waiterReject = null;
+    this.#take().then(w, rej!);
+  }
+
+  async #take(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+    const f = this.#ready[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
+      this.#ready = this.#ready.slice(this.#head);
+      this.#head = 0;
+    }
+    if (!this.options.withResults) return { value: f, done: false };
+    return { value: [f, await f.result()], done: false };
+  }
+
+  /** The next settled Future (or `[future, value]`). */
+  next(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+    if (this.#head < this.#ready.length) return this.#take();
+    if (this.#pending === 0) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#waiterReject = reject;
+    });
+  }
+
+  /** Stops iterating. */
+  return(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Iterates Futures in the order they complete. */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>> = [],
+  options: AsCompletedOptions = {},
+): AsCompleted<T> {
+  return new AsCompleted(futures, options);
+}

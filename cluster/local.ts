@@ -1,0 +1,219 @@
+/**
+ * LocalCluster: a scheduler and workers on this machine, started in one line. It is the root
+ * of the supervision tree: it supervises the scheduler and one nanny per worker.
+ */
+import { Supervisor } from "../actor/supervisor.ts";
+import type { Supervisable } from "../actor/supervisor.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { Nanny } from "../worker/nanny.ts";
+import { Worker, type WorkerOptions } from "../worker/worker.ts";
+import { parseMemoryLimit } from "./memory.ts";
+
+/** LocalCluster options (all optional). */
+export interface LocalClusterOptions {
+  /** Number of workers (default: cores, at least 1). */
+  nWorkers?: number;
+  /** Threads per worker (default: cores / nWorkers, at least 1). */
+  threadsPerWorker?: number;
+  /** Each worker in its own Deno process under a nanny (default true). */
+  processes?: boolean;
+  /** Per worker: bytes, "2GiB", or "auto" (system memory / nWorkers). */
+  memoryLimit?: number | string | null;
+  /** Host everything listens on (default 127.0.0.1). */
+  host?: string;
+  /** Scheduler TCP port (default 0: any free port). */
+  schedulerPort?: number;
+  /** Dashboard `host:port` or `:port` (default ":8787"; a taken port falls back); null: none. */
+  dashboardAddress?: string | null;
+  /** Per-worker resources, e.g. { GPU: 1 }. */
+  resources?: Record<string, number>;
+  /** Quiet the cluster's logs and what tasks print. */
+  silenceLogs?: boolean;
+  authToken?: string;
+  /** WebSocket listener port (not supported yet: must be null/undefined). */
+  wsPort?: number | null;
+}
+
+type ClusterSettings =
+  & Required<Pick<LocalClusterOptions, "processes" | "threadsPerWorker">>
+  & LocalClusterOptions;
+
+/** One worker of the cluster, as `workers` lists it. */
+export interface LocalWorkerInfo {
+  address: string;
+  name: string;
+  nthreads: number;
+  memoryLimit: number;
+  /** Its process id (processes: true), else this process's. */
+  pid: number;
+}
+
+/** A worker living in this process (processes: false), supervisable like a nanny. */
+class InprocessWorker implements Supervisable {
+  worker: Worker | null = null;
+  onFailure: ((e: unknown) => void) | undefined;
+  #stopping = false;
+
+  constructor(readonly options: WorkerOptions) {}
+
+  async start(): Promise<void> {
+    const w = await Worker.start(this.options);
+    this.worker = w;
+    w.closed.then((reason) => {
+      if (!this.#stopping) this.onFailure?.(new Error(`worker ${w.address} closed: ${reason}`));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.worker?.close("cluster closing");
+  }
+}
+
+/** A scheduler plus workers on this machine. */
+export class LocalCluster {
+  /** The scheduler's tcp:// address. */
+  readonly schedulerAddress: string;
+  /** The scheduler's in-process address (clients in this process use it). */
+  readonly inprocAddress: string;
+  /** The WebSocket address, or null. */
+  readonly wsAddress: string | null = null;
+  /** The dashboard URL, or null. */
+  readonly dashboardLink: string | null;
+  readonly #scheduler: Scheduler;
+  readonly #supervisor: Supervisor;
+  readonly #options: ClusterSettings;
+  #memoryLimit: number;
+  #seq = 0;
+  #children: string[] = [];
+  #closing: Promise<void> | null = null;
+
+  private constructor(
+    scheduler: Scheduler,
+    options: ClusterSettings,
+    memoryLimit: number,
+  ) {
+    this.#scheduler = scheduler;
+    this.#options = options;
+    this.#memoryLimit = memoryLimit;
+    this.schedulerAddress = scheduler.address;
+    this.inprocAddress = scheduler.inprocAddress;
+    this.dashboardLink = scheduler.dashboardLink;
+    const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
+    this.#supervisor = new Supervisor({
+      onGiveUp: (name, e) => log(`[cluster] gave up restarting ${name}: ${(e as Error)?.message}`),
+    });
+  }
+
+  /** Starts a scheduler and `nWorkers` workers; resolves once every worker has registered. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const cores = navigator.hardwareConcurrency || 1;
+    const nWorkers = options.nWorkers ?? cores;
+    if (!Number.isInteger(nWorkers) || nWorkers < 0) {
+      throw new TypeError(`nWorkers must be a whole number >= 0, got ${options.nWorkers}`);
+    }
+    const threadsPerWorker = options.threadsPerWorker ??
+      Math.max(1, Math.floor(cores / Math.max(1, nWorkers)));
+    if (!Number.isInteger(threadsPerWorker) || threadsPerWorker < 1) {
+      throw new TypeError(`threadsPerWorker must be a whole number >= 1, got ${threadsPerWorker}`);
+    }
+    if (options.wsPort != null) {
+      throw new TypeError("wsPort: the WebSocket listener is not available yet; leave it null");
+    }
+    const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
+    const silence = options.silenceLogs ?? false;
+    const scheduler = await Scheduler.start({
+      host: options.host ?? "127.0.0.1",
+      port: options.schedulerPort ?? 0,
+      dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
+      authToken: options.authToken,
+      log: silence ? () => {} : undefined,
+    });
+    const cluster = new LocalCluster(
+      scheduler,
+      { ...options, processes: options.processes ?? true, threadsPerWorker },
+      memoryLimit,
+    );
+    try {
+      await cluster.scale(nWorkers);
+    } catch (e) {
+      await cluster.close();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** The workers that are connected now. */
+  get workers(): LocalWorkerInfo[] {
+    return this.#scheduler.view().workers.map((w) => ({
+      address: w.address,
+      name: w.name,
+      nthreads: w.nthreads,
+      memoryLimit: w.memoryLimit,
+      pid: this.#pidOf(w.address),
+    }));
+  }
+
+  #pidOf(address: string): number {
+    for (const name of this.#children) {
+      const c = this.#supervisor.child(name);
+      if (c instanceof Nanny && c.workerAddress === address) return c.pid;
+    }
+    return Deno.pid;
+  }
+
+  /** Process ids of the worker processes (empty with processes: false). */
+  get workerPids(): number[] {
+    const pids: number[] = [];
+    for (const name of this.#children) {
+      const c = this.#supervisor.child(name);
+      if (c instanceof Nanny && c.pid) pids.push(c.pid);
+    }
+    return pids;
+  }
+
+  /** Grows or shrinks to `n` workers. */
+  async scale(n: number): Promise<void> {
+    const o = this.#options;
+    while (this.#children.length > n) {
+      const name = this.#children.pop()!;
+      await this.#supervisor.stopChild(name);
+    }
+    const starting: Promise<unknown>[] = [];
+    while (this.#children.length < n) {
+      const name = `${this.#seq++}`;
+      this.#children.push(name);
+      const common = {
+        scheduler: o.processes ? this.schedulerAddress : this.inprocAddress,
+        nthreads: o.threadsPerWorker,
+        name,
+        memoryLimit: this.#memoryLimit,
+        host: o.host ?? "127.0.0.1",
+        authToken: o.authToken,
+        silenceLogs: o.silenceLogs,
+        resources: o.resources,
+      };
+      starting.push(this.#supervisor.supervise(
+        name,
+        () => o.processes ? new Nanny(common) : new InprocessWorker({ ...common, inproc: true }),
+        { restart: "permanent" },
+      ));
+    }
+    await Promise.all(starting);
+    await this.#scheduler.waitForWorkers(n);
+  }
+
+  /** Stops every worker, then the scheduler. Idempotent; leaves no process, port or timer. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#supervisor.stop();
+      await this.#scheduler.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Closes on `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A message stream over a transport: batched sending, a validating read loop, and
+ * request/reply matching by `id`.
+ */
+import type { Transport } from "./transport.ts";
+import { type Message, OPS } from "./protocol.ts";
+import { CommClosedError, ProtocolError } from "./errors.ts";
+
+/** Most messages written in one batch: keeps frames bounded and lets both ends overlap. */
+const MAX_BATCH = 5000;
+
+/** Ops that answer a request carrying the same `id`. */
+const REPLIES: ReadonlySet<string> = new Set(["data", "scheduler-info-reply"]);
+
+/** Receives each message of a stream. */
+export type MessageHandler = (msg: Message, conn: Connection) => void;
+
+/** Checks that a decoded value is a message dtask knows. */
+export function validateMessage(m: unknown): Message {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) {
+    throw new ProtocolError(`a message must be an object, got ${typeof m}`);
+  }
+  const op = (m as { op?: unknown }).op;
+  if (typeof op !== "string" || !OPS.has(op)) {
+    throw new ProtocolError(`unknown op ${JSON.stringify(op)?.slice(0, 80)}`);
+  }
+  return m as Message;
+}
+
+/** A live message stream with batched sends. */
+export class Connection {
+  /** Where the other end is. */
+  readonly peer: string;
+  /** Set once closed: why. */
+  closeReason: string | null = null;
+  /** Resolves when the stream is closed, for any reason. */
+  readonly closed: Promise<string>;
+  #transport: Transport;
+  #pending: Message[] = [];
+  #writing = false;
+  #flushQueued = false;
+  #requests = new Map<number, PromiseWithResolvers<Message>>();
+  #nextId = 1;
+  #resolveClosed: (r: string) => void;
+  #loop: Promise<void> | null = null;
+  #drained: PromiseWithResolvers<void> | null = null;
+
+  constructor(transport: Transport, readonly log: (msg: string) => void = () => {}) {
+    this.#transport = transport;
+    this.peer = transport.peer;
+    const { promise, resolve } = Promise.withResolvers<string>();
+    this.closed = promise;
+    this.#resolveClosed = resolve;
+  }
+
+  /** Queues a message; it goes out at once if the stream is idle, else with the next batch. */
+  send(msg: Message): void {
+    if (this.closeReason !== null) return;
+    this.#pending.push(msg);
+    if (!this.#writing && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /** Sends a request and resolves with the reply carrying the same id. */
+  request<R extends Message>(msg: Message & { id: number }): Promise<R> {
+    if (this.closeReason !== null) {
+      return Promise.reject(new CommClosedError(`connection to ${this.peer} is closed`));
+    }
+    const id = this.#nextId++;
+    msg.id = id;
+    const w = Promise.withResolvers<Message>();
+    this.#requests.set(id, w);
+    this.send(msg);
+    return w.promise as Promise<R>;
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushQueued = false;
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#pending.length && this.closeReason === null) {
+        let batch = this.#pending;
+        if (batch.length > MAX_BATCH) {
+          this.#pending = batch.slice(MAX_BATCH);
+          batch = batch.slice(0, MAX_BATCH);
+        } else this.#pending = [];
+        await this.#transport.writeBatch(batch);
+      }
+    } catch (e) {
+      this.close(`write failed: ${(e as Error).message}`);
+    } finally {
+      this.#writing = false;
+      this.#drained?.resolve();
+      this.#drained = null;
+    }
+  }
+
+  /** Starts reading; each valid message goes to `handler`. A bad message closes the stream. */
+  start(handler: MessageHandler): void {
+    this.#loop ??= this.#read(handler);
+  }
+
+  async #read(handler: MessageHandler): Promise<void> {
+    let reason = "closed by peer";
+    try {
+      while (this.closeReason === null) {
+        const batch = await this.#transport.readBatch();
+        if (batch === null) break;
+        for (const raw of batch) {
+          if (this.closeReason !== null) return;
+          const msg = validateMessage(raw);
+          if (REPLIES.has(msg.op)) {
+            const id = (msg as { id?: number }).id as number;
+            const w = this.#requests.get(id);
+            if (w) {
+              this.#requests.delete(id);
+              w.resolve(msg);
+              continue;
+            }
+          }
+          handler(msg, this);
+        }
+      }
+    } catch (e) {
+      reason = e instanceof ProtocolError || e instanceof RangeError || e instanceof TypeError
+        ? `protocol error: ${(e as Error).message}`
+        : `${(e as Error).name}: ${(e as Error).message}`;
+      if (this.closeReason === null) this.log(`closing connection to ${this.peer}: ${reason}`);
+    }
+    this.close(reason);
+  }
+
+  /** Closes the stream; pending requests reject. Idempotent. */
+  close(reason = "closed"): void {
+    if (this.closeReason !== null) return;
+    this.closeReason = reason;
+    this.#pending = [];
+    this.#transport.close();
+    for (const w of this.#requests.values()) {
+      w.reject(new CommClosedError(`connection to ${this.peer} closed: ${reason}`));
+    }
+    this.#requests.clear();
+    this.#drained?.resolve();
+    this.#resolveClosed(reason);
+  }
+
+  /** Sends what is queued, then closes. */
+  async drainAndClose(reason = "closed"): Promise<void> {
+    while ((this.#pending.length || this.#writing) && this.closeReason === null) {
+      this.#drained ??= Promise.withResolvers<void>();
+      await this.#drained.promise;
+    }
+    this.close(reason);
+  }
+
+  /** Awaits the read loop's end (after close). */
+  async finished(): Promise<void> {
+    await this.#loop;
+  }
+}

@@ -1,0 +1,83 @@
+/** The handshake every connection starts with: protocol version, role, name, auth token. */
+import type { Transport } from "./transport.ts";
+import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol.ts";
+import { CommClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+
+/** Opens a transport to an address; injected so browser builds carry no Deno API. */
+export type Dialer = (address: string) => Promise<Transport>;
+
+/** Resolves `p`, or rejects with TimeoutError after `ms`; always clears its timer. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends our hello and awaits the welcome; throws with the peer's reason if refused. */
+export async function sendHello(
+  t: Transport,
+  hello: Omit<Hello, "op" | "version">,
+  timeoutMs: number,
+): Promise<Welcome> {
+  const mine: Hello = { op: "hello", version: PROTOCOL_VERSION, ...hello };
+  await t.writeBatch([mine]);
+  const batch = await withTimeout(t.readBatch(), timeoutMs, `handshake with ${t.peer}`);
+  if (batch === null) throw new CommClosedError(`${t.peer} closed the connection at the handshake`);
+  const reply = batch[0] as Welcome | Refused | undefined;
+  if (reply?.op === "refused") {
+    throw new ProtocolError(`${t.peer} refused the connection: ${reply.reason}`);
+  }
+  if (reply?.op !== "welcome") throw new ProtocolError(`${t.peer} sent no welcome`);
+  if (reply.version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `${t.peer} speaks protocol version ${reply.version}, this dtask speaks ${PROTOCOL_VERSION}: ` +
+        `run the same dtask version on every machine`,
+    );
+  }
+  return reply;
+}
+
+/**
+ * Reads a peer's hello and answers it. `admit` returns a Welcome or a reason to refuse.
+ * Returns the hello when admitted, null when refused or malformed (the transport is closed).
+ */
+export async function receiveHello(
+  t: Transport,
+  admit: (hello: Hello) => Welcome | string,
+  timeoutMs: number,
+): Promise<Hello | null> {
+  let reason: string;
+  try {
+    const batch = await withTimeout(t.readBatch(), timeoutMs, `handshake from ${t.peer}`);
+    const hello = batch?.[0] as Hello | undefined;
+    if (batch === null) reason = "closed before its handshake";
+    else if (typeof hello !== "object" || hello === null || hello.op !== "hello") {
+      reason = "the first message was not a hello";
+    } else if (hello.version !== PROTOCOL_VERSION) {
+      reason = `protocol version ${JSON.stringify(hello.version)} is not supported; ` +
+        `this scheduler speaks version ${PROTOCOL_VERSION}: run the same dtask version everywhere`;
+    } else {
+      const answer = admit(hello);
+      if (typeof answer !== "string") {
+        await t.writeBatch([answer]);
+        return hello;
+      }
+      reason = answer;
+    }
+  } catch (e) {
+    reason = (e as Error).message;
+  }
+  try {
+    await t.writeBatch([{ op: "refused", reason }]);
+  } catch { /* the peer is gone */ }
+  t.close();
+  return null;
+}

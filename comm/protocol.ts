@@ -1,0 +1,285 @@
+/**
+ * Every message dtask actors exchange, declared once: a union discriminated on `op`.
+ *
+ * Streams are long-lived: a connection carries batches of messages both ways after the
+ * handshake. Requests that need a reply carry an `id` echoed by the reply.
+ */
+import type { Payload } from "./serialize.ts";
+import type { ErrorEnvelope } from "./errors.ts";
+
+/** The protocol version; a peer with another one is refused at the handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** Who opens a connection. */
+export type Role = "client" | "worker" | "peer";
+
+/** A function shipped as source text, compiled once per hash on a worker. */
+export interface FunctionDef {
+  /** Hash of the source. */
+  h: string;
+  /** The function's name (may be empty). */
+  n: string;
+  /** Its source text. */
+  s: string;
+}
+
+/** A task as a client submits it. */
+export interface TaskSpec {
+  /** Key. */
+  k: string;
+  /** Function hash (a FunctionDef sent earlier or in the same message). */
+  f: string;
+  /** Encoded argument array (Refs stand for dependencies). */
+  a: Payload;
+  /** Keys of dependencies. */
+  d: string[];
+  /** User priority (higher runs first); absent = 0. */
+  p?: number;
+  /** Retries left on error. */
+  r?: number;
+}
+
+/** What a worker tells the scheduler about itself in its handshake. */
+export interface WorkerInfo {
+  address: string;
+  name: string;
+  nthreads: number;
+  memoryLimit: number;
+  pid: number;
+  resources?: Record<string, number>;
+}
+
+/** First message on every connection. */
+export interface Hello {
+  op: "hello";
+  version: number;
+  role: Role;
+  name: string;
+  token?: string;
+  worker?: WorkerInfo;
+}
+
+/** Handshake accepted. */
+export interface Welcome {
+  op: "welcome";
+  version: number;
+  /** The scheduler's (or peer's) own address. */
+  address: string;
+  /** Client id assigned by the scheduler. */
+  id?: string;
+}
+
+/** Handshake refused; the connection closes after it. */
+export interface Refused {
+  op: "refused";
+  reason: string;
+}
+
+// ---- client -> scheduler ----
+
+/** Submit tasks; `wanted` are the keys the client holds Futures for. */
+export interface UpdateGraph {
+  op: "update-graph";
+  tasks: TaskSpec[];
+  wanted: string[];
+  functions?: FunctionDef[];
+}
+
+/** The client no longer holds Futures for these keys. */
+export interface ReleaseKeys {
+  op: "release-keys";
+  keys: string[];
+}
+
+/** Ask for the values of keys in memory (answered by `key-in-memory` with values). */
+export interface RequestValues {
+  op: "request-values";
+  keys: string[];
+}
+
+/** Ask for live cluster facts; answered by `scheduler-info-reply` with the same id. */
+export interface SchedulerInfoRequest {
+  op: "scheduler-info";
+  id: number;
+}
+
+/** A client says goodbye. */
+export interface CloseClient {
+  op: "close-client";
+}
+
+// ---- scheduler -> client ----
+
+/** A wanted key is in memory; `v` carries the value when it is small enough. */
+export interface KeyInMemory {
+  op: "key-in-memory";
+  k: string;
+  /** Workers holding it. */
+  w: string[];
+  v?: Payload;
+}
+
+/** A wanted key erred (its own error or a dependency's). */
+export interface KeyErred {
+  op: "key-erred";
+  k: string;
+  e: ErrorEnvelope;
+  /** The key whose task actually raised. */
+  blame: string;
+}
+
+/** Keys were cancelled or lost beyond recovery. */
+export interface KeysCancelled {
+  op: "keys-cancelled";
+  keys: string[];
+  reason: string;
+}
+
+/** Reply to `scheduler-info`. */
+export interface SchedulerInfoReply {
+  op: "scheduler-info-reply";
+  id: number;
+  address: string;
+  workers: Record<string, WorkerInfo>;
+}
+
+// ---- scheduler -> worker ----
+
+/** Run a task. Dependencies not on this worker are listed with their holders. */
+export interface ComputeTask {
+  op: "compute-task";
+  k: string;
+  f: string;
+  /** Function name and source, sent the first time this worker needs the hash. */
+  fn?: FunctionDef;
+  a: Payload;
+  /** Dependencies: key -> workers holding it. */
+  d: Record<string, string[]>;
+  /** Priority tuple flattened: lower runs first. */
+  p: number[];
+  /** Send the value back with `task-finished` (a client wants it and it is small). */
+  r?: boolean;
+}
+
+/** Drop these keys (data or pending tasks). */
+export interface FreeKeys {
+  op: "free-keys";
+  keys: string[];
+}
+
+/** Stop now. */
+export interface CloseWorker {
+  op: "close-worker";
+  reason: string;
+}
+
+// ---- worker -> scheduler ----
+
+/** A task finished; `v` is its value when the scheduler asked for it. */
+export interface TaskFinished {
+  op: "task-finished";
+  k: string;
+  nbytes: number;
+  start: number;
+  stop: number;
+  v?: Payload;
+}
+
+/** A task raised. */
+export interface TaskErred {
+  op: "task-erred";
+  k: string;
+  e: ErrorEnvelope;
+  start: number;
+  stop: number;
+}
+
+/** A worker could not get a dependency from any holder. */
+export interface MissingData {
+  op: "missing-data";
+  k: string;
+  key: string;
+  worker: string;
+}
+
+/** Periodic liveness and metrics. */
+export interface Heartbeat {
+  op: "heartbeat";
+  memory: number;
+  executing: number;
+  ready: number;
+  stored: number;
+}
+
+// ---- peer (worker <-> worker, client -> worker) ----
+
+/** Ask a peer for values. */
+export interface GetData {
+  op: "get-data";
+  id: number;
+  keys: string[];
+}
+
+/** Values a peer holds; keys it does not hold are absent. */
+export interface Data {
+  op: "data";
+  id: number;
+  values: Record<string, Payload>;
+}
+
+/** Messages on a client's stream to the scheduler. */
+export type ClientToScheduler =
+  | UpdateGraph
+  | ReleaseKeys
+  | RequestValues
+  | SchedulerInfoRequest
+  | CloseClient;
+/** Messages the scheduler sends a client. */
+export type SchedulerToClient = KeyInMemory | KeyErred | KeysCancelled | SchedulerInfoReply;
+/** Messages the scheduler sends a worker. */
+export type SchedulerToWorker = ComputeTask | FreeKeys | CloseWorker;
+/** Messages a worker sends the scheduler. */
+export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | Heartbeat;
+/** Messages between peers. */
+export type PeerMessage = GetData | Data;
+/** Handshake messages. */
+export type HandshakeMessage = Hello | Welcome | Refused;
+
+/** Any message dtask sends. */
+export type Message =
+  | HandshakeMessage
+  | ClientToScheduler
+  | SchedulerToClient
+  | SchedulerToWorker
+  | WorkerToScheduler
+  | PeerMessage;
+
+/** Every op, for validating what arrives. */
+export const OPS: ReadonlySet<string> = new Set<Message["op"]>([
+  "hello",
+  "welcome",
+  "refused",
+  "update-graph",
+  "release-keys",
+  "request-values",
+  "scheduler-info",
+  "close-client",
+  "key-in-memory",
+  "key-erred",
+  "keys-cancelled",
+  "scheduler-info-reply",
+  "compute-task",
+  "free-keys",
+  "close-worker",
+  "task-finished",
+  "task-erred",
+  "missing-data",
+  "heartbeat",
+  "get-data",
+  "data",
+]);
+
+/** Makes the compiler prove a switch over `op` is exhaustive. */
+export function unreachable(x: never): never {
+  throw new Error(`unhandled message: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,66 @@
+/** What the scheduler shows the outside: a snapshot, and its Prometheus text form. */
+
+/** One worker as the dashboard sees it. */
+export interface WorkerView {
+  address: string;
+  name: string;
+  nthreads: number;
+  memoryLimit: number;
+  memory: number;
+  processing: number;
+  stored: number;
+}
+
+/** A read-only snapshot of the cluster. */
+export interface ClusterView {
+  address: string;
+  uptimeSeconds: number;
+  counts: Readonly<Record<string, number>>;
+  tasksCompleted: number;
+  clients: number;
+  workers: WorkerView[];
+}
+
+function label(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Renders the snapshot as Prometheus text exposition (every metric prefixed `dtask_`). */
+export function prometheusText(v: ClusterView): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP dtask_${name} ${help}`, `# TYPE dtask_${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`dtask_${name}${labels} ${value}`);
+  };
+  metric("workers", "gauge", "Number of connected workers.", [["", v.workers.length]]);
+  metric("clients", "gauge", "Number of connected clients.", [["", v.clients]]);
+  metric(
+    "tasks",
+    "gauge",
+    "Number of tasks known to the scheduler, by state.",
+    Object.entries(v.counts).filter(([s]) => s !== "forgotten").map((
+      [s, n],
+    ) => [`{state="${label(s)}"}`, n]),
+  );
+  metric("tasks_completed_total", "counter", "Tasks that finished, ever.", [[
+    "",
+    v.tasksCompleted,
+  ]]);
+  metric(
+    "worker_memory_bytes",
+    "gauge",
+    "Bytes of task data held by each worker.",
+    v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.memory]),
+  );
+  metric(
+    "worker_threads",
+    "gauge",
+    "Thread slots of each worker.",
+    v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.nthreads]),
+  );
+  metric("uptime_seconds", "gauge", "Seconds since the scheduler started.", [[
+    "",
+    v.uptimeSeconds,
+  ]]);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,25 @@
+/**
+ * dtask: Dask Distributed for Deno. A scheduler, workers and a client with futures, and a
+ * local cluster that starts in one line.
+ *
+ * ```ts
+ * import { Client, LocalCluster } from "./mod.ts";
+ * await using cluster = await LocalCluster.start({ nWorkers: 2 });
+ * await using client = await Client.connect(cluster);
+ * console.log(await client.gather(client.map((x: number) => x + 1, [1, 2, 3])));
+ * ```
+ * @module
+ */
+import { registerDialer, setDefaultCluster } from "./client/client.ts";
+import { dial } from "./comm/dial.ts";
+import { LocalCluster } from "./cluster/local.ts";
+
+registerDialer("tcp", dial);
+registerDialer("inproc", dial);
+setDefaultCluster(() => LocalCluster.start());
+
+export * from "./client/mod.ts";
+export { LocalCluster, type LocalClusterOptions, type LocalWorkerInfo } from "./cluster/local.ts";
+export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
+export { Worker, type WorkerOptions } from "./worker/worker.ts";
+export { Nanny, type NannyOptions } from "./worker/nanny.ts";

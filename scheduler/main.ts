@@ -1,0 +1,90 @@
+/**
+ * The scheduler command line: `deno run -A jsr:@x/dtask/scheduler [options]`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Scheduler } from "./scheduler.ts";
+
+const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
+
+Starts a dtask scheduler; workers and clients connect to its tcp:// address.
+
+Options:
+  --host H                 interface to listen on (default 127.0.0.1)
+  --port N                 TCP port (default 8786; 0 = any free port)
+  --dashboard-address A    HTTP server for /status, /health, /metrics (default :8787; "none" to disable)
+  --auth-token-file F      require the token in file F from every worker and client
+  --ws-port N              WebSocket listener (not available yet)
+  --tls-cert F --tls-key F TLS (not available yet)
+  --preload URL            module every worker imports (not available yet)
+  -h, --help               this text`;
+
+/** Runs the scheduler CLI with `args`; resolves when it has stopped. */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "8786" },
+        "dashboard-address": { type: "string", default: ":8787" },
+        "auth-token-file": { type: "string" },
+        "ws-port": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        preload: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  for (const opt of ["ws-port", "tls-cert", "tls-key", "preload"] as const) {
+    if (values[opt] !== undefined) {
+      console.error(`--${opt} is not available in this version of dtask yet`);
+      return 2;
+    }
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be a port number, got ${values.port}`);
+    return 2;
+  }
+  const authToken = values["auth-token-file"]
+    ? (await Deno.readTextFile(values["auth-token-file"])).trim()
+    : undefined;
+  const loopback = /^(127\.|localhost$|::1$|\[::1\]$)/.test(values.host);
+  if (!loopback && !authToken) {
+    console.warn(
+      `WARNING: listening on ${values.host} without TLS or an auth token: anyone who can reach ` +
+        `this port can run code on your workers. Use --auth-token-file.`,
+    );
+  }
+  const dash = values["dashboard-address"];
+  const scheduler = await Scheduler.start({
+    host: values.host,
+    port,
+    dashboardAddress: dash === "none" || dash === "" ? null : dash,
+    authToken,
+  });
+  console.log(`Scheduler at: ${scheduler.address}`);
+  if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const stop = () => resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await promise;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  await scheduler.close();
+  console.log("Scheduler closed");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,275 @@
+/** The scheduler actor: listeners, connections, and the I/O around the state machine. */
+import { Connection } from "../comm/connection.ts";
+import { receiveHello, withTimeout } from "../comm/handshake.ts";
+import { listenTcp } from "../comm/tcp.ts";
+import { listenInproc } from "../comm/inproc.ts";
+import type { Listener, Transport } from "../comm/transport.ts";
+import {
+  type Hello,
+  type Message,
+  PROTOCOL_VERSION,
+  unreachable,
+  type Welcome,
+  type WorkerInfo,
+} from "../comm/protocol.ts";
+import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
+import type { ClusterView } from "../dashboard/metrics.ts";
+import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./state.ts";
+
+/** How a scheduler starts. */
+export interface SchedulerOptions {
+  /** Host to listen on (default 127.0.0.1). */
+  host?: string;
+  /** TCP port (0 = any free port). */
+  port?: number;
+  /** `host:port` or `:port` for the HTTP server; null for none. */
+  dashboardAddress?: string | null;
+  /** Token every peer must present. */
+  authToken?: string;
+  /** Scheduling knobs. */
+  config?: Partial<SchedulerConfig>;
+  /** Where log lines go. */
+  log?: (line: string) => void;
+}
+
+/** A running scheduler. */
+export class Scheduler {
+  readonly state: SchedulerState;
+  /** Its tcp:// address. */
+  readonly address: string;
+  /** Its inproc:// address (for clients and workers in this process). */
+  readonly inprocAddress: string;
+  /** The dashboard's URL, or null. */
+  dashboardLink: string | null = null;
+  /** Called if the scheduler fails (supervision). */
+  onFailure: ((error: Error) => void) | null = null;
+  #listeners: Listener[];
+  #http: HttpServer | null = null;
+  #workers = new Map<string, Connection>();
+  #clients = new Map<string, Connection>();
+  #pending = new Set<Transport>();
+  #clientSeq = 0;
+  #closing: Promise<void> | null = null;
+  #workerWatchers = new Set<() => void>();
+  #log: (line: string) => void;
+  readonly #startedAt = Date.now();
+
+  private constructor(readonly options: SchedulerOptions) {
+    this.#log = options.log ?? ((l) => console.error(l));
+    const out: SchedulerOutbox = {
+      worker: (address, msg) => this.#workers.get(address)?.send(msg),
+      client: (id, msg) => this.#clients.get(id)?.send(msg),
+      event: (topic, text) => this.#log(`[scheduler] ${topic}: ${text}`),
+    };
+    this.state = new SchedulerState(out, options.config);
+    const accept = (t: Transport) => void this.#accept(t);
+    const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept);
+    const inproc = listenInproc(accept);
+    this.#listeners = [tcp, inproc];
+    this.address = tcp.address;
+    this.inprocAddress = inproc.address;
+  }
+
+  /** Starts listening (and serving the dashboard when asked). */
+  static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
+    const s = new Scheduler(options);
+    if (options.dashboardAddress != null) {
+      try {
+        s.#http = await serveDashboard(
+          options.dashboardAddress,
+          options.host ?? "127.0.0.1",
+          () => s.view(),
+          s.#log,
+        );
+        s.dashboardLink = s.#http.link;
+      } catch (e) {
+        await s.close();
+        throw e;
+      }
+    }
+    return s;
+  }
+
+  /** A read-only snapshot for metrics and the dashboard. */
+  view(): ClusterView {
+    const st = this.state;
+    return {
+      address: this.address,
+      uptimeSeconds: (Date.now() - this.#startedAt) / 1000,
+      counts: st.counts,
+      tasksCompleted: st.tasksCompleted,
+      clients: st.clients.size,
+      workers: Array.from(st.workers.values(), (ws) => ({
+        address: ws.address,
+        name: ws.info.name,
+        nthreads: ws.info.nthreads,
+        memoryLimit: ws.info.memoryLimit,
+        memory: ws.memory,
+        processing: ws.processing.size,
+        stored: ws.hasWhat.size,
+      })),
+    };
+  }
+
+  async #accept(t: Transport): Promise<void> {
+    this.#pending.add(t);
+    let role: Hello | null;
+    try {
+      role = await receiveHello(t, (h) => this.#admit(h), 10_000);
+    } finally {
+      this.#pending.delete(t);
+    }
+    if (!role || this.#closing) {
+      if (role) t.close();
+      return;
+    }
+    const conn = new Connection(t, this.#log);
+    if (role.role === "worker") {
+      const info = role.worker!;
+      this.#workers.set(info.address, conn);
+      this.state.addWorker(info);
+      this.#workersChanged();
+      conn.closed.then((reason) => {
+        this.#workers.delete(info.address);
+        this.state.removeWorker(info.address, reason);
+        this.#workersChanged();
+      });
+      conn.start((msg) => this.#onWorker(info.address, msg));
+    } else {
+      const id = (role as Hello & { id: string }).id;
+      this.#clients.set(id, conn);
+      this.state.addClient(id);
+      conn.closed.then(() => {
+        this.#clients.delete(id);
+        this.state.removeClient(id);
+      });
+      conn.start((msg) => this.#onClient(id, msg, conn));
+    }
+  }
+
+  #admit(h: Hello): Welcome | string {
+    const token = this.options.authToken;
+    if (token !== undefined && h.token !== token) {
+      return "authentication failed: the auth token is missing or wrong";
+    }
+    const welcome: Welcome = { op: "welcome", version: PROTOCOL_VERSION, address: this.address };
+    if (h.role === "worker") {
+      const info = h.worker;
+      if (
+        !info || typeof info.address !== "string" || !(Number(info.nthreads) >= 1)
+      ) return "a worker must describe itself (address, nthreads >= 1)";
+      if (this.#workers.has(info.address)) {
+        return `a worker at ${info.address} is already registered`;
+      }
+      for (const ws of this.state.workers.values()) {
+        if (ws.info.name === info.name) {
+          return `a worker named ${JSON.stringify(info.name)} is already registered ` +
+            `(at ${ws.address}); give each worker its own name`;
+        }
+      }
+      return welcome;
+    }
+    if (h.role === "client") {
+      const id = `client-${++this.#clientSeq}-${h.name}`;
+      (h as Hello & { id: string }).id = id;
+      welcome.id = id;
+      return welcome;
+    }
+    return `the scheduler does not accept ${h.role} connections`;
+  }
+
+  #onWorker(address: string, msg: Message): void {
+    switch (msg.op) {
+      case "task-finished":
+        return this.state.taskFinished(address, msg);
+      case "task-erred":
+        return this.state.taskErred(address, msg);
+      case "missing-data":
+        return this.state.missingData(address, msg.k, msg.key, msg.worker);
+      case "heartbeat": {
+        const ws = this.state.workers.get(address);
+        if (ws) ws.memory = msg.memory;
+        return;
+      }
+      default:
+        throw new Error(`a worker may not send ${msg.op}`);
+    }
+  }
+
+  #onClient(id: string, msg: Message, conn: Connection): void {
+    switch (msg.op) {
+      case "update-graph":
+        return this.state.updateGraph(id, msg);
+      case "release-keys":
+        return this.state.releaseKeys(id, msg.keys);
+      case "request-values":
+        return this.state.requestValues(id, msg.keys);
+      case "scheduler-info": {
+        const workers: Record<string, WorkerInfo> = {};
+        for (const ws of this.state.workers.values()) workers[ws.address] = ws.info;
+        conn.send({ op: "scheduler-info-reply", id: msg.id, address: this.address, workers });
+        return;
+      }
+      case "close-client":
+        conn.close("client closed");
+        return;
+      case "hello":
+      case "welcome":
+      case "refused":
+      case "key-in-memory":
+      case "key-erred":
+      case "keys-cancelled":
+      case "scheduler-info-reply":
+      case "compute-task":
+      case "free-keys":
+      case "close-worker":
+      case "task-finished":
+      case "task-erred":
+      case "missing-data":
+      case "heartbeat":
+      case "get-data":
+      case "data":
+        throw new Error(`a client may not send ${msg.op}`);
+      default:
+        unreachable(msg);
+    }
+  }
+
+  #workersChanged(): void {
+    for (const w of this.#workerWatchers) w();
+  }
+
+  /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
+  waitForWorkers(n: number, timeout = 60_000): Promise<void> {
+    if (this.nWorkers >= n) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const check = () => {
+      if (this.nWorkers >= n) resolve();
+    };
+    this.#workerWatchers.add(check);
+    return withTimeout(promise, timeout, `waiting for ${n} workers`).finally(() =>
+      this.#workerWatchers.delete(check)
+    );
+  }
+
+  /** Number of connected workers. */
+  get nWorkers(): number {
+    return this.state.workers.size;
+  }
+
+  /** Closes workers' connections (telling them to stop), clients, listeners, HTTP. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const l of this.#listeners) await l.close();
+      for (const t of this.#pending) t.close();
+      for (const c of this.#workers.values()) {
+        c.send({ op: "close-worker", reason: "scheduler closing" });
+      }
+      const all = [...this.#workers.values(), ...this.#clients.values()];
+      await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
+      await Promise.all(all.map((c) => c.finished()));
+      await this.#http?.close();
+    })();
+    return this.#closing;
+  }
+}

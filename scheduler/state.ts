@@ -1,0 +1,642 @@
+/**
+ * The scheduler's decisions as a pure state machine: each stimulus (a message from a client
+ * or worker, a worker joining or leaving) updates the task graph and emits messages through
+ * an outbox. No I/O, no timers, no awaiting.
+ */
+import type {
+  FunctionDef,
+  SchedulerToClient,
+  SchedulerToWorker,
+  TaskErred,
+  TaskFinished,
+  UpdateGraph,
+  WorkerInfo,
+} from "../comm/protocol.ts";
+import type { ErrorEnvelope } from "../comm/errors.ts";
+import { keyPrefix } from "../client/keys.ts";
+import { IndexedHeap, priorityLess } from "./heap.ts";
+import { TASK_STATES, TaskState, type TaskStateName, WorkerState } from "./task_state.ts";
+import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
+
+/** Where the state machine's messages go; the scheduler actor sends them. */
+export interface SchedulerOutbox {
+  /** A message for the worker at `address`. */
+  worker(address: string, msg: SchedulerToWorker): void;
+  /** A message for the client `id`. */
+  client(id: string, msg: SchedulerToClient): void;
+  /** Something worth logging (topic, text). */
+  event(topic: string, text: string): void;
+}
+
+/** Scheduling knobs. */
+export interface SchedulerConfig {
+  /** Root tasks a worker may hold per thread before the rest queue (Dask: 1.1; Infinity: off). */
+  workerSaturation: number;
+  /** Worker deaths a task survives before it errs with KilledWorker. */
+  allowedFailures: number;
+  /** Duration guessed for a task prefix never seen (seconds). */
+  unknownDuration: number;
+}
+
+/** Dask's defaults. */
+export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
+  workerSaturation: 1.1,
+  allowedFailures: 3,
+  unknownDuration: 0.5,
+};
+
+type Rec = [TaskState, TaskStateName];
+
+/** The scheduler's whole state and its transitions. */
+export class SchedulerState {
+  /** Every task not forgotten, by key. */
+  readonly tasks: Map<string, TaskState> = new Map();
+  /** Connected workers, by address. */
+  readonly workers: Map<string, WorkerState> = new Map();
+  /** Connected clients and the tasks each wants. */
+  readonly clients: Map<string, Set<TaskState>> = new Map();
+  /** Ready root tasks waiting for a worker slot. */
+  readonly queued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>((a, b) =>
+    priorityLess(a.priority, b.priority)
+  );
+  /** Ready tasks no worker can run. */
+  readonly unrunnable: Set<TaskState> = new Set();
+  /** Functions by hash. */
+  readonly functions: Map<string, FunctionDef> = new Map();
+  /** How many tasks are in each state. */
+  readonly counts: Record<TaskStateName, number>;
+  /** Tasks that finished (went to memory), ever. */
+  tasksCompleted = 0;
+  /** Exponentially weighted mean duration (s) per task prefix. */
+  readonly durations: Map<string, number> = new Map();
+  readonly config: SchedulerConfig;
+  #seq = 0;
+  #recs: Rec[] = [];
+
+  constructor(readonly out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
+    this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
+    this.counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<
+      TaskStateName,
+      number
+    >;
+  }
+
+  // ---------------------------------------------------------------- stimuli
+
+  /** A worker joined. */
+  addWorker(info: WorkerInfo): void {
+    const ws = new WorkerState(info);
+    this.workers.set(info.address, ws);
+    this.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
+    for (const ts of this.unrunnable) this.#recs.push([ts, "processing"]);
+    this.#fillWorker(ws);
+    this.#run();
+  }
+
+  /** A worker left (connection closed, timed out, or retired when `expected`). */
+  removeWorker(address: string, reason: string, expected = false): void {
+    const ws = this.workers.get(address);
+    if (!ws) return;
+    this.workers.delete(address);
+    this.out.event("workers", `removed ${address}: ${reason}`);
+    let lostComputed = 0, lostScattered = 0;
+    for (const ts of ws.processing) {
+      this.#unassign(ts, false);
+      ts.state = "released";
+      this.#count("processing", "released");
+      if (!expected) {
+        ts.suspicious++;
+        ts.lastDeadWorker = address;
+      }
+      if (ts.suspicious > this.config.allowedFailures) {
+        ts.exception = {
+          name: "KilledWorker",
+          message: `Attempted to run task '${ts.key}' on ${ts.suspicious} different workers, ` +
+            `but all those workers died while running it. The last worker was ${address} ` +
+            `(${reason}). Look at that worker's log: the task may use too much memory or crash ` +
+            `the process.`,
+        };
+        ts.blame = ts;
+        this.#recs.push([ts, "erred"]);
+      } else this.#recs.push([ts, this.#needed(ts) ? "waiting" : "forgotten"]);
+    }
+    for (const ts of ws.hasWhat) {
+      ts.whoHas!.delete(ws);
+      if (ts.whoHas!.size > 0) continue;
+      ts.whoHas = null;
+      ts.state = "released";
+      this.#count("memory", "released");
+      if (ts.args === null) {
+        lostScattered++;
+        ts.exception = {
+          name: "CancelledError",
+          message: `${ts.key} was scattered data that lived only on ${address}, which was lost ` +
+            `(${reason}); scattered data cannot be recomputed`,
+        };
+        this.#notifyCancelled(ts, ts.exception.message);
+        this.#recs.push([ts, "forgotten"]);
+      } else {
+        lostComputed++;
+        this.#recs.push([ts, this.#needed(ts) ? "waiting" : "forgotten"]);
+      }
+    }
+    if (lostComputed || lostScattered) {
+      this.out.event(
+        "workers",
+        `lost ${lostComputed} computed and ${lostScattered} scattered keys with ${address}`,
+      );
+    }
+    this.#run();
+  }
+
+  /** A client connected. */
+  addClient(id: string): void {
+    this.clients.set(id, new Set());
+  }
+
+  /** A client left: everything it wanted is released. */
+  removeClient(id: string): void {
+    const wants = this.clients.get(id);
+    if (!wants) return;
+    this.clients.delete(id);
+    for (const ts of wants) this.#unwant(ts, id);
+    this.#run();
+  }
+
+  /** A client submitted tasks and says which keys it wants. */
+  updateGraph(client: string, msg: UpdateGraph): void {
+    if (msg.functions) { for (const f of msg.functions) this.functions.set(f.h, f); }
+    const fresh: TaskState[] = [];
+    const firstSeq = this.#seq + 1;
+    for (const spec of msg.tasks) {
+      if (this.tasks.has(spec.k)) continue;
+      const ts = new TaskState(spec.k, keyPrefix(spec.k), spec.f, spec.a);
+      ts.priority = [-(spec.p ?? 0), ++this.#seq];
+      ts.retries = spec.r ?? 0;
+      this.tasks.set(spec.k, ts);
+      this.counts.released++;
+      fresh.push(ts);
+      if (!this.functions.has(spec.f)) {
+        ts.exception = {
+          name: "ProtocolError",
+          message: `task ${spec.k} names function ${spec.f}, which the client never sent`,
+        };
+      }
+      for (const dk of spec.d) {
+        const dep = this.tasks.get(dk);
+        if (!dep) {
+          ts.exception ??= {
+            name: "CancelledError",
+            message: `dependency ${dk} of ${spec.k} is not known to the scheduler ` +
+              `(it was released or lost); submit it again`,
+          };
+          continue;
+        }
+        ts.deps.push(dep);
+        (dep.dependents ??= new Set()).add(ts);
+      }
+    }
+    const wants = this.clients.get(client);
+    for (const k of msg.wanted) {
+      const ts = this.tasks.get(k);
+      if (!ts || !wants) continue;
+      (ts.whoWants ??= new Set()).add(client);
+      wants.add(ts);
+      if (ts.state === "memory") this.#tellInMemory(ts, client);
+      else if (ts.state === "erred") this.#tellErred(ts, client);
+      else if (ts.state === "released" && ts.priority[1] < firstSeq) {
+        this.#recs.push([ts, "waiting"]);
+      }
+    }
+    for (const ts of fresh) {
+      if (ts.exception) {
+        ts.blame = ts;
+        this.#recs.push([ts, "erred"]);
+      } else if (this.#needed(ts)) this.#recs.push([ts, "waiting"]);
+    }
+    this.#run();
+  }
+
+  /** A client dropped its Futures for these keys. */
+  releaseKeys(client: string, keys: string[]): void {
+    const wants = this.clients.get(client);
+    for (const k of keys) {
+      const ts = this.tasks.get(k);
+      if (!ts || !ts.whoWants?.has(client)) continue;
+      wants?.delete(ts);
+      this.#unwant(ts, client);
+    }
+    this.#run();
+  }
+
+  /** A client asks again where values are (it will fetch them from the workers). */
+  requestValues(client: string, keys: string[]): void {
+    for (const k of keys) {
+      const ts = this.tasks.get(k);
+      if (ts?.state === "memory") this.#tellInMemory(ts, client);
+      else if (ts?.state === "erred") this.#tellErred(ts, client);
+      else if (!ts) {
+        this.out.client(client, {
+          op: "keys-cancelled",
+          keys: [k],
+          reason: `${k} is not known to the scheduler (released or lost)`,
+        });
+      }
+    }
+  }
+
+  /** A worker finished a task. */
+  taskFinished(address: string, msg: TaskFinished): void {
+    const ws = this.workers.get(address);
+    const ts = this.tasks.get(msg.k);
+    if (!ws) return;
+    if (!ts || (ts.state !== "processing" && ts.state !== "memory")) {
+      this.out.worker(address, { op: "free-keys", keys: [msg.k] });
+      return;
+    }
+    if (ts.state === "memory") {
+      if (!ts.whoHas!.has(ws)) {
+        ts.whoHas!.add(ws);
+        ws.hasWhat.add(ts);
+        ws.nbytes += ts.nbytes;
+      }
+      return;
+    }
+    if (ts.processingOn !== ws) {
+      this.out.worker(ts.processingOn!.address, {
+        op: "free-keys",
+        keys: [ts.key],
+      });
+    }
+    const was = ts.processingOn!;
+    this.#unassign(ts, false);
+    const seconds = Math.max(0, (msg.stop - msg.start) / 1000);
+    const old = this.durations.get(ts.prefix);
+    this.durations.set(ts.prefix, old === undefined ? seconds : 0.5 * old + 0.5 * seconds);
+    ts.state = "memory";
+    this.#count("processing", "memory");
+    this.tasksCompleted++;
+    ts.nbytes = msg.nbytes;
+    ts.whoHas = new Set([ws]);
+    ws.hasWhat.add(ts);
+    ws.nbytes += msg.nbytes;
+    if (ts.dependents) {
+      for (const dts of ts.dependents) {
+        if (dts.state === "waiting" && dts.waitingOn?.delete(ts) && dts.waitingOn.size === 0) {
+          this.#recs.push([dts, "processing"]);
+        }
+      }
+    }
+    this.#dropWaiter(ts);
+    if (ts.whoWants) { for (const c of ts.whoWants) this.#tellInMemory(ts, c, msg.v); }
+    if (!ts.whoWants?.size && !ts.waiters?.size) this.#recs.push([ts, "released"]);
+    this.#fillWorker(was);
+    if (was !== ws) this.#fillWorker(ws);
+    this.#run();
+  }
+
+  /** A worker's task raised. */
+  taskErred(address: string, msg: TaskErred): void {
+    const ts = this.tasks.get(msg.k);
+    const ws = this.workers.get(address);
+    if (!ts || !ws || ts.state !== "processing" || ts.processingOn !== ws) return;
+    this.#unassign(ts, false);
+    if (ts.retries > 0) {
+      ts.retries--;
+      ts.state = "released";
+      this.#count("processing", "released");
+      this.#recs.push([ts, "waiting"]);
+    } else {
+      ts.exception = msg.e;
+      ts.blame = ts;
+      this.#recs.push([ts, "erred"]);
+    }
+    this.#fillWorker(ws);
+    this.#run();
+  }
+
+  /** A worker could not fetch `key` for task `k`: run `k` again once `key` is back. */
+  missingData(address: string, k: string, key: string, holder: string): void {
+    const ts = this.tasks.get(k);
+    const dep = this.tasks.get(key);
+    const bad = this.workers.get(holder);
+    if (dep && bad && dep.whoHas?.delete(bad)) {
+      bad.hasWhat.delete(dep);
+      if (dep.whoHas.size === 0) {
+        dep.whoHas = null;
+        dep.state = "released";
+        this.#count("memory", "released");
+      }
+    }
+    if (ts && ts.state === "processing" && ts.processingOn?.address === address) {
+      const ws = ts.processingOn;
+      this.#unassign(ts, true);
+      ts.state = "released";
+      this.#count("processing", "released");
+      this.#recs.push([ts, "waiting"]);
+      this.#fillWorker(ws);
+    }
+    this.#run();
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /** Applies recommendations until none are left. */
+  #run(): void {
+    const recs = this.#recs;
+    while (recs.length) {
+      const [ts, to] = recs.pop()!;
+      if (ts.state === to || ts.state === "forgotten") continue;
+      this.#transition(ts, to);
+    }
+  }
+
+  #transition(ts: TaskState, to: TaskStateName): void {
+    switch (to) {
+      case "waiting":
+        if (ts.state !== "released") this.#toReleased(ts);
+        return this.#toWaiting(ts);
+      case "processing":
+        if (ts.state === "waiting" || ts.state === "no-worker" || ts.state === "queued") {
+          if (!ts.waitingOn?.size && this.#depsReady(ts)) this.#toProcessing(ts);
+        }
+        return;
+      case "released":
+        return this.#toReleased(ts);
+      case "erred":
+        return this.#toErred(ts);
+      case "forgotten":
+        if (ts.state !== "released" && ts.state !== "erred") this.#toReleased(ts);
+        if (!ts.whoWants?.size && !ts.dependents?.size) this.#toForgotten(ts);
+        return;
+      case "memory":
+      case "no-worker":
+      case "queued":
+        return; // reached only through #toProcessing and taskFinished
+    }
+  }
+
+  #toWaiting(ts: TaskState): void {
+    ts.state = "waiting";
+    this.#count("released", "waiting");
+    let erred: TaskState | null = null;
+    for (const dep of ts.deps) {
+      (dep.waiters ??= new Set()).add(ts);
+      if (dep.state === "memory") continue;
+      if (dep.state === "erred") {
+        erred = dep;
+        continue;
+      }
+      (ts.waitingOn ??= new Set()).add(dep);
+      if (dep.state === "released") this.#recs.push([dep, "waiting"]);
+    }
+    if (erred) {
+      ts.exception = erred.exception;
+      ts.blame = erred.blame ?? erred;
+      this.#recs.push([ts, "erred"]);
+    } else if (!ts.waitingOn?.size) this.#recs.push([ts, "processing"]);
+  }
+
+  #toProcessing(ts: TaskState): void {
+    const from = ts.state;
+    if (this.workers.size === 0) {
+      if (from !== "no-worker") {
+        this.#leaveReady(ts);
+        ts.state = "no-worker";
+        this.#count(from, "no-worker");
+        this.unrunnable.add(ts);
+      }
+      return;
+    }
+    let ws: WorkerState | null;
+    if (ts.deps.length === 0) {
+      ws = pickRootWorker(this.workers.values(), this.config.workerSaturation);
+      if (!ws) {
+        if (from !== "queued") {
+          this.#leaveReady(ts);
+          ts.state = "queued";
+          this.#count(from, "queued");
+          this.queued.push(ts);
+        }
+        return;
+      }
+    } else ws = pickWorker(ts, this.workers.values());
+    this.#leaveReady(ts);
+    this.#assign(ts, ws!, from);
+  }
+
+  /** Takes a ready task out of the queue or the unrunnable set. */
+  #leaveReady(ts: TaskState): void {
+    if (ts.state === "queued") this.queued.remove(ts);
+    else if (ts.state === "no-worker") this.unrunnable.delete(ts);
+  }
+
+  #assign(ts: TaskState, ws: WorkerState, from: TaskStateName): void {
+    ts.state = "processing";
+    this.#count(from, "processing");
+    ts.waitingOn = null;
+    ts.processingOn = ws;
+    ws.processing.add(ts);
+    ts.occupancyShare = this.durations.get(ts.prefix) ?? this.config.unknownDuration;
+    ws.occupancy += ts.occupancyShare;
+    const deps: Record<string, string[]> = {};
+    for (const dep of ts.deps) {
+      if (dep.whoHas!.has(ws)) deps[dep.key] = [];
+      else deps[dep.key] = Array.from(dep.whoHas!, (w) => w.address);
+    }
+    let fn: FunctionDef | undefined;
+    if (!ws.sentFunctions.has(ts.fn)) {
+      ws.sentFunctions.add(ts.fn);
+      fn = this.functions.get(ts.fn);
+    }
+    this.out.worker(ws.address, {
+      op: "compute-task",
+      k: ts.key,
+      f: ts.fn,
+      fn,
+      a: ts.args!,
+      d: deps,
+      p: ts.priority,
+      r: ts.whoWants !== null && ts.whoWants.size > 0,
+    });
+  }
+
+  /** Takes a processing task off its worker; tells the worker to drop it when `tell`. */
+  #unassign(ts: TaskState, tell: boolean): void {
+    const ws = ts.processingOn;
+    if (!ws) return;
+    ws.processing.delete(ts);
+    ws.occupancy = Math.max(0, ws.occupancy - ts.occupancyShare);
+    ts.processingOn = null;
+    if (tell) this.out.worker(ws.address, { op: "free-keys", keys: [ts.key] });
+  }
+
+  #toReleased(ts: TaskState): void {
+    const from = ts.state;
+    switch (from) {
+      case "released":
+      case "forgotten":
+        return;
+      case "processing": {
+        const ws = ts.processingOn!;
+        this.#unassign(ts, true);
+        this.#fillWorker(ws);
+        break;
+      }
+      case "memory":
+        for (const ws of ts.whoHas!) {
+          ws.hasWhat.delete(ts);
+          ws.nbytes -= ts.nbytes;
+          this.out.worker(ws.address, { op: "free-keys", keys: [ts.key] });
+        }
+        ts.whoHas = null;
+        break;
+      case "queued":
+      case "no-worker":
+        this.#leaveReady(ts);
+        break;
+      case "erred":
+        ts.exception = null;
+        ts.blame = null;
+        break;
+      case "waiting":
+        break;
+    }
+    ts.waitingOn = null;
+    ts.state = "released";
+    this.#count(from, "released");
+    if (from === "waiting" || from === "queued" || from === "no-worker" || from === "processing") {
+      this.#dropWaiter(ts);
+    }
+    if (this.#needed(ts)) return;
+    if (!ts.dependents?.size) this.#recs.push([ts, "forgotten"]);
+  }
+
+  #toErred(ts: TaskState): void {
+    const from = ts.state;
+    if (from === "processing") {
+      const ws = ts.processingOn!;
+      this.#unassign(ts, true);
+      this.#fillWorker(ws);
+    } else if (from === "memory") {
+      this.#toReleased(ts);
+      return this.#toErred(ts);
+    }
+    this.#leaveReady(ts);
+    ts.waitingOn = null;
+    ts.state = "erred";
+    this.#count(from, "erred");
+    this.#dropWaiter(ts);
+    if (ts.dependents) {
+      for (const dts of ts.dependents) {
+        if (dts.state === "memory" || dts.state === "erred") continue;
+        if (dts.state === "released" && !this.#needed(dts)) continue;
+        dts.exception = ts.exception;
+        dts.blame = ts.blame ?? ts;
+        this.#recs.push([dts, "erred"]);
+      }
+    }
+    if (ts.whoWants) { for (const c of ts.whoWants) this.#tellErred(ts, c); }
+  }
+
+  #toForgotten(ts: TaskState): void {
+    this.counts[ts.state]--; // forgotten tasks are not counted: they no longer exist
+    ts.state = "forgotten";
+    this.tasks.delete(ts.key);
+    for (const dep of ts.deps) {
+      dep.dependents?.delete(ts);
+      dep.waiters?.delete(ts);
+      if (!this.#needed(dep)) {
+        if (dep.state === "memory") this.#recs.push([dep, "released"]);
+        else if (!dep.dependents?.size) this.#recs.push([dep, "forgotten"]);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Checks every dependency is in memory; if one was lost meanwhile, waits for it again. */
+  #depsReady(ts: TaskState): boolean {
+    let ready = true;
+    for (const dep of ts.deps) {
+      if (dep.state === "memory") continue;
+      ready = false;
+      (ts.waitingOn ??= new Set()).add(dep);
+      (dep.waiters ??= new Set()).add(ts);
+      if (dep.state === "released") this.#recs.push([dep, "waiting"]);
+    }
+    if (!ready && ts.state !== "waiting") {
+      this.#leaveReady(ts);
+      this.#count(ts.state, "waiting");
+      ts.state = "waiting";
+    }
+    return ready;
+  }
+
+  /** Whether a client or a pending dependent still needs this task's value. */
+  #needed(ts: TaskState): boolean {
+    return (ts.whoWants !== null && ts.whoWants.size > 0) ||
+      (ts.waiters !== null && ts.waiters.size > 0);
+  }
+
+  /** `ts` no longer needs its dependencies' data: release those nobody else needs. */
+  #dropWaiter(ts: TaskState): void {
+    for (const dep of ts.deps) {
+      if (!dep.waiters?.delete(ts)) continue;
+      if (this.#needed(dep)) continue;
+      if (dep.state !== "erred") this.#recs.push([dep, "released"]);
+    }
+  }
+
+  /** A client dropped its interest in `ts`. */
+  #unwant(ts: TaskState, client: string): void {
+    ts.whoWants?.delete(client);
+    if (this.#needed(ts)) return;
+    if (ts.state === "erred" || ts.state === "released") this.#recs.push([ts, "forgotten"]);
+    else this.#recs.push([ts, "released"]);
+  }
+
+  /** Hands queued root tasks to `ws` while it has free slots. */
+  #fillWorker(ws: WorkerState): void {
+    if (!this.workers.has(ws.address) || ws.status !== "running") return;
+    let free = taskSlots(ws, this.config.workerSaturation) - ws.processing.size;
+    while (free-- > 0 && this.queued.size) {
+      const ts = this.queued.pop()!;
+      ts.heapIndex = -1;
+      this.#assign(ts, ws, "queued");
+    }
+  }
+
+  #count(from: TaskStateName, to: TaskStateName): void {
+    this.counts[from]--;
+    this.counts[to]++;
+  }
+
+  #tellInMemory(ts: TaskState, client: string, v?: TaskFinished["v"]): void {
+    this.out.client(client, {
+      op: "key-in-memory",
+      k: ts.key,
+      w: Array.from(ts.whoHas!, (w) => w.address),
+      v,
+    });
+  }
+
+  #tellErred(ts: TaskState, client: string): void {
+    this.out.client(client, {
+      op: "key-erred",
+      k: ts.key,
+      e: ts.exception as ErrorEnvelope,
+      blame: (ts.blame ?? ts).key,
+    });
+  }
+
+  #notifyCancelled(ts: TaskState, reason: string): void {
+    if (ts.whoWants) {
+      for (const c of ts.whoWants) {
+        this.out.client(c, { op: "keys-cancelled", keys: [ts.key], reason });
+        this.clients.get(c)?.delete(ts);
+      }
+    }
+    ts.whoWants = null;
+  }
+}

@@ -1,0 +1,397 @@
+/**
+ * The task executor of a worker process: a pool of Web Worker threads (worker/thread.ts).
+ *
+ * Tasks queue here and go to the thread with the fewest in flight while it has fewer than
+ * `pipelineDepth`, so a thread never waits a round trip for its next task. All tasks handed to
+ * a thread within one tick travel in one postMessage; its outcomes come back in batches. A
+ * thread that dies is replaced and the tasks it had in flight are reported as errors.
+ */
+import { Payload } from "../comm/serialize.ts";
+import { DtaskError, type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
+import type { FromThread, ToThread, WireOutcome, WireTask } from "./thread.ts";
+
+/** A task to run: its function by hash (source the first time), encoded args and deps. */
+export interface TaskRun {
+  key: string;
+  fnHash: string;
+  fnName: string;
+  /** May be omitted once this executor has seen the hash. */
+  fnSource?: string;
+  /** The encoded argument array; Refs in it stand for `deps`. */
+  args: Payload;
+  deps?: Map<string, Payload>;
+}
+
+/** How a task ended; start/stop are epoch ms; thread is the thread's index (-1: none ran it). */
+export type TaskOutcome =
+  | { key: string; ok: true; value: Payload; start: number; stop: number; thread: number }
+  | { key: string; ok: false; error: ErrorEnvelope; start: number; stop: number; thread: number };
+
+/** A stray error or rejection a thread caught outside any task's try/catch. */
+export interface ThreadErrorInfo {
+  thread: number;
+  /** The task running when it happened, if any. */
+  key?: string;
+  error: ErrorEnvelope;
+}
+
+/** Options of an Executor. */
+export interface ExecutorOptions {
+  nthreads: number;
+  /** Tasks in flight per thread, to hide the postMessage round trip (default 2). */
+  pipelineDepth?: number;
+  /** Drop what tasks print instead of prefixing it with their key. */
+  silenceLogs?: boolean;
+  /** Receives outcomes in batches. */
+  onOutcomes: (batch: TaskOutcome[]) => void;
+  /** Receives stray errors of threads (default: console.error unless silenceLogs). */
+  onThreadError?: (info: ThreadErrorInfo) => void;
+  /** The thread script (default worker/thread.ts; tests substitute failing ones). */
+  threadUrl?: string | URL;
+}
+
+const THREAD_URL = new URL("./thread.ts", import.meta.url);
+
+/** A thread that dies this many times in a row before it is ready breaks the executor. */
+const MAX_EARLY_CRASHES = 3;
+
+/** Epoch milliseconds. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A frame to post to a thread: shared as is, whole buffers cloned, views copied and moved. */
+function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
+  const buf = f.buffer;
+  if (typeof SharedArrayBuffer !== "undefined" && buf instanceof SharedArrayBuffer) return f;
+  if (f.byteOffset === 0 && f.byteLength === buf.byteLength) return f;
+  // Posting a view clones its whole buffer (perhaps a large shared encode buffer): copy it.
+  const copy = f.slice();
+  transfer.push(copy.buffer);
+  return copy;
+}
+
+/** One thread of the pool. */
+class Slot {
+  worker!: Worker;
+  /** Function hashes this thread has been sent. */
+  known = new Set<string>();
+  /** Keys in flight, in the order the thread runs them (it reports in that order). */
+  keys: string[] = [];
+  head = 0;
+  pending: WireTask[] = [];
+  transfer: Transferable[] = [];
+  ready = false;
+  earlyCrashes = 0;
+
+  constructor(readonly index: number) {}
+
+  get inflight(): number {
+    return this.keys.length - this.head;
+  }
+
+  shiftKey(): string | undefined {
+    if (this.head >= this.keys.length) return undefined;
+    const k = this.keys[this.head++];
+    if (this.head === this.keys.length) {
+      this.keys.length = 0;
+      this.head = 0;
+    }
+    return k;
+  }
+}
+
+/** Runs tasks on a pool of Web Worker threads and reports their outcomes in batches. */
+export class Executor {
+  #slots: Slot[];
+  #depth: number;
+  #silence: boolean;
+  #onOutcomes: (batch: TaskOutcome[]) => void;
+  #onThreadError: (info: ThreadErrorInfo) => void;
+  #sources = new Map<string, { name: string; source: string }>();
+  #queue: (TaskRun | undefined)[] = [];
+  #qhead = 0;
+  #inflight = 0;
+  #local: TaskOutcome[] = [];
+  #flushScheduled = false;
+  #closed: Promise<void> | null = null;
+  #broken: string | null = null;
+  #threadUrl: string | URL;
+
+  constructor(opts: ExecutorOptions) {
+    if (!Number.isInteger(opts.nthreads) || opts.nthreads < 1) {
+      throw new RangeError(`nthreads must be a positive integer, got ${opts.nthreads}`);
+    }
+    const depth = opts.pipelineDepth ?? 2;
+    if (!Number.isInteger(depth) || depth < 1) {
+      throw new RangeError(`pipelineDepth must be a positive integer, got ${depth}`);
+    }
+    this.#depth = depth;
+    this.#silence = opts.silenceLogs ?? false;
+    this.#onOutcomes = opts.onOutcomes;
+    this.#threadUrl = opts.threadUrl ?? THREAD_URL;
+    this.#onThreadError = opts.onThreadError ?? ((i) => {
+      if (this.#silence) return;
+      const where = i.key === undefined ? "" : ` while task ${i.key} ran`;
+      console.error(`[thread ${i.thread}] unhandled ${i.error.name}${where}:`, i.error.stack);
+    });
+    this.#slots = [];
+    try {
+      for (let i = 0; i < opts.nthreads; i++) this.#slots.push(this.#start(new Slot(i)));
+    } catch (e) {
+      for (const s of this.#slots) this.#stop(s);
+      throw e;
+    }
+  }
+
+  /** Tasks handed to threads and not settled yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Tasks queued here, not yet handed to a thread. */
+  get queued(): number {
+    return this.#queue.length - this.#qhead;
+  }
+
+  /** How many tasks the threads take at once: nthreads * pipelineDepth. */
+  get capacity(): number {
+    return this.#slots.length * this.#depth;
+  }
+
+  /** Queues a task; it goes to a thread as soon as one has room. */
+  run(task: TaskRun): void {
+    if (this.#closed) throw new Error(`executor is closed; cannot run task ${task.key}`);
+    if (task.fnSource !== undefined && !this.#sources.has(task.fnHash)) {
+      this.#sources.set(task.fnHash, { name: task.fnName, source: task.fnSource });
+    }
+    if (this.#broken !== null || !this.#sources.has(task.fnHash)) {
+      const msg = this.#broken ??
+        `task ${task.key}: the source of function ${task.fnName || "(anonymous)"} ` +
+          `(${task.fnHash}) was never sent to this worker`;
+      const t = now();
+      this.#local.push({
+        key: task.key,
+        ok: false,
+        error: toEnvelope(new DtaskError(msg)),
+        start: t,
+        stop: t,
+        thread: -1,
+      });
+      this.#scheduleFlush();
+      return;
+    }
+    this.#queue.push(task);
+    this.#dispatch();
+  }
+
+  /** Terminates every thread; idempotent. Tasks in flight get no outcome. */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    for (const s of this.#slots) this.#stop(s);
+    this.#queue = [];
+    this.#qhead = 0;
+    this.#local = [];
+    this.#inflight = 0;
+    this.#closed = Promise.resolve();
+    return this.#closed;
+  }
+
+  /** Starts (or restarts) the Web Worker of a slot. */
+  #start(slot: Slot): Slot {
+    const w = new Worker(this.#threadUrl, { type: "module", name: `dtask-thread-${slot.index}` });
+    slot.worker = w;
+    slot.known.clear();
+    slot.ready = false;
+    w.onmessage = (e: MessageEvent<FromThread>) => {
+      if (slot.worker === w) this.#receive(slot, e.data);
+    };
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault(); // or it would be rethrown in this thread
+      if (slot.worker === w) this.#crash(slot, e.message || "uncaught error");
+    };
+    w.onmessageerror = () => {
+      if (slot.worker === w) this.#crash(slot, "a message from it could not be read");
+    };
+    w.postMessage({ op: "init", thread: slot.index, silenceLogs: this.#silence } as ToThread);
+    return slot;
+  }
+
+  #stop(slot: Slot): void {
+    const w = slot.worker;
+    w.onmessage = null;
+    w.onerror = null;
+    w.onmessageerror = null;
+    w.terminate();
+  }
+
+  #receive(slot: Slot, msg: FromThread): void {
+    switch (msg.op) {
+      case "ready":
+        slot.ready = true;
+        slot.earlyCrashes = 0;
+        return;
+      case "done":
+        return this.#done(slot, msg.outcomes);
+      case "stray":
+        return this.#onThreadError({ thread: slot.index, key: msg.key, error: msg.error });
+      case "closing":
+        return this.#crash(slot, msg.reason);
+    }
+  }
+
+  #done(slot: Slot, wire: WireOutcome[]): void {
+    const batch: TaskOutcome[] = new Array(wire.length);
+    for (let i = 0; i < wire.length; i++) {
+      const o = wire[i];
+      slot.shiftKey();
+      batch[i] = o.v !== undefined
+        ? {
+          key: o.k,
+          ok: true,
+          value: new Payload(o.v[0], o.v[1]),
+          start: o.s,
+          stop: o.t,
+          thread: slot.index,
+        }
+        : { key: o.k, ok: false, error: o.e!, start: o.s, stop: o.t, thread: slot.index };
+    }
+    this.#inflight -= wire.length;
+    this.#deliver(batch);
+    this.#dispatch();
+  }
+
+  /** Replaces a dead thread; its tasks in flight become error outcomes. */
+  #crash(slot: Slot, reason: string): void {
+    if (this.#closed) return;
+    this.#stop(slot);
+    const lost = this.#drain(
+      slot,
+      `thread ${slot.index} crashed and was restarted (${reason})`,
+    );
+    if (!slot.ready && ++slot.earlyCrashes >= MAX_EARLY_CRASHES) {
+      const why = `thread ${slot.index} failed to start ${slot.earlyCrashes} times: ${reason}`;
+      lost.push(...this.#break(why));
+    } else {
+      const early = slot.earlyCrashes;
+      this.#start(slot);
+      slot.earlyCrashes = early;
+    }
+    this.#deliver(lost);
+    this.#dispatch();
+  }
+
+  /** Takes a slot's tasks in flight off it, as error outcomes saying `why`. */
+  #drain(slot: Slot, why: string): TaskOutcome[] {
+    const t = now();
+    const lost: TaskOutcome[] = [];
+    for (let k = slot.shiftKey(); k !== undefined; k = slot.shiftKey()) {
+      const error = toEnvelope(new DtaskError(`${why}; task ${k} was running or queued on it`));
+      lost.push({ key: k, ok: false, error, start: t, stop: t, thread: slot.index });
+    }
+    this.#inflight -= lost.length;
+    slot.pending = [];
+    slot.transfer = [];
+    return lost;
+  }
+
+  /** Gives up: threads cannot start. Tasks in flight fail (returned); queued and future ones too. */
+  #break(reason: string): TaskOutcome[] {
+    this.#broken = `executor is broken: ${reason}`;
+    const lost: TaskOutcome[] = [];
+    for (const s of this.#slots) {
+      this.#stop(s);
+      lost.push(...this.#drain(s, `${this.#broken} (thread ${s.index})`));
+    }
+    const queued = this.#queue.slice(this.#qhead) as TaskRun[];
+    this.#queue = [];
+    this.#qhead = 0;
+    for (const task of queued) this.run(task);
+    return lost;
+  }
+
+  #deliver(batch: TaskOutcome[]): void {
+    if (batch.length === 0 || this.#closed) return;
+    try {
+      this.#onOutcomes(batch);
+    } catch (e) {
+      console.error("executor: onOutcomes threw:", e);
+    }
+  }
+
+  /** Hands queued tasks to the least busy threads with room. */
+  #dispatch(): void {
+    if (this.#broken !== null || this.#closed) return;
+    const slots = this.#slots;
+    while (this.#qhead < this.#queue.length) {
+      let best: Slot | undefined;
+      for (const s of slots) {
+        if (s.inflight < this.#depth && (best === undefined || s.inflight < best.inflight)) {
+          best = s;
+        }
+      }
+      if (best === undefined) return;
+      const task = this.#queue[this.#qhead]!;
+      this.#queue[this.#qhead++] = undefined;
+      if (this.#qhead === this.#queue.length) {
+        this.#queue = [];
+        this.#qhead = 0;
+      } else if (this.#qhead > 4096 && this.#qhead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#qhead);
+        this.#qhead = 0;
+      }
+      this.#assign(best, task);
+    }
+  }
+
+  #assign(slot: Slot, task: TaskRun): void {
+    const transfer = slot.transfer;
+    const wire: WireTask = {
+      k: task.key,
+      h: task.fnHash,
+      a: [postable(task.args.header, transfer), task.args.frames.map((f) => postable(f, transfer))],
+    };
+    if (!slot.known.has(task.fnHash)) {
+      const src = this.#sources.get(task.fnHash)!;
+      wire.n = src.name;
+      wire.s = src.source;
+      slot.known.add(task.fnHash);
+    }
+    if (task.deps !== undefined && task.deps.size > 0) {
+      const d: [string, Uint8Array, Uint8Array[]][] = [];
+      for (const [k, p] of task.deps) {
+        d.push([k, postable(p.header, transfer), p.frames.map((f) => postable(f, transfer))]);
+      }
+      wire.d = d;
+    }
+    slot.pending.push(wire);
+    slot.keys.push(task.key);
+    this.#inflight++;
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Posts each thread's pending tasks in one message, and delivers local outcomes. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    for (const s of this.#slots) {
+      if (s.pending.length === 0) continue;
+      const msg: ToThread = { op: "run", tasks: s.pending };
+      const transfer = s.transfer;
+      s.pending = [];
+      s.transfer = [];
+      s.worker.postMessage(msg, transfer);
+    }
+    if (this.#local.length > 0) {
+      const local = this.#local;
+      this.#local = [];
+      this.#deliver(local);
+    }
+  }
+}

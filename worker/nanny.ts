@@ -1,0 +1,143 @@
+/**
+ * The nanny: an actor in the cluster's (or worker CLI's) process that starts one worker
+ * process, forwards its output, and reports when it dies so its supervisor can restart it.
+ */
+import { TextLineStream } from "./lines.ts";
+
+/** How the nanny starts its worker process. */
+export interface NannyOptions {
+  scheduler: string;
+  nthreads: number;
+  name?: string;
+  memoryLimit?: number;
+  host?: string;
+  authToken?: string;
+  silenceLogs?: boolean;
+  resources?: Record<string, number>;
+  /** Lines the worker prints (its log and what its tasks print). */
+  log?: (line: string) => void;
+  /** How long the worker process may take to register (ms). */
+  startTimeout?: number;
+}
+
+const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
+const CONFIG = new URL("../deno.json", import.meta.url);
+
+/** Supervises one worker process. */
+export class Nanny {
+  /** The worker's address once started. */
+  workerAddress = "";
+  /** The worker process id once started. */
+  pid = 0;
+  /** Called when the worker process exits without being asked to. */
+  onFailure: ((error: unknown) => void) | undefined;
+  #child: Deno.ChildProcess | null = null;
+  #pump: Promise<void> | null = null;
+  #stopping = false;
+
+  constructor(readonly options: NannyOptions) {}
+
+  /** Starts the worker process and resolves once it has registered with the scheduler. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.#stopping = false;
+    const args = ["run", "-A", "-q"];
+    if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
+    args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
+    if (o.name !== undefined) args.push(`--name=${o.name}`);
+    if (o.memoryLimit) args.push(`--memory-limit=${o.memoryLimit}`);
+    if (o.host) args.push(`--host=${o.host}`);
+    if (o.authToken) args.push(`--auth-token=${o.authToken}`);
+    if (o.silenceLogs) args.push("--silence-logs");
+    if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#child = child;
+    this.pid = child.pid;
+    const ready = Promise.withResolvers<void>();
+    const log = o.log ?? ((l: string) => console.log(l));
+    this.#pump = (async () => {
+      let first = true;
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+        new TextLineStream(),
+      );
+      for await (const line of lines) {
+        if (first) {
+          first = false;
+          try {
+            const hello = JSON.parse(line) as { address: string };
+            this.workerAddress = hello.address;
+            ready.resolve();
+            continue;
+          } catch {
+            ready.reject(new Error(`worker process printed ${JSON.stringify(line)} at start`));
+          }
+        }
+        if (!o.silenceLogs) log(line);
+      }
+    })();
+    const status = child.status.then((s) => {
+      ready.reject(new Error(`worker process exited at start (code ${s.code})`));
+      if (!this.#stopping) {
+        const how = s.signal ? `signal ${s.signal}` : `exit code ${s.code}`;
+        this.onFailure?.(new Error(`worker process ${child.pid} died (${how})`));
+      }
+      return s;
+    });
+    const timeout = o.startTimeout ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        ready.promise,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`worker process did not start within ${timeout} ms`)),
+            timeout,
+          );
+        }),
+      ]);
+    } catch (e) {
+      await this.stop();
+      await status;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops the worker process (SIGTERM, then SIGKILL) and waits for it. Idempotent. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    this.#stopping = true;
+    this.#child = null;
+    try {
+      await child.stdin.close();
+    } catch { /* already closed */ }
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+        resolve();
+      }, 3000);
+    });
+    await Promise.race([child.status, killed]);
+    clearTimeout(timer);
+    await child.status;
+    await this.#pump;
+  }
+
+  /** Kills the worker process at once (for tests of failure). */
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    this.#child?.kill(signal);
+  }
+}

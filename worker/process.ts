@@ -1,0 +1,61 @@
+/**
+ * The entry point of a worker process started by a nanny. Prints one JSON line with its
+ * address once registered, and exits when the scheduler is gone, on SIGTERM/SIGINT, or when
+ * its stdin closes (its parent died: Deno has no parent-death signal).
+ */
+import { parseArgs } from "node:util";
+import { Worker } from "./worker.ts";
+
+const { values } = parseArgs({
+  options: {
+    scheduler: { type: "string" },
+    nthreads: { type: "string", default: "1" },
+    name: { type: "string" },
+    "memory-limit": { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    "auth-token": { type: "string" },
+    "silence-logs": { type: "boolean", default: false },
+    resources: { type: "string" },
+    "connect-timeout": { type: "string", default: "30000" },
+  },
+});
+
+if (!values.scheduler) {
+  console.error("worker/process.ts: --scheduler is required");
+  Deno.exit(2);
+}
+
+const worker = await Worker.start({
+  scheduler: values.scheduler,
+  nthreads: Number(values.nthreads),
+  name: values.name,
+  memoryLimit: Number(values["memory-limit"]),
+  host: values.host,
+  authToken: values["auth-token"],
+  silenceLogs: values["silence-logs"],
+  resources: values.resources ? JSON.parse(values.resources) : undefined,
+  connectTimeout: Number(values["connect-timeout"]),
+}).catch((e) => {
+  console.error(`worker could not start: ${e.message}`);
+  Deno.exit(1);
+});
+
+const stop = (why: string) => {
+  void worker.close(why);
+};
+Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+(async () => {
+  const buf = new Uint8Array(64);
+  try {
+    while ((await Deno.stdin.read(buf)) !== null) { /* the parent writes nothing */ }
+  } catch { /* closed */ }
+  stop("parent process gone (stdin closed)");
+})();
+
+await Deno.stdout.write(
+  new TextEncoder().encode(JSON.stringify({ address: worker.address, pid: Deno.pid }) + "\n"),
+);
+const reason = await worker.closed;
+if (!values["silence-logs"]) console.error(`worker ${worker.address} closed: ${reason}`);
+Deno.exit(0);

@@ -1,0 +1,292 @@
+/**
+ * The worker's decisions as a pure state machine: tasks from the scheduler wait for their
+ * dependencies (fetched from peers), queue by priority, run on the executor's thread slots,
+ * and settle in memory or error. No I/O, no timers: effects go through the outbox.
+ */
+import type {
+  ComputeTask,
+  FunctionDef,
+  TaskErred,
+  TaskFinished,
+  WorkerToScheduler,
+} from "../comm/protocol.ts";
+import type { Payload } from "../comm/serialize.ts";
+import type { ErrorEnvelope } from "../comm/errors.ts";
+import { IndexedHeap, priorityLess } from "../scheduler/heap.ts";
+
+/** Task states on a worker, with Dask's meaning. */
+export type WorkerTaskStateName =
+  | "waiting"
+  | "ready"
+  | "executing"
+  | "memory"
+  | "error"
+  | "cancelled";
+
+/** One task this worker was asked to run. */
+export interface WorkerTask {
+  key: string;
+  state: WorkerTaskStateName;
+  fn: string;
+  args: Payload;
+  priority: number[];
+  /** Dependency keys. */
+  deps: string[];
+  /** Dependencies not yet here. */
+  missing: number;
+  /** Send the value back with task-finished. */
+  wantResult: boolean;
+  heapIndex: number;
+}
+
+/** What a run on the executor needs. */
+export interface Execution {
+  key: string;
+  fnHash: string;
+  fnName: string;
+  fnSource: string;
+  args: Payload;
+  deps: Map<string, Payload>;
+}
+
+/** Where the worker state machine's effects go. */
+export interface WorkerOutbox {
+  /** A message for the scheduler. */
+  scheduler(msg: WorkerToScheduler): void;
+  /** Ask peer `worker` for these keys; answer with gotData / fetchFailed. */
+  fetch(worker: string, keys: string[]): void;
+  /** Start a task on a thread slot. */
+  execute(run: Execution): void;
+}
+
+/** Results up to this size go back to the scheduler inline when a client wants them. */
+export const INLINE_RESULT_MAX = 1024 * 1024;
+
+/** A dependency being fetched or held for local tasks. */
+interface Dep {
+  /** Holders not tried yet. */
+  holders: string[];
+  /** The peer asked now, or null when not in flight. */
+  asking: string | null;
+  /** The last peer asked. */
+  last: string;
+  /** Local tasks waiting for it or running with it. */
+  users: Set<WorkerTask>;
+}
+
+/** The worker's state and transitions. */
+export class WorkerStateMachine {
+  /** Tasks by key (not yet forgotten). */
+  readonly tasks = new Map<string, WorkerTask>();
+  /** Values held: results of tasks run here, and fetched dependencies. */
+  readonly data = new Map<string, Payload>();
+  /** Bytes held in `data`. */
+  managedBytes = 0;
+  /** Tasks handed to the executor and not settled. */
+  executing = 0;
+  readonly #ready = new IndexedHeap<WorkerTask>((a, b) => priorityLess(a.priority, b.priority));
+  readonly #functions = new Map<string, FunctionDef>();
+  /** Dependencies fetched for (or held for) local tasks and not computed here. */
+  readonly #deps = new Map<string, Dep>();
+  #paused = false;
+
+  constructor(readonly out: WorkerOutbox, public slots: number) {}
+
+  /** Tasks ready to run and waiting for a slot. */
+  get readyCount(): number {
+    return this.#ready.size;
+  }
+
+  /** The scheduler asks for a task. */
+  computeTask(msg: ComputeTask): void {
+    if (msg.fn) this.#functions.set(msg.fn.h, msg.fn);
+    const old = this.tasks.get(msg.k);
+    if (old) {
+      if (old.state === "cancelled") old.state = "executing"; // resumed: its outcome counts again
+      old.wantResult ||= msg.r === true;
+      if (old.state === "memory") this.#finished(old, this.data.get(old.key)!, 0, 0);
+      return;
+    }
+    const ts: WorkerTask = {
+      key: msg.k,
+      state: "waiting",
+      fn: msg.f,
+      args: msg.a,
+      priority: msg.p,
+      deps: Object.keys(msg.d),
+      missing: 0,
+      wantResult: msg.r === true,
+      heapIndex: -1,
+    };
+    this.tasks.set(ts.key, ts);
+    const asks = new Map<string, string[]>();
+    for (const dk of ts.deps) {
+      if (this.data.has(dk) && !this.#deps.has(dk)) continue; // computed here
+      let dep = this.#deps.get(dk);
+      if (!dep) {
+        dep = { holders: [...msg.d[dk]], asking: null, last: "", users: new Set() };
+        this.#deps.set(dk, dep);
+      }
+      dep.users.add(ts);
+      if (this.data.has(dk)) continue;
+      ts.missing++;
+      if (dep.asking === null) this.#ask(dk, dep, asks);
+    }
+    for (const [w, keys] of asks) this.out.fetch(w, keys);
+    if (ts.missing === 0) {
+      this.#makeReady(ts);
+      this.#dispatch();
+    }
+  }
+
+  /** The scheduler says to forget keys (data or pending tasks). */
+  freeKeys(keys: string[]): void {
+    for (const k of keys) {
+      const ts = this.tasks.get(k);
+      if (ts) {
+        if (ts.state === "executing") {
+          ts.state = "cancelled"; // the thread cannot be interrupted: its outcome is dropped
+          continue;
+        }
+        this.#forget(ts);
+      }
+      if (!this.#deps.has(k)) this.#dropData(k);
+    }
+    this.#dispatch();
+  }
+
+  /** A peer answered a fetch. Keys it lacked are retried elsewhere. */
+  gotData(worker: string, asked: string[], values: Record<string, Payload>): void {
+    const asks = new Map<string, string[]>();
+    for (const k of asked) {
+      const dep = this.#deps.get(k);
+      if (!dep || dep.asking !== worker) continue;
+      dep.asking = null;
+      const v = values[k];
+      if (v === undefined) {
+        this.#ask(k, dep, asks);
+        continue;
+      }
+      if (!this.data.has(k)) {
+        this.data.set(k, v);
+        this.managedBytes += v.nbytes;
+      }
+      for (const ts of dep.users) {
+        if (ts.state === "waiting" && --ts.missing === 0) this.#makeReady(ts);
+      }
+    }
+    for (const [w, keys] of asks) this.out.fetch(w, keys);
+    this.#dispatch();
+  }
+
+  /** A fetch from `worker` failed outright (connection refused or lost). */
+  fetchFailed(worker: string, asked: string[]): void {
+    this.gotData(worker, asked, {});
+  }
+
+  /** The executor settled a task. */
+  taskDone(
+    key: string,
+    outcome: { ok: true; value: Payload } | { ok: false; error: ErrorEnvelope },
+    start: number,
+    stop: number,
+  ): void {
+    const ts = this.tasks.get(key);
+    this.executing--;
+    if (!ts || ts.state === "cancelled") {
+      if (ts) this.#forget(ts);
+    } else if (outcome.ok) {
+      this.data.set(key, outcome.value);
+      this.managedBytes += outcome.value.nbytes;
+      ts.state = "memory";
+      this.#releaseDeps(ts);
+      this.#finished(ts, outcome.value, start, stop);
+    } else {
+      ts.state = "error";
+      this.#releaseDeps(ts);
+      const msg: TaskErred = { op: "task-erred", k: key, e: outcome.error, start, stop };
+      this.out.scheduler(msg);
+      this.tasks.delete(key);
+    }
+    this.#dispatch();
+  }
+
+  /** Stops (or resumes) starting tasks, e.g. under memory pressure. */
+  setPaused(paused: boolean): void {
+    this.#paused = paused;
+    this.#dispatch();
+  }
+
+  #finished(ts: WorkerTask, value: Payload, start: number, stop: number): void {
+    const msg: TaskFinished = { op: "task-finished", k: ts.key, nbytes: value.nbytes, start, stop };
+    if (ts.wantResult && value.nbytes <= INLINE_RESULT_MAX) msg.v = value;
+    this.out.scheduler(msg);
+  }
+
+  /** Picks the next holder of `k` to ask, or reports the key missing for its users. */
+  #ask(k: string, dep: Dep, asks: Map<string, string[]>): void {
+    const w = dep.holders.shift();
+    if (w === undefined) {
+      for (const ts of dep.users) {
+        this.out.scheduler({ op: "missing-data", k: ts.key, key: k, worker: dep.last });
+        this.#forget(ts);
+      }
+      this.#deps.delete(k);
+      return;
+    }
+    dep.asking = dep.last = w;
+    let keys = asks.get(w);
+    if (!keys) asks.set(w, keys = []);
+    keys.push(k);
+  }
+
+  #makeReady(ts: WorkerTask): void {
+    ts.state = "ready";
+    this.#ready.push(ts);
+  }
+
+  /** Starts ready tasks while thread slots are free. */
+  #dispatch(): void {
+    if (this.#paused) return;
+    while (this.executing < this.slots && this.#ready.size) {
+      const ts = this.#ready.pop()!;
+      const fn = this.#functions.get(ts.fn);
+      ts.state = "executing";
+      this.executing++;
+      const deps = new Map<string, Payload>();
+      for (const dk of ts.deps) deps.set(dk, this.data.get(dk)!);
+      this.out.execute({
+        key: ts.key,
+        fnHash: ts.fn,
+        fnName: fn?.n ?? "",
+        fnSource: fn?.s ?? "",
+        args: ts.args,
+        deps,
+      });
+    }
+  }
+
+  /** Drops a task that has not produced a value; its fetched dependencies may go too. */
+  #forget(ts: WorkerTask): void {
+    if (ts.state === "ready") this.#ready.remove(ts);
+    this.tasks.delete(ts.key);
+    this.#releaseDeps(ts);
+  }
+
+  /** `ts` no longer needs its dependencies: drop fetched copies nobody else here uses. */
+  #releaseDeps(ts: WorkerTask): void {
+    for (const dk of ts.deps) {
+      const dep = this.#deps.get(dk);
+      if (!dep || !dep.users.delete(ts) || dep.users.size) continue;
+      this.#deps.delete(dk);
+      if (!this.tasks.has(dk)) this.#dropData(dk);
+    }
+  }
+
+  #dropData(k: string): void {
+    const v = this.data.get(k);
+    if (v === undefined) return;
+    this.data.delete(k);
+    this.managedBytes -= v.nbytes;
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The Web Worker script of an executor thread (a module worker).
+ *
+ * It receives batches of tasks, compiles each function hash once, runs one task at a time in
+ * arrival order (an async task holds the thread until it settles), and posts the outcomes back
+ * in batches: every outcome finished within one macrotask goes in one postMessage. Nothing a
+ * task does may kill the thread: tasks run in try/catch, and stray errors and rejections are
+ * prevented and reported. What tasks print is prefixed with their key (or dropped).
+ */
+import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
+import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
+import { compileFunction, scopeErrorFrom, type TaskFunction } from "./compile.ts";
+import { setCurrentTask } from "./task_context.ts";
+
+/** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
+export interface WireTask {
+  /** Key. */
+  k: string;
+  /** Function hash. */
+  h: string;
+  /** Function name (with `s`). */
+  n?: string;
+  /** Function source, sent once per thread per hash. */
+  s?: string;
+  /** Argument payload: header and frames. */
+  a: [Uint8Array, Uint8Array[]];
+  /** Dependency payloads: key, header, frames. */
+  d?: [string, Uint8Array, Uint8Array[]][];
+}
+
+/** An outcome as a thread posts it: value (header, frames) or error envelope, start/stop. */
+export interface WireOutcome {
+  /** Key. */
+  k: string;
+  /** Start, epoch ms. */
+  s: number;
+  /** Stop, epoch ms. */
+  t: number;
+  /** The encoded result when the task succeeded. */
+  v?: [Uint8Array, Uint8Array[]];
+  /** The error when it failed. */
+  e?: ErrorEnvelope;
+}
+
+/** Messages from the executor to a thread. */
+export type ToThread =
+  | { op: "init"; thread: number; silenceLogs: boolean }
+  | { op: "run"; tasks: WireTask[] };
+
+/** Messages from a thread to the executor. */
+export type FromThread =
+  | { op: "ready" }
+  | { op: "done"; outcomes: WireOutcome[] }
+  | { op: "stray"; key?: string; error: ErrorEnvelope }
+  | { op: "closing"; reason: string };
+
+/** The part of the worker global scope this script uses (typed here to stay lib-neutral). */
+interface ThreadScope {
+  postMessage(message: FromThread, transfer?: Transferable[]): void;
+  close(): void;
+  addEventListener(type: string, listener: (e: any) => void): void;
+}
+
+/** Epoch milliseconds. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Runs tasks and batches their outcomes; one per thread. */
+class ThreadRunner {
+  #scope: ThreadScope;
+  #thread = -1;
+  #silence = false;
+  #fns = new Map<string, { fn: TaskFunction; name: string } | { error: unknown; name: string }>();
+  #queue: (WireTask | undefined)[] = [];
+  #head = 0;
+  #busy = false;
+  #current: string | undefined;
+  #outcomes: WireOutcome[] = [];
+  #transfer: Transferable[] = [];
+  #transferSet = new Set<ArrayBuffer>();
+  /** Buffers that came from the executor: a result that reuses one is copied, not moved. */
+  #received = new WeakSet<ArrayBufferLike>();
+  /** Posting to itself is a macrotask hop: it flushes once this macrotask's microtasks ran. */
+  #tick: MessageChannel;
+  #tickPending = false;
+
+  constructor(scope: ThreadScope) {
+    this.#scope = scope;
+    this.#tick = new MessageChannel();
+    this.#tick.port1.onmessage = () => {
+      this.#tickPending = false;
+      this.#flush();
+    };
+  }
+
+  /** The key of the task running now, if any. */
+  get currentKey(): string | undefined {
+    return this.#current;
+  }
+
+  /** Whether console output is dropped. */
+  get silenced(): boolean {
+    return this.#silence;
+  }
+
+  /** Handles one message from the executor. */
+  receive(msg: ToThread): void {
+    if (msg.op === "init") {
+      this.#thread = msg.thread;
+      this.#silence = msg.silenceLogs;
+      return;
+    }
+    for (const t of msg.tasks) {
+      this.#remember(t.a);
+      if (t.d) { for (const d of t.d) this.#remember([d[1], d[2]]); }
+      this.#queue.push(t);
+    }
+    if (!this.#busy) this.#pump();
+  }
+
+  /** Reports a stray error or rejection (the caller has prevented its default). */
+  stray(reason: unknown): void {
+    let error: ErrorEnvelope;
+    try {
+      error = toEnvelope(reason);
+    } catch {
+      error = toEnvelope(new Error(`unhandled ${String(reason)}`));
+    }
+    this.#scope.postMessage({ op: "stray", key: this.#current, error });
+  }
+
+  #remember(p: [Uint8Array, Uint8Array[]]): void {
+    this.#received.add(p[0].buffer);
+    for (const f of p[1]) this.#received.add(f.buffer);
+  }
+
+  #pump(): void {
+    while (this.#head < this.#queue.length) {
+      const t = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined;
+      if (this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      }
+      const start = now();
+      let name = t.n ?? "";
+      let result: unknown;
+      this.#enter(t.k);
+      try {
+        const entry = this.#function(t);
+        name = entry.name;
+        if ("error" in entry) throw entry.error;
+        result = entry.fn(...this.#args(t));
+        if (isThenable(result)) {
+          this.#busy = true;
+          Promise.resolve(result).then(
+            (v) => this.#settled(t.k, name, start, true, v),
+            (e) => this.#settled(t.k, name, start, false, e),
+          );
+          // Outcomes so far go when this macrotask ends, with any that settle in its microtasks.
+          if (this.#outcomes.length > 0 && !this.#tickPending) {
+            this.#tickPending = true;
+            this.#tick.port2.postMessage(null);
+          }
+          return;
+        }
+      } catch (e) {
+        this.#settle(t.k, name, start, false, e);
+        continue;
+      }
+      this.#settle(t.k, name, start, true, result);
+    }
+    // Idle: nothing else can finish before the next message arrives.
+    this.#flush();
+  }
+
+  #settled(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    this.#busy = false;
+    this.#settle(key, name, start, ok, v);
+    this.#pump();
+  }
+
+  #enter(key: string): void {
+    this.#current = key;
+    setCurrentTask({ key, thread: this.#thread });
+  }
+
+  #settle(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    const stop = now();
+    this.#current = undefined;
+    setCurrentTask(undefined);
+    let out: WireOutcome;
+    if (ok) {
+      try {
+        const p = encodeValue(v);
+        out = {
+          k: key,
+          s: start,
+          t: stop,
+          v: [this.#outgoing(p.header), p.frames.map((f) => this.#outgoing(f))],
+        };
+      } catch (e) {
+        const err = new TypeError(
+          `the result of task ${key} cannot be sent: ${e instanceof Error ? e.message : e}`,
+          { cause: e },
+        );
+        out = { k: key, s: start, t: stop, e: this.#envelope(err, name) };
+      }
+    } else {
+      out = { k: key, s: start, t: stop, e: this.#envelope(v, name) };
+    }
+    this.#outcomes.push(out);
+  }
+
+  #envelope(e: unknown, name: string): ErrorEnvelope {
+    try {
+      return toEnvelope(scopeErrorFrom(e, name));
+    } catch (e2) {
+      return toEnvelope(new Error(`task failed with an error that cannot be described: ${e2}`));
+    }
+  }
+
+  /** A result buffer to post: shared ones as they are, whole ones moved, others copied. */
+  #outgoing(f: Uint8Array): Uint8Array {
+    const buf = f.buffer;
+    if (typeof SharedArrayBuffer !== "undefined" && buf instanceof SharedArrayBuffer) return f;
+    if (
+      f.byteOffset !== 0 || f.byteLength !== buf.byteLength || this.#received.has(buf) ||
+      this.#transferSet.has(buf as ArrayBuffer)
+    ) {
+      f = f.slice();
+    }
+    this.#transferSet.add(f.buffer as ArrayBuffer);
+    this.#transfer.push(f.buffer as ArrayBuffer);
+    return f;
+  }
+
+  #flush(): void {
+    if (this.#outcomes.length === 0) return;
+    const outcomes = this.#outcomes;
+    const transfer = this.#transfer;
+    this.#outcomes = [];
+    this.#transfer = [];
+    this.#transferSet.clear();
+    this.#scope.postMessage({ op: "done", outcomes }, transfer);
+  }
+
+  #function(t: WireTask): { fn: TaskFunction; name: string } | { error: unknown; name: string } {
+    let entry = this.#fns.get(t.h);
+    if (entry === undefined) {
+      const name = t.n ?? "";
+      if (t.s === undefined) {
+        // Not cached: a later task with the source may still compile it.
+        return { error: new Error(`function ${t.h} was never sent to this thread`), name };
+      }
+      try {
+        entry = { fn: compileFunction(name, t.s), name };
+      } catch (e) {
+        entry = { error: e, name };
+      }
+      this.#fns.set(t.h, entry);
+    }
+    return entry;
+  }
+
+  #args(t: WireTask): unknown[] {
+    let deps: Map<string, [string, Uint8Array, Uint8Array[]]> | undefined;
+    const decoded = new Map<string, unknown>();
+    const resolve = (key: string): unknown => {
+      if (decoded.has(key)) return decoded.get(key);
+      deps ??= new Map(t.d?.map((d) => [d[0], d]));
+      const d = deps.get(key);
+      if (d === undefined) throw new Error(`task ${t.k}: dependency ${key} was not provided`);
+      const v = decodeValue(new Payload(d[1], d[2]));
+      decoded.set(key, v);
+      return v;
+    };
+    const args = decodeValue(new Payload(t.a[0], t.a[1]), resolve);
+    if (!Array.isArray(args)) throw new TypeError(`task ${t.k}: arguments are not an array`);
+    return args;
+  }
+}
+
+/** Prefixes (or drops) console output while a task runs. */
+function patchConsole(runner: ThreadRunner): void {
+  const c = console as unknown as Record<string, (...args: unknown[]) => void>;
+  for (const m of ["log", "info", "warn", "error", "debug"]) {
+    const orig = c[m].bind(console);
+    c[m] = (...args: unknown[]) => {
+      if (runner.silenced) return;
+      const key = runner.currentKey;
+      if (key === undefined) return orig(...args);
+      const prefix = `[${key.replaceAll("%", "%%")}]`;
+      if (typeof args[0] === "string") orig(`${prefix} ${args[0]}`, ...args.slice(1));
+      else orig(prefix, ...args);
+    };
+  }
+}
+
+/** Starts the thread: listeners, console, close/exit reporting. */
+function main(): void {
+  const scope = globalThis as unknown as ThreadScope;
+  const runner = new ThreadRunner(scope);
+  patchConsole(runner);
+  scope.addEventListener("message", (e: MessageEvent<ToThread>) => runner.receive(e.data));
+  scope.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    runner.stray(e.reason);
+  });
+  scope.addEventListener("error", (e: ErrorEvent) => {
+    e.preventDefault();
+    runner.stray(e.error ?? new Error(e.message));
+  });
+  // A thread that closes itself stops silently: say so first, so the executor replaces it.
+  const close = scope.close.bind(scope);
+  scope.close = () => {
+    scope.postMessage({ op: "closing", reason: "close() was called in the thread" });
+    close();
+  };
+  scope.addEventListener("unload", () => {
+    scope.postMessage({ op: "closing", reason: "the thread exited (Deno.exit?)" });
+  });
+  scope.postMessage({ op: "ready" });
+}
+
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+  main();
+}

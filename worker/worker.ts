@@ -1,0 +1,233 @@
+/** The worker actor: connects to the scheduler, serves peers, and runs the state machine. */
+import { Connection } from "../comm/connection.ts";
+import { type Dialer, receiveHello, sendHello } from "../comm/handshake.ts";
+import { PeerPool } from "../comm/peer_pool.ts";
+import { listenTcp } from "../comm/tcp.ts";
+import { listenInproc } from "../comm/inproc.ts";
+import { dial as defaultDial } from "../comm/dial.ts";
+import type { Listener, Transport } from "../comm/transport.ts";
+import { type Message, PROTOCOL_VERSION, unreachable, type WorkerInfo } from "../comm/protocol.ts";
+import type { Payload } from "../comm/serialize.ts";
+import { Executor } from "./executor.ts";
+import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
+
+/** How a worker starts. */
+export interface WorkerOptions {
+  /** The scheduler's address. */
+  scheduler: string;
+  /** Thread slots (Web Worker threads). */
+  nthreads: number;
+  /** A name; defaults to the address. */
+  name?: string;
+  /** Bytes of memory it may use (0 = no limit). */
+  memoryLimit?: number;
+  /** Host to listen on for peers (default 127.0.0.1). */
+  host?: string;
+  /** Listen on an in-process address instead of TCP (workers inside the cluster's process). */
+  inproc?: boolean;
+  authToken?: string;
+  silenceLogs?: boolean;
+  resources?: Record<string, number>;
+  /** How long to keep retrying the first connection to the scheduler (ms). */
+  connectTimeout?: number;
+  /** Heartbeat period (ms). */
+  heartbeatInterval?: number;
+  dial?: Dialer;
+  log?: (line: string) => void;
+}
+
+/** A running worker. */
+export class Worker {
+  readonly address: string;
+  readonly name: string;
+  /** Resolves with the reason once the worker has closed. */
+  readonly closed: Promise<string>;
+  #listener: Listener;
+  #scheduler!: Connection;
+  #peers: PeerPool;
+  #peerConns = new Set<Connection>();
+  #executor!: Executor;
+  #state!: WorkerStateMachine;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | null = null;
+  #resolveClosed!: (reason: string) => void;
+  #log: (line: string) => void;
+
+  private constructor(readonly options: WorkerOptions) {
+    this.#log = options.log ?? ((l) => console.error(l));
+    const dial = options.dial ?? defaultDial;
+    const onAccept = (t: Transport) => void this.#acceptPeer(t);
+    this.#listener = options.inproc
+      ? listenInproc(onAccept)
+      : listenTcp(options.host ?? "127.0.0.1", 0, onAccept);
+    this.address = this.#listener.address;
+    this.name = options.name ?? this.address;
+    this.#peers = new PeerPool(dial, this.name);
+    this.closed = new Promise((r) => (this.#resolveClosed = r));
+  }
+
+  /** Starts a worker and registers it with the scheduler. */
+  static async start(options: WorkerOptions): Promise<Worker> {
+    const w = new Worker(options);
+    try {
+      await w.#connect();
+    } catch (e) {
+      await w.close(`could not start: ${(e as Error).message}`);
+      throw e;
+    }
+    return w;
+  }
+
+  async #connect(): Promise<void> {
+    const o = this.options;
+    const dial = o.dial ?? defaultDial;
+    const deadline = Date.now() + (o.connectTimeout ?? 30_000);
+    const info: WorkerInfo = {
+      address: this.address,
+      name: this.name,
+      nthreads: o.nthreads,
+      memoryLimit: o.memoryLimit ?? 0,
+      pid: typeof Deno !== "undefined" ? Deno.pid : 0,
+      resources: o.resources,
+    };
+    let wait = 50;
+    let t: Transport;
+    for (;;) {
+      try {
+        t = await dial(o.scheduler);
+        break;
+      } catch (e) {
+        if (Date.now() + wait > deadline) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, 1000);
+      }
+    }
+    try {
+      await sendHello(
+        t,
+        { role: "worker", name: this.name, token: o.authToken, worker: info },
+        10_000,
+      );
+    } catch (e) {
+      t.close();
+      throw e;
+    }
+    this.#executor = new Executor({
+      nthreads: o.nthreads,
+      silenceLogs: o.silenceLogs,
+      onOutcomes: (batch) => {
+        for (const r of batch) {
+          this.#state.taskDone(r.key, r, r.start, r.stop);
+        }
+      },
+    });
+    const conn = new Connection(t, this.#log);
+    this.#scheduler = conn;
+    const out: WorkerOutbox = {
+      scheduler: (msg) => conn.send(msg),
+      fetch: (worker, keys) => {
+        this.#peers.getData(worker, keys).then(
+          (values) => this.#state.gotData(worker, keys, values),
+          () => this.#state.fetchFailed(worker, keys),
+        );
+      },
+      execute: (run) => this.#executor.run(run),
+    };
+    this.#state = new WorkerStateMachine(out, this.#executor.capacity);
+    conn.start((msg) => this.#onScheduler(msg));
+    conn.closed.then((reason) => void this.close(`scheduler connection closed: ${reason}`));
+    this.#heartbeat = setInterval(() => {
+      conn.send({
+        op: "heartbeat",
+        memory: this.#state.managedBytes,
+        executing: this.#state.executing,
+        ready: this.#state.readyCount,
+        stored: this.#state.data.size,
+      });
+    }, o.heartbeatInterval ?? 1000);
+  }
+
+  #onScheduler(msg: Message): void {
+    switch (msg.op) {
+      case "compute-task":
+        return this.#state.computeTask(msg);
+      case "free-keys":
+        return this.#state.freeKeys(msg.keys);
+      case "close-worker":
+        void this.close(msg.reason);
+        return;
+      default:
+        throw new Error(`a worker does not accept ${msg.op} from the scheduler`);
+    }
+  }
+
+  async #acceptPeer(t: Transport): Promise<void> {
+    const hello = await receiveHello(
+      t,
+      (h) =>
+        h.role === "peer" || h.role === "client"
+          ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
+          : `a worker accepts peers and clients, not ${h.role}s`,
+      10_000,
+    );
+    if (!hello) return;
+    const conn = new Connection(t, this.#log);
+    this.#peerConns.add(conn);
+    conn.closed.then(() => this.#peerConns.delete(conn));
+    conn.start((msg) => this.#onPeer(msg, conn));
+  }
+
+  #onPeer(msg: Message, conn: Connection): void {
+    switch (msg.op) {
+      case "get-data": {
+        const values: Record<string, Payload> = {};
+        for (const k of msg.keys) {
+          const v = this.#state?.data.get(k);
+          if (v !== undefined) values[k] = v;
+        }
+        conn.send({ op: "data", id: msg.id, values });
+        return;
+      }
+      case "hello":
+      case "welcome":
+      case "refused":
+      case "update-graph":
+      case "release-keys":
+      case "request-values":
+      case "scheduler-info":
+      case "close-client":
+      case "key-in-memory":
+      case "key-erred":
+      case "keys-cancelled":
+      case "scheduler-info-reply":
+      case "compute-task":
+      case "free-keys":
+      case "close-worker":
+      case "task-finished":
+      case "task-erred":
+      case "missing-data":
+      case "heartbeat":
+      case "data":
+        throw new Error(`a worker does not accept ${msg.op} from a peer`);
+      default:
+        unreachable(msg);
+    }
+  }
+
+  /** Stops: threads, connections, listener. Idempotent. */
+  close(reason = "closed"): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#heartbeat);
+      if (this.#scheduler && this.#scheduler.closeReason === null) {
+        await this.#scheduler.drainAndClose(reason);
+      }
+      await this.#listener.close();
+      for (const c of this.#peerConns) c.close("worker closing");
+      await this.#peers.close();
+      await this.#executor?.close();
+      await this.#scheduler?.finished();
+      this.#resolveClosed(reason);
+    })();
+    return this.#closing;
+  }
+}
