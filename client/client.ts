@@ -452,8 +452,16 @@ export class Client implements FutureHost {
   }
 }
 
+/** A value, or a Future of it, also nested inside arrays and plain objects. */
+export type MaybeFuture<T> =
+  | T
+  | Future<T>
+  | (T extends readonly unknown[] ? { [K in keyof T]: MaybeFuture<T[K]> }
+    : T extends Record<string, unknown> ? { [K in keyof T]: MaybeFuture<T[K]> }
+    : never);
+
 /** Arguments where any value may also be given as a Future of it. */
-export type Args<A extends unknown[]> = { [I in keyof A]: A[I] | Future<A[I]> };
+export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
 
 /** The value structure `gather` returns for an input structure. */
 export type Gathered<T> = T extends Future<infer V> ? V

@@ -5,7 +5,14 @@
  */
 export { Client, type ClientOptions, registerDialer, type SubmitOptions } from "./client.ts";
 export { Future, type FutureStatus } from "./future.ts";
-export { AsCompleted, asCompleted, wait, type WaitOptions, type WaitResult } from "./wait.ts";
+export {
+  AsCompleted,
+  asCompleted,
+  type AsCompletedIterator,
+  wait,
+  type WaitOptions,
+  type WaitResult,
+} from "./wait.ts";
 export {
   CancelledError,
   CommClosedError,

@@ -141,10 +141,29 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
   }
 }
 
+/** Iterates Futures in the order they complete (`[future, value]` pairs with withResults). */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options: { withResults: true },
+): AsCompletedIterator<[Future<T>, T], T>;
 /** Iterates Futures in the order they complete. */
+export function asCompleted<T>(
+  futures?: Iterable<Future<T>>,
+  options?: AsCompletedOptions,
+): AsCompletedIterator<Future<T>, T>;
 export function asCompleted<T>(
   futures: Iterable<Future<T>> = [],
   options: AsCompletedOptions = {},
-): AsCompleted<T> {
-  return new AsCompleted(futures, options);
+): AsCompletedIterator<unknown, T> {
+  return new AsCompleted(futures, options) as AsCompletedIterator<unknown, T>;
+}
+
+/** What asCompleted returns: an async iterator you can add Futures to. */
+export interface AsCompletedIterator<Item, T> extends AsyncIterableIterator<Item> {
+  /** Adds a Future to wait for. */
+  add(future: Future<T>): void;
+  /** Futures not yet yielded. */
+  count(): number;
+  /** Whether nothing is left to yield. */
+  isEmpty(): boolean;
 }

@@ -121,13 +121,11 @@ export class LocalCluster {
       throw new TypeError("wsPort: the WebSocket listener is not available yet; leave it null");
     }
     const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
-    const silence = options.silenceLogs ?? false;
     const scheduler = await Scheduler.start({
       host: options.host ?? "127.0.0.1",
       port: options.schedulerPort ?? 0,
       dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
       authToken: options.authToken,
-      log: silence ? () => {} : undefined,
     });
     const cluster = new LocalCluster(
       scheduler,

@@ -72,6 +72,7 @@ export async function main(args: string[]): Promise<number> {
     port,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
+    verbose: true,
   });
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);

@@ -28,8 +28,10 @@ export interface SchedulerOptions {
   authToken?: string;
   /** Scheduling knobs. */
   config?: Partial<SchedulerConfig>;
-  /** Where log lines go. */
+  /** Where warnings go (default: stderr). */
   log?: (line: string) => void;
+  /** Also log informational events (workers joining and leaving...). */
+  verbose?: boolean;
 }
 
 /** A running scheduler. */
@@ -59,7 +61,9 @@ export class Scheduler {
     const out: SchedulerOutbox = {
       worker: (address, msg) => this.#workers.get(address)?.send(msg),
       client: (id, msg) => this.#clients.get(id)?.send(msg),
-      event: (topic, text) => this.#log(`[scheduler] ${topic}: ${text}`),
+      event: (topic, text) => {
+        if (options.verbose) this.#log(`[scheduler] ${topic}: ${text}`);
+      },
     };
     this.state = new SchedulerState(out, options.config);
     const accept = (t: Transport) => void this.#accept(t);

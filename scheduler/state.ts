@@ -514,7 +514,7 @@ export class SchedulerState {
 
   #toErred(ts: TaskState): void {
     const from = ts.state;
-    if (from === "processing") {
+    if (from === "processing" && ts.processingOn) {
       const ws = ts.processingOn!;
       this.#unassign(ts, true);
       this.#fillWorker(ws);

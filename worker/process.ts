@@ -56,6 +56,5 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 await Deno.stdout.write(
   new TextEncoder().encode(JSON.stringify({ address: worker.address, pid: Deno.pid }) + "\n"),
 );
-const reason = await worker.closed;
-if (!values["silence-logs"]) console.error(`worker ${worker.address} closed: ${reason}`);
+await worker.closed;
 Deno.exit(0);

@@ -1,0 +1,97 @@
+// The scheduler and worker command lines, and what happens when a cluster's owner is killed.
+import assert from "node:assert/strict";
+import { Client } from "../../mod.ts";
+import { TextLineStream } from "../../worker/lines.ts";
+import { alive, readUntil, until } from "./helpers.ts";
+
+const root = new URL("../../", import.meta.url);
+const config = new URL("deno.json", root).pathname;
+
+function spawn(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "-q", "--config", config, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())
+    [Symbol.asyncIterator]();
+  const errText = new Response(child.stderr).text();
+  return { child, lines, errText };
+}
+
+async function drain(p: ReturnType<typeof spawn>): Promise<Deno.CommandStatus> {
+  const status = await p.child.status;
+  for (;;) if ((await p.lines.next()).done) break;
+  await p.errText;
+  try {
+    await p.child.stdin.close();
+  } catch { /* closed */ }
+  return status;
+}
+
+Deno.test("--help answers on both commands", async () => {
+  for (const cmd of ["scheduler/main.ts", "worker/main.ts"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "-q", "--config", config, new URL(cmd, root).href, "--help"],
+    }).output();
+    assert.equal(out.code, 0);
+    assert.match(new TextDecoder().decode(out.stdout), /Usage:/);
+  }
+});
+
+Deno.test("scheduler and worker CLIs: run work, stop cleanly on SIGTERM", async () => {
+  const sched = spawn([
+    new URL("scheduler/main.ts", root).href,
+    "--port",
+    "0",
+    "--dashboard-address",
+    "none",
+  ]);
+  const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
+  const worker = spawn([
+    new URL("worker/main.ts", root).href,
+    address,
+    "--nthreads",
+    "1",
+    "--nworkers",
+    "2",
+    "--name",
+    "w",
+  ]);
+  await readUntil(worker.lines, /^Worker at: tcp:\/\//);
+  await readUntil(worker.lines, /^Worker at: tcp:\/\//);
+  {
+    await using client = await Client.connect(address);
+    const info = await client.schedulerInfo();
+    assert.deepEqual(Object.values(info.workers).map((w) => w.name).sort(), ["w-0", "w-1"]);
+    assert.deepEqual(await client.gather(client.map((x: number) => -x, [1, 2, 3])), [-1, -2, -3]);
+  }
+  worker.child.kill("SIGTERM");
+  assert.equal((await drain(worker)).code, 0);
+  sched.child.kill("SIGTERM");
+  assert.equal((await drain(sched)).code, 0);
+});
+
+Deno.test("when the process owning a LocalCluster is SIGKILLed, its workers exit", async () => {
+  const script = `
+    import { LocalCluster } from ${JSON.stringify(new URL("mod.ts", root).href)};
+    const cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1, dashboardAddress: null, silenceLogs: true });
+    console.log("PIDS " + cluster.workerPids.join(","));
+    await new Promise(() => {});
+  `;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, script);
+    const owner = spawn([file]);
+    const [, list] = await readUntil(owner.lines, /^PIDS (.+)$/);
+    const pids = list.split(",").map(Number);
+    assert.equal(pids.length, 2);
+    for (const pid of pids) assert.ok(alive(pid));
+    owner.child.kill("SIGKILL");
+    await drain(owner);
+    await until(() => pids.every((pid) => !alive(pid)), "worker processes to exit", 10_000);
+  } finally {
+    await Deno.remove(file);
+  }
+});
