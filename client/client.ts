@@ -43,6 +43,10 @@ export interface SubmitOptions {
   pure?: boolean;
   priority?: number;
   retries?: number;
+  /** Workers (addresses or names) the task may run on. */
+  workers?: string | string[];
+  /** With `workers`: may run elsewhere when none of them is there (default false). */
+  allowOtherWorkers?: boolean;
 }
 
 /** What `gather` does with erred Futures. */
@@ -227,6 +231,10 @@ export class Client implements FutureHost {
       const spec: TaskSpec = { k: key, f: info.h, a: payload, d: [...deps] };
       if (options.priority) spec.p = options.priority;
       if (options.retries) spec.r = options.retries;
+      if (options.workers !== undefined) {
+        spec.w = typeof options.workers === "string" ? [options.workers] : [...options.workers];
+        if (options.allowOtherWorkers) spec.lo = true;
+      }
       this.#tasks.push(spec);
       this.#wanted.push(key);
       if (!this.#sentFns.has(info.h)) {

@@ -30,6 +30,10 @@ export interface LocalClusterOptions {
   /** Quiet the cluster's logs and what tasks print. */
   silenceLogs?: boolean;
   authToken?: string;
+  /** Root tasks a worker may hold per thread before the rest queue (Dask's 1.1; Infinity: off). */
+  workerSaturation?: number;
+  /** Worker deaths a task survives before it errs with KilledWorker (default 3). */
+  allowedFailures?: number;
   /** WebSocket listener port (not supported yet: must be null/undefined). */
   wsPort?: number | null;
 }
@@ -126,6 +130,11 @@ export class LocalCluster {
       port: options.schedulerPort ?? 0,
       dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
       authToken: options.authToken,
+      config: {
+        ...(options.workerSaturation !== undefined &&
+          { workerSaturation: options.workerSaturation }),
+        ...(options.allowedFailures !== undefined && { allowedFailures: options.allowedFailures }),
+      },
     });
     const cluster = new LocalCluster(
       scheduler,

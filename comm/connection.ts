@@ -3,8 +3,11 @@
  * request/reply matching by `id`.
  */
 import type { Transport } from "./transport.ts";
-import { type Message, OPS } from "./protocol.ts";
+import type { Message } from "./protocol.ts";
 import { CommClosedError, ProtocolError } from "./errors.ts";
+import { describe, validateMessage } from "./validate.ts";
+
+export { validateMessage };
 
 /** Most messages written in one batch: keeps frames bounded and lets both ends overlap. */
 const MAX_BATCH = 5000;
@@ -14,18 +17,6 @@ const REPLIES: ReadonlySet<string> = new Set(["data", "scheduler-info-reply"]);
 
 /** Receives each message of a stream. */
 export type MessageHandler = (msg: Message, conn: Connection) => void;
-
-/** Checks that a decoded value is a message dtask knows. */
-export function validateMessage(m: unknown): Message {
-  if (typeof m !== "object" || m === null || Array.isArray(m)) {
-    throw new ProtocolError(`a message must be an object, got ${typeof m}`);
-  }
-  const op = (m as { op?: unknown }).op;
-  if (typeof op !== "string" || !OPS.has(op)) {
-    throw new ProtocolError(`unknown op ${JSON.stringify(op)?.slice(0, 80)}`);
-  }
-  return m as Message;
-}
 
 /** A live message stream with batched sends. */
 export class Connection {
@@ -125,9 +116,12 @@ export class Connection {
         }
       }
     } catch (e) {
-      reason = e instanceof ProtocolError || e instanceof RangeError || e instanceof TypeError
-        ? `protocol error: ${(e as Error).message}`
-        : `${(e as Error).name}: ${(e as Error).message}`;
+      // Anything may be thrown here (by a handler, by msgpackr): describe it without trusting it.
+      reason = !(e instanceof Error)
+        ? `thrown: ${describe(e)}`
+        : e instanceof ProtocolError || e instanceof RangeError || e instanceof TypeError
+        ? `protocol error: ${e.message}`
+        : `${e.name}: ${e.message}`;
       if (this.closeReason === null) this.log(`closing connection to ${this.peer}: ${reason}`);
     }
     this.close(reason);
@@ -147,11 +141,25 @@ export class Connection {
     this.#resolveClosed(reason);
   }
 
-  /** Sends what is queued, then closes. */
-  async drainAndClose(reason = "closed"): Promise<void> {
-    while ((this.#pending.length || this.#writing) && this.closeReason === null) {
-      this.#drained ??= Promise.withResolvers<void>();
-      await this.#drained.promise;
+  /**
+   * Sends what is queued, then closes. Gives up after `timeoutMs` (a peer that stops reading
+   * must not hold its closer forever).
+   */
+  async drainAndClose(reason = "closed", timeoutMs = 10_000): Promise<void> {
+    if ((this.#pending.length || this.#writing) && this.closeReason === null) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+      try {
+        while ((this.#pending.length || this.#writing) && this.closeReason === null) {
+          this.#drained ??= Promise.withResolvers<void>();
+          if (!(await Promise.race([this.#drained.promise.then(() => true), late]))) {
+            reason += ` (unsent messages dropped after ${timeoutMs} ms)`;
+            break;
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+      }
     }
     this.close(reason);
   }

@@ -2,6 +2,7 @@
 import type { Transport } from "./transport.ts";
 import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol.ts";
 import { CommClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import { describe, validateHello, validateMessage } from "./validate.ts";
 
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
 export type Dialer = (address: string) => Promise<Transport>;
@@ -31,11 +32,16 @@ export async function sendHello(
   await t.writeBatch([mine]);
   const batch = await withTimeout(t.readBatch(), timeoutMs, `handshake with ${t.peer}`);
   if (batch === null) throw new CommClosedError(`${t.peer} closed the connection at the handshake`);
-  const reply = batch[0] as Welcome | Refused | undefined;
-  if (reply?.op === "refused") {
+  let reply: Welcome | Refused;
+  try {
+    reply = validateMessage(batch[0]) as Welcome | Refused;
+  } catch (e) {
+    throw new ProtocolError(`${t.peer} sent no welcome: ${(e as Error).message}`);
+  }
+  if (reply.op === "refused") {
     throw new ProtocolError(`${t.peer} refused the connection: ${reply.reason}`);
   }
-  if (reply?.op !== "welcome") throw new ProtocolError(`${t.peer} sent no welcome`);
+  if (reply.op !== "welcome") throw new ProtocolError(`${t.peer} sent no welcome`);
   if (reply.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       `${t.peer} speaks protocol version ${reply.version}, this dtask speaks ${PROTOCOL_VERSION}: ` +
@@ -57,23 +63,25 @@ export async function receiveHello(
   let reason: string;
   try {
     const batch = await withTimeout(t.readBatch(), timeoutMs, `handshake from ${t.peer}`);
-    const hello = batch?.[0] as Hello | undefined;
+    const hello = batch?.[0] as Partial<Hello> | undefined;
     if (batch === null) reason = "closed before its handshake";
     else if (typeof hello !== "object" || hello === null || hello.op !== "hello") {
       reason = "the first message was not a hello";
     } else if (hello.version !== PROTOCOL_VERSION) {
-      reason = `protocol version ${JSON.stringify(hello.version)} is not supported; ` +
-        `this scheduler speaks version ${PROTOCOL_VERSION}: run the same dtask version everywhere`;
+      reason = `protocol version ${describe(hello.version)} is not supported: this dtask ` +
+        `speaks protocol version ${PROTOCOL_VERSION}; run the same dtask version everywhere`;
+    } else if (batch.length !== 1) {
+      reason = "the handshake packet must hold the hello alone";
     } else {
-      const answer = admit(hello);
+      const answer = admit(validateHello(hello));
       if (typeof answer !== "string") {
         await t.writeBatch([answer]);
-        return hello;
+        return hello as Hello;
       }
       reason = answer;
     }
   } catch (e) {
-    reason = (e as Error).message;
+    reason = e instanceof Error ? e.message : `thrown: ${describe(e)}`;
   }
   try {
     await t.writeBatch([{ op: "refused", reason }]);

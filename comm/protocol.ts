@@ -37,6 +37,10 @@ export interface TaskSpec {
   p?: number;
   /** Retries left on error. */
   r?: number;
+  /** Workers (addresses or names) it may run on. */
+  w?: string[];
+  /** Loose restriction: may run elsewhere when none of `w` is there. */
+  lo?: boolean;
 }
 
 /** What a worker tells the scheduler about itself in its handshake. */

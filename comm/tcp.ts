@@ -16,6 +16,11 @@ const READ_CHUNK = 64 * 1024;
 /** Frame regions at least this large are read into shared memory (threads see them uncopied). */
 const SHARED_MIN = 64 * 1024;
 const MAX_FRAMES = 1 << 20;
+/**
+ * Largest first packet of a stream. It holds the handshake (hello, welcome or refused), which
+ * is small: an unauthenticated peer cannot make us allocate a large header or frame region.
+ */
+export const MAX_FIRST_PACKET = 1024 * 1024;
 
 /** A transport over one TCP connection. */
 export class TcpTransport implements Transport {
@@ -27,6 +32,7 @@ export class TcpTransport implements Transport {
   #start = 0;
   #end = 0;
   #closed = false;
+  #first = true;
   #maxFrame: number;
 
   constructor(conn: Deno.Conn, opts: { maxFrame?: number } = {}) {
@@ -52,6 +58,12 @@ export class TcpTransport implements Transport {
     const dv = new DataView(this.#buf.buffer, this.#start, 12);
     const body = dv.getUint32(0, true), hlen = dv.getUint32(4, true), n = dv.getUint32(8, true);
     this.#start += 12;
+    if (this.#first) {
+      this.#first = false;
+      if (body > MAX_FIRST_PACKET) {
+        throw new ProtocolError(`a first packet (the handshake) of ${body} bytes is too large`);
+      }
+    }
     if (n > MAX_FRAMES) throw new ProtocolError(`packet declares ${n} frames`);
     if (hlen > MAX_HEADER) throw new ProtocolError(`packet header of ${hlen} bytes is too large`);
     const lens = new Uint32Array(n);
@@ -148,12 +160,27 @@ export function listenTcp(
   const l = Deno.listen({ hostname: host, port, transport: "tcp" });
   const addr = l.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const loop = (async () => {
-    try {
-      for await (const conn of l) onAccept(new TcpTransport(conn));
-    } catch { /* listener closed */ }
-  })();
   let closing: Promise<void> | null = null;
+  const loop = (async () => {
+    while (closing === null) {
+      let conn: Deno.Conn;
+      try {
+        conn = await l.accept();
+      } catch (e) {
+        if (closing !== null || e instanceof Deno.errors.BadResource) return;
+        // A connection reset before it was accepted, or out of descriptors: keep listening.
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      try {
+        onAccept(new TcpTransport(conn));
+      } catch {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+    }
+  })();
   return {
     address: `tcp://${shown}:${addr.port}`,
     close() {

@@ -16,6 +16,7 @@ Options:
   --auth-token-file F      require the token in file F from every worker and client
   --ws-port N              WebSocket listener (not available yet)
   --tls-cert F --tls-key F TLS (not available yet)
+  --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --preload URL            module every worker imports (not available yet)
   -h, --help               this text`;
 
@@ -34,6 +35,7 @@ export async function main(args: string[]): Promise<number> {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         preload: { type: "string", multiple: true },
+        "worker-saturation": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -67,12 +69,23 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   const dash = values["dashboard-address"];
+  const sat = values["worker-saturation"];
+  const workerSaturation = sat === undefined
+    ? undefined
+    : /^inf/i.test(sat)
+    ? Infinity
+    : Number(sat);
+  if (workerSaturation !== undefined && !(workerSaturation > 0)) {
+    console.error(`--worker-saturation must be a positive number or inf, got ${sat}`);
+    return 2;
+  }
   const scheduler = await Scheduler.start({
     host: values.host,
     port,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
     verbose: true,
+    config: workerSaturation === undefined ? {} : { workerSaturation },
   });
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);

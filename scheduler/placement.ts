@@ -10,6 +10,12 @@ export function taskSlots(ws: WorkerState, saturation: number): number {
   return Math.max(Math.ceil(saturation * ws.info.nthreads), 1);
 }
 
+/** Whether `ws` satisfies the task's worker restrictions (by address or name). */
+export function allowed(ts: TaskState, ws: WorkerState): boolean {
+  const r = ts.restrictions;
+  return r === null || r.has(ws.address) || r.has(ws.info.name);
+}
+
 /**
  * Picks the least busy running worker with a free slot for a root task, or null when every
  * worker is full (the task then queues). Workers are few; this scans them.

@@ -16,6 +16,14 @@ import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./state.ts";
 
+/** Compares auth tokens in time independent of where they differ. */
+function sameToken(given: string | undefined, expected: string): boolean {
+  if (typeof given !== "string" || given.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < given.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0;
+}
+
 /** How a scheduler starts. */
 export interface SchedulerOptions {
   /** Host to listen on (default 127.0.0.1). */
@@ -50,6 +58,9 @@ export class Scheduler {
   #workers = new Map<string, Connection>();
   #clients = new Map<string, Connection>();
   #pending = new Set<Transport>();
+  /** Workers between their admission and their registration, by transport. */
+  #joining = new Map<Transport, WorkerInfo>();
+  #accepting = new Set<Promise<void>>();
   #clientSeq = 0;
   #closing: Promise<void> | null = null;
   #workerWatchers = new Set<() => void>();
@@ -66,7 +77,14 @@ export class Scheduler {
       },
     };
     this.state = new SchedulerState(out, options.config);
-    const accept = (t: Transport) => void this.#accept(t);
+    const accept = (t: Transport) => {
+      const p = this.#accept(t).catch((e) => {
+        this.#log(`[scheduler] error accepting ${t.peer}: ${(e as Error)?.stack ?? e}`);
+        t.close();
+      });
+      this.#accepting.add(p);
+      p.finally(() => this.#accepting.delete(p));
+    };
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept);
     const inproc = listenInproc(accept);
     this.#listeners = [tcp, inproc];
@@ -117,64 +135,86 @@ export class Scheduler {
 
   async #accept(t: Transport): Promise<void> {
     this.#pending.add(t);
-    let role: Hello | null;
+    let hello: Hello | null = null;
     try {
-      role = await receiveHello(t, (h) => this.#admit(h), 10_000);
+      hello = await receiveHello(t, (h) => this.#admit(h, t), 10_000);
     } finally {
       this.#pending.delete(t);
+      this.#joining.delete(t);
     }
-    if (!role || this.#closing) {
-      if (role) t.close();
+    if (!hello || this.#closing) {
+      if (hello) t.close();
       return;
     }
     const conn = new Connection(t, this.#log);
-    if (role.role === "worker") {
-      const info = role.worker!;
-      this.#workers.set(info.address, conn);
-      this.state.addWorker(info);
-      this.#workersChanged();
-      conn.closed.then((reason) => {
-        this.#workers.delete(info.address);
-        this.state.removeWorker(info.address, reason);
-        this.#workersChanged();
-      });
-      conn.start((msg) => this.#onWorker(info.address, msg));
-    } else {
-      const id = (role as Hello & { id: string }).id;
-      this.#clients.set(id, conn);
-      this.state.addClient(id);
-      conn.closed.then(() => {
-        this.#clients.delete(id);
-        this.state.removeClient(id);
-      });
-      conn.start((msg) => this.#onClient(id, msg, conn));
+    try {
+      if (hello.role === "worker") this.#addWorker(hello.worker!, conn);
+      else this.#addClient((hello as Hello & { id: string }).id, conn);
+    } catch (e) {
+      // A bug, not the peer's fault: drop this connection and keep serving everyone else.
+      this.#log(`[scheduler] dropping ${t.peer}: ${(e as Error)?.stack ?? e}`);
+      conn.close("internal error");
     }
   }
 
-  #admit(h: Hello): Welcome | string {
+  #addWorker(info: WorkerInfo, conn: Connection): void {
+    this.#workers.set(info.address, conn);
+    this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info));
+    this.#workersChanged();
+    conn.closed.then((reason) => {
+      if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
+      this.#guard(`removing worker ${info.address}`, () => {
+        this.state.removeWorker(info.address, reason);
+      });
+      this.#workersChanged();
+    });
+    conn.start((msg) => this.#onWorker(info.address, msg));
+  }
+
+  #addClient(id: string, conn: Connection): void {
+    this.#clients.set(id, conn);
+    this.state.addClient(id);
+    conn.closed.then(() => {
+      this.#clients.delete(id);
+      this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
+    });
+    conn.start((msg) => this.#onClient(id, msg, conn));
+  }
+
+  /** Runs a state transition outside any message handler; a throw is logged, never unhandled. */
+  #guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#log(`[scheduler] error ${what}: ${(e as Error)?.stack ?? e}`);
+    }
+  }
+
+  #admit(h: Hello, t: Transport): Welcome | string {
     const token = this.options.authToken;
-    if (token !== undefined && h.token !== token) {
+    if (token !== undefined && !sameToken(h.token, token)) {
       return "authentication failed: the auth token is missing or wrong";
     }
     const welcome: Welcome = { op: "welcome", version: PROTOCOL_VERSION, address: this.address };
     if (h.role === "worker") {
-      const info = h.worker;
-      if (
-        !info || typeof info.address !== "string" || !(Number(info.nthreads) >= 1)
-      ) return "a worker must describe itself (address, nthreads >= 1)";
-      if (this.#workers.has(info.address)) {
+      const info = h.worker!; // validateHello checked its shape
+      const joining = [...this.#joining.values()];
+      if (this.#workers.has(info.address) || joining.some((j) => j.address === info.address)) {
         return `a worker at ${info.address} is already registered`;
       }
-      for (const ws of this.state.workers.values()) {
-        if (ws.info.name === info.name) {
-          return `a worker named ${JSON.stringify(info.name)} is already registered ` +
-            `(at ${ws.address}); give each worker its own name`;
-        }
+      const taken = joining.some((j) => j.name === info.name) ? "joining" : [
+        ...this.state.workers.values(),
+      ].find((ws) => ws.info.name === info.name)?.address;
+      if (taken !== undefined) {
+        return `a worker named ${JSON.stringify(info.name)} is already registered ` +
+          `(at ${taken}); give each worker its own name`;
       }
+      // Reserved until the handshake ends, so two workers racing for a name cannot both join.
+      this.#joining.set(t, info);
       return welcome;
     }
     if (h.role === "client") {
-      const id = `client-${++this.#clientSeq}-${h.name}`;
+      const id = `client-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
       (h as Hello & { id: string }).id = id;
       welcome.id = id;
       return welcome;
@@ -266,6 +306,7 @@ export class Scheduler {
     this.#closing ??= (async () => {
       for (const l of this.#listeners) await l.close();
       for (const t of this.#pending) t.close();
+      await Promise.all(this.#accepting);
       for (const c of this.#workers.values()) {
         c.send({ op: "close-worker", reason: "scheduler closing" });
       }

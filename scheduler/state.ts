@@ -47,6 +47,13 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
 
 type Rec = [TaskState, TaskStateName];
 
+/** Tasks shorter than this (s) and with results smaller than TINY_RESULT may pipeline deeper. */
+const TINY_TASK = 0.005;
+const TINY_RESULT = 64 * 1024;
+/** Seconds of tiny tasks kept in flight per thread, and the cap on tasks per thread. */
+const PIPELINE_SECONDS = 0.05;
+const MAX_PIPELINE = 128;
+
 /** The scheduler's whole state and its transitions. */
 export class SchedulerState {
   /** Every task not forgotten, by key. */
@@ -69,6 +76,8 @@ export class SchedulerState {
   tasksCompleted = 0;
   /** Exponentially weighted mean duration (s) per task prefix. */
   readonly durations: Map<string, number> = new Map();
+  /** Exponentially weighted mean result size (bytes) per task prefix. */
+  readonly sizes: Map<string, number> = new Map();
   readonly config: SchedulerConfig;
   #seq = 0;
   #recs: Rec[] = [];
@@ -173,6 +182,10 @@ export class SchedulerState {
       const ts = new TaskState(spec.k, keyPrefix(spec.k), spec.f, spec.a);
       ts.priority = [-(spec.p ?? 0), ++this.#seq];
       ts.retries = spec.r ?? 0;
+      if (spec.w?.length) {
+        ts.restrictions = new Set(spec.w);
+        ts.loose = spec.lo === true;
+      }
       this.tasks.set(spec.k, ts);
       this.counts.released++;
       fresh.push(ts);
@@ -273,6 +286,11 @@ export class SchedulerState {
     const seconds = Math.max(0, (msg.stop - msg.start) / 1000);
     const old = this.durations.get(ts.prefix);
     this.durations.set(ts.prefix, old === undefined ? seconds : 0.5 * old + 0.5 * seconds);
+    const oldSize = this.sizes.get(ts.prefix);
+    this.sizes.set(
+      ts.prefix,
+      oldSize === undefined ? msg.nbytes : 0.5 * oldSize + 0.5 * msg.nbytes,
+    );
     ts.state = "memory";
     this.#count("processing", "memory");
     this.tasksCompleted++;
@@ -409,8 +427,8 @@ export class SchedulerState {
       return;
     }
     let ws: WorkerState | null;
-    if (ts.deps.length === 0) {
-      ws = pickRootWorker(this.workers.values(), this.config.workerSaturation);
+    if (ts.deps.length === 0 && ts.restrictions === null) {
+      ws = pickRootWorker(this.workers.values(), this.#slotsFor(ts));
       if (!ws) {
         if (from !== "queued") {
           this.#leaveReady(ts);
@@ -420,9 +438,20 @@ export class SchedulerState {
         }
         return;
       }
-    } else ws = pickWorker(ts, this.workers.values());
+    } else {
+      ws = pickWorker(ts, this.workers.values());
+      if (!ws) {
+        if (from !== "no-worker") {
+          this.#leaveReady(ts);
+          ts.state = "no-worker";
+          this.#count(from, "no-worker");
+          this.unrunnable.add(ts);
+        }
+        return;
+      }
+    }
     this.#leaveReady(ts);
-    this.#assign(ts, ws!, from);
+    this.#assign(ts, ws, from);
   }
 
   /** Takes a ready task out of the queue or the unrunnable set. */
@@ -599,12 +628,25 @@ export class SchedulerState {
   /** Hands queued root tasks to `ws` while it has free slots. */
   #fillWorker(ws: WorkerState): void {
     if (!this.workers.has(ws.address) || ws.status !== "running") return;
-    let free = taskSlots(ws, this.config.workerSaturation) - ws.processing.size;
-    while (free-- > 0 && this.queued.size) {
-      const ts = this.queued.pop()!;
-      ts.heapIndex = -1;
-      this.#assign(ts, ws, "queued");
+    while (this.queued.size) {
+      const head = this.queued.peek()!;
+      if (ws.processing.size >= taskSlots(ws, this.#slotsFor(head))) return;
+      this.queued.pop();
+      this.#assign(head, ws, "queued");
     }
+  }
+
+  /**
+   * Root tasks a worker may hold per thread. Dask's worker-saturation protects memory from
+   * root tasks running far ahead of their consumers; tasks measured as tiny (and small in
+   * result) may pipeline deeper, so the round trip to the worker does not starve it.
+   */
+  #slotsFor(ts: TaskState): number {
+    const sat = this.config.workerSaturation;
+    const d = this.durations.get(ts.prefix);
+    const size = this.sizes.get(ts.prefix);
+    if (d === undefined || size === undefined || size > TINY_RESULT || d >= TINY_TASK) return sat;
+    return Math.max(sat, Math.min(MAX_PIPELINE, PIPELINE_SECONDS / Math.max(d, 1e-5)));
   }
 
   #count(from: TaskStateName, to: TaskStateName): void {

@@ -54,6 +54,10 @@ export class TaskState implements HeapItem {
   /** Duration estimate counted in its worker's occupancy. */
   occupancyShare = 0;
   heapIndex = -1;
+  /** Workers (addresses or names) it may run on, or null for any. */
+  restrictions: Set<string> | null = null;
+  /** Whether it may run elsewhere when no allowed worker is there. */
+  loose = false;
   /** The last worker that died while running it. */
   lastDeadWorker: string | null = null;
 

@@ -159,6 +159,20 @@ export class Executor {
     return this.#slots.length * this.#depth;
   }
 
+  /** Tasks queued per thread to hide the round trip to it. */
+  get pipelineDepth(): number {
+    return this.#depth;
+  }
+
+  /** Changes how many tasks each thread may hold (deeper for tiny tasks). */
+  set pipelineDepth(depth: number) {
+    if (!Number.isInteger(depth) || depth < 1) {
+      throw new RangeError(`pipelineDepth must be a positive integer, got ${depth}`);
+    }
+    this.#depth = depth;
+    this.#dispatch();
+  }
+
   /** Queues a task; it goes to a thread as soon as one has room. */
   run(task: TaskRun): void {
     if (this.#closed) throw new Error(`executor is closed; cannot run task ${task.key}`);

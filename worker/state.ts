@@ -211,6 +211,12 @@ export class WorkerStateMachine {
     this.#dispatch();
   }
 
+  /** Changes how many tasks may execute at once (the executor's capacity). */
+  setSlots(slots: number): void {
+    this.slots = slots;
+    this.#dispatch();
+  }
+
   /** Stops (or resumes) starting tasks, e.g. under memory pressure. */
   setPaused(paused: boolean): void {
     this.#paused = paused;

@@ -46,17 +46,29 @@ export class Worker {
   #scheduler!: Connection;
   #peers: PeerPool;
   #peerConns = new Set<Connection>();
+  /** Peer transports still in their handshake, and the accepts in progress. */
+  #peerPending = new Set<Transport>();
+  #peerAccepting = new Set<Promise<void>>();
   #executor!: Executor;
   #state!: WorkerStateMachine;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
   #resolveClosed!: (reason: string) => void;
   #log: (line: string) => void;
+  /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
+  #duration = 1;
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
     const dial = options.dial ?? defaultDial;
-    const onAccept = (t: Transport) => void this.#acceptPeer(t);
+    const onAccept = (t: Transport) => {
+      const p = this.#acceptPeer(t).catch((e) => {
+        this.#log(`[worker] error accepting ${t.peer}: ${(e as Error)?.stack ?? e}`);
+        t.close();
+      });
+      this.#peerAccepting.add(p);
+      p.finally(() => this.#peerAccepting.delete(p));
+    };
     this.#listener = options.inproc
       ? listenInproc(onAccept)
       : listenTcp(options.host ?? "127.0.0.1", 0, onAccept);
@@ -117,8 +129,10 @@ export class Worker {
       silenceLogs: o.silenceLogs,
       onOutcomes: (batch) => {
         for (const r of batch) {
+          this.#duration = 0.9 * this.#duration + 0.1 * (r.stop - r.start);
           this.#state.taskDone(r.key, r, r.start, r.stop);
         }
+        this.#adaptDepth();
       },
     });
     const conn = new Connection(t, this.#log);
@@ -147,6 +161,17 @@ export class Worker {
     }, o.heartbeatInterval ?? 1000);
   }
 
+  /**
+   * Keeps each thread fed for about 5 ms of work: tiny tasks pipeline deep (the postMessage
+   * round trip would dominate them), long ones one at a time.
+   */
+  #adaptDepth(): void {
+    const depth = Math.max(1, Math.min(64, Math.ceil(5 / Math.max(this.#duration, 0.001))));
+    if (depth === this.#executor.pipelineDepth) return;
+    this.#executor.pipelineDepth = depth;
+    this.#state.setSlots(this.#executor.capacity);
+  }
+
   #onScheduler(msg: Message): void {
     switch (msg.op) {
       case "compute-task":
@@ -162,15 +187,23 @@ export class Worker {
   }
 
   async #acceptPeer(t: Transport): Promise<void> {
-    const hello = await receiveHello(
-      t,
-      (h) =>
-        h.role === "peer" || h.role === "client"
-          ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
-          : `a worker accepts peers and clients, not ${h.role}s`,
-      10_000,
-    );
+    if (this.#closing) return t.close();
+    this.#peerPending.add(t);
+    let hello;
+    try {
+      hello = await receiveHello(
+        t,
+        (h) =>
+          h.role === "peer" || h.role === "client"
+            ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
+            : `a worker accepts peers and clients, not ${h.role}s`,
+        10_000,
+      );
+    } finally {
+      this.#peerPending.delete(t);
+    }
     if (!hello) return;
+    if (this.#closing) return t.close();
     const conn = new Connection(t, this.#log);
     this.#peerConns.add(conn);
     conn.closed.then(() => this.#peerConns.delete(conn));
@@ -222,7 +255,11 @@ export class Worker {
         await this.#scheduler.drainAndClose(reason);
       }
       await this.#listener.close();
-      for (const c of this.#peerConns) c.close("worker closing");
+      for (const t of this.#peerPending) t.close();
+      await Promise.all(this.#peerAccepting);
+      const peers = [...this.#peerConns];
+      for (const c of peers) c.close("worker closing");
+      await Promise.all(peers.map((c) => c.finished()));
       await this.#peers.close();
       await this.#executor?.close();
       await this.#scheduler?.finished();

@@ -1,0 +1,186 @@
+/**
+ * Shape checks of every message at the edge of a stream, so nothing a peer sends can reach a
+ * state machine with fields of the wrong type. One switch and a few `typeof`s per message.
+ */
+import { type Hello, type Message, OPS, type Role } from "./protocol.ts";
+import { Payload } from "./serialize.ts";
+import { ProtocolError } from "./errors.ts";
+
+type Obj = Record<string, unknown>;
+
+const ROLES: ReadonlySet<string> = new Set<Role>(["client", "worker", "peer"]);
+
+const isObj = (v: unknown): v is Obj =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Payload);
+const isStr = (v: unknown): v is string => typeof v === "string";
+/** A number that is not NaN (priorities may be infinite). */
+const isNum = (v: unknown): v is number => typeof v === "number" && v === v;
+const isSize = (v: unknown): v is number => Number.isFinite(v) && (v as number) >= 0;
+const isNat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const optStr = (v: unknown) => v === undefined || isStr(v);
+const optPayload = (v: unknown) => v === undefined || v instanceof Payload;
+
+function strs(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (typeof x !== "string") return false;
+  return true;
+}
+
+function nums(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (!isNum(x)) return false;
+  return true;
+}
+
+function each(v: unknown, ok: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (!ok(x)) return false;
+  return true;
+}
+
+function values(v: unknown, ok: (x: unknown) => boolean): boolean {
+  if (!isObj(v)) return false;
+  for (const k in v) if (!ok(v[k])) return false;
+  return true;
+}
+
+const envelope = (v: unknown) => isObj(v) && isStr(v.name) && isStr(v.message);
+const functionDef = (v: unknown) => isObj(v) && isStr(v.h) && isStr(v.n) && isStr(v.s);
+const optFunctionDef = (v: unknown) => v === undefined || functionDef(v);
+
+function taskSpec(v: unknown): boolean {
+  if (!isObj(v) || !isStr(v.k) || !isStr(v.f) || !(v.a instanceof Payload) || !strs(v.d)) {
+    return false;
+  }
+  if (v.p !== undefined && !isNum(v.p)) return false;
+  if (v.r !== undefined && !isNat(v.r)) return false;
+  return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
+}
+
+/** Whether `v` is a WorkerInfo a scheduler can rely on. */
+export function isWorkerInfo(v: unknown): boolean {
+  return isObj(v) && isStr(v.address) && v.address.length > 0 && isStr(v.name) &&
+    isNat(v.nthreads) && v.nthreads >= 1 && isSize(v.memoryLimit) &&
+    isNum(v.pid) && (v.resources === undefined || values(v.resources, isNum));
+}
+
+/** Returns the first wrong field of a message with a known op, or null when it is well formed. */
+function badField(m: Obj): string | null {
+  const op = m.op as Message["op"];
+  switch (op) {
+    case "hello":
+      if (!isNum(m.version)) return "version";
+      if (!isStr(m.role) || !ROLES.has(m.role)) return "role";
+      if (!isStr(m.name)) return "name";
+      if (!optStr(m.token)) return "token";
+      if (m.worker !== undefined && !isWorkerInfo(m.worker)) return "worker";
+      return m.role === "worker" && m.worker === undefined ? "worker" : null;
+    case "welcome":
+      if (!isNum(m.version)) return "version";
+      if (!isStr(m.address)) return "address";
+      return optStr(m.id) ? null : "id";
+    case "refused":
+      return isStr(m.reason) ? null : "reason";
+    case "update-graph":
+      if (!each(m.tasks, taskSpec)) return "tasks";
+      if (!strs(m.wanted)) return "wanted";
+      return m.functions === undefined || each(m.functions, functionDef) ? null : "functions";
+    case "release-keys":
+    case "request-values":
+    case "free-keys":
+      return strs(m.keys) ? null : "keys";
+    case "scheduler-info":
+      return isNum(m.id) ? null : "id";
+    case "close-client":
+      return null;
+    case "key-in-memory":
+      if (!isStr(m.k)) return "k";
+      if (!strs(m.w)) return "w";
+      return optPayload(m.v) ? null : "v";
+    case "key-erred":
+      if (!isStr(m.k)) return "k";
+      if (!envelope(m.e)) return "e";
+      return isStr(m.blame) ? null : "blame";
+    case "keys-cancelled":
+      if (!strs(m.keys)) return "keys";
+      return isStr(m.reason) ? null : "reason";
+    case "scheduler-info-reply":
+      if (!isNum(m.id)) return "id";
+      if (!isStr(m.address)) return "address";
+      return values(m.workers, isWorkerInfo) ? null : "workers";
+    case "compute-task":
+      if (!isStr(m.k)) return "k";
+      if (!isStr(m.f)) return "f";
+      if (!optFunctionDef(m.fn)) return "fn";
+      if (!(m.a instanceof Payload)) return "a";
+      if (!values(m.d, strs)) return "d";
+      if (!nums(m.p)) return "p";
+      return m.r === undefined || typeof m.r === "boolean" ? null : "r";
+    case "close-worker":
+      return isStr(m.reason) ? null : "reason";
+    case "task-finished":
+      if (!isStr(m.k)) return "k";
+      if (!isSize(m.nbytes)) return "nbytes";
+      if (!isNum(m.start)) return "start";
+      if (!isNum(m.stop)) return "stop";
+      return optPayload(m.v) ? null : "v";
+    case "task-erred":
+      if (!isStr(m.k)) return "k";
+      if (!envelope(m.e)) return "e";
+      if (!isNum(m.start)) return "start";
+      return isNum(m.stop) ? null : "stop";
+    case "missing-data":
+      if (!isStr(m.k)) return "k";
+      if (!isStr(m.key)) return "key";
+      return isStr(m.worker) ? null : "worker";
+    case "heartbeat":
+      if (!isNum(m.memory)) return "memory";
+      if (!isNum(m.executing)) return "executing";
+      if (!isNum(m.ready)) return "ready";
+      return isNum(m.stored) ? null : "stored";
+    case "get-data":
+      if (!isNum(m.id)) return "id";
+      return strs(m.keys) ? null : "keys";
+    case "data":
+      if (!isNum(m.id)) return "id";
+      return values(m.values, (v) => v instanceof Payload) ? null : "values";
+    default: {
+      const never: never = op;
+      return `op ${String(never)}`;
+    }
+  }
+}
+
+/** A short, safe description of any value for error messages. */
+export function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.slice(0, 80));
+  if (typeof v === "bigint") return `${v}n`;
+  if (v === undefined) return "undefined";
+  if (typeof v === "object" && v !== null) return Array.isArray(v) ? "an array" : "an object";
+  return typeof v === "function" || typeof v === "symbol" ? typeof v : String(v);
+}
+
+/** Checks that a decoded value is a well-formed message dtask knows; throws ProtocolError. */
+export function validateMessage(m: unknown): Message {
+  if (!isObj(m)) {
+    throw new ProtocolError(
+      `a message must be an object, got ${Array.isArray(m) ? "an array" : describe(m)}`,
+    );
+  }
+  const op = m.op;
+  if (typeof op !== "string" || !OPS.has(op)) {
+    throw new ProtocolError(`unknown op ${describe(op)}`);
+  }
+  const bad = badField(m);
+  if (bad !== null) {
+    throw new ProtocolError(`malformed ${op} message: field ${bad} is missing or has a wrong type`);
+  }
+  return m as unknown as Message;
+}
+
+/** Checks a hello (after its version matched); throws ProtocolError. */
+export function validateHello(m: unknown): Hello {
+  const msg = validateMessage(m);
+  if (msg.op !== "hello") throw new ProtocolError(`the first message was ${msg.op}, not a hello`);
+  return msg;
+}
