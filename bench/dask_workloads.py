@@ -23,6 +23,10 @@ Workloads (shape: LocalCluster, 2 worker processes x 1 thread, host 127.0.0.1, n
      -> bytes per waiting task; first submit until the scheduler reports all of them known
      -> tasks/s
 a-d run on one cluster, each with one untimed warm-up run first; e and f warm up once too.
+Repetitions, as on the dtask side: a-c --reps; d and e min(--reps, 3); f one (--reps-f). a-d also
+stop adding repetitions at a time budget (BUDGET_S; at least one is kept), so that one whole
+invocation stays under ~3 minutes on 2 cores. The JSON's "reps_per_workload" gives the samples
+actually taken. Medians are reported with their samples.
 """
 
 import argparse
@@ -530,4 +534,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Overrun as e:
+        log(str(e), "- everything started was closed; no JSON written")
+        sys.exit(3)

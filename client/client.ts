@@ -15,7 +15,7 @@ import type {
 } from "../comm/protocol.ts";
 import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
 import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts";
-import { functionHash, pureKey, randomKey } from "./keys.ts";
+import { functionHash, pureKey, randomKey } from "../comm/keys.ts";
 import { checkFunctionSource } from "../comm/function_source.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
 

@@ -7,7 +7,7 @@ import type { Supervisable } from "../actor/supervisor.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
-import { parseMemoryLimit } from "./memory.ts";
+import { parseMemoryLimit } from "../worker/memory_limit.ts";
 
 /** LocalCluster options (all optional). */
 export interface LocalClusterOptions {

@@ -10,8 +10,12 @@ type Obj = Record<string, unknown>;
 
 const ROLES: ReadonlySet<string> = new Set<Role>(["client", "worker", "peer"]);
 
-const isObj = (v: unknown): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Payload);
+/** A plain object (what msgpack maps and records decode to; not a Map, array or Payload). */
+function isObj(v: unknown): v is Obj {
+  if (typeof v !== "object" || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
 const isStr = (v: unknown): v is string => typeof v === "string";
 /** A number that is not NaN (priorities may be infinite). */
 const isNum = (v: unknown): v is number => typeof v === "number" && v === v;
@@ -54,6 +58,8 @@ function taskSpec(v: unknown): boolean {
   }
   if (v.p !== undefined && !isNum(v.p)) return false;
   if (v.r !== undefined && !isNat(v.r)) return false;
+  if (v.w !== undefined && !strs(v.w)) return false;
+  if (v.lo !== undefined && typeof v.lo !== "boolean") return false;
   return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
 }
 

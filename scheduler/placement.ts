@@ -42,22 +42,39 @@ export function pickRootWorker(
 }
 
 /**
- * Picks a worker for a task with dependencies: among the holders of its inputs (or every
- * worker when none is running), the earliest estimated start: occupancy per thread plus
- * the time to move the inputs it lacks.
+ * Picks a worker for a task with dependencies or restrictions: among the holders of its inputs
+ * that it may run on (or, when there are none, every worker it may run on), the earliest
+ * estimated start: occupancy per thread plus the time to move the inputs it lacks. A loose
+ * restriction that no running worker meets is ignored. Null when no worker may run it.
+ * Iterates `workers` once.
  */
 export function pickWorker(ts: TaskState, workers: Iterable<WorkerState>): WorkerState | null {
-  const candidates = new Set<WorkerState>();
+  const holders = new Set<WorkerState>();
   for (const dep of ts.deps) {
     if (dep.whoHas) {
-      for (const ws of dep.whoHas) if (ws.status === "running") candidates.add(ws);
+      for (const ws of dep.whoHas) if (ws.status === "running") holders.add(ws);
     }
   }
-  const pool: Iterable<WorkerState> = candidates.size ? candidates : workers;
+  const candidates = new Set<WorkerState>();
+  for (const ws of holders) if (allowed(ts, ws)) candidates.add(ws);
+  if (candidates.size) return earliest(ts, candidates);
+  const valid: WorkerState[] = [];
+  const all: WorkerState[] | null = ts.loose ? [] : null;
+  for (const ws of workers) {
+    if (ws.status !== "running") continue;
+    if (allowed(ts, ws)) valid.push(ws);
+    all?.push(ws);
+  }
+  if (valid.length) return earliest(ts, valid);
+  if (!all?.length) return null;
+  return earliest(ts, holders.size ? holders : all);
+}
+
+/** The worker of `pool` where `ts` would start first (ties: the one holding fewer bytes). */
+function earliest(ts: TaskState, pool: Iterable<WorkerState>): WorkerState | null {
   let best: WorkerState | null = null;
   let bestCost = Infinity;
   for (const ws of pool) {
-    if (ws.status !== "running") continue;
     let missing = 0;
     for (const dep of ts.deps) if (!dep.whoHas?.has(ws)) missing += Math.max(dep.nbytes, 0);
     const cost = ws.occupancy / ws.info.nthreads + missing / BANDWIDTH;

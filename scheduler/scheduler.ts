@@ -159,8 +159,6 @@ export class Scheduler {
 
   #addWorker(info: WorkerInfo, conn: Connection): void {
     this.#workers.set(info.address, conn);
-    this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info));
-    this.#workersChanged();
     conn.closed.then((reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
       this.#guard(`removing worker ${info.address}`, () => {
@@ -168,6 +166,11 @@ export class Scheduler {
       });
       this.#workersChanged();
     });
+    if (!this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info))) {
+      conn.close("internal error while adding the worker");
+      return;
+    }
+    this.#workersChanged();
     conn.start((msg) => this.#onWorker(info.address, msg));
   }
 
@@ -182,11 +185,13 @@ export class Scheduler {
   }
 
   /** Runs a state transition outside any message handler; a throw is logged, never unhandled. */
-  #guard(what: string, f: () => void): void {
+  #guard(what: string, f: () => void): boolean {
     try {
       f();
+      return true;
     } catch (e) {
       this.#log(`[scheduler] error ${what}: ${(e as Error)?.stack ?? e}`);
+      return false;
     }
   }
 
@@ -202,9 +207,8 @@ export class Scheduler {
       if (this.#workers.has(info.address) || joining.some((j) => j.address === info.address)) {
         return `a worker at ${info.address} is already registered`;
       }
-      const taken = joining.some((j) => j.name === info.name) ? "joining" : [
-        ...this.state.workers.values(),
-      ].find((ws) => ws.info.name === info.name)?.address;
+      const taken = joining.find((j) => j.name === info.name)?.address ??
+        [...this.state.workers.values()].find((ws) => ws.info.name === info.name)?.address;
       if (taken !== undefined) {
         return `a worker named ${JSON.stringify(info.name)} is already registered ` +
           `(at ${taken}); give each worker its own name`;

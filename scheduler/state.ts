@@ -13,8 +13,8 @@ import type {
   WorkerInfo,
 } from "../comm/protocol.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
-import { keyPrefix } from "../client/keys.ts";
-import { IndexedHeap, priorityLess } from "./heap.ts";
+import { keyPrefix } from "../comm/keys.ts";
+import { IndexedHeap, priorityLess } from "../comm/heap.ts";
 import { TASK_STATES, TaskState, type TaskStateName, WorkerState } from "./task_state.ts";
 import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
 
@@ -81,6 +81,10 @@ export class SchedulerState {
   readonly config: SchedulerConfig;
   #seq = 0;
   #recs: Rec[] = [];
+  /** Tasks whose inputs are all in memory, to be placed once the transitions settle. */
+  #ready: TaskState[] = [];
+  /** Workers that lost a processing task (or joined) since the queue was last looked at. */
+  readonly #slotsOpened: Set<WorkerState> = new Set();
 
   constructor(readonly out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...config };
@@ -94,11 +98,14 @@ export class SchedulerState {
 
   /** A worker joined. */
   addWorker(info: WorkerInfo): void {
+    if (this.workers.has(info.address)) {
+      this.removeWorker(info.address, "a new worker registered at the same address");
+    }
     const ws = new WorkerState(info);
     this.workers.set(info.address, ws);
     this.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
-    for (const ts of this.unrunnable) this.#recs.push([ts, "processing"]);
-    this.#fillWorker(ws);
+    for (const ts of this.unrunnable) this.#ready.push(ts);
+    this.#slotsOpened.add(ws);
     this.#run();
   }
 
@@ -108,11 +115,9 @@ export class SchedulerState {
     if (!ws) return;
     this.workers.delete(address);
     this.out.event("workers", `removed ${address}: ${reason}`);
-    let lostComputed = 0, lostScattered = 0;
-    for (const ts of ws.processing) {
-      this.#unassign(ts, false);
-      ts.state = "released";
-      this.#count("processing", "released");
+    const again: TaskState[] = [];
+    for (const ts of [...ws.processing]) {
+      this.#stopProcessing(ts, false);
       if (!expected) {
         ts.suspicious++;
         ts.lastDeadWorker = address;
@@ -127,32 +132,38 @@ export class SchedulerState {
         };
         ts.blame = ts;
         this.#recs.push([ts, "erred"]);
-      } else this.#recs.push([ts, this.#needed(ts) ? "waiting" : "forgotten"]);
+      } else again.push(ts);
     }
+    const scattered: TaskState[] = [];
+    let lostComputed = 0;
     for (const ts of ws.hasWhat) {
       ts.whoHas!.delete(ws);
       if (ts.whoHas!.size > 0) continue;
       ts.whoHas = null;
       ts.state = "released";
       this.#count("memory", "released");
-      if (ts.args === null) {
-        lostScattered++;
-        ts.exception = {
-          name: "CancelledError",
-          message: `${ts.key} was scattered data that lived only on ${address}, which was lost ` +
-            `(${reason}); scattered data cannot be recomputed`,
-        };
-        this.#notifyCancelled(ts, ts.exception.message);
-        this.#recs.push([ts, "forgotten"]);
-      } else {
+      if (ts.args === null) scattered.push(ts);
+      else {
         lostComputed++;
-        this.#recs.push([ts, this.#needed(ts) ? "waiting" : "forgotten"]);
+        again.push(ts);
       }
     }
-    if (lostComputed || lostScattered) {
+    ws.hasWhat.clear();
+    this.#slotsOpened.delete(ws);
+    for (const ts of scattered) {
+      this.#cancel(
+        ts,
+        `${ts.key} was scattered data that lived only on ${address}, which was lost ` +
+          `(${reason}); scattered data cannot be recomputed`,
+      );
+    }
+    // still needed: computed again from its lineage; otherwise forgotten
+    this.#recommend(again.filter((ts) => !this.#needed(ts)), "forgotten");
+    this.#recommend(again.filter((ts) => this.#needed(ts)), "waiting");
+    if (lostComputed || scattered.length) {
       this.out.event(
         "workers",
-        `lost ${lostComputed} computed and ${lostScattered} scattered keys with ${address}`,
+        `lost ${lostComputed} computed and ${scattered.length} scattered keys with ${address}`,
       );
     }
     this.#run();
@@ -160,7 +171,7 @@ export class SchedulerState {
 
   /** A client connected. */
   addClient(id: string): void {
-    this.clients.set(id, new Set());
+    if (!this.clients.has(id)) this.clients.set(id, new Set());
   }
 
   /** A client left: everything it wanted is released. */
@@ -176,7 +187,7 @@ export class SchedulerState {
   updateGraph(client: string, msg: UpdateGraph): void {
     if (msg.functions) { for (const f of msg.functions) this.functions.set(f.h, f); }
     const fresh: TaskState[] = [];
-    const firstSeq = this.#seq + 1;
+    const specs: UpdateGraph["tasks"] = [];
     for (const spec of msg.tasks) {
       if (this.tasks.has(spec.k)) continue;
       const ts = new TaskState(spec.k, keyPrefix(spec.k), spec.f, spec.a);
@@ -189,6 +200,11 @@ export class SchedulerState {
       this.tasks.set(spec.k, ts);
       this.counts.released++;
       fresh.push(ts);
+      specs.push(spec);
+    }
+    // linked once every new task exists: a dependency may come later in the same message
+    for (let i = 0; i < fresh.length; i++) {
+      const ts = fresh[i], spec = specs[i];
       if (!this.functions.has(spec.f)) {
         ts.exception = {
           name: "ProtocolError",
@@ -205,10 +221,12 @@ export class SchedulerState {
           };
           continue;
         }
+        if (dep.dependents?.has(ts)) continue; // listed twice
         ts.deps.push(dep);
         (dep.dependents ??= new Set()).add(ts);
       }
     }
+    const toWait: TaskState[] = [];
     const wants = this.clients.get(client);
     for (const k of msg.wanted) {
       const ts = this.tasks.get(k);
@@ -217,16 +235,20 @@ export class SchedulerState {
       wants.add(ts);
       if (ts.state === "memory") this.#tellInMemory(ts, client);
       else if (ts.state === "erred") this.#tellErred(ts, client);
-      else if (ts.state === "released" && ts.priority[1] < firstSeq) {
-        this.#recs.push([ts, "waiting"]);
-      }
+      else if (ts.state === "released" && !ts.exception) toWait.push(ts);
     }
+    const broken: TaskState[] = [];
+    const unneeded: TaskState[] = [];
     for (const ts of fresh) {
-      if (ts.exception) {
+      if (ts.exception && (this.#needed(ts) || ts.dependents?.size)) {
         ts.blame = ts;
-        this.#recs.push([ts, "erred"]);
-      } else if (this.#needed(ts)) this.#recs.push([ts, "waiting"]);
+        broken.push(ts);
+      } else if (!this.#needed(ts)) unneeded.push(ts);
     }
+    // applied last to first: errors first, so that nothing starts on top of a broken task
+    this.#recommend(unneeded, "forgotten");
+    this.#recommend(toWait, "waiting");
+    this.#recommend(broken, "erred");
     this.#run();
   }
 
@@ -275,14 +297,7 @@ export class SchedulerState {
       }
       return;
     }
-    if (ts.processingOn !== ws) {
-      this.out.worker(ts.processingOn!.address, {
-        op: "free-keys",
-        keys: [ts.key],
-      });
-    }
-    const was = ts.processingOn!;
-    this.#unassign(ts, false);
+    this.#unassign(ts, ts.processingOn !== ws); // another worker ran it: the assignee stops
     const seconds = Math.max(0, (msg.stop - msg.start) / 1000);
     const old = this.durations.get(ts.prefix);
     this.durations.set(ts.prefix, old === undefined ? seconds : 0.5 * old + 0.5 * seconds);
@@ -301,15 +316,14 @@ export class SchedulerState {
     if (ts.dependents) {
       for (const dts of ts.dependents) {
         if (dts.state === "waiting" && dts.waitingOn?.delete(ts) && dts.waitingOn.size === 0) {
-          this.#recs.push([dts, "processing"]);
+          this.#ready.push(dts);
         }
       }
     }
     this.#dropWaiter(ts);
     if (ts.whoWants) { for (const c of ts.whoWants) this.#tellInMemory(ts, c, msg.v); }
-    if (!ts.whoWants?.size && !ts.waiters?.size) this.#recs.push([ts, "released"]);
-    this.#fillWorker(was);
-    if (was !== ws) this.#fillWorker(ws);
+    if (!this.#needed(ts)) this.#recs.push([ts, "released"]);
+    this.#slotsOpened.add(ws);
     this.#run();
   }
 
@@ -318,61 +332,99 @@ export class SchedulerState {
     const ts = this.tasks.get(msg.k);
     const ws = this.workers.get(address);
     if (!ts || !ws || ts.state !== "processing" || ts.processingOn !== ws) return;
-    this.#unassign(ts, false);
     if (ts.retries > 0) {
       ts.retries--;
-      ts.state = "released";
-      this.#count("processing", "released");
+      this.#stopProcessing(ts, false);
       this.#recs.push([ts, "waiting"]);
     } else {
+      this.#unassign(ts, false);
       ts.exception = msg.e;
       ts.blame = ts;
       this.#recs.push([ts, "erred"]);
     }
-    this.#fillWorker(ws);
     this.#run();
   }
 
-  /** A worker could not fetch `key` for task `k`: run `k` again once `key` is back. */
+  /** A worker could not fetch `key` for task `k` from `holder`: run `k` again once `key` is back. */
   missingData(address: string, k: string, key: string, holder: string): void {
     const ts = this.tasks.get(k);
     const dep = this.tasks.get(key);
     const bad = this.workers.get(holder);
     if (dep && bad && dep.whoHas?.delete(bad)) {
       bad.hasWhat.delete(dep);
+      bad.nbytes -= dep.nbytes;
       if (dep.whoHas.size === 0) {
         dep.whoHas = null;
         dep.state = "released";
         this.#count("memory", "released");
+        this.#recs.push([dep, this.#needed(dep) ? "waiting" : "forgotten"]);
       }
     }
     if (ts && ts.state === "processing" && ts.processingOn?.address === address) {
-      const ws = ts.processingOn;
-      this.#unassign(ts, true);
-      ts.state = "released";
-      this.#count("processing", "released");
+      this.#stopProcessing(ts, true);
       this.#recs.push([ts, "waiting"]);
-      this.#fillWorker(ws);
     }
     this.#run();
   }
 
   // ---------------------------------------------------------------- transitions
 
-  /** Applies recommendations until none are left. */
+  /**
+   * Applies recommendations until none are left; then places the tasks that became ready, by
+   * priority (so a graph's tasks start in order, whichever path made them ready); then hands
+   * queued root tasks to the workers whose slots may have opened (after ready dependents took
+   * theirs: depth first).
+   */
   #run(): void {
     const recs = this.#recs;
-    while (recs.length) {
-      const [ts, to] = recs.pop()!;
-      if (ts.state === to || ts.state === "forgotten") continue;
-      this.#transition(ts, to);
+    for (;;) {
+      while (recs.length) {
+        const [ts, to] = recs.pop()!;
+        if (ts.state === to || ts.state === "forgotten") continue;
+        this.#transition(ts, to);
+      }
+      if (this.#ready.length) {
+        const ready = this.#ready;
+        this.#ready = [];
+        this.#recommend(ready, "processing");
+        continue;
+      }
+      if (this.#slotsOpened.size === 0) return;
+      const opened = [...this.#slotsOpened];
+      this.#slotsOpened.clear();
+      if (this.queued.size) { for (const ws of opened) this.#fillWorker(ws); }
     }
   }
 
+  /** Queues recommendations so that the highest priority is applied first. */
+  #recommend(list: TaskState[], to: TaskStateName): void {
+    let sorted = true; // usually already in order (submission order): no need to sort
+    for (let i = 1; sorted && i < list.length; i++) {
+      sorted = !priorityLess(list[i].priority, list[i - 1].priority);
+    }
+    if (!sorted) list.sort((a, b) => priorityLess(a.priority, b.priority) ? -1 : a === b ? 0 : 1);
+    for (let i = list.length - 1; i >= 0; i--) this.#recs.push([list[i], to]);
+  }
+
+  /**
+   * Applies one recommendation, checked again: between the moment it was made and now, the
+   * task may have become needed (or unneeded) again.
+   */
   #transition(ts: TaskState, to: TaskStateName): void {
     switch (to) {
       case "waiting":
-        if (ts.state !== "released") this.#toReleased(ts);
+        if (ts.state !== "released") return;
+        if (!this.#needed(ts)) {
+          this.#recs.push([ts, "forgotten"]);
+          return;
+        }
+        if (ts.args === null) {
+          return this.#cancel(
+            ts,
+            `${ts.key} is scattered data that no worker holds any more; ` +
+              `scattered data cannot be recomputed`,
+          );
+        }
         return this.#toWaiting(ts);
       case "processing":
         if (ts.state === "waiting" || ts.state === "no-worker" || ts.state === "queued") {
@@ -380,12 +432,14 @@ export class SchedulerState {
         }
         return;
       case "released":
+        if (this.#needed(ts)) return;
         return this.#toReleased(ts);
       case "erred":
         return this.#toErred(ts);
       case "forgotten":
+        if (this.#needed(ts)) return;
         if (ts.state !== "released" && ts.state !== "erred") this.#toReleased(ts);
-        if (!ts.whoWants?.size && !ts.dependents?.size) this.#toForgotten(ts);
+        if (!ts.dependents?.size) this.#toForgotten(ts);
         return;
       case "memory":
       case "no-worker":
@@ -398,6 +452,7 @@ export class SchedulerState {
     ts.state = "waiting";
     this.#count("released", "waiting");
     let erred: TaskState | null = null;
+    const start: TaskState[] = [];
     for (const dep of ts.deps) {
       (dep.waiters ??= new Set()).add(ts);
       if (dep.state === "memory") continue;
@@ -406,52 +461,43 @@ export class SchedulerState {
         continue;
       }
       (ts.waitingOn ??= new Set()).add(dep);
-      if (dep.state === "released") this.#recs.push([dep, "waiting"]);
+      if (dep.state === "released") start.push(dep);
     }
     if (erred) {
       ts.exception = erred.exception;
       ts.blame = erred.blame ?? erred;
       this.#recs.push([ts, "erred"]);
-    } else if (!ts.waitingOn?.size) this.#recs.push([ts, "processing"]);
+    } else if (!ts.waitingOn?.size) this.#ready.push(ts);
+    else this.#recommend(start, "waiting");
   }
 
   #toProcessing(ts: TaskState): void {
     const from = ts.state;
-    if (this.workers.size === 0) {
-      if (from !== "no-worker") {
-        this.#leaveReady(ts);
-        ts.state = "no-worker";
-        this.#count(from, "no-worker");
-        this.unrunnable.add(ts);
-      }
-      return;
+    let ws: WorkerState | null = null;
+    const root = ts.deps.length === 0 && ts.restrictions === null;
+    if (this.workers.size) {
+      ws = root
+        ? pickRootWorker(this.workers.values(), this.#slotsFor(ts))
+        : pickWorker(ts, this.workers.values());
     }
-    let ws: WorkerState | null;
-    if (ts.deps.length === 0 && ts.restrictions === null) {
-      ws = pickRootWorker(this.workers.values(), this.#slotsFor(ts));
-      if (!ws) {
-        if (from !== "queued") {
-          this.#leaveReady(ts);
-          ts.state = "queued";
-          this.#count(from, "queued");
-          this.queued.push(ts);
-        }
-        return;
-      }
-    } else {
-      ws = pickWorker(ts, this.workers.values());
-      if (!ws) {
-        if (from !== "no-worker") {
-          this.#leaveReady(ts);
-          ts.state = "no-worker";
-          this.#count(from, "no-worker");
-          this.unrunnable.add(ts);
-        }
-        return;
-      }
+    if (ws) {
+      this.#leaveReady(ts);
+      return this.#assign(ts, ws, from);
     }
+    // root tasks queue while every worker is full; others wait for a worker that may run them
+    const to = root && this.#anyRunning() ? "queued" : "no-worker";
+    if (from === to) return;
     this.#leaveReady(ts);
-    this.#assign(ts, ws, from);
+    ts.state = to;
+    this.#count(from, to);
+    if (to === "queued") this.queued.push(ts);
+    else this.unrunnable.add(ts);
+  }
+
+  /** Whether some worker takes tasks (workers are few: this scans them). */
+  #anyRunning(): boolean {
+    for (const ws of this.workers.values()) if (ws.status === "running") return true;
+    return false;
   }
 
   /** Takes a ready task out of the queue or the unrunnable set. */
@@ -490,14 +536,26 @@ export class SchedulerState {
     });
   }
 
-  /** Takes a processing task off its worker; tells the worker to drop it when `tell`. */
+  /**
+   * Takes a processing task off its worker (whose slot may now take a queued task); tells the
+   * worker to drop it when `tell`.
+   */
   #unassign(ts: TaskState, tell: boolean): void {
     const ws = ts.processingOn;
     if (!ws) return;
     ws.processing.delete(ts);
-    ws.occupancy = Math.max(0, ws.occupancy - ts.occupancyShare);
+    ws.occupancy = ws.processing.size ? Math.max(0, ws.occupancy - ts.occupancyShare) : 0;
     ts.processingOn = null;
+    this.#slotsOpened.add(ws);
     if (tell) this.out.worker(ws.address, { op: "free-keys", keys: [ts.key] });
+  }
+
+  /** processing → released outside the transitions (the worker dropped it already, or died). */
+  #stopProcessing(ts: TaskState, tell: boolean): void {
+    this.#unassign(ts, tell);
+    ts.state = "released";
+    this.#count("processing", "released");
+    this.#dropWaiter(ts);
   }
 
   #toReleased(ts: TaskState): void {
@@ -506,12 +564,9 @@ export class SchedulerState {
       case "released":
       case "forgotten":
         return;
-      case "processing": {
-        const ws = ts.processingOn!;
+      case "processing":
         this.#unassign(ts, true);
-        this.#fillWorker(ws);
         break;
-      }
       case "memory":
         for (const ws of ts.whoHas!) {
           ws.hasWhat.delete(ts);
@@ -543,11 +598,8 @@ export class SchedulerState {
 
   #toErred(ts: TaskState): void {
     const from = ts.state;
-    if (from === "processing" && ts.processingOn) {
-      const ws = ts.processingOn!;
-      this.#unassign(ts, true);
-      this.#fillWorker(ws);
-    } else if (from === "memory") {
+    if (from === "processing") this.#unassign(ts, true);
+    else if (from === "memory") {
       this.#toReleased(ts);
       return this.#toErred(ts);
     }
@@ -627,7 +679,7 @@ export class SchedulerState {
 
   /** Hands queued root tasks to `ws` while it has free slots. */
   #fillWorker(ws: WorkerState): void {
-    if (!this.workers.has(ws.address) || ws.status !== "running") return;
+    if (this.workers.get(ws.address) !== ws || ws.status !== "running") return;
     while (this.queued.size) {
       const head = this.queued.peek()!;
       if (ws.processing.size >= taskSlots(ws, this.#slotsFor(head))) return;
@@ -647,6 +699,27 @@ export class SchedulerState {
     const size = this.sizes.get(ts.prefix);
     if (d === undefined || size === undefined || size > TINY_RESULT || d >= TINY_TASK) return sat;
     return Math.max(sat, Math.min(MAX_PIPELINE, PIPELINE_SECONDS / Math.max(d, 1e-5)));
+  }
+
+  /**
+   * `root` can never be computed again (lost scattered data): it and every dependent not
+   * already in memory or erred are released, their clients get keys-cancelled, and they are
+   * forgotten. Results already computed from it stay.
+   */
+  #cancel(root: TaskState, reason: string): void {
+    const todo = [root];
+    const seen = new Set(todo);
+    while (todo.length) {
+      const ts = todo.pop()!;
+      for (const dts of ts.dependents ?? []) {
+        if (dts.state === "memory" || dts.state === "erred" || seen.has(dts)) continue;
+        seen.add(dts);
+        todo.push(dts);
+      }
+      this.#notifyCancelled(ts, reason);
+      if (ts.state !== "released") this.#toReleased(ts);
+      this.#recs.push([ts, "forgotten"]);
+    }
   }
 
   #count(from: TaskStateName, to: TaskStateName): void {

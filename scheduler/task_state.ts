@@ -2,7 +2,7 @@
 import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
-import type { HeapItem } from "./heap.ts";
+import type { HeapItem } from "../comm/heap.ts";
 
 /** Task states on the scheduler, with Dask's meaning. */
 export type TaskStateName =

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { Supervisor } from "../actor/supervisor.ts";
 import { Nanny } from "./nanny.ts";
 import { Worker } from "./worker.ts";
-import { parseMemoryLimit } from "../cluster/memory.ts";
+import { parseMemoryLimit } from "./memory_limit.ts";
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
 

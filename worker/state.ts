@@ -12,7 +12,7 @@ import type {
 } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
-import { IndexedHeap, priorityLess } from "../scheduler/heap.ts";
+import { IndexedHeap, priorityLess } from "../comm/heap.ts";
 
 /** Task states on a worker, with Dask's meaning. */
 export type WorkerTaskStateName =
@@ -62,7 +62,7 @@ export interface WorkerOutbox {
 /** Results up to this size go back to the scheduler inline when a client wants them. */
 export const INLINE_RESULT_MAX = 1024 * 1024;
 
-/** A dependency being fetched or held for local tasks. */
+/** A dependency of local tasks: being fetched, fetched, or computed here. */
 interface Dep {
   /** Holders not tried yet. */
   holders: string[];
@@ -121,7 +121,7 @@ export class WorkerStateMachine {
     this.tasks.set(ts.key, ts);
     const asks = new Map<string, string[]>();
     for (const dk of ts.deps) {
-      if (this.data.has(dk) && !this.#deps.has(dk)) continue; // computed here
+      // tracked even when computed here, so that freeing it keeps it while ts needs it
       let dep = this.#deps.get(dk);
       if (!dep) {
         dep = { holders: [...msg.d[dk]], asking: null, last: "", users: new Set() };
@@ -131,9 +131,10 @@ export class WorkerStateMachine {
       if (this.data.has(dk)) continue;
       ts.missing++;
       if (dep.asking === null) this.#ask(dk, dep, asks);
+      if (this.tasks.get(ts.key) !== ts) break; // nobody holds dk: ts was dropped
     }
-    for (const [w, keys] of asks) this.out.fetch(w, keys);
-    if (ts.missing === 0) {
+    this.#sendAsks(asks);
+    if (this.tasks.get(ts.key) === ts && ts.missing === 0) {
       this.#makeReady(ts);
       this.#dispatch();
     }
@@ -144,9 +145,9 @@ export class WorkerStateMachine {
     for (const k of keys) {
       const ts = this.tasks.get(k);
       if (ts) {
-        if (ts.state === "executing") {
+        if (ts.state === "executing" || ts.state === "cancelled") {
           ts.state = "cancelled"; // the thread cannot be interrupted: its outcome is dropped
-          continue;
+          continue; // and it stays known until it settles, so it cannot start twice
         }
         this.#forget(ts);
       }
@@ -167,15 +168,12 @@ export class WorkerStateMachine {
         this.#ask(k, dep, asks);
         continue;
       }
-      if (!this.data.has(k)) {
-        this.data.set(k, v);
-        this.managedBytes += v.nbytes;
-      }
+      if (!this.data.has(k)) this.#store(k, v);
       for (const ts of dep.users) {
         if (ts.state === "waiting" && --ts.missing === 0) this.#makeReady(ts);
       }
     }
-    for (const [w, keys] of asks) this.out.fetch(w, keys);
+    this.#sendAsks(asks);
     this.#dispatch();
   }
 
@@ -192,12 +190,11 @@ export class WorkerStateMachine {
     stop: number,
   ): void {
     const ts = this.tasks.get(key);
+    if (!ts || (ts.state !== "executing" && ts.state !== "cancelled")) return; // not running
     this.executing--;
-    if (!ts || ts.state === "cancelled") {
-      if (ts) this.#forget(ts);
-    } else if (outcome.ok) {
-      this.data.set(key, outcome.value);
-      this.managedBytes += outcome.value.nbytes;
+    if (ts.state === "cancelled") this.#forget(ts);
+    else if (outcome.ok) {
+      this.#store(key, outcome.value);
       ts.state = "memory";
       this.#releaseDeps(ts);
       this.#finished(ts, outcome.value, start, stop);
@@ -246,6 +243,21 @@ export class WorkerStateMachine {
     keys.push(k);
   }
 
+  /** Sends the fetches collected in `asks`, minus keys no local task needs any more. */
+  #sendAsks(asks: Map<string, string[]>): void {
+    for (const [w, keys] of asks) {
+      const live = keys.filter((k) => this.#deps.get(k)?.asking === w);
+      if (live.length) this.out.fetch(w, live);
+    }
+  }
+
+  #store(k: string, v: Payload): void {
+    const old = this.data.get(k);
+    if (old !== undefined) this.managedBytes -= old.nbytes;
+    this.data.set(k, v);
+    this.managedBytes += v.nbytes;
+  }
+
   #makeReady(ts: WorkerTask): void {
     ts.state = "ready";
     this.#ready.push(ts);
@@ -279,7 +291,8 @@ export class WorkerStateMachine {
     this.#releaseDeps(ts);
   }
 
-  /** `ts` no longer needs its dependencies: drop fetched copies nobody else here uses. */
+  /** `ts` no longer needs its dependencies: drop fetched copies nobody else here uses (and
+   * values computed here whose task was freed meanwhile). */
   #releaseDeps(ts: WorkerTask): void {
     for (const dk of ts.deps) {
       const dep = this.#deps.get(dk);

@@ -7,7 +7,7 @@ import {
   keyPrefix,
   pureKey,
   randomKey,
-} from "../../client/keys.ts";
+} from "../../comm/keys.ts";
 import { encodeValue, FRAME_THRESHOLD } from "../../comm/serialize.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -128,7 +128,7 @@ Deno.test("keyPrefix follows Dask's key_split", () => {
 });
 
 Deno.test("keys, serialize and errors use no Deno.* and no node: imports", async () => {
-  for (const file of ["client/keys.ts", "comm/serialize.ts", "comm/errors.ts"]) {
+  for (const file of ["comm/keys.ts", "comm/serialize.ts", "comm/errors.ts"]) {
     const text = await Deno.readTextFile(new URL(`../../${file}`, import.meta.url));
     const src = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, ""); // code only
     assert.doesNotMatch(src, /\bDeno\./, file);

@@ -363,7 +363,7 @@ Deno.test("serialize, errors and keys run with no permission at all (browser-saf
     await Deno.writeTextFile(
       script,
       `const m = await import("${new URL("comm/serialize.ts", root)}");
-       const k = await import("${new URL("client/keys.ts", root)}");
+       const k = await import("${new URL("comm/keys.ts", root)}");
        await m.loadArrow();
        console.log(m.decodeValue(m.encodeValue(new Map([[1, 2n]]))).get(1), k.hashBytes("x").length);`,
     );

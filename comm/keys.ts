@@ -4,7 +4,7 @@
  * Browser-safe: no `Deno.*`, no `node:` imports.
  * @module
  */
-import type { Payload } from "../comm/serialize.ts";
+import type { Payload } from "./serialize.ts";
 
 const C1 = 0x239b961b, C2 = 0xab0e9789, C3 = 0x38b34ae5, C4 = 0xa1e38b93;
 const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));

@@ -1,0 +1,1442 @@
+/**
+ * The scheduler's pure state machine, driven directly: every stimulus goes through `Sim`, which
+ * records every message per destination, keeps a model of what each worker was told to hold,
+ * and checks the state's invariants after every step.
+ */
+import assert from "node:assert/strict";
+import {
+  type SchedulerConfig,
+  type SchedulerOutbox,
+  SchedulerState,
+} from "../../scheduler/state.ts";
+import {
+  TASK_STATES,
+  TaskState,
+  type TaskStateName,
+  WorkerState,
+} from "../../scheduler/task_state.ts";
+import { pickRootWorker, pickWorker, taskSlots } from "../../scheduler/placement.ts";
+import type {
+  ComputeTask,
+  FunctionDef,
+  KeyErred,
+  KeyInMemory,
+  KeysCancelled,
+  SchedulerToClient,
+  SchedulerToWorker,
+  TaskSpec,
+} from "../../comm/protocol.ts";
+import { encodeValue, type Payload } from "../../comm/serialize.ts";
+import type { ErrorEnvelope } from "../../comm/errors.ts";
+
+// ------------------------------------------------------------------ harness
+
+const FN: FunctionDef = { h: "fn-inc", n: "inc", s: "function inc(x) { return x + 1; }" };
+const FN2: FunctionDef = { h: "fn-add", n: "add", s: "function add(a, b) { return a + b; }" };
+
+/** A task spec: key, dependency keys, and optional fields (priority, retries, function). */
+function t(k: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
+  return { k, f: FN.h, a: encodeValue([k, ...deps]), d: deps, ...extra };
+}
+
+const BOOM: ErrorEnvelope = { name: "Error", message: "boom" };
+
+/** Records every message, per destination, in order. */
+class RecordingOutbox implements SchedulerOutbox {
+  readonly toWorker = new Map<string, SchedulerToWorker[]>();
+  readonly toClient = new Map<string, SchedulerToClient[]>();
+  readonly events: string[] = [];
+  worker(address: string, msg: SchedulerToWorker): void {
+    let l = this.toWorker.get(address);
+    if (!l) this.toWorker.set(address, l = []);
+    l.push(msg);
+  }
+  client(id: string, msg: SchedulerToClient): void {
+    let l = this.toClient.get(id);
+    if (!l) this.toClient.set(id, l = []);
+    l.push(msg);
+  }
+  event(topic: string, text: string): void {
+    this.events.push(`${topic}: ${text}`);
+  }
+}
+
+/** Every invariant of the scheduler's state; throws on the first one broken. */
+function checkInvariants(s: SchedulerState): void {
+  const counts = Object.fromEntries(TASK_STATES.map((x) => [x, 0])) as Record<
+    TaskStateName,
+    number
+  >;
+  const needed = (ts: TaskState) => (ts.whoWants?.size ?? 0) > 0 || (ts.waiters?.size ?? 0) > 0;
+  for (const [key, ts] of s.tasks) {
+    const at = `${key} (${ts.state})`;
+    assert.equal(ts.key, key, `${at}: filed under another key`);
+    assert.notEqual(ts.state, "forgotten", `${at}: a forgotten task is still in tasks`);
+    counts[ts.state]++;
+    // graph
+    for (const dep of ts.deps) {
+      assert.equal(s.tasks.get(dep.key), dep, `${at} references forgotten dependency ${dep.key}`);
+      assert.ok(dep.dependents?.has(ts), `${at}: not among ${dep.key}'s dependents`);
+    }
+    for (const d of ts.dependents ?? []) {
+      assert.equal(s.tasks.get(d.key), d, `${at} has forgotten dependent ${d.key}`);
+      assert.ok(d.deps.includes(ts), `${at}: dependent ${d.key} does not list it`);
+    }
+    // waiters: exactly the dependents waiting, processing, or ready with no worker to run them
+    const pending = (s: TaskStateName) =>
+      s === "waiting" || s === "processing" || s === "no-worker";
+    for (const w of ts.waiters ?? []) {
+      assert.ok(ts.dependents?.has(w), `${at}: waiter ${w.key} is not a dependent`);
+      assert.ok(pending(w.state), `${at}: waiter ${w.key} is ${w.state}`);
+    }
+    if (pending(ts.state)) {
+      for (const dep of ts.deps) {
+        assert.ok(dep.waiters?.has(ts), `${at}: not a waiter of its dependency ${dep.key}`);
+      }
+    }
+    // waitingOn only on waiting tasks, and only on dependencies not yet in memory
+    if (ts.waitingOn?.size) {
+      assert.equal(ts.state, "waiting", `${at}: waitingOn set on a task not waiting`);
+      for (const d of ts.waitingOn) {
+        assert.ok(ts.deps.includes(d), `${at}: waits on ${d.key}, not a dependency`);
+        assert.ok(
+          d.state !== "memory" && d.state !== "erred",
+          `${at}: waits on ${d.key} which is ${d.state}`,
+        );
+      }
+    }
+    if (ts.state === "waiting") assert.ok(ts.waitingOn?.size, `${at}: waits on nothing`);
+    // processing
+    if (ts.state === "processing") {
+      const ws = ts.processingOn;
+      assert.ok(ws, `${at}: no processingOn`);
+      assert.equal(s.workers.get(ws.address), ws, `${at}: processing on a removed worker`);
+      assert.ok(ws.processing.has(ts), `${at}: not in ${ws.address}'s processing set`);
+    } else assert.equal(ts.processingOn, null, `${at}: processingOn set`);
+    // memory
+    if (ts.state === "memory") {
+      assert.ok(ts.whoHas?.size, `${at}: nobody holds it`);
+      for (const ws of ts.whoHas) {
+        assert.equal(s.workers.get(ws.address), ws, `${at}: held by removed ${ws.address}`);
+        assert.ok(ws.hasWhat.has(ts), `${at}: whoHas ${ws.address} but not in its hasWhat`);
+      }
+    } else assert.ok(!ts.whoHas?.size, `${at}: whoHas set`);
+    // ready sets
+    assert.equal(ts.heapIndex >= 0, ts.state === "queued", `${at}: queue membership`);
+    assert.equal(s.unrunnable.has(ts), ts.state === "no-worker", `${at}: unrunnable membership`);
+    if (ts.state === "erred") {
+      assert.ok(ts.exception, `${at}: no exception`);
+      assert.ok(ts.blame, `${at}: no blame`);
+    }
+    // ownership
+    for (const c of ts.whoWants ?? []) {
+      assert.ok(s.clients.get(c)?.has(ts), `${at}: wanted by ${c}, which does not list it`);
+    }
+    // nothing runs or is kept for nobody; nothing is kept that could be forgotten
+    switch (ts.state) {
+      case "waiting":
+      case "processing":
+      case "queued":
+      case "no-worker":
+      case "memory":
+        assert.ok(needed(ts), `${at}: nobody needs it`);
+        break;
+      case "released":
+        assert.ok(!needed(ts), `${at}: needed but released`);
+        assert.ok(ts.dependents?.size, `${at}: released with no dependents: should be forgotten`);
+        break;
+      case "erred":
+        assert.ok(
+          ts.whoWants?.size || ts.dependents?.size,
+          `${at}: erred, unwanted, no dependents: should be forgotten`,
+        );
+        break;
+    }
+  }
+  assert.deepEqual({ ...s.counts }, counts, "counts differ from the real states");
+  let processing = 0;
+  for (const [address, ws] of s.workers) {
+    assert.equal(ws.address, address);
+    let occupancy = 0, nbytes = 0;
+    for (const ts of ws.processing) {
+      assert.equal(ts.processingOn, ws, `${ts.key} in ${address}.processing but not on it`);
+      assert.equal(s.tasks.get(ts.key), ts, `${ts.key} in ${address}.processing is forgotten`);
+      occupancy += ts.occupancyShare;
+      processing++;
+    }
+    assert.ok(Math.abs(ws.occupancy - occupancy) < 1e-9, `${address}: occupancy drifted`);
+    for (const ts of ws.hasWhat) {
+      assert.ok(ts.whoHas?.has(ws), `${ts.key} in ${address}.hasWhat but whoHas disagrees`);
+      assert.equal(ts.state, "memory", `${ts.key} in ${address}.hasWhat is ${ts.state}`);
+      assert.equal(s.tasks.get(ts.key), ts);
+      nbytes += ts.nbytes;
+    }
+    assert.equal(ws.nbytes, nbytes, `${address}: nbytes drifted`);
+  }
+  assert.equal(processing, counts.processing, "processing sets disagree with counts");
+  assert.equal(s.queued.size, counts.queued, "queue size disagrees with counts");
+  for (const ts of s.queued.values()) assert.equal(ts.state, "queued");
+  assert.equal(s.unrunnable.size, counts["no-worker"]);
+  for (const [id, wants] of s.clients) {
+    for (const ts of wants) {
+      assert.equal(s.tasks.get(ts.key), ts, `client ${id} wants forgotten ${ts.key}`);
+      assert.ok(ts.whoWants?.has(id), `client ${id} lists ${ts.key}, whoWants disagrees`);
+    }
+  }
+}
+
+/**
+ * Drives a SchedulerState. Keeps a model of each worker (the keys it was told to compute or
+ * holds, minus those freed) and checks after every step that it matches the scheduler's view:
+ * a worker is told about everything it should stop doing or drop.
+ */
+class Sim {
+  readonly out = new RecordingOutbox();
+  readonly s: SchedulerState;
+  /** What each live worker has been told to run or holds. */
+  readonly model = new Map<string, Set<string>>();
+  /** Function hashes each worker has received. */
+  readonly fns = new Map<string, Set<string>>();
+  #seen = new Map<string, number>();
+  #clientSeen = new Map<string, number>();
+
+  constructor(config: Partial<SchedulerConfig> = {}) {
+    this.s = new SchedulerState(this.out, config);
+  }
+
+  #step(): void {
+    for (const [address, msgs] of this.out.toWorker) {
+      const model = this.model.get(address);
+      for (let i = this.#seen.get(address) ?? 0; i < msgs.length; i++) {
+        const m = msgs[i];
+        assert.ok(model, `message to ${address}, which is not connected`);
+        if (m.op === "compute-task") {
+          const fns = this.fns.get(address)!;
+          assert.ok(m.a, `compute-task ${m.k} without arguments`);
+          if (m.fn) {
+            assert.ok(!fns.has(m.f), `function ${m.f} sent twice to ${address}`);
+            assert.equal(m.fn.h, m.f);
+            fns.add(m.f);
+          } else assert.ok(fns.has(m.f), `compute-task ${m.k}: ${address} never got ${m.f}`);
+          for (const [dk, holders] of Object.entries(m.d)) {
+            if (holders.length === 0) {
+              assert.ok(model.has(dk), `${m.k}: ${dk} said local to ${address}, but is not`);
+            }
+            for (const h of holders) assert.ok(this.s.workers.has(h), `${dk} held by dead ${h}`);
+          }
+          model.add(m.k);
+        } else if (m.op === "free-keys") { for (const k of m.keys) model.delete(k); }
+      }
+      this.#seen.set(address, msgs.length);
+    }
+    checkInvariants(this.s);
+    for (const [address, model] of this.model) {
+      const ws = this.s.workers.get(address)!;
+      const expected = new Set<string>();
+      for (const ts of ws.processing) expected.add(ts.key);
+      for (const ts of ws.hasWhat) expected.add(ts.key);
+      assert.deepEqual(
+        [...model].sort(),
+        [...expected].sort(),
+        `${address}: what it was told differs from the scheduler's view`,
+      );
+    }
+  }
+
+  addWorker(address: string, nthreads = 1, name = address): void {
+    if (this.s.workers.has(address)) this.#step(); // messages to the one it replaces
+    this.model.set(address, new Set());
+    this.fns.set(address, new Set());
+    this.#seen.set(address, this.out.toWorker.get(address)?.length ?? 0);
+    this.s.addWorker({ address, name, nthreads, memoryLimit: 0, pid: 1 });
+    this.#step();
+  }
+
+  removeWorker(address: string, expected = false): void {
+    this.s.removeWorker(address, "test", expected);
+    this.model.delete(address);
+    this.fns.delete(address);
+    this.#step();
+  }
+
+  addClient(id = "c"): void {
+    this.s.addClient(id);
+    this.#step();
+  }
+
+  removeClient(id = "c"): void {
+    this.s.removeClient(id);
+    this.#step();
+  }
+
+  submit(
+    specs: TaskSpec[],
+    wanted: string[] = specs.map((x) => x.k),
+    client = "c",
+    functions: FunctionDef[] | undefined = [FN, FN2],
+  ): void {
+    this.s.updateGraph(client, { op: "update-graph", tasks: specs, wanted, functions });
+    this.#step();
+  }
+
+  release(keys: string[], client = "c"): void {
+    this.s.releaseKeys(client, keys);
+    this.#step();
+  }
+
+  requestValues(keys: string[], client = "c"): void {
+    this.s.requestValues(client, keys);
+    this.#step();
+  }
+
+  /** `address` reports `key` finished (and now holds its value). */
+  finish(key: string, address = this.on(key), nbytes = 8, v?: Payload): void {
+    this.model.get(address)?.add(key);
+    this.s.taskFinished(address, { op: "task-finished", k: key, nbytes, start: 0, stop: 10, v });
+    this.#step();
+  }
+
+  /** `address` reports `key` raised (and forgets it). */
+  err(key: string, address = this.on(key), e: ErrorEnvelope = BOOM): void {
+    this.model.get(address)?.delete(key);
+    this.s.taskErred(address, { op: "task-erred", k: key, e, start: 0, stop: 10 });
+    this.#step();
+  }
+
+  /** `address` could not get `dep` of `key` from `holder` (and forgets `key`). */
+  missing(key: string, dep: string, holder: string, address = this.on(key)): void {
+    this.model.get(address)?.delete(key);
+    this.model.get(holder)?.delete(dep);
+    this.s.missingData(address, key, dep, holder);
+    this.#step();
+  }
+
+  /** Marks a task in memory as scattered data (no lineage). */
+  scattered(key: string): void {
+    const ts = this.task(key);
+    assert.equal(ts.state, "memory");
+    ts.args = null;
+    ts.fn = "";
+  }
+
+  // ---- observations
+
+  task(key: string): TaskState {
+    const ts = this.s.tasks.get(key);
+    assert.ok(ts, `${key} is not known`);
+    return ts;
+  }
+
+  state(key: string): TaskStateName {
+    return this.s.tasks.get(key)?.state ?? "forgotten";
+  }
+
+  states(keys: string[]): TaskStateName[] {
+    return keys.map((k) => this.state(k));
+  }
+
+  /** The worker `key` is processing on. */
+  on(key: string): string {
+    const ws = this.task(key).processingOn;
+    assert.ok(ws, `${key} is ${this.state(key)}, not processing`);
+    return ws.address;
+  }
+
+  holders(key: string): string[] {
+    return [...this.task(key).whoHas ?? []].map((w) => w.address).sort();
+  }
+
+  /** Messages to `address` since the last call. */
+  takeWorker(address: string): SchedulerToWorker[] {
+    const all = this.out.toWorker.get(address) ?? [];
+    const i = this.#takenW.get(address) ?? 0;
+    this.#takenW.set(address, all.length);
+    return all.slice(i);
+  }
+  #takenW = new Map<string, number>();
+
+  /** compute-task messages to `address` since the last take. */
+  computes(address: string): ComputeTask[] {
+    return this.takeWorker(address).filter((m): m is ComputeTask => m.op === "compute-task");
+  }
+
+  /** Keys of compute-task messages to `address` since the last take. */
+  computed(address: string): string[] {
+    return this.computes(address).map((m) => m.k);
+  }
+
+  /** Keys freed on `address` since the last take. */
+  freed(address: string): string[] {
+    return this.takeWorker(address).flatMap((m) => m.op === "free-keys" ? m.keys : []);
+  }
+
+  /** Messages to client `id` since the last call. */
+  takeClient(id = "c"): SchedulerToClient[] {
+    const all = this.out.toClient.get(id) ?? [];
+    const i = this.#clientSeen.get(id) ?? 0;
+    this.#clientSeen.set(id, all.length);
+    return all.slice(i);
+  }
+
+  /** Drops everything recorded so far. */
+  flush(): void {
+    for (const a of this.out.toWorker.keys()) this.takeWorker(a);
+    for (const c of this.out.toClient.keys()) this.takeClient(c);
+  }
+
+  processingCount(address: string): number {
+    return this.s.workers.get(address)!.processing.size;
+  }
+}
+
+function inMemory(msgs: SchedulerToClient[]): string[] {
+  return msgs.filter((m): m is KeyInMemory => m.op === "key-in-memory").map((m) => m.k);
+}
+function erred(msgs: SchedulerToClient[]): KeyErred[] {
+  return msgs.filter((m): m is KeyErred => m.op === "key-erred");
+}
+function cancelled(msgs: SchedulerToClient[]): string[] {
+  return msgs.filter((m): m is KeysCancelled => m.op === "keys-cancelled").flatMap((m) => m.keys);
+}
+
+/** A scheduler with one client "c" and workers of the given thread counts ("a", "b", ...). */
+function sim(threads: number[] = [1], config: Partial<SchedulerConfig> = {}): Sim {
+  const x = new Sim(config);
+  x.addClient("c");
+  threads.forEach((n, i) => x.addWorker(String.fromCharCode(97 + i), n));
+  return x;
+}
+
+// ------------------------------------------------------------------ basic transitions
+
+Deno.test("released → waiting → processing: compute-task carries function, args, priority", () => {
+  const x = sim([2]);
+  x.submit([t("x-1", [], { p: 3 })]);
+  assert.equal(x.state("x-1"), "processing");
+  const [m] = x.computes("a");
+  assert.equal(m.k, "x-1");
+  assert.equal(m.f, FN.h);
+  assert.deepEqual(m.fn, FN);
+  assert.deepEqual(m.d, {});
+  assert.deepEqual(m.p, [-3, 1]);
+  assert.equal(m.r, true, "a client wants it: the value comes back inline");
+  assert.ok(m.a.header.byteLength > 0);
+  assert.equal(x.s.counts.processing, 1);
+  assert.equal(x.task("x-1").prefix, "x");
+});
+
+Deno.test("a task waits for its dependencies, then runs where they are", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1"), t("b-1", ["a-1"])], ["b-1"]);
+  assert.deepEqual(x.states(["a-1", "b-1"]), ["processing", "waiting"]);
+  assert.deepEqual([...x.task("b-1").waitingOn!].map((d) => d.key), ["a-1"]);
+  const w = x.on("a-1");
+  assert.equal(x.computes(w)[0].r, false, "nobody wants a-1's value itself");
+  x.finish("a-1", w, 1000);
+  assert.deepEqual(x.states(["a-1", "b-1"]), ["memory", "processing"]);
+  assert.equal(x.on("b-1"), w, "runs where its input is");
+  const [m] = x.computes(w);
+  assert.deepEqual(m.d, { "a-1": [] }, "the input is local");
+  assert.equal(m.fn, undefined, "the function was already sent to this worker");
+});
+
+Deno.test("no worker: ready tasks are no-worker until a worker joins", () => {
+  const x = new Sim();
+  x.addClient("c");
+  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1"])], ["a-2", "b-1"]);
+  assert.deepEqual(x.states(["a-1", "a-2", "b-1"]), ["no-worker", "no-worker", "waiting"]);
+  assert.equal(x.s.unrunnable.size, 2);
+  x.addWorker("w", 2);
+  assert.deepEqual(x.states(["a-1", "a-2", "b-1"]), ["processing", "processing", "waiting"]);
+  assert.deepEqual(x.computed("w"), ["a-1", "a-2"], "in priority order");
+});
+
+Deno.test("no-worker tasks go to a joining worker in priority order; the rest queue", () => {
+  const x = new Sim({ workerSaturation: 1 });
+  x.addClient("c");
+  x.submit(Array.from({ length: 6 }, (_, i) => t(`r-${i}`)));
+  assert.equal(x.s.counts["no-worker"], 6);
+  x.addWorker("w", 2);
+  assert.deepEqual(x.computed("w"), ["r-0", "r-1"]);
+  assert.equal(x.s.counts.queued, 4);
+  x.finish("r-0");
+  assert.deepEqual(x.computed("w"), ["r-2"]);
+});
+
+Deno.test("processing → memory: the client hears key-in-memory with the inline value", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  const v = encodeValue(42);
+  x.finish("a-1", "a", v.nbytes, v);
+  const [m] = x.takeClient();
+  assert.equal(m.op, "key-in-memory");
+  assert.equal((m as KeyInMemory).k, "a-1");
+  assert.deepEqual((m as KeyInMemory).w, ["a"]);
+  assert.equal((m as KeyInMemory).v, v);
+  assert.equal(x.s.tasksCompleted, 1);
+  assert.equal(x.s.durations.get("a"), 0.01);
+  assert.equal(x.task("a-1").nbytes, v.nbytes);
+  assert.equal(x.s.workers.get("a")!.nbytes, v.nbytes);
+});
+
+Deno.test("processing → erred without retries: key-erred blames the task itself", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.err("a-1");
+  assert.equal(x.state("a-1"), "erred");
+  const [e] = erred(x.takeClient());
+  assert.equal(e.k, "a-1");
+  assert.equal(e.blame, "a-1");
+  assert.deepEqual(e.e, BOOM);
+  assert.equal(x.processingCount("a"), 0);
+});
+
+Deno.test("processing → erred with retries: run again until the retries are spent", () => {
+  const x = sim();
+  x.submit([t("a-1", [], { r: 2 })]);
+  assert.deepEqual(x.computed("a"), ["a-1"]);
+  x.err("a-1");
+  assert.equal(x.state("a-1"), "processing");
+  assert.deepEqual(x.computed("a"), ["a-1"], "sent again");
+  assert.deepEqual(x.takeClient(), [], "the client hears nothing yet");
+  x.err("a-1");
+  assert.equal(x.state("a-1"), "processing");
+  x.err("a-1");
+  assert.equal(x.state("a-1"), "erred");
+  assert.equal(erred(x.takeClient()).length, 1);
+});
+
+Deno.test("a retried task with dependencies waits for them again only if they are gone", () => {
+  const x = sim();
+  x.submit([t("a-1"), t("b-1", ["a-1"], { r: 1 })], ["b-1"]);
+  x.finish("a-1");
+  x.err("b-1");
+  assert.deepEqual(x.states(["a-1", "b-1"]), ["memory", "processing"]);
+  x.finish("b-1");
+  assert.deepEqual(x.states(["a-1", "b-1"]), ["released", "memory"]);
+});
+
+Deno.test("erred propagates to every dependent with blame; unneeded siblings stop", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("s-1"), t("b-1", ["a-1", "s-1"]), t("c-1", ["b-1"])], ["c-1"]);
+  const sib = x.on("s-1");
+  x.flush();
+  x.err("a-1", x.on("a-1"), { name: "TypeError", message: "bad" });
+  assert.deepEqual(x.states(["a-1", "b-1", "c-1"]), ["erred", "erred", "erred"]);
+  assert.equal(x.state("s-1"), "released", "the sibling is no longer needed");
+  assert.deepEqual(x.freed(sib), ["s-1"], "its worker is told to drop it");
+  const [e] = erred(x.takeClient());
+  assert.equal(e.k, "c-1");
+  assert.equal(e.blame, "a-1");
+  assert.equal(e.e.name, "TypeError");
+  assert.equal(x.task("b-1").blame!.key, "a-1");
+  x.release(["c-1"]);
+  assert.equal(x.s.tasks.size, 0, "everything is forgotten");
+});
+
+Deno.test("a task submitted on top of an erred key errs at once with the same blame", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.err("a-1");
+  x.takeClient();
+  x.submit([t("b-1", ["a-1"])]);
+  assert.equal(x.state("b-1"), "erred");
+  const [e] = erred(x.takeClient());
+  assert.equal(e.k, "b-1");
+  assert.equal(e.blame, "a-1");
+  assert.deepEqual(x.computed("a"), ["a-1"], "nothing new runs");
+});
+
+Deno.test("memory → released when nobody needs it; released → forgotten cascades", () => {
+  const x = sim();
+  x.submit([t("a-1"), t("b-1", ["a-1"]), t("c-1", ["b-1"])], ["c-1"]);
+  x.finish("a-1");
+  x.finish("b-1");
+  assert.deepEqual(x.states(["a-1", "b-1", "c-1"]), ["released", "memory", "processing"]);
+  assert.deepEqual(x.freed("a"), ["a-1"], "a-1's data is dropped once b-1 has run");
+  x.finish("c-1");
+  assert.deepEqual(x.states(["a-1", "b-1", "c-1"]), ["released", "released", "memory"]);
+  assert.deepEqual(x.freed("a"), ["b-1"]);
+  x.release(["c-1"]);
+  assert.deepEqual(x.states(["a-1", "b-1", "c-1"]), ["forgotten", "forgotten", "forgotten"]);
+  assert.deepEqual(x.freed("a"), ["c-1"]);
+  assert.equal(x.s.tasks.size, 0);
+  assert.deepEqual(x.s.clients.get("c"), new Set());
+});
+
+Deno.test("client release while processing stops the work and frees the worker's slot", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("a-1"), t("a-2")]);
+  assert.deepEqual(x.states(["a-1", "a-2"]), ["processing", "queued"]);
+  x.flush();
+  x.release(["a-1"]);
+  assert.equal(x.state("a-1"), "forgotten");
+  assert.deepEqual(x.freed("a"), ["a-1"]);
+  assert.equal(x.state("a-2"), "processing", "the slot went to the queued task");
+});
+
+Deno.test("client release while waiting stops its dependencies too (stop unnecessary work)", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1", "a-2"])], ["b-1"]);
+  x.finish("a-1", x.on("a-1"));
+  const w2 = x.on("a-2");
+  const w1 = x.holders("a-1")[0];
+  x.flush();
+  x.release(["b-1"]);
+  assert.equal(x.s.tasks.size, 0);
+  assert.ok(x.freed(w2).includes("a-2"), "the running dependency is cancelled");
+  if (w1 !== w2) assert.deepEqual(x.freed(w1), ["a-1"], "the finished one is dropped");
+});
+
+Deno.test("client release of a queued task", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("a-1"), t("a-2"), t("a-3")]);
+  x.release(["a-2"]);
+  assert.deepEqual(x.states(["a-1", "a-2", "a-3"]), ["processing", "forgotten", "queued"]);
+  x.finish("a-1");
+  assert.equal(x.state("a-3"), "processing");
+});
+
+Deno.test("client release of a no-worker task", () => {
+  const x = new Sim();
+  x.addClient("c");
+  x.submit([t("a-1")]);
+  x.release(["a-1"]);
+  assert.equal(x.s.tasks.size, 0);
+  assert.equal(x.s.unrunnable.size, 0);
+});
+
+Deno.test("a key wanted by two clients lives until both release it", () => {
+  const x = sim();
+  x.addClient("d");
+  x.submit([t("a-1")], ["a-1"], "c");
+  x.submit([t("a-1")], ["a-1"], "d");
+  x.finish("a-1");
+  assert.deepEqual(inMemory(x.takeClient("c")), ["a-1"]);
+  assert.deepEqual(inMemory(x.takeClient("d")), ["a-1"]);
+  x.release(["a-1"], "c");
+  assert.equal(x.state("a-1"), "memory");
+  x.release(["a-1"], "c");
+  assert.equal(x.state("a-1"), "memory", "a second release by the same client is ignored");
+  x.release(["a-1"], "d");
+  assert.equal(x.state("a-1"), "forgotten");
+});
+
+Deno.test("client disconnect releases everything it wanted, and only that", () => {
+  const x = sim([2], { workerSaturation: Infinity });
+  x.addClient("d");
+  x.submit([t("a-1"), t("b-1", ["a-1"]), t("s-1")], ["b-1", "s-1"], "c");
+  x.submit([t("s-1")], ["s-1"], "d");
+  x.finish("a-1");
+  x.flush();
+  x.removeClient("c");
+  assert.deepEqual(x.states(["a-1", "b-1", "s-1"]), ["forgotten", "forgotten", "processing"]);
+  assert.deepEqual(x.freed("a").sort(), ["a-1", "b-1"]);
+  assert.equal(x.s.clients.has("c"), false);
+  x.removeClient("c");
+  x.removeClient("d");
+  assert.equal(x.s.tasks.size, 0);
+});
+
+Deno.test("resubmitting a key in memory reuses it: no recompute", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.finish("a-1");
+  x.flush();
+  x.submit([t("a-1")]);
+  assert.deepEqual(x.computed("a"), []);
+  assert.deepEqual(inMemory(x.takeClient()), ["a-1"]);
+  x.addClient("d");
+  x.submit([t("a-1")], ["a-1"], "d");
+  assert.deepEqual(inMemory(x.takeClient("d")), ["a-1"]);
+  assert.deepEqual(x.computed("a"), []);
+});
+
+Deno.test("resubmitting an erred key returns the same error: no recompute", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.err("a-1");
+  x.flush();
+  x.submit([t("a-1")]);
+  assert.deepEqual(x.computed("a"), []);
+  const [e] = erred(x.takeClient());
+  assert.equal(e.k, "a-1");
+  assert.deepEqual(e.e, BOOM);
+});
+
+Deno.test("resubmitting a key still in a graph: reused while pending", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("a-1"), t("a-2")]);
+  x.addClient("d");
+  x.submit([t("a-2")], ["a-2"], "d");
+  assert.equal(x.state("a-2"), "queued");
+  x.finish("a-1");
+  x.finish("a-2");
+  assert.deepEqual(inMemory(x.takeClient("d")), ["a-2"]);
+});
+
+Deno.test("wanting a released intermediate computes it again from its lineage", () => {
+  const x = sim();
+  x.submit([t("a-1"), t("b-1", ["a-1"])], ["b-1"]);
+  x.finish("a-1");
+  x.finish("b-1");
+  assert.equal(x.state("a-1"), "released");
+  x.flush();
+  x.submit([t("a-1")]);
+  assert.equal(x.state("a-1"), "processing");
+  assert.deepEqual(x.computed("a"), ["a-1"]);
+});
+
+Deno.test("a dependency unknown to the scheduler: the task errs with CancelledError", () => {
+  const x = sim();
+  x.submit([t("b-1", ["gone-1"])]);
+  assert.equal(x.state("b-1"), "erred");
+  const [e] = erred(x.takeClient());
+  assert.equal(e.e.name, "CancelledError");
+  assert.match(e.e.message, /gone-1/);
+  assert.equal(e.blame, "b-1");
+  assert.deepEqual(x.computed("a"), []);
+  x.release(["b-1"]);
+  assert.equal(x.s.tasks.size, 0);
+});
+
+Deno.test("a dependency listed later in the same graph is not unknown", () => {
+  const x = sim();
+  x.submit([t("b-1", ["a-1"]), t("a-1")], ["b-1"]);
+  assert.deepEqual(x.states(["a-1", "b-1"]), ["processing", "waiting"]);
+});
+
+Deno.test("a function the client never sent: the task errs with ProtocolError", () => {
+  const x = sim();
+  x.submit([t("a-1", [], { f: "nope" })], ["a-1"], "c", []);
+  assert.equal(x.state("a-1"), "erred");
+  assert.equal(erred(x.takeClient())[0].e.name, "ProtocolError");
+});
+
+Deno.test("tasks nobody wants or needs are not kept", () => {
+  const x = sim();
+  x.submit([t("a-1"), t("b-1")], ["b-1"]);
+  assert.equal(x.state("a-1"), "forgotten");
+  assert.equal(x.state("b-1"), "processing");
+});
+
+Deno.test("a task submitted without a connected client is not kept", () => {
+  const x = sim();
+  x.submit([t("a-1")], ["a-1"], "ghost");
+  assert.equal(x.s.tasks.size, 0);
+});
+
+Deno.test("requestValues: memory, erred, unknown", () => {
+  const x = sim([2]);
+  x.submit([t("a-1"), t("b-1")]);
+  x.finish("a-1");
+  x.err("b-1");
+  x.flush();
+  x.requestValues(["a-1", "b-1", "zz-1"]);
+  const msgs = x.takeClient();
+  assert.deepEqual(inMemory(msgs), ["a-1"]);
+  assert.deepEqual(erred(msgs).map((m) => m.k), ["b-1"]);
+  assert.deepEqual(cancelled(msgs), ["zz-1"]);
+});
+
+Deno.test("only the value of a task a client wants is asked back inline", () => {
+  const x = sim();
+  x.submit([t("a-1"), t("b-1", ["a-1"])], ["b-1"]);
+  assert.equal(x.computes("a")[0].r, false);
+  x.finish("a-1");
+  assert.equal(x.computes("a")[0].r, true);
+});
+
+// ------------------------------------------------------------------ stale and odd messages
+
+Deno.test("a late task-finished for a released task: the worker is told to drop it", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.release(["a-1"]);
+  x.flush();
+  x.finish("a-1", "a");
+  assert.equal(x.state("a-1"), "forgotten");
+  assert.deepEqual(x.freed("a"), ["a-1"]);
+});
+
+Deno.test("task-finished from another worker: it holds the value; the assignee is told to stop", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1")]);
+  const w = x.on("a-1");
+  const other = w === "a" ? "b" : "a";
+  x.flush();
+  x.finish("a-1", other);
+  assert.deepEqual(x.holders("a-1"), [other]);
+  assert.deepEqual(x.freed(w), ["a-1"]);
+});
+
+Deno.test("task-finished for a key already in memory adds a replica", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1")]);
+  const w = x.on("a-1");
+  const other = w === "a" ? "b" : "a";
+  x.finish("a-1", w, 100);
+  x.finish("a-1", other, 100);
+  assert.deepEqual(x.holders("a-1"), ["a", "b"]);
+  assert.equal(x.s.workers.get(other)!.nbytes, 100);
+  assert.equal(x.s.tasksCompleted, 1);
+  x.release(["a-1"]);
+  assert.equal(x.s.workers.get(other)!.nbytes, 0);
+});
+
+Deno.test("task-erred from a worker not running the task is ignored", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1")]);
+  const w = x.on("a-1");
+  x.err("a-1", w === "a" ? "b" : "a");
+  assert.equal(x.state("a-1"), "processing");
+  x.err("zz-1", w);
+  x.s.taskErred("nobody", { op: "task-erred", k: "a-1", e: BOOM, start: 0, stop: 0 });
+  checkInvariants(x.s);
+  assert.equal(x.state("a-1"), "processing");
+});
+
+Deno.test("messages from an unknown worker are ignored", () => {
+  const x = sim();
+  x.submit([t("a-1")]);
+  x.s.taskFinished("nobody", { op: "task-finished", k: "a-1", nbytes: 1, start: 0, stop: 1 });
+  x.s.missingData("nobody", "a-1", "zz", "nobody");
+  checkInvariants(x.s);
+  assert.equal(x.state("a-1"), "processing");
+  x.s.removeWorker("nobody", "never was");
+  x.s.removeClient("nobody");
+  x.s.releaseKeys("nobody", ["a-1"]);
+  checkInvariants(x.s);
+  assert.equal(x.state("a-1"), "processing");
+});
+
+// ------------------------------------------------------------------ queuing (dask-reference §2.5)
+
+Deno.test("test_saturation_factor: workers with 2 and 1 threads, 10 root tasks", () => {
+  const table: [number, [number, number]][] = [
+    [2.5, [5, 3]],
+    [2.0, [4, 2]],
+    [1.1, [3, 2]],
+    [1.0, [2, 1]],
+    [0.1, [1, 1]],
+  ];
+  for (const [saturation, expected] of table) {
+    const x = sim([2, 1], { workerSaturation: saturation });
+    x.submit(Array.from({ length: 10 }, (_, i) => t(`r-${i}`)));
+    assert.deepEqual(
+      [x.processingCount("a"), x.processingCount("b")],
+      expected,
+      `saturation ${saturation}`,
+    );
+    assert.equal(x.s.counts.queued, 10 - expected[0] - expected[1]);
+  }
+  const x = sim([2, 1], { workerSaturation: Infinity });
+  x.submit(Array.from({ length: 10 }, (_, i) => t(`r-${i}`)));
+  assert.equal(x.processingCount("a") + x.processingCount("b"), 10, "Infinity assigns all");
+  assert.ok(x.processingCount("a") > x.processingCount("b"), "by occupancy per thread");
+  assert.equal(x.s.counts.queued, 0);
+});
+
+Deno.test("queued → processing when a slot frees, in priority order", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit(Array.from({ length: 4 }, (_, i) => t(`r-${i}`)));
+  assert.deepEqual(x.computed("a"), ["r-0"]);
+  for (let i = 1; i < 4; i++) {
+    x.finish(`r-${i - 1}`);
+    assert.deepEqual(x.computed("a"), [`r-${i}`]);
+  }
+});
+
+Deno.test("a slot freed by an error or a release also takes a queued task", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("r-0"), t("r-1"), t("r-2")]);
+  x.err("r-0");
+  assert.equal(x.state("r-1"), "processing");
+  x.release(["r-1"]);
+  assert.equal(x.state("r-2"), "processing");
+});
+
+Deno.test("a joining worker takes queued tasks up to its slots", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit(Array.from({ length: 5 }, (_, i) => t(`r-${i}`)));
+  x.addWorker("b", 3);
+  assert.deepEqual(x.computed("b"), ["r-1", "r-2", "r-3"]);
+  assert.equal(x.s.counts.queued, 1);
+});
+
+Deno.test("tasks with dependencies never queue; a finished root's dependent runs before new roots", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1"])], ["a-2", "b-1"]);
+  assert.deepEqual(x.states(["a-1", "a-2", "b-1"]), ["processing", "queued", "waiting"]);
+  x.finish("a-1");
+  assert.deepEqual(x.computed("a"), ["a-1", "b-1"], "b-1 takes the slot (depth first)");
+  assert.equal(x.state("a-2"), "queued");
+  x.finish("b-1");
+  assert.deepEqual(x.computed("a"), ["a-2"]);
+});
+
+// ------------------------------------------------------------------ priorities
+
+Deno.test("priorities: submission order within a graph", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("r-0"), t("r-1"), t("r-2")]);
+  assert.deepEqual(x.computed("a"), ["r-0"]);
+  x.finish("r-0");
+  x.finish("r-1");
+  assert.deepEqual(x.computed("a"), ["r-1", "r-2"]);
+});
+
+Deno.test("priorities: user priority first, then submission order", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("r-0")]);
+  x.submit([t("r-1"), t("r-2", [], { p: 5 }), t("r-3"), t("r-4", [], { p: 5 })]);
+  x.submit([t("r-5", [], { p: 10 }), t("r-6", [], { p: -1 })]);
+  const order = [x.computed("a")[0]];
+  for (let i = 0; i < 6; i++) {
+    x.finish(order.at(-1)!);
+    order.push(...x.computed("a"));
+  }
+  assert.deepEqual(order, ["r-0", "r-5", "r-2", "r-4", "r-1", "r-3", "r-6"]);
+});
+
+Deno.test("priorities: dependencies of a graph start in submission order", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("r-0"), t("r-1"), t("r-2"), t("s-1", ["r-0", "r-1", "r-2"])], ["s-1"]);
+  assert.deepEqual(x.computed("a"), ["r-0"]);
+});
+
+// ------------------------------------------------------------------ placement
+
+Deno.test("placement: root tasks go to the least busy worker", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("r-0"), t("r-1"), t("r-2"), t("r-3")]);
+  assert.equal(x.processingCount("a"), 2);
+  assert.equal(x.processingCount("b"), 2);
+});
+
+Deno.test("placement: data locality first, even on a busier worker", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1")]);
+  const w = x.on("a-1");
+  x.finish("a-1", w, 10);
+  x.submit([t("r-1"), t("r-2"), t("r-3")]);
+  x.submit([t("b-1", ["a-1"])]);
+  assert.equal(x.on("b-1"), w);
+});
+
+Deno.test("placement: the worker holding most input bytes wins", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("a-2")]);
+  const w1 = x.on("a-1"), w2 = x.on("a-2");
+  assert.notEqual(w1, w2);
+  x.finish("a-1", w1, 50e6);
+  x.finish("a-2", w2, 1e3);
+  x.submit([t("b-1", ["a-1", "a-2"])]);
+  assert.equal(x.on("b-1"), w1);
+  const [m] = x.computes(w1).filter((c) => c.k === "b-1");
+  assert.deepEqual(m.d, { "a-1": [], "a-2": [w2] });
+});
+
+Deno.test("placement: among holders with equal bytes, the least occupied", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("a-2")]);
+  const w1 = x.on("a-1"), w2 = x.on("a-2");
+  x.finish("a-1", w1, 1000);
+  x.finish("a-2", w2, 1000);
+  x.submit([t("r-1")]); // lands on one of them
+  const busy = x.on("r-1");
+  x.submit([t("b-1", ["a-1", "a-2"])]);
+  assert.equal(x.on("b-1"), busy === w1 ? w2 : w1);
+});
+
+Deno.test("placement: occupancy counts the expected duration of each task prefix", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("slow-1")]);
+  const w = x.on("slow-1");
+  x.s.taskFinished(w, { op: "task-finished", k: "slow-1", nbytes: 1, start: 0, stop: 9000 });
+  checkInvariants(x.s);
+  assert.equal(x.s.durations.get("slow"), 9);
+  x.submit([t("slow-2")]);
+  assert.equal(x.task("slow-2").occupancyShare, 9);
+  assert.equal(x.s.workers.get(x.on("slow-2"))!.occupancy, 9);
+  x.submit([t("quick-1"), t("quick-2")]);
+  assert.notEqual(x.on("quick-1"), x.on("slow-2"));
+  assert.notEqual(x.on("quick-2"), x.on("slow-2"));
+});
+
+Deno.test("function source is sent once per worker", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("a-2"), t("a-3"), t("a-4"), t("f-1", [], { f: FN2.h })]);
+  const all = [...x.computes("a"), ...x.computes("b")];
+  const withFn = all.filter((m) => m.fn);
+  assert.equal(all.length, 5);
+  assert.equal(withFn.filter((m) => m.f === FN.h).length, 2, "once for each worker");
+  assert.equal(withFn.filter((m) => m.f === FN2.h).length, 1);
+  // a worker that comes back under the same address is a new worker: it gets it again
+  x.removeWorker("a", true);
+  x.addWorker("a", 1);
+  x.submit([t("a-5"), t("a-6")]);
+  assert.ok(x.computes("a").some((m) => m.fn?.h === FN.h));
+});
+
+// ------------------------------------------------------------------ restrictions
+
+Deno.test("restrictions: a task runs only on the workers it names (address or name)", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.addWorker("tcp://c", 1, "gpu");
+  x.submit([t("r-1", [], { w: ["b"] }), t("r-2", [], { w: ["gpu"] })]);
+  assert.equal(x.on("r-1"), "b");
+  assert.equal(x.on("r-2"), "tcp://c");
+});
+
+Deno.test("restrictions: no allowed worker means no-worker, until one joins", () => {
+  const x = sim([1]);
+  x.submit([t("r-1", [], { w: ["z"] }), t("b-1", ["r-1"])], ["b-1"]);
+  assert.deepEqual(x.states(["r-1", "b-1"]), ["no-worker", "waiting"]);
+  x.addWorker("y");
+  assert.equal(x.state("r-1"), "no-worker");
+  x.addWorker("z");
+  assert.equal(x.on("r-1"), "z");
+  x.removeWorker("z");
+  assert.equal(x.state("r-1"), "no-worker", "its only worker left");
+});
+
+Deno.test("restrictions: a loose restriction runs elsewhere when no allowed worker is there", () => {
+  const x = sim([1]);
+  x.submit([t("r-1", [], { w: ["z"], lo: true })]);
+  assert.equal(x.on("r-1"), "a");
+  x.addWorker("z");
+  x.submit([t("r-2", [], { w: ["z"], lo: true })]);
+  assert.equal(x.on("r-2"), "z", "but prefers it when it is there");
+});
+
+Deno.test("restrictions: a dependency held elsewhere is fetched by the allowed worker", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1", [], { w: ["a"] })]);
+  x.finish("a-1", "a", 1e9);
+  x.submit([t("b-1", ["a-1"], { w: ["b"] })]);
+  assert.equal(x.on("b-1"), "b", "the restriction beats data locality");
+  assert.deepEqual(x.computes("b")[0].d, { "a-1": ["a"] });
+});
+
+Deno.test("restrictions: restricted root tasks do not queue", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("r-1", [], { w: ["a"] }), t("r-2", [], { w: ["a"] }), t("r-3", [], { w: ["a"] })]);
+  assert.equal(x.processingCount("a"), 3);
+});
+
+// ------------------------------------------------------------------ adaptive pipelining
+
+Deno.test("pipelining: tiny tasks with small results get more root slots", () => {
+  const x = sim([2], { workerSaturation: 1 });
+  x.submit([t("tiny-0"), t("big-0")]);
+  x.s.taskFinished("a", { op: "task-finished", k: "tiny-0", nbytes: 8, start: 0, stop: 1 });
+  x.s.taskFinished("a", { op: "task-finished", k: "big-0", nbytes: 1e6, start: 0, stop: 1 });
+  checkInvariants(x.s);
+  x.submit(Array.from({ length: 150 }, (_, i) => t(`tiny-${i + 1}`)));
+  // 0.05 s of 1 ms tasks per thread: 50 per thread, 2 threads
+  assert.equal(x.processingCount("a"), 100);
+  assert.equal(x.s.counts.queued, 50);
+  const y = sim([2], { workerSaturation: 1 });
+  y.submit([t("big-0")]);
+  y.s.taskFinished("a", { op: "task-finished", k: "big-0", nbytes: 1e6, start: 0, stop: 1 });
+  y.submit(Array.from({ length: 10 }, (_, i) => t(`big-${i + 1}`)));
+  assert.equal(y.processingCount("a"), 2, "large results: the plain saturation rule");
+  const z = sim([2], { workerSaturation: 1 });
+  z.submit(Array.from({ length: 10 }, (_, i) => t(`new-${i}`)));
+  assert.equal(z.processingCount("a"), 2, "unmeasured prefix: the plain saturation rule");
+});
+
+// ------------------------------------------------------------------ placement functions
+
+function ws(address: string, nthreads: number, status: WorkerState["status"] = "running") {
+  const w = new WorkerState({ address, name: address, nthreads, memoryLimit: 0, pid: 1 });
+  w.status = status;
+  return w;
+}
+
+Deno.test("taskSlots: max(ceil(saturation × threads), 1); Infinity is unbounded", () => {
+  assert.equal(taskSlots(ws("a", 2), 1.1), 3);
+  assert.equal(taskSlots(ws("a", 4), 0.1), 1);
+  assert.equal(taskSlots(ws("a", 1), 2.5), 3);
+  assert.equal(taskSlots(ws("a", 1), Infinity), Infinity);
+});
+
+Deno.test("pickRootWorker: least busy per thread with a free slot; never a paused worker", () => {
+  const a = ws("a", 2), b = ws("b", 1), p = ws("p", 8, "paused");
+  const busy = new TaskState("x-1", "x", "f", null);
+  a.processing.add(busy);
+  assert.equal(pickRootWorker([p, a, b], 1), b);
+  b.processing.add(new TaskState("x-2", "x", "f", null));
+  assert.equal(pickRootWorker([p, a, b], 1), a);
+  a.processing.add(new TaskState("x-3", "x", "f", null));
+  assert.equal(pickRootWorker([p, a, b], 1), null, "all full");
+  assert.equal(pickRootWorker([p], Infinity), null);
+  a.occupancy = 10;
+  b.occupancy = 1;
+  assert.equal(pickRootWorker([a, b], Infinity), b, "without queuing: by occupancy per thread");
+});
+
+Deno.test("pickWorker: holders first, skipping paused ones; then any running worker", () => {
+  const a = ws("a", 1), b = ws("b", 1, "paused"), c = ws("c", 1);
+  const dep = new TaskState("d-1", "d", "f", null);
+  dep.state = "memory";
+  dep.nbytes = 1000;
+  dep.whoHas = new Set([b]);
+  const ts = new TaskState("t-1", "t", "f", null);
+  ts.deps.push(dep);
+  c.occupancy = 5;
+  assert.equal(pickWorker(ts, [a, b, c]), a, "the holder is paused: the least busy other");
+  dep.whoHas.add(c);
+  assert.equal(pickWorker(ts, [a, b, c]), c, "a running holder wins, busy or not");
+  dep.whoHas.delete(c);
+  assert.equal(pickWorker(ts, [b]), null, "nobody running");
+});
+
+// ------------------------------------------------------------------ workers coming and going
+
+Deno.test("a worker registering again at the same address replaces the old one", () => {
+  const x = sim([1]);
+  x.submit([t("r-1"), t("r-2")]);
+  x.finish("r-1");
+  x.addWorker("a", 2);
+  assert.equal(x.s.workers.size, 1);
+  assert.equal(x.task("r-2").suspicious, 1);
+  assert.equal(x.on("r-1"), "a", "lost with the old one: computed again");
+  assert.equal(x.on("r-2"), "a");
+});
+
+// ------------------------------------------------------------------ lost workers
+
+Deno.test("removeWorker: processing tasks are rescheduled and counted suspicious", () => {
+  const x = sim([2, 1], { workerSaturation: Infinity });
+  x.submit([t("r-0"), t("r-1"), t("r-2")]);
+  const onA = [...x.s.workers.get("a")!.processing].map((ts) => ts.key);
+  x.removeWorker("a");
+  for (const k of onA) {
+    assert.equal(x.on(k), "b");
+    assert.equal(x.task(k).suspicious, 1);
+    assert.equal(x.task(k).lastDeadWorker, "a");
+  }
+  assert.equal(x.processingCount("b"), 3);
+});
+
+Deno.test("removeWorker expected (retire): rescheduled, not suspicious", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("r-0"), t("r-1")]);
+  x.removeWorker("a", true);
+  assert.equal(x.task("r-0").suspicious + x.task("r-1").suspicious, 0);
+  assert.equal(x.processingCount("b"), 2);
+});
+
+Deno.test("removeWorker with no other worker: tasks wait for one", () => {
+  const x = sim([1]);
+  x.submit([t("r-0"), t("b-1", ["r-0"])], ["b-1"]);
+  x.removeWorker("a");
+  assert.deepEqual(x.states(["r-0", "b-1"]), ["no-worker", "waiting"]);
+  x.addWorker("z");
+  assert.equal(x.on("r-0"), "z");
+});
+
+Deno.test("KilledWorker after allowedFailures + 1 deaths", () => {
+  for (const allowedFailures of [0, 1, 3]) {
+    const x = sim([1], { allowedFailures });
+    x.submit([t("r-0"), t("b-1", ["r-0"])], ["b-1"]);
+    for (let i = 0; i <= allowedFailures; i++) {
+      assert.equal(x.state("r-0"), "processing", `death ${i}`);
+      x.removeWorker(x.on("r-0"));
+      x.addWorker(`w${i}`);
+    }
+    assert.deepEqual(x.states(["r-0", "b-1"]), ["erred", "erred"]);
+    const [e] = erred(x.takeClient());
+    assert.equal(e.k, "b-1");
+    assert.equal(e.blame, "r-0");
+    assert.equal(e.e.name, "KilledWorker");
+    assert.match(e.e.message, new RegExp(`${allowedFailures + 1} different workers`));
+    const last = allowedFailures === 0 ? "a" : `w${allowedFailures - 1}`;
+    assert.match(e.e.message, new RegExp(`last worker was ${last}\\b`));
+  }
+});
+
+Deno.test("memory lost with its worker is recomputed from lineage when still wanted", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("b-1", ["a-1"])], ["a-1", "b-1"]);
+  const w = x.on("a-1");
+  x.finish("a-1", w);
+  x.finish("b-1", x.on("b-1"));
+  const other = w === "a" ? "b" : "a";
+  const bOn = x.holders("b-1")[0];
+  x.removeWorker(w);
+  assert.equal(x.state("a-1"), "processing");
+  assert.equal(x.on("a-1"), other);
+  assert.equal(x.state("b-1"), bOn === w ? "waiting" : "memory");
+  assert.match(x.out.events.join("\n"), /lost \d computed and 0 scattered keys/);
+});
+
+Deno.test("memory lost with its worker: a dependent on another worker runs again after", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1", "a-2"])], ["b-1"]);
+  const w1 = x.on("a-1");
+  x.finish("a-1", w1, 10);
+  x.finish("a-2", x.on("a-2"), 1e9);
+  const wb = x.on("b-1");
+  assert.notEqual(wb, w1, "b-1 goes where most bytes are");
+  x.removeWorker(w1);
+  assert.equal(x.state("a-1"), "processing", "recomputed");
+  // b-1's worker cannot fetch a-1 from the dead worker
+  x.missing("b-1", "a-1", w1, wb);
+  assert.equal(x.state("b-1"), "waiting");
+  x.finish("a-1", x.on("a-1"));
+  assert.equal(x.state("b-1"), "processing");
+  x.finish("b-1");
+  assert.deepEqual(inMemory(x.takeClient()), ["b-1"]);
+});
+
+Deno.test("a replica survives the loss of one holder: nothing recomputed", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1")]);
+  x.finish("a-1", "a", 8);
+  x.finish("a-1", "b", 8);
+  x.flush();
+  x.removeWorker("a");
+  assert.equal(x.state("a-1"), "memory");
+  assert.deepEqual(x.holders("a-1"), ["b"]);
+  assert.deepEqual(x.computed("b"), []);
+});
+
+Deno.test("scattered data lost with its worker: keys-cancelled, dependents cancelled too", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.addClient("d");
+  x.submit([t("s-1")]);
+  const w = x.on("s-1");
+  x.finish("s-1", w, 100);
+  x.scattered("s-1");
+  x.submit([t("b-1", ["s-1"])], ["b-1"], "d");
+  x.takeClient("c");
+  x.removeWorker(w);
+  assert.equal(x.state("s-1"), "forgotten");
+  assert.equal(x.state("b-1"), "forgotten");
+  const mc = x.takeClient("c") as KeysCancelled[];
+  assert.deepEqual(cancelled(mc), ["s-1"]);
+  assert.match(mc[0].reason, new RegExp(`scattered.*${w}|${w}.*scattered`));
+  assert.deepEqual(cancelled(x.takeClient("d")), ["b-1"]);
+  assert.equal(x.s.tasks.size, 0);
+  assert.deepEqual(x.s.clients.get("c"), new Set());
+  assert.match(x.out.events.join("\n"), /0 computed and 1 scattered keys/);
+});
+
+Deno.test("scattered data lost: a processing dependent on another worker is stopped", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("s-1"), t("big-1")]);
+  const w = x.on("s-1"), wb = x.on("big-1");
+  assert.notEqual(w, wb);
+  x.finish("s-1", w, 1);
+  x.finish("big-1", wb, 1e9);
+  x.scattered("s-1");
+  x.submit([t("b-1", ["s-1", "big-1"])], ["b-1"]);
+  assert.equal(x.on("b-1"), wb, "where most input bytes are");
+  x.flush();
+  x.removeWorker(w);
+  assert.equal(x.state("b-1"), "forgotten");
+  assert.deepEqual(x.freed(wb), ["b-1"]);
+  assert.deepEqual(cancelled(x.takeClient()).sort(), ["b-1", "s-1"]);
+  assert.equal(x.state("big-1"), "memory", "still wanted");
+});
+
+Deno.test("scattered data with a dependent in memory: that result stays", () => {
+  const x = sim([1, 1]);
+  x.submit([t("s-1")], ["s-1"]);
+  x.finish("s-1", "a", 1);
+  x.scattered("s-1");
+  x.submit([t("b-1", ["s-1"])], ["b-1"]);
+  x.finish("b-1", "a");
+  x.finish("b-1", "b"); // a replica elsewhere
+  x.takeClient();
+  x.removeWorker("a");
+  assert.deepEqual(cancelled(x.takeClient()), ["s-1"]);
+  assert.equal(x.state("b-1"), "memory");
+  x.release(["b-1"]);
+  assert.equal(x.s.tasks.size, 0);
+});
+
+Deno.test("scattered data released, then a dependent is lost: it cannot be recomputed", () => {
+  const x = sim([1, 1]);
+  x.submit([t("s-1")], ["s-1"]);
+  x.finish("s-1", "a", 1);
+  x.scattered("s-1");
+  x.submit([t("b-1", ["s-1"])], ["b-1"]);
+  x.finish("b-1", "a");
+  x.release(["s-1"]);
+  assert.equal(x.state("s-1"), "released");
+  x.takeClient();
+  x.removeWorker("a");
+  assert.deepEqual(cancelled(x.takeClient()), ["b-1"]);
+  assert.equal(x.s.tasks.size, 0);
+  assert.deepEqual(x.computed("b"), [], "nothing runs without its scattered input");
+});
+
+Deno.test("missing-data: the holder is dropped; the only copy gone means recompute", () => {
+  const x = sim([1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1", "a-2"])], ["b-1"]);
+  const w1 = x.on("a-1");
+  x.finish("a-1", w1, 10);
+  x.finish("a-2", x.on("a-2"), 1e9);
+  const wb = x.on("b-1");
+  x.flush();
+  x.missing("b-1", "a-1", w1, wb);
+  assert.equal(x.state("a-1"), "processing", "recomputed");
+  assert.equal(x.state("b-1"), "waiting");
+  assert.equal(x.s.workers.get(w1)!.nbytes, 0);
+  x.finish("a-1");
+  x.finish("b-1");
+  assert.equal(x.state("b-1"), "memory");
+});
+
+Deno.test("missing-data: another holder remains; the task runs again with it", () => {
+  const x = sim([1, 1, 1], { workerSaturation: Infinity });
+  x.submit([t("a-1")]);
+  x.finish("a-1", "a", 10);
+  x.finish("a-1", "b", 10);
+  x.submit([t("r-1"), t("r-2")]); // keep a and b busy
+  x.submit([t("b-1", ["a-1"])]);
+  const wb = x.on("b-1");
+  x.missing("b-1", "a-1", "a", wb);
+  assert.deepEqual(x.holders("a-1"), ["b"]);
+  assert.equal(x.state("b-1"), "processing");
+  const m = x.computes(x.on("b-1")).findLast((c) => c.k === "b-1")!;
+  assert.ok(m.d["a-1"].length === 0 || m.d["a-1"][0] === "b");
+});
+
+Deno.test("missing-data about a task not processing there: only the holder is dropped", () => {
+  const x = sim([1, 1]);
+  x.submit([t("a-1")]);
+  x.finish("a-1", "a", 10);
+  x.finish("a-1", "b", 10);
+  x.s.missingData("b", "zz-1", "a-1", "a");
+  checkInvariants(x.s);
+  assert.deepEqual(x.holders("a-1"), ["b"]);
+  x.s.missingData("b", "zz-1", "a-1", "b");
+  checkInvariants(x.s);
+  assert.equal(x.state("a-1"), "processing", "still wanted: recomputed");
+});
+
+// ------------------------------------------------------------------ randomized
+
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let r = Math.imul(a ^ (a >>> 15), 1 | a);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fuzz(seed: number, steps: number, config: Partial<SchedulerConfig>): void {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const x = new Sim(config);
+  const clients = ["c1", "c2"];
+  for (const c of clients) x.addClient(c);
+  let nk = 0, nw = 0;
+  const liveWorkers = () => [...x.s.workers.keys()];
+  const processing = () => [...x.s.tasks.values()].filter((ts) => ts.state === "processing");
+  for (let step = 0; step < steps; step++) {
+    const op = r();
+    if (op < 0.08 && x.s.workers.size < 4) {
+      x.addWorker(`w${nw++}`, 1 + Math.floor(r() * 3));
+    } else if (op < 0.12 && x.s.workers.size) {
+      x.removeWorker(pick(liveWorkers()), r() < 0.3);
+    } else if (op < 0.35) {
+      const specs: TaskSpec[] = [];
+      const known = [...x.s.tasks.keys()];
+      const n = 1 + Math.floor(r() * 4);
+      for (let i = 0; i < n; i++) {
+        if (known.length && r() < 0.15) {
+          specs.push(t(pick(known))); // resubmission
+          continue;
+        }
+        const deps = new Set<string>();
+        const pool = [...known, ...specs.map((s) => s.k)];
+        const nd = pool.length ? Math.floor(r() * 3) : 0;
+        for (let j = 0; j < nd; j++) deps.add(pick(pool));
+        if (r() < 0.02) deps.add(`unknown-${nk}`);
+        const restricted = r() < 0.1;
+        specs.push(t(`k${nk++}-x`, [...deps], {
+          p: r() < 0.2 ? Math.floor(r() * 5) - 2 : undefined,
+          r: r() < 0.1 ? 1 : undefined,
+          w: restricted ? [`w${Math.floor(r() * (nw + 2))}`] : undefined,
+          lo: restricted && r() < 0.5,
+        }));
+      }
+      const wanted = specs.filter(() => r() < 0.7).map((s) => s.k);
+      x.submit(specs, wanted, pick(clients));
+    } else if (op < 0.45) {
+      const c = pick(clients);
+      const wants = [...x.s.clients.get(c) ?? []].map((ts) => ts.key);
+      if (wants.length) x.release([pick(wants)], c);
+    } else if (op < 0.47) {
+      const c = pick(clients);
+      x.removeClient(c);
+      x.addClient(c);
+    } else if (op < 0.75) {
+      const p = processing();
+      if (p.length) {
+        const ts = pick(p);
+        const w = r() < 0.05 ? pick(liveWorkers()) : ts.processingOn!.address;
+        x.finish(ts.key, w, Math.floor(r() * 1e6));
+      }
+    } else if (op < 0.82) {
+      const p = processing();
+      if (p.length) x.err(pick(p).key);
+    } else if (op < 0.87) {
+      const p = processing().filter((ts) => ts.deps.some((d) => d.whoHas?.size));
+      if (p.length) {
+        const ts = pick(p);
+        const dep = pick(ts.deps.filter((d) => d.whoHas?.size));
+        x.missing(ts.key, dep.key, pick([...dep.whoHas!]).address);
+      }
+    } else if (op < 0.89) {
+      const mem = [...x.s.tasks.values()].filter((ts) => ts.state === "memory" && ts.args);
+      if (mem.length) x.scattered(pick(mem).key);
+    } else if (op < 0.92) {
+      const keys = [...x.s.tasks.keys()];
+      if (keys.length) x.requestValues([pick(keys), "nope-1"], pick(clients));
+    }
+  }
+  // liveness: with a worker and everything finishing, nothing stays pending
+  x.addWorker("final", 4);
+  for (let i = 0; i < 10_000; i++) {
+    const p = processing();
+    if (!p.length) break;
+    for (const ts of p) if (ts.state === "processing") x.finish(ts.key, ts.processingOn!.address);
+  }
+  for (const ts of x.s.tasks.values()) {
+    const cannotRun = (t: TaskState): boolean =>
+      (t.restrictions !== null && !t.loose &&
+        ![...t.restrictions].some((w) => x.s.workers.has(w))) ||
+      t.deps.some((d) => d.state !== "memory" && cannotRun(d));
+    assert.ok(
+      ts.state === "memory" || ts.state === "erred" || ts.state === "released" ||
+        ((ts.state === "no-worker" || ts.state === "waiting") && cannotRun(ts)),
+      `seed ${seed}: ${ts.key} stuck in ${ts.state}`,
+    );
+  }
+  // no leaks: once every client is gone, nothing is left anywhere
+  for (const c of clients) x.removeClient(c);
+  assert.equal(x.s.tasks.size, 0, `seed ${seed}: tasks left`);
+  for (const s of TASK_STATES) assert.equal(x.s.counts[s], 0, `seed ${seed}: count of ${s}`);
+  for (const [address, ws] of x.s.workers) {
+    assert.equal(ws.processing.size + ws.hasWhat.size, 0, `seed ${seed}: ${address} not empty`);
+    assert.equal(ws.nbytes, 0);
+    assert.ok(ws.occupancy < 1e-9);
+    assert.equal(x.model.get(address)!.size, 0, `seed ${seed}: ${address} still holds keys`);
+  }
+}
+
+Deno.test("randomized stimuli keep every invariant, finish everything, leak nothing", () => {
+  for (let seed = 1; seed <= 120; seed++) {
+    fuzz(seed, 500, { workerSaturation: [1.1, 1, Infinity, 2][seed % 4], allowedFailures: 1 });
+  }
+});
