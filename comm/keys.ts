@@ -13,7 +13,12 @@ const fmix = (h: number) => {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 };
-const hex8 = (h: number) => (h >>> 0).toString(16).padStart(8, "0");
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const hex8 = (h: number) =>
+  HEX[h >>> 24] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
+
+const FAST_KEY = /^([A-Za-z][A-Za-z_]*)-[0-9a-f]{32}$/;
+const prefixes = new Map<string, string>();
 
 /** Streaming MurmurHash3 x86_128: `update()` with bytes, then `digest()` as 32 hex chars. */
 export class Hasher {
@@ -164,6 +169,17 @@ const HEX32 = /^[0-9a-f]{32}$/;
 
 /** Dask's key_split: "inc-8a9b..." gives "inc", "load-data-1" gives "load-data". */
 export function keyPrefix(key: string): string {
+  // The common case, a key made here: `name-<hash>`. Interned: many keys share a prefix.
+  const fast = FAST_KEY.exec(key);
+  if (fast) {
+    const p = fast[1];
+    let interned = prefixes.get(p);
+    if (interned === undefined) {
+      if (prefixes.size > 4096) prefixes.clear();
+      prefixes.set(p, interned = p);
+    }
+    return interned;
+  }
   const words = key.split("-");
   let result = /^[A-Za-z]/.test(words[0])
     ? words[0]

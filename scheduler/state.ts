@@ -76,7 +76,7 @@ export class SchedulerState {
   tasksCompleted = 0;
   /** Exponentially weighted mean duration (s) per task prefix. */
   readonly durations: Map<string, number> = new Map();
-  /** Exponentially weighted mean result size (bytes) per task prefix. */
+  /** A slowly decaying maximum of result sizes (bytes) per task prefix. */
   readonly sizes: Map<string, number> = new Map();
   readonly config: SchedulerConfig;
   #seq = 0;
@@ -302,10 +302,7 @@ export class SchedulerState {
     const old = this.durations.get(ts.prefix);
     this.durations.set(ts.prefix, old === undefined ? seconds : 0.5 * old + 0.5 * seconds);
     const oldSize = this.sizes.get(ts.prefix);
-    this.sizes.set(
-      ts.prefix,
-      oldSize === undefined ? msg.nbytes : 0.5 * oldSize + 0.5 * msg.nbytes,
-    );
+    this.sizes.set(ts.prefix, Math.max(msg.nbytes, 0.9 * (oldSize ?? 0)));
     ts.state = "memory";
     this.#count("processing", "memory");
     this.tasksCompleted++;
