@@ -5,7 +5,7 @@
  * handshake. Requests that need a reply carry an `id` echoed by the reply.
  */
 import type { Payload } from "./serialize.ts";
-import type { ErrorEnvelope } from "./errors.ts";
+import { type ErrorEnvelope, ProtocolError } from "./errors.ts";
 
 /** The protocol version; a peer with another one is refused at the handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -282,6 +282,43 @@ export const OPS: ReadonlySet<string> = new Set<Message["op"]>([
   "get-data",
   "data",
 ]);
+
+/** Ops a client may send the scheduler. */
+export const CLIENT_OPS: ReadonlySet<string> = new Set<ClientToScheduler["op"]>([
+  "update-graph",
+  "release-keys",
+  "request-values",
+  "scheduler-info",
+  "close-client",
+]);
+/** Ops a worker may send the scheduler. */
+export const WORKER_OPS: ReadonlySet<string> = new Set<WorkerToScheduler["op"]>([
+  "task-finished",
+  "task-erred",
+  "missing-data",
+  "heartbeat",
+]);
+/** Ops the scheduler may send a worker. */
+export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = new Set<SchedulerToWorker["op"]>([
+  "compute-task",
+  "free-keys",
+  "close-worker",
+]);
+/** Ops a peer may send a worker. */
+export const PEER_REQUEST_OPS: ReadonlySet<string> = new Set<GetData["op"]>(["get-data"]);
+
+/**
+ * Narrows a message to the union a stream's role allows (`ops` lists its ops); anything else
+ * is a ProtocolError, which closes that one connection.
+ */
+export function expectOps<M extends Message>(
+  msg: Message,
+  ops: ReadonlySet<string>,
+  from: string,
+): M {
+  if (!ops.has(msg.op)) throw new ProtocolError(`${from} may not send ${msg.op}`);
+  return msg as M;
+}
 
 /** Makes the compiler prove a switch over `op` is exhaustive. */
 export function unreachable(x: never): never {

@@ -5,12 +5,17 @@ import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
 import {
+  CLIENT_OPS,
+  type ClientToScheduler,
+  expectOps,
   type Hello,
   type Message,
   PROTOCOL_VERSION,
   unreachable,
   type Welcome,
+  WORKER_OPS,
   type WorkerInfo,
+  type WorkerToScheduler,
 } from "../comm/protocol.ts";
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
@@ -227,59 +232,44 @@ export class Scheduler {
   }
 
   #onWorker(address: string, msg: Message): void {
-    switch (msg.op) {
+    const m = expectOps<WorkerToScheduler>(msg, WORKER_OPS, "a worker");
+    switch (m.op) {
       case "task-finished":
-        return this.state.taskFinished(address, msg);
+        return this.state.taskFinished(address, m);
       case "task-erred":
-        return this.state.taskErred(address, msg);
+        return this.state.taskErred(address, m);
       case "missing-data":
-        return this.state.missingData(address, msg.k, msg.key, msg.worker);
+        return this.state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat": {
         const ws = this.state.workers.get(address);
-        if (ws) ws.memory = msg.memory;
+        if (ws) ws.memory = m.memory;
         return;
       }
       default:
-        throw new Error(`a worker may not send ${msg.op}`);
+        unreachable(m);
     }
   }
 
   #onClient(id: string, msg: Message, conn: Connection): void {
-    switch (msg.op) {
+    const m = expectOps<ClientToScheduler>(msg, CLIENT_OPS, "a client");
+    switch (m.op) {
       case "update-graph":
-        return this.state.updateGraph(id, msg);
+        return this.state.updateGraph(id, m);
       case "release-keys":
-        return this.state.releaseKeys(id, msg.keys);
+        return this.state.releaseKeys(id, m.keys);
       case "request-values":
-        return this.state.requestValues(id, msg.keys);
+        return this.state.requestValues(id, m.keys);
       case "scheduler-info": {
         const workers: Record<string, WorkerInfo> = {};
         for (const ws of this.state.workers.values()) workers[ws.address] = ws.info;
-        conn.send({ op: "scheduler-info-reply", id: msg.id, address: this.address, workers });
+        conn.send({ op: "scheduler-info-reply", id: m.id, address: this.address, workers });
         return;
       }
       case "close-client":
         conn.close("client closed");
         return;
-      case "hello":
-      case "welcome":
-      case "refused":
-      case "key-in-memory":
-      case "key-erred":
-      case "keys-cancelled":
-      case "scheduler-info-reply":
-      case "compute-task":
-      case "free-keys":
-      case "close-worker":
-      case "task-finished":
-      case "task-erred":
-      case "missing-data":
-      case "heartbeat":
-      case "get-data":
-      case "data":
-        throw new Error(`a client may not send ${msg.op}`);
       default:
-        unreachable(msg);
+        unreachable(m);
     }
   }
 

@@ -6,7 +6,17 @@ import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import { dial as defaultDial } from "../comm/dial.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
-import { type Message, PROTOCOL_VERSION, unreachable, type WorkerInfo } from "../comm/protocol.ts";
+import {
+  expectOps,
+  type GetData,
+  type Message,
+  PEER_REQUEST_OPS,
+  PROTOCOL_VERSION,
+  SCHEDULER_TO_WORKER_OPS,
+  type SchedulerToWorker,
+  unreachable,
+  type WorkerInfo,
+} from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
@@ -173,16 +183,17 @@ export class Worker {
   }
 
   #onScheduler(msg: Message): void {
-    switch (msg.op) {
+    const m = expectOps<SchedulerToWorker>(msg, SCHEDULER_TO_WORKER_OPS, "the scheduler");
+    switch (m.op) {
       case "compute-task":
-        return this.#state.computeTask(msg);
+        return this.#state.computeTask(m);
       case "free-keys":
-        return this.#state.freeKeys(msg.keys);
+        return this.#state.freeKeys(m.keys);
       case "close-worker":
-        void this.close(msg.reason);
+        void this.close(m.reason);
         return;
       default:
-        throw new Error(`a worker does not accept ${msg.op} from the scheduler`);
+        unreachable(m);
     }
   }
 
@@ -211,40 +222,14 @@ export class Worker {
   }
 
   #onPeer(msg: Message, conn: Connection): void {
-    switch (msg.op) {
-      case "get-data": {
-        const values: Record<string, Payload> = {};
-        for (const k of msg.keys) {
-          const v = this.#state?.data.get(k);
-          if (v !== undefined) values[k] = v;
-        }
-        conn.send({ op: "data", id: msg.id, values });
-        return;
-      }
-      case "hello":
-      case "welcome":
-      case "refused":
-      case "update-graph":
-      case "release-keys":
-      case "request-values":
-      case "scheduler-info":
-      case "close-client":
-      case "key-in-memory":
-      case "key-erred":
-      case "keys-cancelled":
-      case "scheduler-info-reply":
-      case "compute-task":
-      case "free-keys":
-      case "close-worker":
-      case "task-finished":
-      case "task-erred":
-      case "missing-data":
-      case "heartbeat":
-      case "data":
-        throw new Error(`a worker does not accept ${msg.op} from a peer`);
-      default:
-        unreachable(msg);
+    // get-data is the only request a peer may send
+    const m = expectOps<GetData>(msg, PEER_REQUEST_OPS, "a peer");
+    const values: Record<string, Payload> = {};
+    for (const k of m.keys) {
+      const v = this.#state?.data.get(k);
+      if (v !== undefined) values[k] = v;
     }
+    conn.send({ op: "data", id: m.id, values });
   }
 
   /** Stops: threads, connections, listener. Idempotent. */
