@@ -14,6 +14,7 @@ import type {
 } from "../comm/protocol.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import { keyPrefix } from "../comm/keys.ts";
+import { SmallSet } from "./small_set.ts";
 import { IndexedHeap, priorityLess } from "../comm/heap.ts";
 import { TASK_STATES, TaskState, type TaskStateName, WorkerState } from "./task_state.ts";
 import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
@@ -223,7 +224,7 @@ export class SchedulerState {
         }
         if (dep.dependents?.has(ts)) continue; // listed twice
         ts.deps.push(dep);
-        (dep.dependents ??= new Set()).add(ts);
+        (dep.dependents ??= new SmallSet()).add(ts);
       }
     }
     const toWait: TaskState[] = [];
@@ -231,7 +232,7 @@ export class SchedulerState {
     for (const k of msg.wanted) {
       const ts = this.tasks.get(k);
       if (!ts || !wants) continue;
-      (ts.whoWants ??= new Set()).add(client);
+      (ts.whoWants ??= new SmallSet()).add(client);
       wants.add(ts);
       if (ts.state === "memory") this.#tellInMemory(ts, client);
       else if (ts.state === "erred") this.#tellErred(ts, client);
@@ -307,7 +308,7 @@ export class SchedulerState {
     this.#count("processing", "memory");
     this.tasksCompleted++;
     ts.nbytes = msg.nbytes;
-    ts.whoHas = new Set([ws]);
+    ts.whoHas = new SmallSet([ws]);
     ws.hasWhat.add(ts);
     ws.nbytes += msg.nbytes;
     if (ts.dependents) {
@@ -451,13 +452,13 @@ export class SchedulerState {
     let erred: TaskState | null = null;
     const start: TaskState[] = [];
     for (const dep of ts.deps) {
-      (dep.waiters ??= new Set()).add(ts);
+      (dep.waiters ??= new SmallSet()).add(ts);
       if (dep.state === "memory") continue;
       if (dep.state === "erred") {
         erred = dep;
         continue;
       }
-      (ts.waitingOn ??= new Set()).add(dep);
+      (ts.waitingOn ??= new SmallSet()).add(dep);
       if (dep.state === "released") start.push(dep);
     }
     if (erred) {
@@ -639,8 +640,8 @@ export class SchedulerState {
     for (const dep of ts.deps) {
       if (dep.state === "memory") continue;
       ready = false;
-      (ts.waitingOn ??= new Set()).add(dep);
-      (dep.waiters ??= new Set()).add(ts);
+      (ts.waitingOn ??= new SmallSet()).add(dep);
+      (dep.waiters ??= new SmallSet()).add(ts);
       if (dep.state === "released") this.#recs.push([dep, "waiting"]);
     }
     if (!ready && ts.state !== "waiting") {

@@ -3,6 +3,7 @@ import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
 import type { HeapItem } from "../comm/heap.ts";
+import type { SmallSet } from "./small_set.ts";
 
 /** Task states on the scheduler, with Dask's meaning. */
 export type TaskStateName =
@@ -33,15 +34,15 @@ export class TaskState implements HeapItem {
   /** Dependencies (fixed at submission). */
   deps: TaskState[] = [];
   /** Tasks that depend on this one. */
-  dependents: Set<TaskState> | null = null;
+  dependents: SmallSet<TaskState> | null = null;
   /** Dependencies not yet in memory while waiting. */
-  waitingOn: Set<TaskState> | null = null;
+  waitingOn: SmallSet<TaskState> | null = null;
   /** Dependents that still need this task's data. */
-  waiters: Set<TaskState> | null = null;
+  waiters: SmallSet<TaskState> | null = null;
   /** Clients holding a Future for this key. */
-  whoWants: Set<string> | null = null;
+  whoWants: SmallSet<string> | null = null;
   /** Workers holding the value. */
-  whoHas: Set<WorkerState> | null = null;
+  whoHas: SmallSet<WorkerState> | null = null;
   processingOn: WorkerState | null = null;
   /** Priority tuple; lower runs first. */
   priority: number[] = [0, 0];

@@ -3,6 +3,7 @@
  * records every message per destination, keeps a model of what each worker was told to hold,
  * and checks the state's invariants after every step.
  */
+import { SmallSet } from "../../scheduler/small_set.ts";
 import assert from "node:assert/strict";
 import {
   type SchedulerConfig,
@@ -1082,7 +1083,7 @@ Deno.test("pickWorker: holders first, skipping paused ones; then any running wor
   const dep = new TaskState("d-1", "d", "f", null);
   dep.state = "memory";
   dep.nbytes = 1000;
-  dep.whoHas = new Set([b]);
+  dep.whoHas = new SmallSet([b]);
   const ts = new TaskState("t-1", "t", "f", null);
   ts.deps.push(dep);
   c.occupancy = 5;
