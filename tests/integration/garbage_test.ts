@@ -20,6 +20,7 @@ import {
   type WorkerInfo,
 } from "../../comm/protocol.ts";
 import { until } from "./helpers.ts";
+import { concat } from "../fixtures/bytes.ts";
 
 // ---- bytes -----------------------------------------------------------------------------------
 
@@ -35,16 +36,6 @@ function prng(seed: number): () => number {
 
 const randomBytes = (rand: () => number, n: number) =>
   Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
 
 const u32 = (...xs: number[]) => {
   const b = new Uint8Array(4 * xs.length);

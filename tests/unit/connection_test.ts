@@ -14,6 +14,7 @@ import type {
   SchedulerInfoReply,
   SchedulerInfoRequest,
 } from "../../comm/protocol.ts";
+import { concat } from "../fixtures/bytes.ts";
 
 /** Two connected sockets on 127.0.0.1 (the listener is closed already). */
 async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
@@ -37,16 +38,6 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-};
 
 async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
   for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));

@@ -13,16 +13,7 @@ import { MAX_FIRST_PACKET, TcpTransport } from "../../comm/tcp.ts";
 import { decodeValue, encodeValue, FRAME_THRESHOLD, Payload } from "../../comm/serialize.ts";
 import { ProtocolError } from "../../comm/errors.ts";
 import type { Message } from "../../comm/protocol.ts";
-
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-};
+import { concat } from "../fixtures/bytes.ts";
 
 const u32 = (...xs: number[]): Uint8Array => {
   const b = new Uint8Array(4 * xs.length);
