@@ -18,6 +18,7 @@ import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts
 import { functionHash, pureKey, randomKey } from "../comm/keys.ts";
 import { checkFunctionSource } from "../comm/function_source.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
+import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -470,44 +471,3 @@ export type MaybeFuture<T> =
 
 /** Arguments where any value may also be given as a Future of it. */
 export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
-
-/** The value structure `gather` returns for an input structure. */
-export type Gathered<T> = T extends Future<infer V> ? V
-  : T extends readonly unknown[] ? { [I in keyof T]: Gathered<T[I]> }
-  : T extends Record<string, unknown> ? { [K in keyof T]: Gathered<T[K]> }
-  : T;
-
-const SKIP = Symbol("skip");
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null) return false;
-  const p = Object.getPrototypeOf(x);
-  return p === Object.prototype || p === null;
-}
-
-function collectFutures(x: unknown, out: Future[]): void {
-  if (x instanceof Future) out.push(x);
-  else if (Array.isArray(x)) { for (const v of x) collectFutures(v, out); }
-  else if (isPlainObject(x)) { for (const v of Object.values(x)) collectFutures(v, out); }
-}
-
-function rebuild(x: unknown, leaf: (f: Future) => unknown): unknown {
-  if (x instanceof Future) return leaf(x);
-  if (Array.isArray(x)) {
-    const out: unknown[] = [];
-    for (const v of x) {
-      const r = rebuild(v, leaf);
-      if (r !== SKIP) out.push(r);
-    }
-    return out;
-  }
-  if (isPlainObject(x)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(x)) {
-      const r = rebuild(v, leaf);
-      if (r !== SKIP) out[k] = r;
-    }
-    return out;
-  }
-  return x;
-}
