@@ -8,13 +8,16 @@ import { PeerPool } from "../comm/peer_pool.ts";
 import { parseAddress } from "../comm/transport.ts";
 import type {
   FunctionDef,
+  HasWhatReply,
   Message,
   SchedulerInfoReply,
   TaskSpec,
+  WaitForWorkersReply,
+  WhoHasReply,
   WorkerInfo,
 } from "../comm/protocol.ts";
 import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
-import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts";
+import { CancelledError, CommClosedError, fromEnvelope, TimeoutError } from "../comm/errors.ts";
 import { functionHash, pureKey, randomKey } from "../comm/keys.ts";
 import { checkFunctionSource } from "../comm/function_source.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
@@ -427,6 +430,39 @@ export class Client implements FutureHost {
   async schedulerInfo(): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
     const r = await this.#conn.request<SchedulerInfoReply>({ op: "scheduler-info", id: 0 });
     return { address: r.address, workers: r.workers };
+  }
+
+  /** Workers holding each Future's value, by key (empty while not in memory). */
+  async whoHas(futures?: Iterable<Future> | Future): Promise<Record<string, string[]>> {
+    const keys = futures === undefined
+      ? [...this.#keys.keys()]
+      : futures instanceof Future
+      ? [futures.key]
+      : Array.from(futures, (f) => f.key);
+    const r = await this.#conn.request<WhoHasReply>({ op: "who-has", id: 0, keys });
+    return r.whoHas;
+  }
+
+  /** Keys held by each worker, by worker address. */
+  async hasWhat(): Promise<Record<string, string[]>> {
+    const r = await this.#conn.request<HasWhatReply>({ op: "has-what", id: 0 });
+    return r.hasWhat;
+  }
+
+  /** Resolves once at least `n` workers are connected; TimeoutError after `timeout` ms. */
+  async waitForWorkers(n: number, options: { timeout?: number } = {}): Promise<void> {
+    if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number, got ${n}`);
+    const timeout = options.timeout ?? 2 ** 31 - 1;
+    const r = await this.#conn.request<WaitForWorkersReply>({
+      op: "wait-for-workers",
+      id: 0,
+      n,
+      timeout,
+    });
+    if (r.error !== undefined) {
+      if (!/timed out/.test(r.error)) throw new CommClosedError(r.error);
+      throw new TimeoutError(`only ${r.n} of ${n} workers arrived within ${timeout} ms`);
+    }
   }
 
   /** Threads per worker, by address. */

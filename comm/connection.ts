@@ -13,7 +13,13 @@ export { validateMessage };
 const MAX_BATCH = 5000;
 
 /** Ops that answer a request carrying the same `id`. */
-const REPLIES: ReadonlySet<string> = new Set(["data", "scheduler-info-reply"]);
+const REPLIES: ReadonlySet<string> = new Set([
+  "data",
+  "scheduler-info-reply",
+  "who-has-reply",
+  "has-what-reply",
+  "wait-for-workers-reply",
+]);
 
 /** Receives each message of a stream. */
 export type MessageHandler = (msg: Message, conn: Connection) => void;

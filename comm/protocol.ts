@@ -107,6 +107,27 @@ export interface SchedulerInfoRequest {
   id: number;
 }
 
+/** Where are these keys? Answered by `who-has-reply`. */
+export interface WhoHas {
+  op: "who-has";
+  id: number;
+  keys: string[];
+}
+
+/** Which keys does each worker hold? Answered by `has-what-reply`. */
+export interface HasWhat {
+  op: "has-what";
+  id: number;
+}
+
+/** Answer once at least `n` workers are connected, or after `timeout` ms with an error. */
+export interface WaitForWorkers {
+  op: "wait-for-workers";
+  id: number;
+  n: number;
+  timeout: number;
+}
+
 /** A client says goodbye. */
 export interface CloseClient {
   op: "close-client";
@@ -137,6 +158,28 @@ export interface KeysCancelled {
   op: "keys-cancelled";
   keys: string[];
   reason: string;
+}
+
+/** Reply to `who-has`: key -> worker addresses (empty when nowhere). */
+export interface WhoHasReply {
+  op: "who-has-reply";
+  id: number;
+  whoHas: Record<string, string[]>;
+}
+
+/** Reply to `has-what`: worker address -> keys. */
+export interface HasWhatReply {
+  op: "has-what-reply";
+  id: number;
+  hasWhat: Record<string, string[]>;
+}
+
+/** Reply to `wait-for-workers`: how many there are, and an error when too few came in time. */
+export interface WaitForWorkersReply {
+  op: "wait-for-workers-reply";
+  id: number;
+  n: number;
+  error?: string;
 }
 
 /** Reply to `scheduler-info`. */
@@ -237,9 +280,19 @@ export type ClientToScheduler =
   | ReleaseKeys
   | RequestValues
   | SchedulerInfoRequest
+  | WhoHas
+  | HasWhat
+  | WaitForWorkers
   | CloseClient;
 /** Messages the scheduler sends a client. */
-export type SchedulerToClient = KeyInMemory | KeyErred | KeysCancelled | SchedulerInfoReply;
+export type SchedulerToClient =
+  | KeyInMemory
+  | KeyErred
+  | KeysCancelled
+  | SchedulerInfoReply
+  | WhoHasReply
+  | HasWhatReply
+  | WaitForWorkersReply;
 /** Messages the scheduler sends a worker. */
 export type SchedulerToWorker = ComputeTask | FreeKeys | CloseWorker;
 /** Messages a worker sends the scheduler. */
@@ -267,11 +320,17 @@ export const OPS: ReadonlySet<string> = new Set<Message["op"]>([
   "release-keys",
   "request-values",
   "scheduler-info",
+  "who-has",
+  "has-what",
+  "wait-for-workers",
   "close-client",
   "key-in-memory",
   "key-erred",
   "keys-cancelled",
   "scheduler-info-reply",
+  "who-has-reply",
+  "has-what-reply",
+  "wait-for-workers-reply",
   "compute-task",
   "free-keys",
   "close-worker",
@@ -289,6 +348,9 @@ export const CLIENT_OPS: ReadonlySet<string> = new Set<ClientToScheduler["op"]>(
   "release-keys",
   "request-values",
   "scheduler-info",
+  "who-has",
+  "has-what",
+  "wait-for-workers",
   "close-client",
 ]);
 /** Ops a worker may send the scheduler. */

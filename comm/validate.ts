@@ -96,7 +96,25 @@ function badField(m: Obj): string | null {
     case "free-keys":
       return strs(m.keys) ? null : "keys";
     case "scheduler-info":
+    case "has-what":
       return isNum(m.id) ? null : "id";
+    case "who-has":
+      if (!isNum(m.id)) return "id";
+      return strs(m.keys) ? null : "keys";
+    case "wait-for-workers":
+      if (!isNum(m.id)) return "id";
+      if (!isNat(m.n)) return "n";
+      return isSize(m.timeout) ? null : "timeout";
+    case "who-has-reply":
+      if (!isNum(m.id)) return "id";
+      return values(m.whoHas, strs) ? null : "whoHas";
+    case "has-what-reply":
+      if (!isNum(m.id)) return "id";
+      return values(m.hasWhat, strs) ? null : "hasWhat";
+    case "wait-for-workers-reply":
+      if (!isNum(m.id)) return "id";
+      if (!isNat(m.n)) return "n";
+      return optStr(m.error) ? null : "error";
     case "close-client":
       return null;
     case "key-in-memory":

@@ -1,6 +1,7 @@
 /** The scheduler actor: listeners, connections, and the I/O around the state machine. */
 import { Connection } from "../comm/connection.ts";
 import { receiveHello, withTimeout } from "../comm/handshake.ts";
+import { CommClosedError } from "../comm/errors.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
@@ -68,7 +69,7 @@ export class Scheduler {
   #accepting = new Set<Promise<void>>();
   #clientSeq = 0;
   #closing: Promise<void> | null = null;
-  #workerWatchers = new Set<() => void>();
+  #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
   readonly #startedAt = Date.now();
 
@@ -265,6 +266,32 @@ export class Scheduler {
         conn.send({ op: "scheduler-info-reply", id: m.id, address: this.address, workers });
         return;
       }
+      case "who-has": {
+        const whoHas: Record<string, string[]> = {};
+        for (const k of m.keys) {
+          const ts = this.state.tasks.get(k);
+          whoHas[k] = ts?.whoHas ? Array.from(ts.whoHas, (w) => w.address) : [];
+        }
+        conn.send({ op: "who-has-reply", id: m.id, whoHas });
+        return;
+      }
+      case "has-what": {
+        const hasWhat: Record<string, string[]> = {};
+        for (const ws of this.state.workers.values()) {
+          hasWhat[ws.address] = Array.from(ws.hasWhat, (ts) => ts.key);
+        }
+        conn.send({ op: "has-what-reply", id: m.id, hasWhat });
+        return;
+      }
+      case "wait-for-workers": {
+        const id = m.id;
+        this.waitForWorkers(m.n, m.timeout).then(
+          () => conn.send({ op: "wait-for-workers-reply", id, n: this.nWorkers }),
+          (e: Error) =>
+            conn.send({ op: "wait-for-workers-reply", id, n: this.nWorkers, error: e.message }),
+        );
+        return;
+      }
       case "close-client":
         conn.close("client closed");
         return;
@@ -280,9 +307,11 @@ export class Scheduler {
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
   waitForWorkers(n: number, timeout = 60_000): Promise<void> {
     if (this.nWorkers >= n) return Promise.resolve();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const check = () => {
-      if (this.nWorkers >= n) resolve();
+    if (this.#closing) return Promise.reject(new CommClosedError("the scheduler is closing"));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const check = (closing?: boolean) => {
+      if (closing) reject(new CommClosedError("the scheduler closed"));
+      else if (this.nWorkers >= n) resolve();
     };
     this.#workerWatchers.add(check);
     return withTimeout(promise, timeout, `waiting for ${n} workers`).finally(() =>
@@ -298,6 +327,7 @@ export class Scheduler {
   /** Closes workers' connections (telling them to stop), clients, listeners, HTTP. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      for (const w of [...this.#workerWatchers]) w(true);
       for (const l of this.#listeners) await l.close();
       for (const t of this.#pending) t.close();
       await Promise.all(this.#accepting);

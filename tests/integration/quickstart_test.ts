@@ -226,6 +226,26 @@ Deno.test("the futures API on a process cluster", async (t) => {
     await assert.rejects(f.result(), CancelledError);
   });
 
+  await t.step("whoHas, hasWhat and waitForWorkers", async () => {
+    const x = client.with({ pure: false }).submit(() => "held");
+    await x;
+    const where = await client.whoHas([x]);
+    assert.equal(where[x.key].length, 1);
+    const holder = where[x.key][0];
+    assert.ok(Object.keys(await client.nthreads()).includes(holder));
+    const hasWhat = await client.hasWhat();
+    assert.deepEqual(Object.keys(hasWhat).sort(), Object.keys(await client.nthreads()).sort());
+    assert.ok(hasWhat[holder].includes(x.key));
+    x.release();
+    await client.waitForWorkers(2);
+    await assert.rejects(client.waitForWorkers(3, { timeout: 50 }), TimeoutError);
+    const pending = client.with({ pure: false }).submit(async () => {
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    assert.deepEqual(await client.whoHas(pending), { [pending.key]: [] });
+    await pending;
+  });
+
   await t.step("schedulerInfo and nthreads name workers by address", async () => {
     const info = await client.schedulerInfo();
     assert.equal(info.address, cluster.schedulerAddress);
@@ -284,4 +304,29 @@ Deno.test("closing the cluster also when the program throws", async () => {
   }, /user code failed/);
   assert.equal(pids.length, 1);
   await until(() => !alive(pids[0]), "the worker process to be gone");
+});
+
+Deno.test("waitForWorkers resolves when a worker joins; a pending wait ends with the cluster", async () => {
+  const cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  const client = await Client.connect(cluster);
+  try {
+    const two = client.waitForWorkers(2, { timeout: 30_000 });
+    await cluster.scale(2);
+    await two;
+    assert.equal(Object.keys(await client.nthreads()).length, 2);
+    const never = client.waitForWorkers(5);
+    const settled = never.then(() => "resolved", (e) => e.name);
+    await client.close();
+    await cluster.close();
+    assert.equal(await settled, "CommClosedError");
+  } finally {
+    await client.close();
+    await cluster.close();
+  }
 });
