@@ -334,13 +334,15 @@ export class Client implements FutureHost {
   /** Fetches values that did not come with their results, straight from the workers. */
   async #fetchMissing(states: KeyState[]): Promise<void> {
     const byWorker = new Map<string, KeyState[]>();
+    const seen = new Set<KeyState>(); // a key may be gathered through several Futures
     for (const ks of states) {
-      if (ks.status !== "finished" || ks.payload || ks.decoded) continue;
+      if (ks.status !== "finished" || ks.payload || ks.decoded || seen.has(ks)) continue;
       const w = ks.holders[0];
       if (w === undefined) continue;
+      seen.add(ks);
       let list = byWorker.get(w);
       if (!list) byWorker.set(w, list = []);
-      if (!list.includes(ks)) list.push(ks);
+      list.push(ks);
     }
     await Promise.all([...byWorker].map(async ([w, list]) => {
       let values: Record<string, Payload> = {};

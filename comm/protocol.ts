@@ -311,63 +311,63 @@ export type Message =
   | WorkerToScheduler
   | PeerMessage;
 
-/** Every op, for validating what arrives. */
-export const OPS: ReadonlySet<string> = new Set<Message["op"]>([
-  "hello",
-  "welcome",
-  "refused",
-  "update-graph",
-  "release-keys",
-  "request-values",
-  "scheduler-info",
-  "who-has",
-  "has-what",
-  "wait-for-workers",
-  "close-client",
-  "key-in-memory",
-  "key-erred",
-  "keys-cancelled",
-  "scheduler-info-reply",
-  "who-has-reply",
-  "has-what-reply",
-  "wait-for-workers-reply",
-  "compute-task",
-  "free-keys",
-  "close-worker",
-  "task-finished",
-  "task-erred",
-  "missing-data",
-  "heartbeat",
-  "get-data",
-  "data",
-]);
+/** The ops of a message union as a set; the Record type makes the compiler demand every op. */
+function opSet<M extends Message>(ops: Record<M["op"], true>): ReadonlySet<string> {
+  return new Set(Object.keys(ops));
+}
 
 /** Ops a client may send the scheduler. */
-export const CLIENT_OPS: ReadonlySet<string> = new Set<ClientToScheduler["op"]>([
-  "update-graph",
-  "release-keys",
-  "request-values",
-  "scheduler-info",
-  "who-has",
-  "has-what",
-  "wait-for-workers",
-  "close-client",
-]);
+export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
+  "update-graph": true,
+  "release-keys": true,
+  "request-values": true,
+  "scheduler-info": true,
+  "who-has": true,
+  "has-what": true,
+  "wait-for-workers": true,
+  "close-client": true,
+});
+/** Ops the scheduler may send a client. */
+export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
+  "key-in-memory": true,
+  "key-erred": true,
+  "keys-cancelled": true,
+  "scheduler-info-reply": true,
+  "who-has-reply": true,
+  "has-what-reply": true,
+  "wait-for-workers-reply": true,
+});
 /** Ops a worker may send the scheduler. */
-export const WORKER_OPS: ReadonlySet<string> = new Set<WorkerToScheduler["op"]>([
-  "task-finished",
-  "task-erred",
-  "missing-data",
-  "heartbeat",
-]);
+export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
+  "task-finished": true,
+  "task-erred": true,
+  "missing-data": true,
+  "heartbeat": true,
+});
 /** Ops the scheduler may send a worker. */
-export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = new Set<SchedulerToWorker["op"]>([
-  "compute-task",
-  "free-keys",
-  "close-worker",
-]);
+export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
+  "compute-task": true,
+  "free-keys": true,
+  "close-worker": true,
+});
 /** Ops a peer may send a worker. */
-export const PEER_REQUEST_OPS: ReadonlySet<string> = new Set<GetData["op"]>(["get-data"]);
+export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });
+/** Handshake ops. */
+const HANDSHAKE_OPS: ReadonlySet<string> = opSet<HandshakeMessage>({
+  hello: true,
+  welcome: true,
+  refused: true,
+});
+
+/** Every op, for validating what arrives. */
+export const OPS: ReadonlySet<string> = new Set([
+  ...HANDSHAKE_OPS,
+  ...CLIENT_OPS,
+  ...SCHEDULER_TO_CLIENT_OPS,
+  ...WORKER_OPS,
+  ...SCHEDULER_TO_WORKER_OPS,
+  ...opSet<PeerMessage>({ "get-data": true, data: true }),
+]);
 
 /**
  * Narrows a message to the union a stream's role allows (`ops` lists its ops); anything else

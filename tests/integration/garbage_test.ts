@@ -20,19 +20,9 @@ import {
   type WorkerInfo,
 } from "../../comm/protocol.ts";
 import { until } from "./helpers.ts";
-import { concat } from "../fixtures/bytes.ts";
+import { concat, prng } from "../fixtures/bytes.ts";
 
 // ---- bytes -----------------------------------------------------------------------------------
-
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const randomBytes = (rand: () => number, n: number) =>
   Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));

@@ -14,7 +14,7 @@ import type {
   SchedulerInfoReply,
   SchedulerInfoRequest,
 } from "../../comm/protocol.ts";
-import { concat } from "../fixtures/bytes.ts";
+import { concat, prng } from "../fixtures/bytes.ts";
 
 /** Two connected sockets on 127.0.0.1 (the listener is closed already). */
 async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
@@ -27,16 +27,6 @@ async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
   } finally {
     l.close();
   }
-}
-
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
