@@ -2,6 +2,7 @@
  * The nanny: an actor in the cluster's (or worker CLI's) process that starts one worker
  * process, forwards its output, and reports when it dies so its supervisor can restart it.
  */
+import { withTimeout } from "../comm/handshake.ts";
 import { TextLineStream } from "./lines.ts";
 
 /** How the nanny starts its worker process. */
@@ -88,24 +89,12 @@ export class Nanny {
       }
       return s;
     });
-    const timeout = o.startTimeout ?? 60_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        ready.promise,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`worker process did not start within ${timeout} ms`)),
-            timeout,
-          );
-        }),
-      ]);
+      await withTimeout(ready.promise, o.startTimeout ?? 60_000, "starting the worker process");
     } catch (e) {
       await this.stop();
       await status;
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
