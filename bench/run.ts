@@ -173,11 +173,22 @@ async function runWaiting(queuing: boolean): Promise<Figures> {
     try {
       // No worker: the blocker never runs, so its dependents wait.
       const blocker = client.submit((x: number) => x, -1);
+      const dependent = (b: number, i: number) => b + i;
+      // Warm the scheduler's code paths on a small batch, then let it go (as the Dask side does).
+      const warm = 1_000;
+      client.release(
+        client.map(
+          dependent,
+          Array(warm).fill(blocker),
+          Array.from({ length: warm }, (_, i) => -1 - i),
+        ),
+      );
+      await client.schedulerInfo(); // answered after it handled the submission and the release
       const before = await rss();
       const n = 100_000;
       const t = performance.now();
       const fs = client.map(
-        (b: number, i: number) => b + i,
+        dependent,
         Array(n).fill(blocker),
         Array.from({ length: n }, (_, i) => i),
       );

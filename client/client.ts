@@ -58,6 +58,9 @@ export interface GatherOptions {
   errors?: "raise" | "skip";
 }
 
+/** Tasks per `update-graph`: a big map streams to the scheduler in pieces it handles as they come. */
+const GRAPH_CHUNK = 2000;
+
 const dialers = new Map<string, Dialer>();
 let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = null;
 
@@ -245,7 +248,8 @@ export class Client implements FutureHost {
         this.#sentFns.add(info.h);
         this.#fns.push({ h: info.h, n: info.n, s: info.s });
       }
-      this.#scheduleFlush();
+      if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
+      else this.#scheduleFlush();
     }
     return new Future(ks, this, this);
   }

@@ -9,8 +9,16 @@ import { describe, validateMessage } from "./validate.ts";
 
 export { validateMessage };
 
-/** Most messages written in one batch: keeps frames bounded and lets both ends overlap. */
+/**
+ * Most work written in one batch (a message counts 1, a graph update one per task): keeps
+ * packets bounded, so the reader decodes a little at a time while the writer encodes the rest.
+ */
 const MAX_BATCH = 5000;
+
+/** How much a message weighs against MAX_BATCH. */
+function weight(msg: Message): number {
+  return msg.op === "update-graph" ? msg.tasks.length || 1 : 1;
+}
 
 /** Ops that answer a request carrying the same `id`. */
 const REPLIES: ReadonlySet<string> = new Set([
@@ -79,11 +87,13 @@ export class Connection {
     this.#writing = true;
     try {
       while (this.#pending.length && this.closeReason === null) {
-        let batch = this.#pending;
-        if (batch.length > MAX_BATCH) {
-          this.#pending = batch.slice(MAX_BATCH);
-          batch = batch.slice(0, MAX_BATCH);
-        } else this.#pending = [];
+        const pending = this.#pending;
+        let n = 0;
+        for (let w = 0; n < pending.length && (n === 0 || w < MAX_BATCH); n++) {
+          w += weight(pending[n]);
+        }
+        const batch = n === pending.length ? pending : pending.slice(0, n);
+        this.#pending = n === pending.length ? [] : pending.slice(n);
         await this.#transport.writeBatch(batch);
       }
     } catch (e) {

@@ -15,6 +15,7 @@ import { keyPrefix } from "../comm/keys.ts";
 import { SmallSet } from "./small_set.ts";
 import { TaskState, WorkerState } from "./task_state.ts";
 import { SchedulerTransitions } from "./transitions.ts";
+import { ArgSlab } from "./arg_slab.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
 export interface SchedulerOutbox {
@@ -48,6 +49,7 @@ export class SchedulerState extends SchedulerTransitions {
   /** Tasks that finished (went to memory), ever. */
   tasksCompleted = 0;
   #seq = 0;
+  #slab = new ArgSlab();
 
   constructor(out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
     super(out, { ...DEFAULT_SCHEDULER_CONFIG, ...config });
@@ -101,7 +103,7 @@ export class SchedulerState extends SchedulerTransitions {
       ts.whoHas = null;
       ts.state = "released";
       this.count("memory", "released");
-      if (ts.args === null) scattered.push(ts);
+      if (!ts.hasArgs) scattered.push(ts);
       else {
         lostComputed++;
         again.push(ts);
@@ -149,8 +151,11 @@ export class SchedulerState extends SchedulerTransitions {
     const specs: UpdateGraph["tasks"] = [];
     for (const spec of msg.tasks) {
       if (this.tasks.has(spec.k)) continue;
-      const ts = new TaskState(spec.k, keyPrefix(spec.k), spec.f, spec.a);
-      ts.priority = [-(spec.p ?? 0), ++this.#seq];
+      // the function's hash string is shared with its definition, not one copy per task
+      const fn = this.functions.get(spec.f)?.h ?? spec.f;
+      const ts = new TaskState(spec.k, keyPrefix(spec.k), fn, spec.a, this.#slab);
+      ts.rank = -(spec.p ?? 0);
+      ts.order = ++this.#seq;
       ts.retries = spec.r ?? 0;
       if (spec.w?.length) {
         ts.restrictions = new Set(spec.w);
@@ -181,7 +186,9 @@ export class SchedulerState extends SchedulerTransitions {
           continue;
         }
         if (dep.dependents?.has(ts)) continue; // listed twice
-        ts.deps.push(dep);
+        // sized exactly: an array grown by push reserves room for 17
+        if (ts.deps.length === 0) ts.deps = [dep];
+        else ts.deps.push(dep);
         (dep.dependents ??= new SmallSet()).add(ts);
       }
     }

@@ -1,9 +1,14 @@
 /** The scheduler's records of tasks, workers and clients. */
-import type { Payload } from "../comm/serialize.ts";
+import { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
 import type { HeapItem } from "../comm/heap.ts";
 import type { SmallSet } from "./small_set.ts";
+import { type ArgSlab, SLAB_MAX } from "./arg_slab.ts";
+
+const NO_FRAMES: Uint8Array[] = [];
+// frozen: a push onto the shared empty list would be a bug
+const NO_DEPS = Object.freeze([]) as unknown as TaskState[];
 
 /** Task states on the scheduler, with Dask's meaning. */
 export type TaskStateName =
@@ -32,7 +37,7 @@ export const TASK_STATES: readonly TaskStateName[] = [
 export class TaskState implements HeapItem {
   state: TaskStateName = "released";
   /** Dependencies (fixed at submission). */
-  deps: TaskState[] = [];
+  deps: TaskState[] = NO_DEPS;
   /** Tasks that depend on this one. */
   dependents: SmallSet<TaskState> | null = null;
   /** Dependencies not yet in memory while waiting. */
@@ -44,8 +49,10 @@ export class TaskState implements HeapItem {
   /** Workers holding the value. */
   whoHas: SmallSet<WorkerState> | null = null;
   processingOn: WorkerState | null = null;
-  /** Priority tuple; lower runs first. */
-  priority: number[] = [0, 0];
+  /** Minus the user's priority: lower runs first. */
+  rank = 0;
+  /** Submission order, the tie-break after `rank`. */
+  order = 0;
   retries = 0;
   /** How many workers died while this task was running there. */
   suspicious = 0;
@@ -62,14 +69,53 @@ export class TaskState implements HeapItem {
   /** The last worker that died while running it. */
   lastDeadWorker: string | null = null;
 
+  // Encoded arguments: a slab chunk and the range in it, or a Payload of their own, or null for
+  // scattered data (no lineage).
+  #argsIn: Uint8Array | Payload | null = null;
+  #argsAt = 0;
+  #argsLen = 0;
+
   constructor(
     readonly key: string,
     readonly prefix: string,
     /** Function hash; empty for scattered data. */
     public fn: string,
-    /** Encoded arguments; null for scattered data (no lineage). */
-    public args: Payload | null,
-  ) {}
+    args: Payload | null,
+    slab?: ArgSlab,
+  ) {
+    this.setArgs(args, slab);
+  }
+
+  /** Stores the encoded arguments: small ones copied into `slab`, others kept as they are. */
+  setArgs(args: Payload | null, slab?: ArgSlab): void {
+    if (args !== null && slab && args.frames.length === 0 && args.header.length <= SLAB_MAX) {
+      this.#argsAt = slab.copy(args.header);
+      this.#argsLen = args.header.length;
+      this.#argsIn = slab.chunk;
+    } else this.#argsIn = args;
+  }
+
+  /** Whether it has arguments, so it can be computed again (scattered data has none). */
+  get hasArgs(): boolean {
+    return this.#argsIn !== null;
+  }
+
+  /** The encoded arguments (a fresh view for each call), or null for scattered data. */
+  get args(): Payload | null {
+    const a = this.#argsIn;
+    if (a === null || a instanceof Payload) return a;
+    return new Payload(a.subarray(this.#argsAt, this.#argsAt + this.#argsLen), NO_FRAMES);
+  }
+
+  /** The priority tuple as sent to workers; lower runs first. */
+  get priority(): number[] {
+    return [this.rank, this.order];
+  }
+}
+
+/** Whether `a` runs before `b`: higher user priority, then earlier submission. */
+export function runsBefore(a: TaskState, b: TaskState): boolean {
+  return a.rank !== b.rank ? a.rank < b.rank : a.order < b.order;
 }
 
 /** One worker connected to the scheduler. */

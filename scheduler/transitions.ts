@@ -7,8 +7,14 @@
 import type { FunctionDef } from "../comm/protocol.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import { SmallSet } from "./small_set.ts";
-import { IndexedHeap, priorityLess } from "../comm/heap.ts";
-import { TASK_STATES, type TaskState, type TaskStateName, type WorkerState } from "./task_state.ts";
+import { IndexedHeap } from "../comm/heap.ts";
+import {
+  runsBefore,
+  TASK_STATES,
+  type TaskState,
+  type TaskStateName,
+  type WorkerState,
+} from "./task_state.ts";
 import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
 import type { SchedulerConfig, SchedulerOutbox } from "./state.ts";
 
@@ -30,9 +36,7 @@ export abstract class SchedulerTransitions {
   /** Connected clients and the tasks each wants. */
   readonly clients: Map<string, Set<TaskState>> = new Map();
   /** Ready root tasks waiting for a worker slot. */
-  readonly queued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>((a, b) =>
-    priorityLess(a.priority, b.priority)
-  );
+  readonly queued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
   /** Ready tasks no worker can run. */
   readonly unrunnable: Set<TaskState> = new Set();
   /** Functions by hash. */
@@ -94,9 +98,9 @@ export abstract class SchedulerTransitions {
   protected recommend(list: TaskState[], to: TaskStateName): void {
     let sorted = true; // usually already in order (submission order): no need to sort
     for (let i = 1; sorted && i < list.length; i++) {
-      sorted = !priorityLess(list[i].priority, list[i - 1].priority);
+      sorted = !runsBefore(list[i], list[i - 1]);
     }
-    if (!sorted) list.sort((a, b) => priorityLess(a.priority, b.priority) ? -1 : a === b ? 0 : 1);
+    if (!sorted) list.sort((a, b) => runsBefore(a, b) ? -1 : a === b ? 0 : 1);
     for (let i = list.length - 1; i >= 0; i--) this.recs.push([list[i], to]);
   }
 
@@ -112,7 +116,7 @@ export abstract class SchedulerTransitions {
           this.recs.push([ts, "forgotten"]);
           return;
         }
-        if (ts.args === null) {
+        if (!ts.hasArgs) {
           return this.cancel(
             ts,
             `${ts.key} is scattered data that no worker holds any more; ` +

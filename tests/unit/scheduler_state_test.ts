@@ -316,7 +316,7 @@ class Sim {
   scattered(key: string): void {
     const ts = this.task(key);
     assert.equal(ts.state, "memory");
-    ts.args = null;
+    ts.setArgs(null);
     ts.fn = "";
   }
 
@@ -1085,7 +1085,7 @@ Deno.test("pickWorker: holders first, skipping paused ones; then any running wor
   dep.nbytes = 1000;
   dep.whoHas = new SmallSet([b]);
   const ts = new TaskState("t-1", "t", "f", null);
-  ts.deps.push(dep);
+  ts.deps = [dep];
   c.occupancy = 5;
   assert.equal(pickWorker(ts, [a, b, c]), a, "the holder is paused: the least busy other");
   dep.whoHas.add(c);
@@ -1399,7 +1399,7 @@ function fuzz(seed: number, steps: number, config: Partial<SchedulerConfig>): vo
         x.missing(ts.key, dep.key, pick([...dep.whoHas!]).address);
       }
     } else if (op < 0.89) {
-      const mem = [...x.s.tasks.values()].filter((ts) => ts.state === "memory" && ts.args);
+      const mem = [...x.s.tasks.values()].filter((ts) => ts.state === "memory" && ts.hasArgs);
       if (mem.length) x.scattered(pick(mem).key);
     } else if (op < 0.92) {
       const keys = [...x.s.tasks.keys()];
