@@ -22,6 +22,7 @@ import { functionHash, pureKey, randomKey } from "../comm/keys.ts";
 import { checkFunctionSource } from "../comm/function_source.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
+import * as calls from "./cluster_calls.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -121,6 +122,23 @@ export class Client implements FutureHost {
   #flushQueued = false;
   #ownCluster: ClusterLike | null = null;
   #closing: Promise<void> | null = null;
+  /** Cluster-wide calls (i4-cluster): their view of this client, and topic handlers. */
+  #calls: calls.CallsClient = {
+    request: (msg) => {
+      this.#checkOpen();
+      this.#flush();
+      return this.#conn.request(msg);
+    },
+    send: (msg) => {
+      this.#checkOpen();
+      this.#flush();
+      this.#conn.send(msg);
+    },
+    keyOf: (v) => (v instanceof Future && v.client === this ? v.key : undefined),
+    adopt: (keys) => this.#adopt(keys),
+    gather: (fs) => this.gather(fs),
+  };
+  #topics = new calls.Topics();
 
   private constructor(conn: Connection, address: string, id: string, name: string) {
     this.#conn = conn;
@@ -408,6 +426,10 @@ export class Client implements FutureHost {
           if (ks && !ks.settled) ks.settle("cancelled", new CancelledError(msg.reason));
         }
         return;
+      // cluster-wide calls (i4-cluster)
+      case "topic-event":
+        this.#topics.dispatch(msg);
+        return;
       default:
         throw new Error(`a client does not accept ${msg.op}`);
     }
@@ -477,6 +499,103 @@ export class Client implements FutureHost {
     return Object.fromEntries(Object.entries(info.workers).map(([a, w]) => [a, w.nthreads]));
   }
 
+  // ---------------------------------------------------------------- cluster-wide calls (i4-cluster)
+
+  /** Runs `fn(...args)` on every worker (in its process; may be async): results by address. */
+  run<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: A
+  ): Promise<Record<string, Awaited<R>>> {
+    return calls.run(this.#calls, fn, args);
+  }
+
+  /** Runs `fn(...args)` in the scheduler's process; its result. */
+  runOnScheduler<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+    return calls.runOnScheduler(this.#calls, fn, args);
+  }
+
+  /** Copies the Futures' data to `n` workers (default: all), worker to worker. */
+  replicate(futures: Future | Iterable<Future> | unknown, options?: { n?: number }): Promise<void> {
+    return calls.replicate(this.#calls, toStructure(futures), options);
+  }
+
+  /** Moves data from workers holding more bytes than the mean to those holding less. */
+  rebalance(futures?: Future | Iterable<Future> | unknown): Promise<void> {
+    return calls.rebalance(this.#calls, futures === undefined ? undefined : toStructure(futures));
+  }
+
+  /** Publishes a value (Futures inside stay in memory while published); KeyError if taken. */
+  publishDataset(name: string, value: unknown): Promise<void> {
+    return calls.publishDataset(this.#calls, name, value);
+  }
+
+  /** The published value (Futures inside replaced by their values); KeyError if not found. */
+  getDataset<T = unknown>(name: string, options?: { timeout?: number }): Promise<T> {
+    return calls.getDataset(this.#calls, name, options) as Promise<T>;
+  }
+
+  /** Names of the published datasets. */
+  listDatasets(): Promise<string[]> {
+    return calls.listDatasets(this.#calls);
+  }
+
+  /** Drops a published dataset; KeyError if not found. */
+  unpublishDataset(name: string): Promise<void> {
+    return calls.unpublishDataset(this.#calls, name);
+  }
+
+  /** Records an event (any encodable value) under a topic, or several. */
+  logEvent(topic: string | string[], msg: unknown): void {
+    calls.logEvent(this.#calls, topic, msg);
+  }
+
+  /** A topic's events as `[timestampMs, msg]`, oldest first; every topic's when absent. */
+  getEvents(topic: string): Promise<calls.TopicEventRecord[]>;
+  getEvents(): Promise<Record<string, calls.TopicEventRecord[]>>;
+  getEvents(
+    topic?: string,
+  ): Promise<calls.TopicEventRecord[] | Record<string, calls.TopicEventRecord[]>> {
+    return calls.getEvents(this.#calls, topic);
+  }
+
+  /** Calls `handler([timestampMs, msg])` for each new event of `topic`. */
+  subscribeTopic(topic: string, handler: (event: calls.TopicEventRecord) => unknown): void {
+    this.#topics.subscribe(this.#calls, topic, handler);
+  }
+
+  /** Stops the handler of `topic`. */
+  unsubscribeTopic(topic: string): void {
+    this.#topics.unsubscribe(this.#calls, topic);
+  }
+
+  /** Records of the tasks that finished since `start` (ms since the epoch; default: all kept). */
+  getTaskStream(options?: { start?: number }): Promise<calls.TaskStreamRecord[]> {
+    return calls.getTaskStream(this.#calls, options);
+  }
+
+  /**
+   * New Futures for keys the scheduler knows, as `wanted` by this client. A key it no longer
+   * knows settles `cancelled` (the `request-values` after the graph update says so).
+   */
+  #adopt(keys: string[]): Future[] {
+    const fresh: string[] = [];
+    const futures = keys.map((key) => {
+      let ks = this.#keys.get(key);
+      if (!ks) {
+        ks = new KeyState(key);
+        this.#keys.set(key, ks);
+        this.#wanted.push(key);
+        fresh.push(key);
+      }
+      return new Future(ks, this, this);
+    });
+    if (fresh.length) {
+      this.#flushGraph();
+      this.#conn.send({ op: "request-values", keys: fresh });
+    }
+    return futures;
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
@@ -501,6 +620,13 @@ export class Client implements FutureHost {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A Future, or an iterable of them (a Set...), as arrays for walking; other values as they are. */
+function toStructure(x: unknown): unknown {
+  if (x instanceof Future || Array.isArray(x) || x === null || typeof x !== "object") return x;
+  const it = (x as Partial<Iterable<unknown>>)[Symbol.iterator];
+  return typeof it === "function" ? [...(x as Iterable<unknown>)] : x;
 }
 
 /** A value, or a Future of it, also nested inside arrays and plain objects. */

@@ -5,6 +5,7 @@
  */
 export { Client, type ClientOptions, registerDialer, type SubmitOptions } from "./client.ts";
 export { Future, type FutureStatus } from "./future.ts";
+export type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
 export {
   AsCompleted,
   asCompleted,
@@ -17,6 +18,7 @@ export {
   CancelledError,
   CommClosedError,
   DtaskError,
+  KeyError,
   KilledWorker,
   ProtocolError,
   ScopeError,

@@ -27,6 +27,14 @@ const REPLIES: ReadonlySet<string> = new Set([
   "who-has-reply",
   "has-what-reply",
   "wait-for-workers-reply",
+  // cluster-wide calls (i4-cluster)
+  "run-reply",
+  "ack",
+  "dataset-reply",
+  "list-datasets-reply",
+  "events-reply",
+  "task-stream-reply",
+  "acquire-replicas-reply",
 ]);
 
 /** Receives each message of a stream. */

@@ -71,6 +71,9 @@ export class ScopeError extends DtaskError {
   }
 }
 
+/** A named thing (a published dataset) is missing or already exists (Dask's KeyError). */
+export class KeyError extends DtaskError {}
+
 function register(cls: ErrorClass, name: string): void {
   const mark = Symbol.for(`dtask.error.${name}`);
   markers.set(cls, mark);
@@ -86,6 +89,7 @@ register(CommClosedError, "CommClosedError");
 register(ProtocolError, "ProtocolError");
 register(SerializationError, "SerializationError");
 register(ScopeError, "ScopeError");
+register(KeyError, "KeyError"); // cluster-wide calls (i4-cluster)
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

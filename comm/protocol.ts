@@ -274,6 +274,201 @@ export interface Data {
   values: Record<string, Payload>;
 }
 
+// ---- cluster-wide calls (i4-cluster): run, replicate/rebalance, datasets, events, task stream ----
+
+/**
+ * Run a function outside the task graph. Client -> scheduler: on every worker (or on the
+ * scheduler itself with `scheduler: true`); scheduler -> worker: on that worker. Answered by
+ * `run-reply`.
+ */
+export interface Run {
+  op: "run";
+  id: number;
+  fn: FunctionDef;
+  /** Encoded argument array. */
+  a: Payload;
+  scheduler?: boolean;
+}
+
+/** Reply to `run`: `v` (one result), `results` (by worker address), or the error `e`. */
+export interface RunReply {
+  op: "run-reply";
+  id: number;
+  v?: Payload;
+  results?: Record<string, Payload>;
+  e?: ErrorEnvelope;
+}
+
+/** Copy these keys to `n` workers (all when absent). Answered by `ack`. */
+export interface Replicate {
+  op: "replicate";
+  id: number;
+  keys: string[];
+  n?: number;
+}
+
+/** Even out the bytes workers hold, moving these keys (all when absent). Answered by `ack`. */
+export interface Rebalance {
+  op: "rebalance";
+  id: number;
+  keys?: string[];
+}
+
+/** Publish `v` (Futures inside are Refs to `keys`) under `name`. Answered by `ack`. */
+export interface PublishDataset {
+  op: "publish-dataset";
+  id: number;
+  name: string;
+  v: Payload;
+  keys: string[];
+}
+
+/** Look a dataset up; waits up to `timeout` ms for it to be published. */
+export interface GetDataset {
+  op: "get-dataset";
+  id: number;
+  name: string;
+  timeout?: number;
+}
+
+/** Names of the published datasets. Answered by `list-datasets-reply`. */
+export interface ListDatasets {
+  op: "list-datasets";
+  id: number;
+}
+
+/** Drop a dataset (and the scheduler's hold on its keys). Answered by `ack`. */
+export interface UnpublishDataset {
+  op: "unpublish-dataset";
+  id: number;
+  name: string;
+}
+
+/** Record an event under each topic (stream message, no reply). */
+export interface LogEvent {
+  op: "log-event";
+  topics: string[];
+  msg: Payload;
+}
+
+/** Events recorded under `topic` (every topic when absent). Answered by `events-reply`. */
+export interface GetEvents {
+  op: "get-events";
+  id: number;
+  topic?: string;
+}
+
+/** Send this client every new event of `topic` as `topic-event`. */
+export interface SubscribeTopic {
+  op: "subscribe-topic";
+  topic: string;
+}
+
+/** Stop sending events of `topic`. */
+export interface UnsubscribeTopic {
+  op: "unsubscribe-topic";
+  topic: string;
+}
+
+/** Records of tasks that finished at or after `start` (ms since the epoch). */
+export interface GetTaskStream {
+  op: "get-task-stream";
+  id: number;
+  start?: number;
+}
+
+/** A generic reply: done, or failed with `e`. */
+export interface Ack {
+  op: "ack";
+  id: number;
+  e?: ErrorEnvelope;
+}
+
+/** Reply to `get-dataset`: the value (Refs to `keys` inside), or the error `e`. */
+export interface DatasetReply {
+  op: "dataset-reply";
+  id: number;
+  v?: Payload;
+  keys?: string[];
+  e?: ErrorEnvelope;
+}
+
+/** Reply to `list-datasets`. */
+export interface ListDatasetsReply {
+  op: "list-datasets-reply";
+  id: number;
+  names: string[];
+}
+
+/** One recorded event: [ms since the epoch, message]. */
+export type EventRecord = [number, Payload];
+
+/** Reply to `get-events`: events by topic. */
+export interface EventsReply {
+  op: "events-reply";
+  id: number;
+  events: Record<string, EventRecord[]>;
+}
+
+/** A new event of a topic this client subscribed to. */
+export interface TopicEvent {
+  op: "topic-event";
+  topic: string;
+  time: number;
+  msg: Payload;
+}
+
+/** Finished tasks, as parallel arrays (one entry per task). */
+export interface TaskStreamReply {
+  op: "task-stream-reply";
+  id: number;
+  keys: string[];
+  workers: string[];
+  starts: number[];
+  stops: number[];
+  /** 1 = finished, 0 = erred. */
+  ok: number[];
+}
+
+/** Scheduler -> worker: fetch these keys from their holders and keep them. */
+export interface AcquireReplicas {
+  op: "acquire-replicas";
+  id: number;
+  /** key -> workers holding it. */
+  who: Record<string, string[]>;
+}
+
+/** Worker -> scheduler: the keys it now holds (the others could not be fetched). */
+export interface AcquireReplicasReply {
+  op: "acquire-replicas-reply";
+  id: number;
+  keys: string[];
+}
+
+/** Client requests of this feature. */
+export type ClusterCallRequest =
+  | Run
+  | Replicate
+  | Rebalance
+  | PublishDataset
+  | GetDataset
+  | ListDatasets
+  | UnpublishDataset
+  | LogEvent
+  | GetEvents
+  | SubscribeTopic
+  | UnsubscribeTopic
+  | GetTaskStream;
+/** Scheduler replies (and pushes) of this feature. */
+export type ClusterCallReply =
+  | RunReply
+  | Ack
+  | DatasetReply
+  | ListDatasetsReply
+  | EventsReply
+  | TopicEvent
+  | TaskStreamReply;
+
 /** Messages on a client's stream to the scheduler. */
 export type ClientToScheduler =
   | UpdateGraph
@@ -283,7 +478,9 @@ export type ClientToScheduler =
   | WhoHas
   | HasWhat
   | WaitForWorkers
-  | CloseClient;
+  | CloseClient
+  // cluster-wide calls (i4-cluster)
+  | ClusterCallRequest;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -292,11 +489,26 @@ export type SchedulerToClient =
   | SchedulerInfoReply
   | WhoHasReply
   | HasWhatReply
-  | WaitForWorkersReply;
+  | WaitForWorkersReply
+  // cluster-wide calls (i4-cluster)
+  | ClusterCallReply;
 /** Messages the scheduler sends a worker. */
-export type SchedulerToWorker = ComputeTask | FreeKeys | CloseWorker;
+export type SchedulerToWorker =
+  | ComputeTask
+  | FreeKeys
+  | CloseWorker
+  // cluster-wide calls (i4-cluster)
+  | Run
+  | AcquireReplicas;
 /** Messages a worker sends the scheduler. */
-export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | Heartbeat;
+export type WorkerToScheduler =
+  | TaskFinished
+  | TaskErred
+  | MissingData
+  | Heartbeat
+  // cluster-wide calls (i4-cluster): replies, matched by id before the handler
+  | RunReply
+  | AcquireReplicasReply;
 /** Messages between peers. */
 export type PeerMessage = GetData | Data;
 /** Handshake messages. */
@@ -326,6 +538,19 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "has-what": true,
   "wait-for-workers": true,
   "close-client": true,
+  // cluster-wide calls (i4-cluster)
+  "run": true,
+  "replicate": true,
+  "rebalance": true,
+  "publish-dataset": true,
+  "get-dataset": true,
+  "list-datasets": true,
+  "unpublish-dataset": true,
+  "log-event": true,
+  "get-events": true,
+  "subscribe-topic": true,
+  "unsubscribe-topic": true,
+  "get-task-stream": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -336,6 +561,14 @@ export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToCli
   "who-has-reply": true,
   "has-what-reply": true,
   "wait-for-workers-reply": true,
+  // cluster-wide calls (i4-cluster)
+  "run-reply": true,
+  "ack": true,
+  "dataset-reply": true,
+  "list-datasets-reply": true,
+  "events-reply": true,
+  "topic-event": true,
+  "task-stream-reply": true,
 });
 /** Ops a worker may send the scheduler. */
 export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
@@ -343,12 +576,18 @@ export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
   "task-erred": true,
   "missing-data": true,
   "heartbeat": true,
+  // cluster-wide calls (i4-cluster)
+  "run-reply": true,
+  "acquire-replicas-reply": true,
 });
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
   "compute-task": true,
   "free-keys": true,
   "close-worker": true,
+  // cluster-wide calls (i4-cluster)
+  "run": true,
+  "acquire-replicas": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });

@@ -51,6 +51,10 @@ function values(v: unknown, ok: (x: unknown) => boolean): boolean {
 const envelope = (v: unknown) => isObj(v) && isStr(v.name) && isStr(v.message);
 const functionDef = (v: unknown) => isObj(v) && isStr(v.h) && isStr(v.n) && isStr(v.s);
 const optFunctionDef = (v: unknown) => v === undefined || functionDef(v);
+// cluster-wide calls (i4-cluster)
+const isPayload = (v: unknown) => v instanceof Payload;
+const eventRecord = (v: unknown) =>
+  Array.isArray(v) && v.length === 2 && isNum(v[0]) && v[1] instanceof Payload;
 
 function taskSpec(v: unknown): boolean {
   if (!isObj(v) || !isStr(v.k) || !isStr(v.f) || !(v.a instanceof Payload) || !strs(v.d)) {
@@ -168,6 +172,82 @@ function badField(m: Obj): string | null {
     case "data":
       if (!isNum(m.id)) return "id";
       return values(m.values, (v) => v instanceof Payload) ? null : "values";
+    // cluster-wide calls (i4-cluster)
+    case "run":
+      if (!isNum(m.id)) return "id";
+      if (!functionDef(m.fn)) return "fn";
+      if (!(m.a instanceof Payload)) return "a";
+      return m.scheduler === undefined || typeof m.scheduler === "boolean" ? null : "scheduler";
+    case "run-reply":
+      if (!isNum(m.id)) return "id";
+      if (!optPayload(m.v)) return "v";
+      if (m.results !== undefined && !values(m.results, isPayload)) return "results";
+      return m.e === undefined || envelope(m.e) ? null : "e";
+    case "replicate":
+      if (!isNum(m.id)) return "id";
+      if (!strs(m.keys)) return "keys";
+      return m.n === undefined || isNat(m.n) ? null : "n";
+    case "rebalance":
+      if (!isNum(m.id)) return "id";
+      return m.keys === undefined || strs(m.keys) ? null : "keys";
+    case "publish-dataset":
+      if (!isNum(m.id)) return "id";
+      if (!isStr(m.name)) return "name";
+      if (!(m.v instanceof Payload)) return "v";
+      return strs(m.keys) ? null : "keys";
+    case "get-dataset":
+      if (!isNum(m.id)) return "id";
+      if (!isStr(m.name)) return "name";
+      return m.timeout === undefined || isSize(m.timeout) ? null : "timeout";
+    case "list-datasets":
+    case "get-task-stream":
+      if (!isNum(m.id)) return "id";
+      return m.start === undefined || isNum(m.start) ? null : "start";
+    case "unpublish-dataset":
+      if (!isNum(m.id)) return "id";
+      return isStr(m.name) ? null : "name";
+    case "log-event":
+      if (!strs(m.topics)) return "topics";
+      return m.msg instanceof Payload ? null : "msg";
+    case "get-events":
+      if (!isNum(m.id)) return "id";
+      return optStr(m.topic) ? null : "topic";
+    case "subscribe-topic":
+    case "unsubscribe-topic":
+      return isStr(m.topic) ? null : "topic";
+    case "ack":
+      if (!isNum(m.id)) return "id";
+      return m.e === undefined || envelope(m.e) ? null : "e";
+    case "dataset-reply":
+      if (!isNum(m.id)) return "id";
+      if (!optPayload(m.v)) return "v";
+      if (m.keys !== undefined && !strs(m.keys)) return "keys";
+      return m.e === undefined || envelope(m.e) ? null : "e";
+    case "list-datasets-reply":
+      if (!isNum(m.id)) return "id";
+      return strs(m.names) ? null : "names";
+    case "events-reply":
+      if (!isNum(m.id)) return "id";
+      return values(m.events, (v) => each(v, eventRecord)) ? null : "events";
+    case "topic-event":
+      if (!isStr(m.topic)) return "topic";
+      if (!isNum(m.time)) return "time";
+      return m.msg instanceof Payload ? null : "msg";
+    case "task-stream-reply": {
+      if (!isNum(m.id)) return "id";
+      if (!strs(m.keys)) return "keys";
+      const n = (m.keys as string[]).length;
+      if (!strs(m.workers) || (m.workers as string[]).length !== n) return "workers";
+      if (!nums(m.starts) || (m.starts as number[]).length !== n) return "starts";
+      if (!nums(m.stops) || (m.stops as number[]).length !== n) return "stops";
+      return nums(m.ok) && (m.ok as number[]).length === n ? null : "ok";
+    }
+    case "acquire-replicas":
+      if (!isNum(m.id)) return "id";
+      return values(m.who, strs) ? null : "who";
+    case "acquire-replicas-reply":
+      if (!isNum(m.id)) return "id";
+      return strs(m.keys) ? null : "keys";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

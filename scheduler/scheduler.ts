@@ -21,6 +21,7 @@ import {
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./state.ts";
+import { ClusterCalls } from "./cluster_calls.ts";
 
 /** Compares auth tokens in time independent of where they differ. */
 function sameToken(given: string | undefined, expected: string): boolean {
@@ -72,6 +73,8 @@ export class Scheduler {
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
   readonly #startedAt = Date.now();
+  /** Cluster-wide client calls: run, replicate, datasets, events, task stream (i4-cluster). */
+  readonly calls: ClusterCalls;
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -80,9 +83,15 @@ export class Scheduler {
       client: (id, msg) => this.#clients.get(id)?.send(msg),
       event: (topic, text) => {
         if (options.verbose) this.#log(`[scheduler] ${topic}: ${text}`);
+        this.calls.schedulerEvent(topic, text);
       },
     };
     this.state = new SchedulerState(out, options.config);
+    this.calls = new ClusterCalls({
+      state: this.state,
+      worker: (a) => this.#workers.get(a),
+      client: (id) => this.#clients.get(id),
+    });
     const accept = (t: Transport) => {
       const p = this.#accept(t).catch((e) => {
         this.#log(`[scheduler] error accepting ${t.peer}: ${(e as Error)?.stack ?? e}`);
@@ -167,6 +176,7 @@ export class Scheduler {
     this.#workers.set(info.address, conn);
     conn.closed.then((reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
+      if (this.state.workers.has(info.address)) this.calls.workerRemoved(info.address, reason);
       this.#guard(`removing worker ${info.address}`, () => {
         this.state.removeWorker(info.address, reason);
       });
@@ -176,6 +186,7 @@ export class Scheduler {
       conn.close("internal error while adding the worker");
       return;
     }
+    this.calls.workerAdded(info.address);
     this.#workersChanged();
     conn.start((msg) => this.#onWorker(info.address, msg));
   }
@@ -183,8 +194,10 @@ export class Scheduler {
   #addClient(id: string, conn: Connection): void {
     this.#clients.set(id, conn);
     this.state.addClient(id);
+    this.calls.clientAdded(id);
     conn.closed.then(() => {
       this.#clients.delete(id);
+      this.calls.clientGone(id);
       this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
     });
     conn.start((msg) => this.#onClient(id, msg, conn));
@@ -236,8 +249,14 @@ export class Scheduler {
     const m = expectOps<WorkerToScheduler>(msg, WORKER_OPS, "a worker");
     switch (m.op) {
       case "task-finished":
+        if (this.state.tasks.get(m.k)?.state === "processing") {
+          this.calls.taskStream.push(m.k, address, m.start, m.stop, true);
+        }
         return this.state.taskFinished(address, m);
       case "task-erred":
+        if (this.state.tasks.get(m.k)?.processingOn?.address === address) {
+          this.calls.taskStream.push(m.k, address, m.start, m.stop, false);
+        }
         return this.state.taskErred(address, m);
       case "missing-data":
         return this.state.missingData(address, m.k, m.key, m.worker);
@@ -246,6 +265,10 @@ export class Scheduler {
         if (ws) ws.memory = m.memory;
         return;
       }
+      // cluster-wide calls (i4-cluster): replies whose request is gone (a stale id)
+      case "run-reply":
+      case "acquire-replicas-reply":
+        return;
       default:
         unreachable(m);
     }
@@ -295,6 +318,20 @@ export class Scheduler {
       case "close-client":
         conn.close("client closed");
         return;
+      // cluster-wide calls (i4-cluster)
+      case "run":
+      case "replicate":
+      case "rebalance":
+      case "publish-dataset":
+      case "get-dataset":
+      case "list-datasets":
+      case "unpublish-dataset":
+      case "log-event":
+      case "get-events":
+      case "subscribe-topic":
+      case "unsubscribe-topic":
+      case "get-task-stream":
+        return this.calls.handle(id, m, conn);
       default:
         unreachable(m);
     }
@@ -328,6 +365,7 @@ export class Scheduler {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const w of [...this.#workerWatchers]) w(true);
+      this.calls.close();
       for (const l of this.#listeners) await l.close();
       for (const t of this.#pending) t.close();
       await Promise.all(this.#accepting);

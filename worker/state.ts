@@ -89,8 +89,15 @@ export class WorkerStateMachine {
   /** Dependencies fetched for (or held for) local tasks and not computed here. */
   readonly #deps = new Map<string, Dep>();
   #paused = false;
+  /** Keys kept as replicas for the scheduler (replicate / rebalance), not computed here. */
+  readonly #held = new Set<string>();
 
   constructor(readonly out: WorkerOutbox, public slots: number) {}
+
+  /** Keys held as replicas for the scheduler (replicate / rebalance). */
+  get heldReplicas(): ReadonlySet<string> {
+    return this.#held;
+  }
 
   /** Tasks ready to run and waiting for a slot. */
   get readyCount(): number {
@@ -151,9 +158,26 @@ export class WorkerStateMachine {
         }
         this.#forget(ts);
       }
+      this.#held.delete(k);
       if (!this.#deps.has(k)) this.#dropData(k);
     }
     this.#dispatch();
+  }
+
+  /**
+   * Replicas fetched for the scheduler (replicate / rebalance): kept until `free-keys`.
+   * Returns the keys now held here, which the scheduler adds to their holders.
+   */
+  holdReplicas(values: Record<string, Payload>): string[] {
+    const held: string[] = [];
+    for (const k in values) {
+      const ts = this.tasks.get(k);
+      if (ts && ts.state !== "memory") continue; // computing it here: its result will count
+      if (!this.data.has(k)) this.#store(k, values[k]);
+      if (!ts) this.#held.add(k);
+      held.push(k);
+    }
+    return held;
   }
 
   /** A peer answered a fetch. Keys it lacked are retried elsewhere. */
@@ -298,7 +322,7 @@ export class WorkerStateMachine {
       const dep = this.#deps.get(dk);
       if (!dep || !dep.users.delete(ts) || dep.users.size) continue;
       this.#deps.delete(dk);
-      if (!this.tasks.has(dk)) this.#dropData(dk);
+      if (!this.tasks.has(dk) && !this.#held.has(dk)) this.#dropData(dk);
     }
   }
 

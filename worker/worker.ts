@@ -20,6 +20,7 @@ import {
 import type { Payload } from "../comm/serialize.ts";
 import { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
+import { fetchReplicas, FunctionRunner } from "./cluster_calls.ts";
 
 /** How a worker starts. */
 export interface WorkerOptions {
@@ -67,6 +68,8 @@ export class Worker {
   #log: (line: string) => void;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
   #duration = 1;
+  /** Runs `client.run` functions in this process (cluster-wide calls, i4-cluster). */
+  #runner = new FunctionRunner();
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -192,6 +195,22 @@ export class Worker {
       case "close-worker":
         void this.close(m.reason);
         return;
+      // cluster-wide calls (i4-cluster)
+      case "run": {
+        const id = m.id;
+        void this.#runner.run(m.fn, m.a).then((r) =>
+          this.#scheduler.send({ op: "run-reply", id, ...r })
+        );
+        return;
+      }
+      case "acquire-replicas": {
+        const id = m.id;
+        void fetchReplicas(this.#peers, m.who).then((values) => {
+          const keys = this.#closing ? [] : this.#state.holdReplicas(values);
+          this.#scheduler.send({ op: "acquire-replicas-reply", id, keys });
+        });
+        return;
+      }
       default:
         unreachable(m);
     }

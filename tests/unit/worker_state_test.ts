@@ -83,10 +83,11 @@ function checkInvariants(w: WorkerStateMachine, running: Set<string>): void {
   assert.equal(w.readyCount, ready, "ready heap size");
   for (const k of w.data.keys()) {
     assert.ok(
-      w.tasks.get(k)?.state === "memory" || needed.has(k),
-      `${k} is held but neither computed here nor needed by a local task`,
+      w.tasks.get(k)?.state === "memory" || needed.has(k) || w.heldReplicas.has(k),
+      `${k} is held but neither computed here nor needed by a local task nor a replica`,
     );
   }
+  for (const k of w.heldReplicas) assert.ok(w.data.has(k), `replica ${k} without data`);
 }
 
 /** Drives a WorkerStateMachine and checks invariants after every step. */
@@ -173,6 +174,12 @@ class Sim {
   }
   state(k: string): string {
     return this.w.tasks.get(k)?.state ?? "forgotten";
+  }
+  // cluster-wide calls (i4-cluster)
+  hold(values: Record<string, Payload>): string[] {
+    const held = this.w.holdReplicas(values);
+    this.#step();
+    return held;
   }
 }
 
@@ -640,4 +647,41 @@ Deno.test("randomized stimuli keep every invariant and leak nothing", () => {
     assert.equal(x.w.managedBytes, 0);
     assert.equal(x.w.executing, 0);
   }
+});
+
+// ------------------------------------------------------------------ replicas (i4-cluster)
+
+Deno.test("replicas are kept until freed, also after a local task used them", () => {
+  const x = new Sim();
+  const v = encodeValue(5);
+  assert.deepEqual(x.hold({ "x-1": v }), ["x-1"]);
+  assert.equal(x.w.data.get("x-1"), v);
+  assert.equal(x.w.managedBytes, v.nbytes);
+  // a task using it finds it local and does not drop it when done
+  x.compute(ct("b-1", { "x-1": [] }));
+  assert.deepEqual(x.fetched(), []);
+  x.done("b-1");
+  assert.ok(x.w.data.has("x-1"), "a replica outlives the tasks that used it");
+  x.free("x-1");
+  assert.ok(!x.w.data.has("x-1"));
+  assert.equal(x.w.heldReplicas.size, 0);
+});
+
+Deno.test("a fetched dependency becomes a replica; a key computed here is reported as held", () => {
+  const x = new Sim();
+  x.compute(ct("b-1", { "x-1": ["p1"] }));
+  const v = encodeValue(1);
+  x.got("p1", ["x-1"], { "x-1": v });
+  assert.deepEqual(x.hold({ "x-1": encodeValue(1) }), ["x-1"]);
+  assert.equal(x.w.data.get("x-1"), v, "the copy already here is kept");
+  x.done("b-1");
+  assert.ok(x.w.data.has("x-1"), "kept as a replica after b-1");
+  assert.deepEqual(x.hold({ "b-1": encodeValue("other") }), ["b-1"], "already in memory here");
+  assert.ok(!x.w.heldReplicas.has("b-1"), "it is this worker's own result");
+  // a key being computed here is not taken as a replica
+  x.compute(ct("c-1"));
+  assert.deepEqual(x.hold({ "c-1": encodeValue(0) }), []);
+  // freeing the replica drops it
+  x.free("x-1");
+  assert.ok(!x.w.data.has("x-1"));
 });

@@ -1,0 +1,253 @@
+/**
+ * Cluster-wide client calls: `run` / `runOnScheduler`, `replicate` / `rebalance`, published
+ * datasets, the event log and topics, and the task stream. Browser-safe, like the Client.
+ */
+import type {
+  Ack,
+  DatasetReply,
+  EventsReply,
+  ListDatasetsReply,
+  Message,
+  RunReply,
+  TaskStreamReply,
+  TopicEvent,
+} from "../comm/protocol.ts";
+import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
+import { type ErrorEnvelope, fromEnvelope } from "../comm/errors.ts";
+import { functionHash } from "../comm/keys.ts";
+import { checkFunctionSource } from "../comm/function_source.ts";
+import type { Future } from "./future.ts";
+import { collectFutures } from "./gather.ts";
+
+/** What these calls need from their Client. */
+export interface CallsClient {
+  /** Sends a request after everything submitted so far; resolves with its reply. */
+  request<R extends Message>(msg: Message & { id: number }): Promise<R>;
+  /** Sends a stream message after everything submitted so far. */
+  send(msg: Message): void;
+  /** The key a Future of this client stands for (undefined for anything else). */
+  keyOf(v: object): string | undefined;
+  /** New Futures of this client for keys the scheduler knows (released after use). */
+  adopt(keys: string[]): Future[];
+  /** Values of Futures, like `client.gather`. */
+  gather(futures: Future[]): Promise<unknown[]>;
+}
+
+/** One event: [ms since the epoch, message]. */
+export type TopicEventRecord = [number, unknown];
+
+/** A finished task, as Dask's task stream records it (times in ms since the epoch). */
+export interface TaskStreamRecord {
+  key: string;
+  worker: string;
+  startstops: { action: "compute"; start: number; stop: number }[];
+  status: "OK" | "error";
+}
+
+function raise(e: ErrorEnvelope | undefined): void {
+  if (e !== undefined) throw fromEnvelope(e);
+}
+
+function encodeRun(fn: (...args: any[]) => unknown, args: unknown[]) {
+  if (typeof fn !== "function") {
+    throw new TypeError(`the first argument must be a function, got ${typeof fn}`);
+  }
+  const { name, source } = checkFunctionSource(fn);
+  const a = encodeValue(args, { path: "arguments" });
+  return { fn: { h: functionHash(source), n: name, s: source }, a };
+}
+
+/** `client.run`: `fn(...args)` on every worker; the results by worker address. */
+export async function run<R>(
+  c: CallsClient,
+  fn: (...args: any[]) => R,
+  args: unknown[],
+): Promise<Record<string, Awaited<R>>> {
+  const r = await c.request<RunReply>({ op: "run", id: 0, ...encodeRun(fn, args) });
+  raise(r.e);
+  const out: Record<string, Awaited<R>> = {};
+  for (const [w, v] of Object.entries(r.results ?? {})) out[w] = decodeValue(v) as Awaited<R>;
+  return out;
+}
+
+/** `client.runOnScheduler`: `fn(...args)` in the scheduler's process; its result. */
+export async function runOnScheduler<R>(
+  c: CallsClient,
+  fn: (...args: any[]) => R,
+  args: unknown[],
+): Promise<Awaited<R>> {
+  const r = await c.request<RunReply>({
+    op: "run",
+    id: 0,
+    ...encodeRun(fn, args),
+    scheduler: true,
+  });
+  raise(r.e);
+  return decodeValue(r.v!) as Awaited<R>;
+}
+
+/** The Futures inside `futures` (a Future, or arrays / plain objects of them). */
+function futuresIn(futures: unknown): Future[] {
+  const found: Future[] = [];
+  collectFutures(futures, found);
+  return found;
+}
+
+/** Waits until the Futures settle (errors are not raised here). */
+async function settled(fs: Future[]): Promise<void> {
+  await Promise.all(fs.map((f) => new Promise<void>((r) => f.state.onSettled(r))));
+}
+
+/** `client.replicate`: copies of each finished Future's data on `n` workers (all by default). */
+export async function replicate(
+  c: CallsClient,
+  futures: unknown,
+  options: { n?: number } = {},
+): Promise<void> {
+  const n = options.n;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+    throw new TypeError(`n must be a whole number of at least 1, got ${n}`);
+  }
+  const fs = futuresIn(futures);
+  await settled(fs);
+  const keys = fs.filter((f) => f.status === "finished").map((f) => f.key);
+  if (!keys.length) return;
+  raise((await c.request<Ack>({ op: "replicate", id: 0, keys, n })).e);
+}
+
+/** `client.rebalance`: evens out the bytes the workers hold (of these Futures, or all data). */
+export async function rebalance(c: CallsClient, futures?: unknown): Promise<void> {
+  let keys: string[] | undefined;
+  if (futures !== undefined) {
+    const fs = futuresIn(futures);
+    await settled(fs);
+    keys = fs.filter((f) => f.status === "finished").map((f) => f.key);
+  }
+  raise((await c.request<Ack>({ op: "rebalance", id: 0, keys })).e);
+}
+
+/** `client.publishDataset`: names a value (Futures inside stay alive while it is published). */
+export async function publishDataset(
+  c: CallsClient,
+  name: string,
+  value: unknown,
+): Promise<void> {
+  if (typeof name !== "string") throw new TypeError("a dataset name must be a string");
+  const deps = new Set<string>();
+  const v = encodeValue(value, { refKey: (x) => c.keyOf(x), deps, path: "dataset" });
+  const r = await c.request<Ack>({ op: "publish-dataset", id: 0, name, v, keys: [...deps] });
+  raise(r.e);
+}
+
+/** `client.getDataset`: the published value, Futures inside replaced by their values. */
+export async function getDataset(
+  c: CallsClient,
+  name: string,
+  options: { timeout?: number } = {},
+): Promise<unknown> {
+  const r = await c.request<DatasetReply>({
+    op: "get-dataset",
+    id: 0,
+    name,
+    timeout: options.timeout,
+  });
+  raise(r.e);
+  const keys = r.keys ?? [];
+  if (keys.length === 0) return decodeValue(r.v!);
+  const fs = c.adopt(keys);
+  try {
+    const values = await c.gather(fs);
+    const byKey = new Map(keys.map((k, i) => [k, values[i]]));
+    return decodeValue(r.v!, (k) => byKey.get(k));
+  } finally {
+    for (const f of fs) f.release();
+  }
+}
+
+/** `client.listDatasets`: names published. */
+export async function listDatasets(c: CallsClient): Promise<string[]> {
+  return (await c.request<ListDatasetsReply>({ op: "list-datasets", id: 0 })).names;
+}
+
+/** `client.unpublishDataset`: drops the name (and the scheduler's hold on its data). */
+export async function unpublishDataset(c: CallsClient, name: string): Promise<void> {
+  raise((await c.request<Ack>({ op: "unpublish-dataset", id: 0, name })).e);
+}
+
+/** `client.logEvent`: records `msg` under one topic or several. */
+export function logEvent(c: CallsClient, topic: string | string[], msg: unknown): void {
+  const topics = typeof topic === "string" ? [topic] : [...topic];
+  if (!topics.every((t) => typeof t === "string")) {
+    throw new TypeError("an event topic must be a string");
+  }
+  c.send({ op: "log-event", topics, msg: encodeValue(msg, { path: "event message" }) });
+}
+
+function decodeEvents(events: [number, Payload][]): TopicEventRecord[] {
+  return events.map(([t, m]) => [t, decodeValue(m)]);
+}
+
+/** `client.getEvents`: a topic's events, or every topic's when `topic` is absent. */
+export async function getEvents(
+  c: CallsClient,
+  topic?: string,
+): Promise<TopicEventRecord[] | Record<string, TopicEventRecord[]>> {
+  const r = await c.request<EventsReply>({ op: "get-events", id: 0, topic });
+  if (topic !== undefined) return decodeEvents(r.events[topic] ?? []);
+  const out: Record<string, TopicEventRecord[]> = {};
+  for (const [t, evs] of Object.entries(r.events)) out[t] = decodeEvents(evs);
+  return out;
+}
+
+/** `client.getTaskStream`: tasks that finished since `start` (ms since the epoch). */
+export async function getTaskStream(
+  c: CallsClient,
+  options: { start?: number } = {},
+): Promise<TaskStreamRecord[]> {
+  const r = await c.request<TaskStreamReply>({
+    op: "get-task-stream",
+    id: 0,
+    start: options.start,
+  });
+  return r.keys.map((key, i) => ({
+    key,
+    worker: r.workers[i],
+    startstops: [{ action: "compute", start: r.starts[i], stop: r.stops[i] }],
+    status: r.ok[i] ? "OK" : "error",
+  }));
+}
+
+/** Handlers of the topics a client subscribed to. */
+export class Topics {
+  readonly #handlers = new Map<string, (event: TopicEventRecord) => unknown>();
+
+  /** `client.subscribeTopic`: `handler([time, msg])` for each new event of `topic`. */
+  subscribe(c: CallsClient, topic: string, handler: (event: TopicEventRecord) => unknown): void {
+    if (typeof topic !== "string") throw new TypeError("an event topic must be a string");
+    if (typeof handler !== "function") throw new TypeError("the handler must be a function");
+    const had = this.#handlers.has(topic);
+    this.#handlers.set(topic, handler);
+    if (!had) c.send({ op: "subscribe-topic", topic });
+  }
+
+  /** `client.unsubscribeTopic`. */
+  unsubscribe(c: CallsClient, topic: string): void {
+    if (this.#handlers.delete(topic)) c.send({ op: "unsubscribe-topic", topic });
+  }
+
+  /** An event arrived from the scheduler. */
+  dispatch(msg: TopicEvent): void {
+    const handler = this.#handlers.get(msg.topic);
+    if (!handler) return;
+    try {
+      const r = handler([msg.time, decodeValue(msg.msg)]);
+      if (r instanceof Promise) r.catch((e) => reportHandlerError(msg.topic, e));
+    } catch (e) {
+      reportHandlerError(msg.topic, e);
+    }
+  }
+}
+
+function reportHandlerError(topic: string, e: unknown): void {
+  console.error(`dtask: the handler of topic ${JSON.stringify(topic)} threw:`, e);
+}
