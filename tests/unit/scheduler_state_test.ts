@@ -399,10 +399,16 @@ class Sim {
 
   // ---- cluster-wide calls (i4-cluster): replicas
 
+  /** Plans replicate(keys, n) (surplus copies are freed at once); no copy has arrived yet. */
+  planReplicate(keys: string[], n?: number): AcquirePlan {
+    const plan = planReplicate(this.s, keys, n);
+    this.#step();
+    return plan;
+  }
+
   /** Plans replicate(keys, n); every planned copy then arrives. */
   replicate(keys: string[], n?: number): AcquirePlan {
-    const plan = planReplicate(this.s, keys, n);
-    this.#step(); // surplus copies freed at once
+    const plan = this.planReplicate(keys, n);
     for (const [address, who] of plan) this.replicasArrived(address, Object.keys(who));
     return plan;
   }
@@ -1618,4 +1624,77 @@ Deno.test("rebalance never moves a key to a worker that holds it", () => {
   for (const k of ["x-1", "x-2", "x-3"]) x.finish(k, "a", 100);
   x.replicate(["x-1", "x-2", "x-3"]); // both hold everything: balanced
   assert.deepEqual(x.rebalance(), []);
+});
+
+/**
+ * Replicate and rebalance interleaved with submissions, results, releases, missing data and
+ * worker deaths; planned copies arrive late (after other stimuli), some never.
+ */
+function fuzzReplicas(seed: number, steps: number): void {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const x = new Sim({ workerSaturation: [1.1, Infinity][seed % 2] });
+  x.addClient("c");
+  let nk = 0, nw = 0;
+  for (; nw < 3; nw++) x.addWorker(`w${nw}`, 1 + (nw % 2));
+  const inFlight: [string, string[]][] = []; // copies planned, not yet arrived
+  const moves: Move[] = []; // rebalance moves whose copy has not arrived
+  const memory = () => [...x.s.tasks.values()].filter((ts) => ts.state === "memory");
+  const processing = () => [...x.s.tasks.values()].filter((ts) => ts.state === "processing");
+  for (let step = 0; step < steps; step++) {
+    const op = r();
+    if (op < 0.25) {
+      const known = [...x.s.tasks.keys()];
+      const deps = known.length && r() < 0.5 ? [pick(known)] : [];
+      x.submit([t(`k${nk++}-x`, deps)], r() < 0.8 ? [`k${nk - 1}-x`] : []);
+    } else if (op < 0.5) {
+      const p = processing();
+      if (p.length) {
+        const ts = pick(p);
+        x.finish(ts.key, ts.processingOn!.address, 1 + Math.floor(r() * 1000));
+      }
+    } else if (op < 0.58) {
+      const wants = [...x.s.clients.get("c") ?? []].map((ts) => ts.key);
+      if (wants.length) x.release([pick(wants)]);
+    } else if (op < 0.68) {
+      const keys = memory().filter(() => r() < 0.5).map((ts) => ts.key);
+      const n = r() < 0.3 ? undefined : 1 + Math.floor(r() * 3);
+      const plan = x.planReplicate(keys, n);
+      for (const [address, who] of plan) inFlight.push([address, Object.keys(who)]);
+    } else if (op < 0.74) {
+      moves.push(...planRebalance(x.s, r() < 0.5 ? undefined : memory().map((ts) => ts.key)));
+    } else if (op < 0.86 && inFlight.length) {
+      const [address, keys] = inFlight.splice(Math.floor(r() * inFlight.length), 1)[0];
+      const live = x.s.workers.has(address);
+      if (live && r() < 0.9) x.replicasArrived(address, keys.filter(() => r() < 0.9));
+    } else if (op < 0.92 && moves.length) {
+      const mv = moves.splice(Math.floor(r() * moves.length), 1)[0];
+      if (x.s.workers.has(mv.to)) {
+        x.replicasArrived(mv.to, [mv.key]);
+        if (x.s.workers.has(mv.from)) x.removeReplicas(mv.from, [mv.key]);
+      }
+    } else if (op < 0.95) {
+      const p = processing().filter((ts) => ts.deps.some((d) => d.whoHas?.size));
+      if (p.length) {
+        const ts = pick(p);
+        const dep = pick(ts.deps.filter((d) => d.whoHas?.size));
+        x.missing(ts.key, dep.key, pick([...dep.whoHas!]).address);
+      }
+    } else if (op < 0.98 && x.s.workers.size > 1) {
+      x.removeWorker(pick([...x.s.workers.keys()]));
+    } else if (x.s.workers.size < 4) {
+      x.addWorker(`w${nw++}`, 2);
+    }
+  }
+  // no leaks: once the client is gone, nothing is left anywhere
+  x.removeClient("c");
+  assert.equal(x.s.tasks.size, 0, `seed ${seed}: tasks left`);
+  for (const [address, ws] of x.s.workers) {
+    assert.equal(ws.nbytes, 0, `seed ${seed}: ${address} nbytes`);
+    assert.equal(x.model.get(address)!.size, 0, `seed ${seed}: ${address} still holds keys`);
+  }
+}
+
+Deno.test("randomized replicate / rebalance keep every invariant and leak nothing", () => {
+  for (let seed = 1; seed <= 60; seed++) fuzzReplicas(seed, 400);
 });
