@@ -87,6 +87,8 @@ export interface UpdateGraph {
   tasks: TaskSpec[];
   wanted: string[];
   functions?: FunctionDef[];
+  /** fifoTimeout (ms) of these submissions: a later generation starts after it (absent = 100). */
+  fifo?: number;
 }
 
 /** The client no longer holds Futures for these keys. */
@@ -274,6 +276,24 @@ export interface Data {
   values: Record<string, Payload>;
 }
 
+// ---- work stealing (i4-steal) ----
+
+/** Scheduler -> worker: give `k` up if it has not started; answered by `steal-response`. */
+export interface StealRequest {
+  op: "steal-request";
+  k: string;
+}
+
+/**
+ * Worker -> scheduler: its state of `k` when asked to give it up (null: it does not know `k`).
+ * "waiting" or "ready" mean it dropped the task; anything else means it keeps it.
+ */
+export interface StealResponse {
+  op: "steal-response";
+  k: string;
+  state: string | null;
+}
+
 /** Messages on a client's stream to the scheduler. */
 export type ClientToScheduler =
   | UpdateGraph
@@ -294,9 +314,20 @@ export type SchedulerToClient =
   | HasWhatReply
   | WaitForWorkersReply;
 /** Messages the scheduler sends a worker. */
-export type SchedulerToWorker = ComputeTask | FreeKeys | CloseWorker;
+export type SchedulerToWorker =
+  | ComputeTask
+  | FreeKeys
+  | CloseWorker
+  // work stealing (i4-steal)
+  | StealRequest;
 /** Messages a worker sends the scheduler. */
-export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | Heartbeat;
+export type WorkerToScheduler =
+  | TaskFinished
+  | TaskErred
+  | MissingData
+  | Heartbeat
+  // work stealing (i4-steal)
+  | StealResponse;
 /** Messages between peers. */
 export type PeerMessage = GetData | Data;
 /** Handshake messages. */
@@ -310,6 +341,9 @@ export type Message =
   | SchedulerToWorker
   | WorkerToScheduler
   | PeerMessage;
+
+/** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent (i4-steal). */
+export const DEFAULT_FIFO_TIMEOUT = 100;
 
 /** The ops of a message union as a set; the Record type makes the compiler demand every op. */
 function opSet<M extends Message>(ops: Record<M["op"], true>): ReadonlySet<string> {
@@ -343,12 +377,16 @@ export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
   "task-erred": true,
   "missing-data": true,
   "heartbeat": true,
+  // work stealing (i4-steal)
+  "steal-response": true,
 });
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
   "compute-task": true,
   "free-keys": true,
   "close-worker": true,
+  // work stealing (i4-steal)
+  "steal-request": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });

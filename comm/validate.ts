@@ -90,6 +90,7 @@ function badField(m: Obj): string | null {
     case "update-graph":
       if (!each(m.tasks, taskSpec)) return "tasks";
       if (!strs(m.wanted)) return "wanted";
+      if (m.fifo !== undefined && !(isNum(m.fifo) && m.fifo >= 0)) return "fifo";
       return m.functions === undefined || each(m.functions, functionDef) ? null : "functions";
     case "release-keys":
     case "request-values":
@@ -168,6 +169,12 @@ function badField(m: Obj): string | null {
     case "data":
       if (!isNum(m.id)) return "id";
       return values(m.values, (v) => v instanceof Payload) ? null : "values";
+    // work stealing (i4-steal)
+    case "steal-request":
+      return isStr(m.k) ? null : "k";
+    case "steal-response":
+      if (!isStr(m.k)) return "k";
+      return m.state === null || isStr(m.state) ? null : "state";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

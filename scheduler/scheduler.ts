@@ -72,6 +72,8 @@ export class Scheduler {
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
   readonly #startedAt = Date.now();
+  /** The work-stealing timer (i4-steal). */
+  #balancer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -96,6 +98,13 @@ export class Scheduler {
     this.#listeners = [tcp, inproc];
     this.address = tcp.address;
     this.inprocAddress = inproc.address;
+    const cfg = this.state.config;
+    if (cfg.workStealing) {
+      this.#balancer = setInterval(
+        () => this.#guard("balancing work", () => this.state.balance()),
+        cfg.workStealingInterval,
+      );
+    }
   }
 
   /** Starts listening (and serving the dashboard when asked). */
@@ -246,6 +255,9 @@ export class Scheduler {
         if (ws) ws.memory = m.memory;
         return;
       }
+      // work stealing (i4-steal)
+      case "steal-response":
+        return this.state.stealResponse(address, m.k, m.state);
       default:
         unreachable(m);
     }
@@ -255,7 +267,7 @@ export class Scheduler {
     const m = expectOps<ClientToScheduler>(msg, CLIENT_OPS, "a client");
     switch (m.op) {
       case "update-graph":
-        return this.state.updateGraph(id, m);
+        return this.state.updateGraph(id, m, performance.now());
       case "release-keys":
         return this.state.releaseKeys(id, m.keys);
       case "request-values":
@@ -327,6 +339,7 @@ export class Scheduler {
   /** Closes workers' connections (telling them to stop), clients, listeners, HTTP. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#balancer);
       for (const w of [...this.#workerWatchers]) w(true);
       for (const l of this.#listeners) await l.close();
       for (const t of this.#pending) t.close();

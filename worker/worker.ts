@@ -192,6 +192,9 @@ export class Worker {
       case "close-worker":
         void this.close(m.reason);
         return;
+      // work stealing (i4-steal)
+      case "steal-request":
+        return this.#state.stealRequest(m.k);
       default:
         unreachable(m);
     }
