@@ -23,6 +23,7 @@ import { checkFunctionSource } from "../comm/function_source.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
+import { fifoTimeoutMs } from "./fifo.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -52,12 +53,19 @@ export interface SubmitOptions {
   workers?: string | string[];
   /** With `workers`: may run elsewhere when none of them is there (default false). */
   allowOtherWorkers?: boolean;
+  /**
+   * Submissions less than this apart (ms, or "100ms"; default 100) share a FIFO generation;
+   * a later generation runs after earlier ones at equal priority (Dask's fifo_timeout).
+   */
+  fifoTimeout?: number | string;
 }
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
   errors?: "raise" | "skip";
 }
+
+const DEFAULT_FIFO = fifoTimeoutMs(undefined);
 
 /** Tasks per `update-graph`: a big map streams to the scheduler in pieces it handles as they come. */
 const GRAPH_CHUNK = 2000;
@@ -118,6 +126,8 @@ export class Client implements FutureHost {
   #tasks: TaskSpec[] = [];
   #wanted: string[] = [];
   #fns: FunctionDef[] = [];
+  /** fifoTimeout (ms) of the queued submissions (i4-steal). */
+  #fifo = DEFAULT_FIFO;
   #released: string[] = [];
   #flushQueued = false;
   #ownCluster: ClusterLike | null = null;
@@ -207,6 +217,9 @@ export class Client implements FutureHost {
     submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
     map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
   } {
+    if (options.fifoTimeout !== undefined) {
+      options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
+    }
     return {
       submit: (fn, ...args) => this.#submit(fn, args, options) as any,
       map: (fn, ...iterables) => this.#map(fn, iterables, options),
@@ -253,6 +266,11 @@ export class Client implements FutureHost {
     if (!ks) {
       ks = new KeyState(key);
       this.#keys.set(key, ks);
+      const fifo = (options.fifoTimeout ?? DEFAULT_FIFO) as number;
+      if (fifo !== this.#fifo) { // one fifoTimeout per update-graph
+        this.#flush();
+        this.#fifo = fifo;
+      }
       const spec: TaskSpec = { k: key, f: info.h, a: payload, d: [...deps] };
       if (options.priority) spec.p = options.priority;
       if (options.retries) spec.r = options.retries;
@@ -295,6 +313,7 @@ export class Client implements FutureHost {
       tasks: this.#tasks,
       wanted: this.#wanted,
       functions: this.#fns.length ? this.#fns : undefined,
+      fifo: this.#fifo === DEFAULT_FIFO ? undefined : this.#fifo,
     });
     this.#tasks = [];
     this.#wanted = [];

@@ -34,6 +34,8 @@ export interface LocalClusterOptions {
   workerSaturation?: number;
   /** Worker deaths a task survives before it errs with KilledWorker (default 3). */
   allowedFailures?: number;
+  /** Idle workers take not-yet-started tasks from busy ones (default true; Dask's work-stealing). */
+  workStealing?: boolean;
   /** WebSocket listener port (not supported yet: must be null/undefined). */
   wsPort?: number | null;
 }
@@ -134,6 +136,7 @@ export class LocalCluster {
         ...(options.workerSaturation !== undefined &&
           { workerSaturation: options.workerSaturation }),
         ...(options.allowedFailures !== undefined && { allowedFailures: options.allowedFailures }),
+        ...(options.workStealing !== undefined && { workStealing: options.workStealing }),
       },
     });
     const cluster = new LocalCluster(

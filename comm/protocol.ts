@@ -87,6 +87,8 @@ export interface UpdateGraph {
   tasks: TaskSpec[];
   wanted: string[];
   functions?: FunctionDef[];
+  /** fifoTimeout (ms) of these submissions: a later generation starts after it (absent = 100). */
+  fifo?: number;
 }
 
 /** The client no longer holds Futures for these keys. */
@@ -469,6 +471,24 @@ export type ClusterCallReply =
   | TopicEvent
   | TaskStreamReply;
 
+// ---- work stealing (i4-steal) ----
+
+/** Scheduler -> worker: give `k` up if it has not started; answered by `steal-response`. */
+export interface StealRequest {
+  op: "steal-request";
+  k: string;
+}
+
+/**
+ * Worker -> scheduler: its state of `k` when asked to give it up (null: it does not know `k`).
+ * "waiting" or "ready" mean it dropped the task; anything else means it keeps it.
+ */
+export interface StealResponse {
+  op: "steal-response";
+  k: string;
+  state: string | null;
+}
+
 /** Messages on a client's stream to the scheduler. */
 export type ClientToScheduler =
   | UpdateGraph
@@ -499,7 +519,9 @@ export type SchedulerToWorker =
   | CloseWorker
   // cluster-wide calls (i4-cluster)
   | Run
-  | AcquireReplicas;
+  | AcquireReplicas
+  // work stealing (i4-steal)
+  | StealRequest;
 /** Messages a worker sends the scheduler. */
 export type WorkerToScheduler =
   | TaskFinished
@@ -508,7 +530,9 @@ export type WorkerToScheduler =
   | Heartbeat
   // cluster-wide calls (i4-cluster): replies, matched by id before the handler
   | RunReply
-  | AcquireReplicasReply;
+  | AcquireReplicasReply
+  // work stealing (i4-steal)
+  | StealResponse;
 /** Messages between peers. */
 export type PeerMessage = GetData | Data;
 /** Handshake messages. */
@@ -522,6 +546,9 @@ export type Message =
   | SchedulerToWorker
   | WorkerToScheduler
   | PeerMessage;
+
+/** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent (i4-steal). */
+export const DEFAULT_FIFO_TIMEOUT = 100;
 
 /** The ops of a message union as a set; the Record type makes the compiler demand every op. */
 function opSet<M extends Message>(ops: Record<M["op"], true>): ReadonlySet<string> {
@@ -579,6 +606,8 @@ export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
   // cluster-wide calls (i4-cluster)
   "run-reply": true,
   "acquire-replicas-reply": true,
+  // work stealing (i4-steal)
+  "steal-response": true,
 });
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
@@ -588,6 +617,8 @@ export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWor
   // cluster-wide calls (i4-cluster)
   "run": true,
   "acquire-replicas": true,
+  // work stealing (i4-steal)
+  "steal-request": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });

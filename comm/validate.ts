@@ -94,6 +94,7 @@ function badField(m: Obj): string | null {
     case "update-graph":
       if (!each(m.tasks, taskSpec)) return "tasks";
       if (!strs(m.wanted)) return "wanted";
+      if (m.fifo !== undefined && !(isNum(m.fifo) && m.fifo >= 0)) return "fifo";
       return m.functions === undefined || each(m.functions, functionDef) ? null : "functions";
     case "release-keys":
     case "request-values":
@@ -248,6 +249,12 @@ function badField(m: Obj): string | null {
     case "acquire-replicas-reply":
       if (!isNum(m.id)) return "id";
       return strs(m.keys) ? null : "keys";
+    // work stealing (i4-steal)
+    case "steal-request":
+      return isStr(m.k) ? null : "k";
+    case "steal-response":
+      if (!isStr(m.k)) return "k";
+      return m.state === null || isStr(m.state) ? null : "state";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

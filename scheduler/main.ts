@@ -17,6 +17,7 @@ Options:
   --ws-port N              WebSocket listener (not available yet)
   --tls-cert F --tls-key F TLS (not available yet)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
+  --no-work-stealing       idle workers do not take tasks assigned to busy ones
   --preload URL            module every worker imports (not available yet)
   -h, --help               this text`;
 
@@ -36,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
         "tls-key": { type: "string" },
         preload: { type: "string", multiple: true },
         "worker-saturation": { type: "string" },
+        "no-work-stealing": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -85,7 +87,10 @@ export async function main(args: string[]): Promise<number> {
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
     verbose: true,
-    config: workerSaturation === undefined ? {} : { workerSaturation },
+    config: {
+      ...(workerSaturation !== undefined && { workerSaturation }),
+      ...(values["no-work-stealing"] && { workStealing: false }),
+    },
   });
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);

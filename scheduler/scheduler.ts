@@ -75,6 +75,8 @@ export class Scheduler {
   readonly #startedAt = Date.now();
   /** Cluster-wide client calls: run, replicate, datasets, events, task stream (i4-cluster). */
   readonly calls: ClusterCalls;
+  /** The work-stealing timer (i4-steal). */
+  #balancer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -105,6 +107,13 @@ export class Scheduler {
     this.#listeners = [tcp, inproc];
     this.address = tcp.address;
     this.inprocAddress = inproc.address;
+    const cfg = this.state.config;
+    if (cfg.workStealing) {
+      this.#balancer = setInterval(
+        () => this.#guard("balancing work", () => this.state.balance()),
+        cfg.workStealingInterval,
+      );
+    }
   }
 
   /** Starts listening (and serving the dashboard when asked). */
@@ -269,6 +278,9 @@ export class Scheduler {
       case "run-reply":
       case "acquire-replicas-reply":
         return;
+      // work stealing (i4-steal)
+      case "steal-response":
+        return this.state.stealResponse(address, m.k, m.state);
       default:
         unreachable(m);
     }
@@ -278,7 +290,7 @@ export class Scheduler {
     const m = expectOps<ClientToScheduler>(msg, CLIENT_OPS, "a client");
     switch (m.op) {
       case "update-graph":
-        return this.state.updateGraph(id, m);
+        return this.state.updateGraph(id, m, performance.now());
       case "release-keys":
         return this.state.releaseKeys(id, m.keys);
       case "request-values":
@@ -364,6 +376,7 @@ export class Scheduler {
   /** Closes workers' connections (telling them to stop), clients, listeners, HTTP. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#balancer);
       for (const w of [...this.#workerWatchers]) w(true);
       this.calls.close();
       for (const l of this.#listeners) await l.close();

@@ -11,10 +11,11 @@ import type {
   UpdateGraph,
   WorkerInfo,
 } from "../comm/protocol.ts";
+import { DEFAULT_FIFO_TIMEOUT } from "../comm/protocol.ts";
 import { keyPrefix } from "../comm/keys.ts";
 import { SmallSet } from "./small_set.ts";
 import { TaskState, WorkerState } from "./task_state.ts";
-import { SchedulerTransitions } from "./transitions.ts";
+import { SchedulerStealing } from "./stealing.ts";
 import { ArgSlab } from "./arg_slab.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
@@ -35,6 +36,10 @@ export interface SchedulerConfig {
   allowedFailures: number;
   /** Duration guessed for a task prefix never seen (seconds). */
   unknownDuration: number;
+  /** Idle workers take not-yet-started tasks from busy ones (Dask's work-stealing). */
+  workStealing: boolean;
+  /** How often the scheduler actor calls `balance()` (ms; Dask's work-stealing-interval). */
+  workStealingInterval: number;
 }
 
 /** Dask's defaults. */
@@ -42,13 +47,18 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   workerSaturation: 1.1,
   allowedFailures: 3,
   unknownDuration: 0.5,
+  workStealing: true,
+  workStealingInterval: 100,
 };
 
 /** The scheduler's whole state and the stimuli that change it (transitions.ts applies them). */
-export class SchedulerState extends SchedulerTransitions {
+export class SchedulerState extends SchedulerStealing {
   /** Tasks that finished (went to memory), ever. */
   tasksCompleted = 0;
   #seq = 0;
+  /** FIFO generation of submissions, and when (ms) it last moved on. */
+  #generation = 0;
+  #generationAt = -Infinity;
   #slab = new ArgSlab();
 
   constructor(out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
@@ -144,8 +154,16 @@ export class SchedulerState extends SchedulerTransitions {
     this.run();
   }
 
-  /** A client submitted tasks and says which keys it wants. */
-  updateGraph(client: string, msg: UpdateGraph): void {
+  /**
+   * A client submitted tasks and says which keys it wants. `now` (ms, any monotonic clock)
+   * starts a new FIFO generation when more than the message's fifoTimeout passed since the
+   * last one began: later generations run after earlier ones (Dask's fifo_timeout).
+   */
+  updateGraph(client: string, msg: UpdateGraph, now?: number): void {
+    if (now !== undefined && now > this.#generationAt + (msg.fifo ?? DEFAULT_FIFO_TIMEOUT)) {
+      this.#generation++;
+      this.#generationAt = now;
+    }
     if (msg.functions) { for (const f of msg.functions) this.functions.set(f.h, f); }
     const fresh: TaskState[] = [];
     const specs: UpdateGraph["tasks"] = [];
@@ -156,6 +174,7 @@ export class SchedulerState extends SchedulerTransitions {
       const ts = new TaskState(spec.k, keyPrefix(spec.k), fn, spec.a, this.#slab);
       ts.rank = -(spec.p ?? 0);
       ts.order = ++this.#seq;
+      ts.generation = this.#generation;
       ts.retries = spec.r ?? 0;
       if (spec.w?.length) {
         ts.restrictions = new Set(spec.w);

@@ -53,6 +53,8 @@ export class TaskState implements HeapItem {
   rank = 0;
   /** Submission order, the tie-break after `rank`. */
   order = 0;
+  /** FIFO generation (Dask's fifo_timeout): a later batch of submissions runs after. */
+  generation = 0;
   retries = 0;
   /** How many workers died while this task was running there. */
   suspicious = 0;
@@ -109,13 +111,14 @@ export class TaskState implements HeapItem {
 
   /** The priority tuple as sent to workers; lower runs first. */
   get priority(): number[] {
-    return [this.rank, this.order];
+    return [this.rank, this.generation, this.order];
   }
 }
 
-/** Whether `a` runs before `b`: higher user priority, then earlier submission. */
+/** Whether `a` runs before `b`: higher user priority, then earlier generation, then order. */
 export function runsBefore(a: TaskState, b: TaskState): boolean {
-  return a.rank !== b.rank ? a.rank < b.rank : a.order < b.order;
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  return a.generation !== b.generation ? a.generation < b.generation : a.order < b.order;
 }
 
 /** One worker connected to the scheduler. */
@@ -133,8 +136,20 @@ export class WorkerState {
   /** Memory the worker reported. */
   memory = 0;
   status: "running" | "paused" | "closing" = "running";
+  /**
+   * Work stealing: tasks assigned here that another worker might take, most recent last.
+   * Entries go stale when their task leaves (checked when read; compacted as it grows).
+   */
+  stealable: TaskState[] = [];
 
   constructor(readonly info: WorkerInfo) {}
+
+  /** Drops the stale entries of `stealable` (tasks no longer processing here). */
+  compactStealable(): void {
+    this.stealable = this.stealable.filter((ts) =>
+      ts.processingOn === this && ts.state === "processing"
+    );
+  }
 
   /** Its address, the name it goes by everywhere. */
   get address(): string {

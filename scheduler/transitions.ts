@@ -20,6 +20,14 @@ import type { SchedulerConfig, SchedulerOutbox } from "./state.ts";
 
 type Rec = [TaskState, TaskStateName];
 
+/** A steal request sent and not yet answered (work stealing, stealing.ts). */
+export interface Steal {
+  victim: WorkerState;
+  thief: WorkerState;
+  /** The task's expected duration (s) when asked. */
+  seconds: number;
+}
+
 /** Tasks shorter than this (s) and with results smaller than TINY_RESULT may pipeline deeper. */
 const TINY_TASK = 0.005;
 const TINY_RESULT = 64 * 1024;
@@ -53,6 +61,8 @@ export abstract class SchedulerTransitions {
   protected ready: TaskState[] = [];
   /** Workers that lost a processing task (or joined) since the queue was last looked at. */
   protected readonly slotsOpened: Set<WorkerState> = new Set();
+  /** Steal requests awaiting the victim's answer, by task (work stealing, stealing.ts). */
+  protected readonly steals: Map<TaskState, Steal> = new Map();
 
   constructor(readonly out: SchedulerOutbox, config: SchedulerConfig) {
     this.config = config;
@@ -212,6 +222,14 @@ export abstract class SchedulerTransitions {
     ws.processing.add(ts);
     ts.occupancyShare = this.durations.get(ts.prefix) ?? this.config.unknownDuration;
     ws.occupancy += ts.occupancyShare;
+    // work stealing: root tasks under queuing go to whichever worker frees a slot; others may move
+    if (
+      this.config.workStealing &&
+      (ts.deps.length > 0 || ts.restrictions !== null || this.config.workerSaturation === Infinity)
+    ) {
+      ws.stealable.push(ts);
+      if (ws.stealable.length > 2 * ws.processing.size + 64) ws.compactStealable();
+    }
     const deps: Record<string, string[]> = {};
     for (const dep of ts.deps) {
       if (dep.whoHas!.has(ws)) deps[dep.key] = [];
@@ -245,7 +263,13 @@ export abstract class SchedulerTransitions {
     ws.occupancy = ws.processing.size ? Math.max(0, ws.occupancy - ts.occupancyShare) : 0;
     ts.processingOn = null;
     this.slotsOpened.add(ws);
+    if (this.steals.size) this.steals.delete(ts); // a steal answered later finds nothing to move
     if (tell) this.out.worker(ws.address, { op: "free-keys", keys: [ts.key] });
+  }
+
+  /** Assigns a processing task its worker gave up (work stealing) to `ws`. */
+  protected reassign(ts: TaskState, ws: WorkerState): void {
+    this.#assign(ts, ws, "processing");
   }
 
   /** processing → released outside the transitions (the worker dropped it already, or died). */

@@ -232,6 +232,18 @@ export class WorkerStateMachine {
     this.#dispatch();
   }
 
+  /**
+   * The scheduler wants to move `key` to another worker (work stealing): a task that has not
+   * started (waiting for its inputs, or ready) is dropped; one that runs or has run is kept.
+   * Either way the answer names the state it was in.
+   */
+  stealRequest(key: string): void {
+    const ts = this.tasks.get(key);
+    const state = ts?.state ?? null;
+    if (ts && (state === "waiting" || state === "ready")) this.#forget(ts);
+    this.out.scheduler({ op: "steal-response", k: key, state });
+  }
+
   /** Changes how many tasks may execute at once (the executor's capacity). */
   setSlots(slots: number): void {
     this.slots = slots;

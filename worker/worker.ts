@@ -211,6 +211,9 @@ export class Worker {
         });
         return;
       }
+      // work stealing (i4-steal)
+      case "steal-request":
+        return this.#state.stealRequest(m.k);
       default:
         unreachable(m);
     }

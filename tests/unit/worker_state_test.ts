@@ -149,6 +149,10 @@ class Sim {
     this.w.setSlots(n);
     this.#step();
   }
+  steal(k: string): void {
+    this.w.stealRequest(k);
+    this.#step();
+  }
 
   /** Keys started on the executor since the last call. */
   started(): string[] {
@@ -572,6 +576,75 @@ Deno.test("an outcome for a task not running is ignored", () => {
   assert.deepEqual(x.sent(), []);
 });
 
+// ------------------------------------------------------------------ work stealing
+
+function stealAnswers(msgs: WorkerToScheduler[]): [string, string | null][] {
+  return msgs.flatMap((m) => m.op === "steal-response" ? [[m.k, m.state] as const] : []) as [
+    string,
+    string | null,
+  ][];
+}
+
+// Dask: WorkerState._handle_steal_request (worker_state_machine.py): a task not started is given up
+Deno.test("steal-request for a ready task: dropped, answered 'ready', never started", () => {
+  const x = new Sim(1);
+  x.compute(ct("a-0"));
+  x.compute(ct("a-1"));
+  x.sent();
+  x.steal("a-1");
+  assert.deepEqual(stealAnswers(x.sent()), [["a-1", "ready"]]);
+  assert.equal(x.state("a-1"), "forgotten");
+  assert.equal(x.w.readyCount, 0);
+  x.done("a-0");
+  assert.deepEqual(x.started(), ["a-0"], "the stolen task never runs here");
+  assert.deepEqual(finished(x.sent()).map((m) => m.k), ["a-0"]);
+});
+
+Deno.test("steal-request for a task fetching its inputs: dropped; late data not kept", () => {
+  const x = new Sim(1);
+  x.compute(ct("b-1", { "x-1": ["p1"], "y-1": ["p2"] }));
+  x.got("p1", ["x-1"], { "x-1": encodeValue(1) });
+  x.steal("b-1");
+  assert.deepEqual(stealAnswers(x.sent()), [["b-1", "waiting"]]);
+  assert.equal(x.w.tasks.size, 0);
+  assert.equal(x.w.data.size, 0, "what was fetched for it goes too");
+  x.got("p2", ["y-1"], { "y-1": encodeValue(2) });
+  assert.equal(x.w.data.size, 0, "the late answer is not kept");
+  assert.deepEqual(x.started(), []);
+});
+
+// Dask: test_steal.py::test_dont_steal_executing_tasks — a started task stays and reports once
+Deno.test("steal-request for an executing task: refused, it finishes and reports once", () => {
+  const x = new Sim(1);
+  x.compute(ct("a-0"));
+  x.steal("a-0");
+  assert.deepEqual(stealAnswers(x.sent()), [["a-0", "executing"]]);
+  assert.equal(x.state("a-0"), "executing");
+  x.done("a-0");
+  assert.deepEqual(finished(x.sent()).map((m) => m.k), ["a-0"]);
+});
+
+Deno.test("steal-request for a finished or unknown task: its state, nothing changes", () => {
+  const x = new Sim(1);
+  x.compute(ct("a-0"));
+  x.done("a-0");
+  x.sent();
+  x.steal("a-0");
+  x.steal("zzz-1");
+  assert.deepEqual(stealAnswers(x.sent()), [["a-0", "memory"], ["zzz-1", null]]);
+  assert.ok(x.w.data.has("a-0"), "its value stays");
+});
+
+Deno.test("steal-request for a cancelled (freed while running) task: kept until it settles", () => {
+  const x = new Sim(1);
+  x.compute(ct("a-0"));
+  x.free("a-0");
+  x.steal("a-0");
+  assert.deepEqual(stealAnswers(x.sent()), [["a-0", "cancelled"]]);
+  x.done("a-0");
+  assert.deepEqual(finished(x.sent()), []);
+});
+
 // ------------------------------------------------------------------ randomized
 
 function rng(seed: number): () => number {
@@ -626,6 +699,9 @@ Deno.test("randomized stimuli keep every invariant and leak nothing", () => {
         x.paused(r() < 0.3);
       } else if (op < 0.93) {
         x.slots(1 + Math.floor(r() * 3));
+      } else if (op < 0.97) {
+        const ks = keys();
+        if (ks.length) x.steal(r() < 0.9 ? pick(ks) : "nope-1");
       }
     }
     // drain: everything is answered and finishes
