@@ -41,6 +41,11 @@ export interface TaskSpec {
   w?: string[];
   /** Loose restriction: may run elsewhere when none of `w` is there. */
   lo?: boolean;
+  // ---- in-task (issue 4: tasks launching tasks, resources) ----
+  /** Resources it needs on its worker while it runs, e.g. `{ GPU: 1 }`. */
+  rs?: Record<string, number>;
+  /** The key of the task that submitted it (from inside a task): it runs before its siblings. */
+  ps?: string;
 }
 
 /** What a worker tells the scheduler about itself in its handshake. */
@@ -258,6 +263,23 @@ export interface Heartbeat {
   stored: number;
 }
 
+// ---- in-task (issue 4: tasks launching tasks, preload, resources) ----
+
+/**
+ * Modules every worker imports (client -> scheduler: add them for current and future workers;
+ * scheduler -> worker: import them in every thread).
+ */
+export interface Preload {
+  op: "preload";
+  urls: string[];
+}
+
+/** A running task seceded: it no longer holds a thread slot (worker -> scheduler). */
+export interface LongRunning {
+  op: "long-running";
+  k: string;
+}
+
 // ---- peer (worker <-> worker, client -> worker) ----
 
 /** Ask a peer for values. */
@@ -283,7 +305,9 @@ export type ClientToScheduler =
   | WhoHas
   | HasWhat
   | WaitForWorkers
-  | CloseClient;
+  | CloseClient
+  // in-task (issue 4)
+  | Preload;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -294,9 +318,20 @@ export type SchedulerToClient =
   | HasWhatReply
   | WaitForWorkersReply;
 /** Messages the scheduler sends a worker. */
-export type SchedulerToWorker = ComputeTask | FreeKeys | CloseWorker;
+export type SchedulerToWorker =
+  | ComputeTask
+  | FreeKeys
+  | CloseWorker
+  // in-task (issue 4)
+  | Preload;
 /** Messages a worker sends the scheduler. */
-export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | Heartbeat;
+export type WorkerToScheduler =
+  | TaskFinished
+  | TaskErred
+  | MissingData
+  | Heartbeat
+  // in-task (issue 4)
+  | LongRunning;
 /** Messages between peers. */
 export type PeerMessage = GetData | Data;
 /** Handshake messages. */
@@ -326,6 +361,8 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "has-what": true,
   "wait-for-workers": true,
   "close-client": true,
+  // in-task (issue 4)
+  "preload": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -343,12 +380,16 @@ export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
   "task-erred": true,
   "missing-data": true,
   "heartbeat": true,
+  // in-task (issue 4)
+  "long-running": true,
 });
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
   "compute-task": true,
   "free-keys": true,
   "close-worker": true,
+  // in-task (issue 4)
+  "preload": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });

@@ -60,6 +60,9 @@ function taskSpec(v: unknown): boolean {
   if (v.r !== undefined && !isNat(v.r)) return false;
   if (v.w !== undefined && !strs(v.w)) return false;
   if (v.lo !== undefined && typeof v.lo !== "boolean") return false;
+  // in-task (issue 4)
+  if (v.rs !== undefined && !values(v.rs, (x) => isSize(x))) return false;
+  if (v.ps !== undefined && !isStr(v.ps)) return false;
   return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
 }
 
@@ -168,6 +171,11 @@ function badField(m: Obj): string | null {
     case "data":
       if (!isNum(m.id)) return "id";
       return values(m.values, (v) => v instanceof Payload) ? null : "values";
+    // in-task (issue 4)
+    case "preload":
+      return strs(m.urls) ? null : "urls";
+    case "long-running":
+      return isStr(m.k) ? null : "k";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

@@ -46,6 +46,8 @@ export interface SchedulerOptions {
   log?: (line: string) => void;
   /** Also log informational events (workers joining and leaving...). */
   verbose?: boolean;
+  /** Modules every worker imports, also workers that join later (URLs or import-map names). */
+  preload?: string[];
 }
 
 /** A running scheduler. */
@@ -72,6 +74,8 @@ export class Scheduler {
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
   readonly #startedAt = Date.now();
+  /** Modules every worker imports (in-task, issue 4). */
+  readonly #preloads: string[] = [];
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -96,6 +100,20 @@ export class Scheduler {
     this.#listeners = [tcp, inproc];
     this.address = tcp.address;
     this.inprocAddress = inproc.address;
+    this.#preloads.push(...new Set(options.preload ?? []));
+  }
+
+  /** Modules every worker imports (the `preload` option and `client.preload` calls). */
+  get preloads(): readonly string[] {
+    return this.#preloads;
+  }
+
+  /** Adds modules for every worker to import, now and when it joins. */
+  preload(urls: string[]): void {
+    const fresh = urls.filter((u) => !this.#preloads.includes(u));
+    if (fresh.length === 0) return;
+    this.#preloads.push(...fresh);
+    for (const c of this.#workers.values()) c.send({ op: "preload", urls: fresh });
   }
 
   /** Starts listening (and serving the dashboard when asked). */
@@ -165,6 +183,8 @@ export class Scheduler {
 
   #addWorker(info: WorkerInfo, conn: Connection): void {
     this.#workers.set(info.address, conn);
+    // before any task reaches it (in-task, issue 4)
+    if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
     conn.closed.then((reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
       this.#guard(`removing worker ${info.address}`, () => {
@@ -246,6 +266,9 @@ export class Scheduler {
         if (ws) ws.memory = m.memory;
         return;
       }
+      // in-task (issue 4)
+      case "long-running":
+        return this.state.longRunning(address, m.k);
       default:
         unreachable(m);
     }
@@ -295,6 +318,9 @@ export class Scheduler {
       case "close-client":
         conn.close("client closed");
         return;
+      // in-task (issue 4)
+      case "preload":
+        return this.preload(m.urls);
       default:
         unreachable(m);
     }

@@ -133,8 +133,18 @@ export class WorkerState {
   /** Memory the worker reported. */
   memory = 0;
   status: "running" | "paused" | "closing" = "running";
+  // in-task (issue 4)
+  /** Processing tasks that seceded: they hold no slot and count in no occupancy. */
+  readonly longRunning: Set<TaskState> = new Set();
+  /** Resources held by its processing tasks (null until one needs some). */
+  usedResources: Record<string, number> | null = null;
 
   constructor(readonly info: WorkerInfo) {}
+
+  /** Processing tasks that hold a slot (seceded ones do not). */
+  get busy(): number {
+    return this.processing.size - this.longRunning.size;
+  }
 
   /** Its address, the name it goes by everywhere. */
   get address(): string {
