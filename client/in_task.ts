@@ -4,7 +4,8 @@
  * throw a clear error anywhere else. In a submitted function these names need no import: the
  * thread binds them when it compiles the function.
  */
-import { inTask } from "../comm/in_task.ts";
+import { inTask, waitOutsideSlot } from "../comm/in_task.ts";
+export { asCompleted, wait } from "./wait.ts";
 import { Client, type ClientOptions } from "./client.ts";
 
 export {
@@ -21,7 +22,7 @@ export {
  * Awaiting its Futures or `gather` inside a task gives the task's thread slot back while it
  * waits (as Dask's `worker_client` does), so a task on a one-thread worker can wait for the
  * tasks it submitted; tasks it submits run before its siblings that are still waiting.
- * (`wait` and `asCompleted` do not secede by themselves: call `secede()` first.)
+ * (`wait` does the same; `asCompleted` does not: call `secede()` before iterating.)
  */
 export function getClient(options: Pick<ClientOptions, "timeout"> = {}): Client {
   const { hooks } = inTask("getClient()");
@@ -33,17 +34,7 @@ export function getClient(options: Pick<ClientOptions, "timeout"> = {}): Client 
     name: `${w.name}-thread-${w.thread}`,
   }, {
     key: () => hooks.current()?.key,
-    wait: async (f) => {
-      const ctx = hooks.current();
-      // only a task that holds a slot gives it back; one that seceded itself stays seceded
-      if (!ctx || hooks.seceded(ctx.key)) return await f();
-      hooks.secede(ctx.key);
-      try {
-        return await f();
-      } finally {
-        await hooks.rejoin(ctx.key);
-      }
-    },
+    wait: waitOutsideSlot,
   });
   hooks.client = client;
   return client;

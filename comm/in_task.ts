@@ -110,3 +110,19 @@ export function rejoin(): Promise<void> {
   }
   return t.hooks.rejoin(t.key);
 }
+
+/**
+ * Runs a wait on Futures: inside a task that holds a slot, the task secedes while it waits and
+ * rejoins after (Dask's worker_client); elsewhere (or already seceded) it just waits.
+ */
+export async function waitOutsideSlot<T>(f: () => Promise<T>): Promise<T> {
+  const hooks = threadHooks();
+  const ctx = hooks?.current();
+  if (!hooks || !ctx || hooks.seceded(ctx.key)) return await f();
+  hooks.secede(ctx.key);
+  try {
+    return await f();
+  } finally {
+    await hooks.rejoin(ctx.key);
+  }
+}

@@ -23,6 +23,9 @@ import {
   type TaskWorkerInfo,
 } from "../comm/in_task.ts";
 
+/** Names in a function's source that need the client module (loaded in the background). */
+const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;
+
 /** The client side of the thread, imported in the background (it weighs ~20 ms of start-up). */
 type ClientModule = typeof import("../client/in_task.ts");
 
@@ -140,9 +143,12 @@ class ThreadRunner {
   #exports = new Map<string, ((...args: unknown[]) => unknown)[]>();
   #clientModule: ClientModule | null = null;
   #clientLoading: Promise<void> | null = null;
-  /** Function hashes whose source names getClient: they wait for the client module. */
+  /** Function hashes whose source uses the client module: they wait for it to load. */
   #needsClient = new Set<string>();
-  /** Names a task function may use without importing them: bound when it is compiled. */
+  /**
+   * Names a task function may use without importing them (dtask's in-task API): bound when it
+   * is compiled.
+   */
   #bindings: Record<string, unknown> = {
     getWorker,
     secede,
@@ -152,6 +158,10 @@ class ThreadRunner {
       if (!this.#clientModule) throw new Error("getClient(): the client module is not loaded");
       return this.#clientModule.getClient(options);
     },
+    // waits on the Futures of getClient(): the client module is in by then
+    wait: (...args: Parameters<ClientModule["wait"]>) => this.#clientModule!.wait(...args),
+    asCompleted: (...args: Parameters<ClientModule["asCompleted"]>) =>
+      this.#clientModule!.asCompleted(...args),
   };
 
   constructor(scope: ThreadScope) {
@@ -316,7 +326,7 @@ class ThreadRunner {
     if (this.#preloading > 0) return; // resumed once the modules are in
     while (this.#head < this.#queue.length) {
       const next = this.#queue[this.#head]!;
-      if (next.s?.includes("getClient")) this.#needsClient.add(next.h);
+      if (next.s !== undefined && USES_CLIENT.test(next.s)) this.#needsClient.add(next.h);
       if (this.#clientModule === null && this.#needsClient.has(next.h)) {
         // resumed once the client module is in (a failure to load surfaces in getClient)
         this.#busy = true;

@@ -9,6 +9,7 @@ import {
   rejoin,
   Scheduler,
   secede,
+  wait,
   Worker,
 } from "../../mod.ts";
 
@@ -159,4 +160,16 @@ Deno.test("test_gather_multi_machine: one client per worker thread", async () =>
     await worker.close();
     await scheduler.close();
   }
+});
+
+Deno.test("wait() inside a task gives the slot back too: no deadlock on one thread", async () => {
+  await using cluster = await LocalCluster.start({ ...opts, nWorkers: 1, threadsPerWorker: 1 });
+  await using client = await Client.connect(cluster);
+  const r = await client.submit(async function waits() {
+    const c = getClient();
+    const fs = c.map((x: number) => x + 100, [1, 2]);
+    const { done, notDone } = await wait(fs);
+    return [done.size, notDone.size];
+  });
+  assert.deepEqual(r, [2, 0]);
 });
