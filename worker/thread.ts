@@ -26,7 +26,7 @@ import {
 /** Names in a function's source that need the client module (loaded in the background). */
 const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;
 
-/** The client side of the thread, imported in the background (it weighs ~20 ms of start-up). */
+/** The client side of the thread, imported on first need (it weighs ~20 ms of start-up). */
 type ClientModule = typeof import("../client/in_task.ts");
 
 /** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
@@ -208,7 +208,7 @@ class ThreadRunner {
     return this.#als.getStore()?.key ?? this.#current;
   }
 
-  /** Imports the client modules (once); tasks whose source names getClient wait for it. */
+  /** Imports the client modules (once, when a task first needs them: they wait for it). */
   #loadClient(): Promise<void> {
     return this.#clientLoading ??= Promise.all([
       import("../client/in_task.ts"),
@@ -221,7 +221,6 @@ class ThreadRunner {
   }
 
   #install(worker: TaskWorkerInfo, authToken: string | undefined): void {
-    this.#loadClient().catch((e) => this.stray(e));
     installThreadHooks({
       worker: { ...worker, thread: this.#thread },
       authToken,
