@@ -67,6 +67,7 @@ export class SchedulerState extends SchedulerTransitions {
     this.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
     for (const ts of this.unrunnable) this.ready.push(ts);
     this.slotsOpened.add(ws);
+    if (info.resources) this.resourcesFreed.add(ws); // resource-queued tasks may fit it
     this.run();
   }
 
@@ -111,6 +112,7 @@ export class SchedulerState extends SchedulerTransitions {
     }
     ws.hasWhat.clear();
     this.slotsOpened.delete(ws);
+    this.resourcesFreed.delete(ws);
     if (this.resourceQueued.size) this.requeueResources(); // perhaps nobody can run them now
     for (const ts of scattered) {
       this.cancel(

@@ -59,6 +59,8 @@ export abstract class SchedulerTransitions {
   readonly resourceNeeds: Map<TaskState, Resources> = new Map();
   /** Ready tasks (state queued) waiting for a worker's resources to free up. */
   readonly resourceQueued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
+  /** Workers whose resources freed up (or that joined) since the resource queue was looked at. */
+  protected readonly resourcesFreed: Set<WorkerState> = new Set();
 
   constructor(readonly out: SchedulerOutbox, config: SchedulerConfig) {
     this.config = config;
@@ -93,11 +95,15 @@ export abstract class SchedulerTransitions {
         this.recommend(ready, "processing");
         continue;
       }
-      if (this.slotsOpened.size === 0) return;
+      if (this.slotsOpened.size === 0 && this.resourcesFreed.size === 0) return;
       const opened = [...this.slotsOpened];
       this.slotsOpened.clear();
       if (this.queued.size) { for (const ws of opened) this.#fillWorker(ws); }
-      if (this.resourceQueued.size) { for (const ws of opened) this.#fillResources(ws); }
+      if (this.resourcesFreed.size) {
+        const freed = [...this.resourcesFreed];
+        this.resourcesFreed.clear();
+        if (this.resourceQueued.size) { for (const ws of freed) this.#fillResources(ws); }
+      }
     }
   }
 
@@ -304,6 +310,7 @@ export abstract class SchedulerTransitions {
     const need = this.resourceNeeds.size ? this.resourceNeeds.get(ts) : undefined;
     if (need && ws.usedResources) {
       for (const r in need) ws.usedResources[r] = Math.max(0, ws.usedResources[r] - need[r]);
+      this.resourcesFreed.add(ws);
     }
     ts.processingOn = null;
     this.slotsOpened.add(ws);

@@ -1642,3 +1642,24 @@ Deno.test("test_sub_submit_priority: a task submitted from a task ranks before i
   x.finish("p-1");
   assert.deepEqual(x.computed("a"), ["p-1", "h-1"], "the freed slot goes to a subtask");
 });
+
+Deno.test("resources: ordinary tasks finishing do not rescan the resource queue", () => {
+  const x = sim([]);
+  x.addWorker("a", 1, "a", { GPU: 1 }); // GPU free, but the queued tasks need T
+  x.addWorker("b", 1, "b", { T: 1 });
+  x.submit([t("t-1", [], { rs: { T: 1 } }), t("t-2", [], { rs: { T: 1 } })]);
+  assert.equal(x.state("t-2"), "queued");
+  // observe which needs the scheduler looks up (the map still behaves as before)
+  const looked: string[] = [];
+  const needs = x.s.resourceNeeds;
+  const get = needs.get.bind(needs);
+  needs.get = (ts) => {
+    looked.push(ts.key);
+    return get(ts);
+  };
+  x.submit([t("o-1", [], { w: ["a"] })]);
+  x.finish("o-1");
+  assert.ok(!looked.includes("t-2"), `the queue was scanned: ${looked}`);
+  x.finish("t-1");
+  assert.equal(x.on("t-2"), "b");
+});
