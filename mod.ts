@@ -23,3 +23,12 @@ export { LocalCluster, type LocalClusterOptions, type LocalWorkerInfo } from "./
 export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
 export { Worker, type WorkerOptions } from "./worker/worker.ts";
 export { Nanny, type NannyOptions } from "./worker/nanny.ts";
+// in-task (issue 4)
+export {
+  getClient,
+  getWorker,
+  rejoin,
+  secede,
+  type TaskWorker,
+  type TaskWorkerInfo,
+} from "./client/in_task.ts";

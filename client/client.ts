@@ -3,6 +3,7 @@
  * transports are injected (registerDialer), so nothing here calls Deno APIs.
  */
 import { Connection } from "../comm/connection.ts";
+import { PendingTransport } from "../comm/pending_transport.ts";
 import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { parseAddress } from "../comm/transport.ts";
@@ -58,6 +59,16 @@ export interface SubmitOptions {
    * a later generation runs after earlier ones at equal priority (Dask's fifo_timeout).
    */
   fifoTimeout?: number | string;
+  /** Resources the task holds on its worker while it runs, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+}
+
+/** How a Client made inside a task (getClient()) knows its task; see client/in_task.ts. */
+export interface InTaskClientHooks {
+  /** The key of the task whose code runs now, if any (its submissions run before its siblings). */
+  key(): string | undefined;
+  /** Runs a wait on Futures (gather, await): the running task gives up its slot meanwhile. */
+  wait<T>(f: () => Promise<T>): Promise<T>;
 }
 
 /** What `gather` does with erred Futures. */
@@ -149,6 +160,7 @@ export class Client implements FutureHost {
     gather: (fs) => this.gather(fs),
   };
   #topics = new calls.Topics();
+  #inTask: InTaskClientHooks | null = null;
 
   private constructor(conn: Connection, address: string, id: string, name: string) {
     this.#conn = conn;
@@ -198,6 +210,37 @@ export class Client implements FutureHost {
       await own?.close();
       throw e;
     }
+  }
+
+  /**
+   * A Client whose connection opens in the background: usable at once, its messages go out
+   * once connected (getClient() inside a task; `address` must be tcp://).
+   */
+  static connectSoon(
+    address: string,
+    options: ClientOptions = {},
+    inTask?: InTaskClientHooks,
+  ): Client {
+    const timeout = options.timeout ?? 30_000;
+    const name = options.name ?? "client";
+    const opening = (async () => {
+      const t = await withTimeout(dialAny(address), timeout, `connecting to ${address}`);
+      try {
+        await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+      } catch (e) {
+        t.close();
+        throw e;
+      }
+      return t;
+    })();
+    const client = new Client(
+      new Connection(new PendingTransport(address, opening)),
+      address,
+      name,
+      name,
+    );
+    client.#inTask = inTask ?? null;
+    return client;
   }
 
   // ---------------------------------------------------------------- submitting
@@ -278,6 +321,10 @@ export class Client implements FutureHost {
         spec.w = typeof options.workers === "string" ? [options.workers] : [...options.workers];
         if (options.allowOtherWorkers) spec.lo = true;
       }
+      // in-task (issue 4)
+      if (options.resources !== undefined) spec.rs = checkResources(options.resources);
+      const parent = this.#inTask?.key();
+      if (parent !== undefined) spec.ps = parent;
       this.#tasks.push(spec);
       this.#wanted.push(key);
       if (!this.#sentFns.has(info.h)) {
@@ -323,7 +370,12 @@ export class Client implements FutureHost {
   // ---------------------------------------------------------------- results
 
   /** Values of Futures, in the same structure (arrays and plain objects are walked). */
-  async gather<T>(futures: T, options: GatherOptions = {}): Promise<Gathered<T>> {
+  gather<T>(futures: T, options: GatherOptions = {}): Promise<Gathered<T>> {
+    if (this.#inTask) return this.#inTask.wait(() => this.#gather(futures, options));
+    return this.#gather(futures, options);
+  }
+
+  async #gather<T>(futures: T, options: GatherOptions): Promise<Gathered<T>> {
     const found: Future[] = [];
     collectFutures(futures, found);
     const states = found.map((f) => f.state);
@@ -339,7 +391,12 @@ export class Client implements FutureHost {
   }
 
   /** FutureHost: one key's value. */
-  async valueOf(ks: KeyState): Promise<unknown> {
+  valueOf(ks: KeyState): Promise<unknown> {
+    if (this.#inTask && !ks.settled) return this.#inTask.wait(() => this.#valueOf(ks));
+    return this.#valueOf(ks);
+  }
+
+  async #valueOf(ks: KeyState): Promise<unknown> {
     if (!ks.settled) await new Promise<void>((r) => ks.onSettled(r));
     if (ks.status !== "finished") {
       throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
@@ -615,6 +672,27 @@ export class Client implements FutureHost {
     return futures;
   }
 
+  // ---------------------------------------------------------------- preload (issue 4)
+
+  /**
+   * Every worker imports the module at `moduleUrl` (an absolute URL or import-map name), now and
+   * when it joins later; a submitted function whose name and source match one of its exports
+   * then runs as that export, with its imports. Resolves once the scheduler has it.
+   */
+  async preload(moduleUrl: string | URL): Promise<void> {
+    const url = String(moduleUrl);
+    if (!URL.canParse(url)) {
+      throw new TypeError(
+        `preload needs an absolute module URL or import-map name, got ${JSON.stringify(url)}; ` +
+          `resolve a path with import.meta.resolve(...)`,
+      );
+    }
+    this.#checkOpen();
+    this.#flush();
+    this.#conn.send({ op: "preload", urls: [url] });
+    await this.schedulerInfo(); // a round trip: the scheduler has handled it
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
@@ -658,3 +736,16 @@ export type MaybeFuture<T> =
 
 /** Arguments where any value may also be given as a Future of it. */
 export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
+
+/** Checks a `resources` option: names to non-negative finite amounts. */
+function checkResources(r: Record<string, number>): Record<string, number> {
+  if (typeof r !== "object" || r === null || Array.isArray(r)) {
+    throw new TypeError("resources must be an object like { GPU: 1 }");
+  }
+  for (const [name, n] of Object.entries(r)) {
+    if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
+      throw new TypeError(`resource ${name} must be a finite number >= 0, got ${n}`);
+    }
+  }
+  return { ...r };
+}

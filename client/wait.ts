@@ -1,6 +1,7 @@
 /** Waiting on many Futures: `wait` and `asCompleted`. */
 import { TimeoutError } from "../comm/errors.ts";
 import { Future } from "./future.ts";
+import { waitOutsideSlot } from "../comm/in_task.ts";
 
 /** What `wait` resolves to: the Futures that settled and those that did not. */
 export interface WaitResult<T = unknown> {
@@ -33,34 +34,37 @@ export function wait<T>(
   let left = 0;
   for (const f of list) if (!f.done()) left++;
   if (left === 0 || (first && left < list.length)) return Promise.resolve(split());
-  return new Promise((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let finished = false;
-    const cbs: [Future<T>, () => void][] = [];
-    const finish = (err?: Error) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      for (const [f, cb] of cbs) f.state.offSettled(cb);
-      if (err) reject(err);
-      else resolve(split());
-    };
-    for (const f of list) {
-      if (f.done()) continue;
-      const cb = () => {
-        if (first || --left === 0) finish();
+  // inside a task, the task gives its thread slot back while it waits (in-task, issue 4)
+  return waitOutsideSlot(() =>
+    new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let finished = false;
+      const cbs: [Future<T>, () => void][] = [];
+      const finish = (err?: Error) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        for (const [f, cb] of cbs) f.state.offSettled(cb);
+        if (err) reject(err);
+        else resolve(split());
       };
-      cbs.push([f, cb]);
-      f.state.onSettled(cb);
-    }
-    if (options.timeout !== undefined) {
-      timer = setTimeout(
-        () =>
-          finish(new TimeoutError(`wait: ${left} Futures not done after ${options.timeout} ms`)),
-        options.timeout,
-      );
-    }
-  });
+      for (const f of list) {
+        if (f.done()) continue;
+        const cb = () => {
+          if (first || --left === 0) finish();
+        };
+        cbs.push([f, cb]);
+        f.state.onSettled(cb);
+      }
+      if (options.timeout !== undefined) {
+        timer = setTimeout(
+          () =>
+            finish(new TimeoutError(`wait: ${left} Futures not done after ${options.timeout} ms`)),
+          options.timeout,
+        );
+      }
+    })
+  );
 }
 
 /** Options of `asCompleted`. */

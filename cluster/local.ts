@@ -38,6 +38,8 @@ export interface LocalClusterOptions {
   workStealing?: boolean;
   /** WebSocket listener port (not supported yet: must be null/undefined). */
   wsPort?: number | null;
+  /** Modules every worker imports (URLs or import-map names), also workers that join later. */
+  preload?: (string | URL)[];
 }
 
 type ClusterSettings =
@@ -126,12 +128,21 @@ export class LocalCluster {
     if (options.wsPort != null) {
       throw new TypeError("wsPort: the WebSocket listener is not available yet; leave it null");
     }
+    for (const url of options.preload ?? []) {
+      if (!URL.canParse(String(url))) {
+        throw new TypeError(
+          `preload: ${JSON.stringify(String(url))} is not an absolute module URL or import-map ` +
+            `name; resolve a path with import.meta.resolve(...)`,
+        );
+      }
+    }
     const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
     const scheduler = await Scheduler.start({
       host: options.host ?? "127.0.0.1",
       port: options.schedulerPort ?? 0,
       dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
       authToken: options.authToken,
+      preload: options.preload?.map(String),
       config: {
         ...(options.workerSaturation !== undefined &&
           { workerSaturation: options.workerSaturation }),

@@ -41,6 +41,11 @@ export interface TaskSpec {
   w?: string[];
   /** Loose restriction: may run elsewhere when none of `w` is there. */
   lo?: boolean;
+  // ---- in-task (issue 4: tasks launching tasks, resources) ----
+  /** Resources it needs on its worker while it runs, e.g. `{ GPU: 1 }`. */
+  rs?: Record<string, number>;
+  /** The key of the task that submitted it (from inside a task): it runs before its siblings. */
+  ps?: string;
 }
 
 /** What a worker tells the scheduler about itself in its handshake. */
@@ -258,6 +263,23 @@ export interface Heartbeat {
   executing: number;
   ready: number;
   stored: number;
+}
+
+// ---- in-task (issue 4: tasks launching tasks, preload, resources) ----
+
+/**
+ * Modules every worker imports (client -> scheduler: add them for current and future workers;
+ * scheduler -> worker: import them in every thread).
+ */
+export interface Preload {
+  op: "preload";
+  urls: string[];
+}
+
+/** A running task seceded: it no longer holds a thread slot (worker -> scheduler). */
+export interface LongRunning {
+  op: "long-running";
+  k: string;
 }
 
 // ---- peer (worker <-> worker, client -> worker) ----
@@ -500,7 +522,9 @@ export type ClientToScheduler =
   | WaitForWorkers
   | CloseClient
   // cluster-wide calls (i4-cluster)
-  | ClusterCallRequest;
+  | ClusterCallRequest
+  // in-task (issue 4)
+  | Preload;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -521,7 +545,9 @@ export type SchedulerToWorker =
   | Run
   | AcquireReplicas
   // work stealing (i4-steal)
-  | StealRequest;
+  | StealRequest
+  // in-task (issue 4)
+  | Preload;
 /** Messages a worker sends the scheduler. */
 export type WorkerToScheduler =
   | TaskFinished
@@ -532,7 +558,9 @@ export type WorkerToScheduler =
   | RunReply
   | AcquireReplicasReply
   // work stealing (i4-steal)
-  | StealResponse;
+  | StealResponse
+  // in-task (issue 4)
+  | LongRunning;
 /** Messages between peers. */
 export type PeerMessage = GetData | Data;
 /** Handshake messages. */
@@ -578,6 +606,8 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "subscribe-topic": true,
   "unsubscribe-topic": true,
   "get-task-stream": true,
+  // in-task (issue 4)
+  "preload": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -608,6 +638,8 @@ export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
   "acquire-replicas-reply": true,
   // work stealing (i4-steal)
   "steal-response": true,
+  // in-task (issue 4)
+  "long-running": true,
 });
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWorker>({
@@ -619,6 +651,8 @@ export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWor
   "acquire-replicas": true,
   // work stealing (i4-steal)
   "steal-request": true,
+  // in-task (issue 4)
+  "preload": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });

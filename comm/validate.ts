@@ -64,6 +64,9 @@ function taskSpec(v: unknown): boolean {
   if (v.r !== undefined && !isNat(v.r)) return false;
   if (v.w !== undefined && !strs(v.w)) return false;
   if (v.lo !== undefined && typeof v.lo !== "boolean") return false;
+  // in-task (issue 4)
+  if (v.rs !== undefined && !values(v.rs, (x) => isSize(x))) return false;
+  if (v.ps !== undefined && !isStr(v.ps)) return false;
   return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
 }
 
@@ -255,6 +258,11 @@ function badField(m: Obj): string | null {
     case "steal-response":
       if (!isStr(m.k)) return "k";
       return m.state === null || isStr(m.state) ? null : "state";
+    // in-task (issue 4)
+    case "preload":
+      return strs(m.urls) ? null : "urls";
+    case "long-running":
+      return isStr(m.k) ? null : "k";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

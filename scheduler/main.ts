@@ -18,7 +18,8 @@ Options:
   --tls-cert F --tls-key F TLS (not available yet)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
-  --preload URL            module every worker imports (not available yet)
+  --preload URL            module every worker imports, also workers that join later
+                           (repeatable; absolute URL or import-map name; paths resolved)
   -h, --help               this text`;
 
 /** Runs the scheduler CLI with `args`; resolves when it has stopped. */
@@ -49,9 +50,18 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  for (const opt of ["ws-port", "tls-cert", "tls-key", "preload"] as const) {
+  for (const opt of ["ws-port", "tls-cert", "tls-key"] as const) {
     if (values[opt] !== undefined) {
       console.error(`--${opt} is not available in this version of dtask yet`);
+      return 2;
+    }
+  }
+  const preload: string[] = [];
+  for (const s of values.preload ?? []) {
+    if (/^(\.{0,2}\/)/.test(s)) preload.push(new URL(s, `file://${Deno.cwd()}/`).href);
+    else if (URL.canParse(s)) preload.push(s);
+    else {
+      console.error(`--preload: not a module URL or path: ${s}`);
       return 2;
     }
   }
@@ -91,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
       ...(workerSaturation !== undefined && { workerSaturation }),
       ...(values["no-work-stealing"] && { workStealing: false }),
     },
+    preload,
   });
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);

@@ -28,7 +28,7 @@ export function pickRootWorker(
   let bestLoad = Infinity;
   for (const ws of workers) {
     if (ws.status !== "running") continue;
-    const n = ws.processing.size;
+    const n = ws.busy;
     if (n >= taskSlots(ws, saturation)) continue;
     const load = Number.isFinite(saturation)
       ? n / ws.info.nthreads
@@ -68,6 +68,45 @@ export function pickWorker(ts: TaskState, workers: Iterable<WorkerState>): Worke
   if (valid.length) return earliest(ts, valid);
   if (!all?.length) return null;
   return earliest(ts, holders.size ? holders : all);
+}
+
+// ---- resources (issue 4)
+
+/** Resources a task needs, e.g. `{ GPU: 1 }`. */
+export type Resources = Record<string, number>;
+
+/** Whether `ws` has `need`: in total, or (with `free`) beyond what its processing tasks hold. */
+export function hasResources(ws: WorkerState, need: Resources, free: boolean): boolean {
+  const have = ws.info.resources;
+  for (const r in need) {
+    let n = have?.[r] ?? 0;
+    if (free) n -= ws.usedResources?.[r] ?? 0;
+    if (n + 1e-9 < need[r]) return false;
+  }
+  return true;
+}
+
+/**
+ * For a task that needs resources: among the running workers it may run on with enough free
+ * resources, the holders of its inputs first, then the earliest start (as pickWorker). Returns
+ * "wait" when some such worker has enough in total but not free now, null when none has.
+ */
+export function pickResourceWorker(
+  ts: TaskState,
+  need: Resources,
+  workers: Iterable<WorkerState>,
+): WorkerState | "wait" | null {
+  const fit: WorkerState[] = [];
+  let wait = false;
+  for (const ws of workers) {
+    if (ws.status !== "running" || !(allowed(ts, ws) || ts.loose)) continue;
+    if (!hasResources(ws, need, false)) continue;
+    if (hasResources(ws, need, true)) fit.push(ws);
+    else wait = true;
+  }
+  if (fit.length === 0) return wait ? "wait" : null;
+  const holders = fit.filter((ws) => ts.deps.some((d) => d.whoHas?.has(ws)));
+  return earliest(ts, holders.length ? holders : fit);
 }
 
 /** The worker of `pool` where `ts` would start first (ties: the one holding fewer bytes). */

@@ -47,6 +47,8 @@ export interface SchedulerOptions {
   log?: (line: string) => void;
   /** Also log informational events (workers joining and leaving...). */
   verbose?: boolean;
+  /** Modules every worker imports, also workers that join later (URLs or import-map names). */
+  preload?: string[];
 }
 
 /** A running scheduler. */
@@ -77,6 +79,8 @@ export class Scheduler {
   readonly calls: ClusterCalls;
   /** The work-stealing timer (i4-steal). */
   #balancer: ReturnType<typeof setInterval> | undefined;
+  /** Modules every worker imports (in-task, issue 4). */
+  readonly #preloads: string[] = [];
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -114,6 +118,20 @@ export class Scheduler {
         cfg.workStealingInterval,
       );
     }
+    this.#preloads.push(...new Set(options.preload ?? []));
+  }
+
+  /** Modules every worker imports (the `preload` option and `client.preload` calls). */
+  get preloads(): readonly string[] {
+    return this.#preloads;
+  }
+
+  /** Adds modules for every worker to import, now and when it joins. */
+  preload(urls: string[]): void {
+    const fresh = urls.filter((u) => !this.#preloads.includes(u));
+    if (fresh.length === 0) return;
+    this.#preloads.push(...fresh);
+    for (const c of this.#workers.values()) c.send({ op: "preload", urls: fresh });
   }
 
   /** Starts listening (and serving the dashboard when asked). */
@@ -183,6 +201,8 @@ export class Scheduler {
 
   #addWorker(info: WorkerInfo, conn: Connection): void {
     this.#workers.set(info.address, conn);
+    // before any task reaches it (in-task, issue 4)
+    if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
     conn.closed.then((reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
       if (this.state.workers.has(info.address)) this.calls.workerRemoved(info.address, reason);
@@ -281,6 +301,9 @@ export class Scheduler {
       // work stealing (i4-steal)
       case "steal-response":
         return this.state.stealResponse(address, m.k, m.state);
+      // in-task (issue 4)
+      case "long-running":
+        return this.state.longRunning(address, m.k);
       default:
         unreachable(m);
     }
@@ -344,6 +367,9 @@ export class Scheduler {
       case "unsubscribe-topic":
       case "get-task-stream":
         return this.calls.handle(id, m, conn);
+      // in-task (issue 4)
+      case "preload":
+        return this.preload(m.urls);
       default:
         unreachable(m);
     }

@@ -77,6 +77,7 @@ export class SchedulerState extends SchedulerStealing {
     this.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
     for (const ts of this.unrunnable) this.ready.push(ts);
     this.slotsOpened.add(ws);
+    if (info.resources) this.resourcesFreed.add(ws); // resource-queued tasks may fit it
     this.run();
   }
 
@@ -121,6 +122,8 @@ export class SchedulerState extends SchedulerStealing {
     }
     ws.hasWhat.clear();
     this.slotsOpened.delete(ws);
+    this.resourcesFreed.delete(ws);
+    if (this.resourceQueued.size) this.requeueResources(); // perhaps nobody can run them now
     for (const ts of scattered) {
       this.cancel(
         ts,
@@ -179,6 +182,14 @@ export class SchedulerState extends SchedulerStealing {
       if (spec.w?.length) {
         ts.restrictions = new Set(spec.w);
         ts.loose = spec.lo === true;
+      }
+      // in-task (issue 4): resources; tasks submitted from a task run before its siblings
+      if (spec.rs && Object.values(spec.rs).some((n) => n > 0)) {
+        this.resourceNeeds.set(ts, spec.rs);
+      }
+      if (spec.ps !== undefined) {
+        const parent = this.tasks.get(spec.ps);
+        if (parent) ts.rank = subtaskRank(ts.rank, parent.rank);
       }
       this.tasks.set(spec.k, ts);
       this.counts.released++;
@@ -327,6 +338,19 @@ export class SchedulerState extends SchedulerStealing {
     this.run();
   }
 
+  /** A worker's task seceded: it holds no slot and counts in no occupancy until it ends. */
+  longRunning(address: string, k: string): void {
+    const ts = this.tasks.get(k);
+    const ws = this.workers.get(address);
+    if (!ts || !ws || ts.state !== "processing" || ts.processingOn !== ws) return;
+    if (ws.longRunning.has(ts)) return;
+    ws.longRunning.add(ts);
+    ws.occupancy = Math.max(0, ws.occupancy - ts.occupancyShare);
+    ts.occupancyShare = 0;
+    this.slotsOpened.add(ws);
+    this.run();
+  }
+
   /** A worker could not fetch `key` for task `k` from `holder`: run `k` again once `key` is back. */
   missingData(address: string, k: string, key: string, holder: string): void {
     const ts = this.tasks.get(k);
@@ -398,4 +422,17 @@ export class SchedulerState extends SchedulerStealing {
     }
     ts.whoWants = null;
   }
+}
+
+/** How much a submitted-from-a-task level raises priority: below any user priority step. */
+const SUBTASK_STEP = 1 / 1024;
+
+/**
+ * The rank of a task submitted from inside the task of rank `parentRank` (Dask: a generation
+ * before its parent's): its own user priority first, then one step ahead of its parent's level,
+ * so it runs before its parent's siblings still waiting and before later submissions.
+ */
+export function subtaskRank(rank: number, parentRank: number): number {
+  const parentLevel = Math.round((Math.round(parentRank) - parentRank) / SUBTASK_STEP);
+  return rank - Math.min(parentLevel + 1, 511) * SUBTASK_STEP;
 }

@@ -90,6 +90,11 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
         this.#dropEntry(list, i); // stale: finished, released or moved
         continue;
       }
+      // seceded tasks run already; resource-bound ones were placed by their free resources
+      if (victim.longRunning.has(ts) || (this.resourceNeeds.size && this.resourceNeeds.has(ts))) {
+        this.#dropEntry(list, i);
+        continue;
+      }
       scanned++;
       if (this.steals.has(ts)) continue;
       const seconds = this.durations.get(ts.prefix) ?? this.config.unknownDuration;

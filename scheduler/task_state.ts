@@ -141,6 +141,11 @@ export class WorkerState {
    * Entries go stale when their task leaves (checked when read; compacted as it grows).
    */
   stealable: TaskState[] = [];
+  // in-task (issue 4)
+  /** Processing tasks that seceded: they hold no slot and count in no occupancy. */
+  readonly longRunning: Set<TaskState> = new Set();
+  /** Resources held by its processing tasks (null until one needs some). */
+  usedResources: Record<string, number> | null = null;
 
   constructor(readonly info: WorkerInfo) {}
 
@@ -149,6 +154,11 @@ export class WorkerState {
     this.stealable = this.stealable.filter((ts) =>
       ts.processingOn === this && ts.state === "processing"
     );
+  }
+
+  /** Processing tasks that hold a slot (seceded ones do not). */
+  get busy(): number {
+    return this.processing.size - this.longRunning.size;
   }
 
   /** Its address, the name it goes by everywhere. */

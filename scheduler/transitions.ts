@@ -16,6 +16,7 @@ import {
   type WorkerState,
 } from "./task_state.ts";
 import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
+import { allowed, hasResources, pickResourceWorker, type Resources } from "./placement.ts";
 import type { SchedulerConfig, SchedulerOutbox } from "./state.ts";
 
 type Rec = [TaskState, TaskStateName];
@@ -63,6 +64,13 @@ export abstract class SchedulerTransitions {
   protected readonly slotsOpened: Set<WorkerState> = new Set();
   /** Steal requests awaiting the victim's answer, by task (work stealing, stealing.ts). */
   protected readonly steals: Map<TaskState, Steal> = new Map();
+  // ---- resources (issue 4)
+  /** What tasks need, for the few that need resources (ordinary tasks pay nothing). */
+  readonly resourceNeeds: Map<TaskState, Resources> = new Map();
+  /** Ready tasks (state queued) waiting for a worker's resources to free up. */
+  readonly resourceQueued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
+  /** Workers whose resources freed up (or that joined) since the resource queue was looked at. */
+  protected readonly resourcesFreed: Set<WorkerState> = new Set();
 
   constructor(readonly out: SchedulerOutbox, config: SchedulerConfig) {
     this.config = config;
@@ -97,10 +105,15 @@ export abstract class SchedulerTransitions {
         this.recommend(ready, "processing");
         continue;
       }
-      if (this.slotsOpened.size === 0) return;
+      if (this.slotsOpened.size === 0 && this.resourcesFreed.size === 0) return;
       const opened = [...this.slotsOpened];
       this.slotsOpened.clear();
       if (this.queued.size) { for (const ws of opened) this.#fillWorker(ws); }
+      if (this.resourcesFreed.size) {
+        const freed = [...this.resourcesFreed];
+        this.resourcesFreed.clear();
+        if (this.resourceQueued.size) { for (const ws of freed) this.#fillResources(ws); }
+      }
     }
   }
 
@@ -182,6 +195,8 @@ export abstract class SchedulerTransitions {
   #toProcessing(ts: TaskState): void {
     const from = ts.state;
     let ws: WorkerState | null = null;
+    const need = this.resourceNeeds.size ? this.resourceNeeds.get(ts) : undefined;
+    if (need) return this.#toProcessingWith(ts, need);
     const root = ts.deps.length === 0 && ts.restrictions === null;
     if (this.workers.size) {
       ws = root
@@ -202,6 +217,47 @@ export abstract class SchedulerTransitions {
     else this.unrunnable.add(ts);
   }
 
+  /**
+   * A task that needs resources runs only where they are free; it queues while a worker that
+   * has them in total is busy, and is no-worker while no running worker has them at all.
+   */
+  #toProcessingWith(ts: TaskState, need: Resources): void {
+    const from = ts.state;
+    const ws = pickResourceWorker(ts, need, this.workers.values());
+    if (ws !== null && ws !== "wait") {
+      this.#leaveReady(ts);
+      return this.#assign(ts, ws, from);
+    }
+    const to = ws === "wait" ? "queued" : "no-worker";
+    if (from === to) return;
+    this.#leaveReady(ts);
+    ts.state = to;
+    this.count(from, to);
+    if (to === "queued") this.resourceQueued.push(ts);
+    else this.unrunnable.add(ts);
+  }
+
+  /** Hands resource-queued tasks that fit `ws` to it, by priority, while it has room. */
+  #fillResources(ws: WorkerState): void {
+    if (this.workers.get(ws.address) !== ws || ws.status !== "running" || !anyFree(ws)) return;
+    const skipped: TaskState[] = [];
+    while (this.resourceQueued.size) {
+      const ts = this.resourceQueued.pop()!;
+      const need = this.resourceNeeds.get(ts)!;
+      if ((allowed(ts, ws) || ts.loose) && hasResources(ws, need, true)) {
+        this.#assign(ts, ws, "queued");
+        if (!anyFree(ws)) break;
+      } else skipped.push(ts);
+    }
+    for (const ts of skipped) this.resourceQueued.push(ts);
+  }
+
+  /** Resource-queued tasks look again for a worker (one that could run them left). */
+  protected requeueResources(): void {
+    const all = [...this.resourceQueued.values()];
+    for (const ts of all) this.ready.push(ts);
+  }
+
   /** Whether some worker takes tasks (workers are few: this scans them). */
   #anyRunning(): boolean {
     for (const ws of this.workers.values()) if (ws.status === "running") return true;
@@ -210,8 +266,10 @@ export abstract class SchedulerTransitions {
 
   /** Takes a ready task out of the queue or the unrunnable set. */
   #leaveReady(ts: TaskState): void {
-    if (ts.state === "queued") this.queued.remove(ts);
-    else if (ts.state === "no-worker") this.unrunnable.delete(ts);
+    if (ts.state === "queued") {
+      this.queued.remove(ts); // a no-op unless it is in that heap
+      this.resourceQueued.remove(ts);
+    } else if (ts.state === "no-worker") this.unrunnable.delete(ts);
   }
 
   #assign(ts: TaskState, ws: WorkerState, from: TaskStateName): void {
@@ -229,6 +287,11 @@ export abstract class SchedulerTransitions {
     ) {
       ws.stealable.push(ts);
       if (ws.stealable.length > 2 * ws.processing.size + 64) ws.compactStealable();
+    }
+    const need = this.resourceNeeds.size ? this.resourceNeeds.get(ts) : undefined;
+    if (need) {
+      const used = ws.usedResources ??= {};
+      for (const r in need) used[r] = (used[r] ?? 0) + need[r];
     }
     const deps: Record<string, string[]> = {};
     for (const dep of ts.deps) {
@@ -260,7 +323,13 @@ export abstract class SchedulerTransitions {
     const ws = ts.processingOn;
     if (!ws) return;
     ws.processing.delete(ts);
+    ws.longRunning.delete(ts);
     ws.occupancy = ws.processing.size ? Math.max(0, ws.occupancy - ts.occupancyShare) : 0;
+    const need = this.resourceNeeds.size ? this.resourceNeeds.get(ts) : undefined;
+    if (need && ws.usedResources) {
+      for (const r in need) ws.usedResources[r] = Math.max(0, ws.usedResources[r] - need[r]);
+      this.resourcesFreed.add(ws);
+    }
     ts.processingOn = null;
     this.slotsOpened.add(ws);
     if (this.steals.size) this.steals.delete(ts); // a steal answered later finds nothing to move
@@ -346,6 +415,7 @@ export abstract class SchedulerTransitions {
     this.counts[ts.state]--; // forgotten tasks are not counted: they no longer exist
     ts.state = "forgotten";
     this.tasks.delete(ts.key);
+    if (this.resourceNeeds.size) this.resourceNeeds.delete(ts);
     for (const dep of ts.deps) {
       dep.dependents?.delete(ts);
       dep.waiters?.delete(ts);
@@ -396,7 +466,7 @@ export abstract class SchedulerTransitions {
     if (this.workers.get(ws.address) !== ws || ws.status !== "running") return;
     while (this.queued.size) {
       const head = this.queued.peek()!;
-      if (ws.processing.size >= taskSlots(ws, this.#slotsFor(head))) return;
+      if (ws.busy >= taskSlots(ws, this.#slotsFor(head))) return;
       this.queued.pop();
       this.#assign(head, ws, "queued");
     }
@@ -428,4 +498,11 @@ export abstract class SchedulerTransitions {
       blame: (ts.blame ?? ts).key,
     });
   }
+}
+
+/** Whether any resource of `ws` has some amount left free. */
+function anyFree(ws: WorkerState): boolean {
+  const have = ws.info.resources;
+  for (const r in have) if (have[r] - (ws.usedResources?.[r] ?? 0) > 1e-9) return true;
+  return false;
 }

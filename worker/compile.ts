@@ -16,7 +16,10 @@ export {
   type Shippable,
 } from "../comm/function_source.ts";
 
-/** Worker globals a task function could bind by accident; bound to undefined in its scope. */
+/**
+ * Worker globals a task function could bind by accident; bound to undefined in its scope.
+ * (`bindings` of compileFunction add names bound to values: getWorker, getClient, ...)
+ */
 export const SHADOWED_GLOBALS: readonly string[] = [
   "name",
   "close",
@@ -36,16 +39,22 @@ export type TaskFunction = (...args: unknown[]) => unknown;
  * Compiles a function shipped as source text, in strict mode, with the worker globals in
  * SHADOWED_GLOBALS bound to undefined; throws a SyntaxError/TypeError naming the function.
  */
-export function compileFunction(name: string, source: string): TaskFunction {
+export function compileFunction(
+  name: string,
+  source: string,
+  bindings: Record<string, unknown> = {},
+): TaskFunction {
   if (functionKind(source) === "native") {
     throw new TypeError(`cannot compile function ${label(name)}: its source is [native code]`);
   }
   const url = TASK_SOURCE_SCHEME + (encodeURIComponent(name) || "anonymous");
-  let factory: (...shadowed: undefined[]) => unknown;
+  let factory: (...bound: unknown[]) => unknown;
+  const names = Object.keys(bindings);
   try {
     // The newline before ")" ends a trailing line comment in the source.
     factory = new Function(
       ...SHADOWED_GLOBALS,
+      ...names,
       `"use strict";\nreturn (${source}\n);\n//# sourceURL=${url}`,
     ) as typeof factory;
   } catch (e) {
@@ -53,7 +62,7 @@ export function compileFunction(name: string, source: string): TaskFunction {
     const msg = e instanceof Error ? e.message : String(e);
     throw new SyntaxError(`cannot compile function ${label(name)}: ${msg}`, { cause: e });
   }
-  const fn = factory();
+  const fn = factory(...SHADOWED_GLOBALS.map(() => undefined), ...names.map((n) => bindings[n]));
   if (typeof fn !== "function") {
     throw new TypeError(`cannot compile function ${label(name)}: its source is not a function`);
   }

@@ -9,6 +9,7 @@
 import { Payload } from "../comm/serialize.ts";
 import { DtaskError, type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
 import type { FromThread, ToThread, WireOutcome, WireTask } from "./thread.ts";
+import type { TaskWorkerInfo } from "../comm/in_task.ts";
 
 /** A task to run: its function by hash (source the first time), encoded args and deps. */
 export interface TaskRun {
@@ -48,6 +49,17 @@ export interface ExecutorOptions {
   onThreadError?: (info: ThreadErrorInfo) => void;
   /** The thread script (default worker/thread.ts; tests substitute failing ones). */
   threadUrl?: string | URL;
+  // in-task (issue 4)
+  /** The worker, for getWorker()/getClient() in tasks (without it they throw). */
+  worker?: Omit<TaskWorkerInfo, "thread">;
+  /** The auth token the thread's getClient() presents. */
+  authToken?: string;
+  /** A task gave its slot back (secede()). */
+  onSecede?: (key: string) => void;
+  /** A seceded task asks for a slot again; answer with `rejoined(key)`. */
+  onRejoin?: (key: string) => void;
+  /** Modules every thread imports before it runs tasks. */
+  preload?: string[];
 }
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
@@ -83,11 +95,13 @@ class Slot {
   transfer: Transferable[] = [];
   ready = false;
   earlyCrashes = 0;
+  /** Seceded tasks still running there: they hold no room in its pipeline. */
+  detached = new Set<string>();
 
   constructor(readonly index: number) {}
 
   get inflight(): number {
-    return this.keys.length - this.head;
+    return this.keys.length - this.head - this.detached.size;
   }
 
   shiftKey(): string | undefined {
@@ -117,6 +131,8 @@ export class Executor {
   #closed: Promise<void> | null = null;
   #broken: string | null = null;
   #threadUrl: string | URL;
+  #opts: ExecutorOptions;
+  #preloads: string[];
 
   constructor(opts: ExecutorOptions) {
     if (!Number.isInteger(opts.nthreads) || opts.nthreads < 1) {
@@ -130,6 +146,8 @@ export class Executor {
     this.#silence = opts.silenceLogs ?? false;
     this.#onOutcomes = opts.onOutcomes;
     this.#threadUrl = opts.threadUrl ?? THREAD_URL;
+    this.#opts = opts;
+    this.#preloads = [...(opts.preload ?? [])];
     this.#onThreadError = opts.onThreadError ?? ((i) => {
       if (this.#silence) return;
       const where = i.key === undefined ? "" : ` while task ${i.key} ran`;
@@ -199,6 +217,26 @@ export class Executor {
     this.#dispatch();
   }
 
+  // in-task (issue 4)
+
+  /** A seceded task may go on holding a slot (answers onRejoin). */
+  rejoined(key: string): void {
+    if (this.#closed) return;
+    for (const s of this.#slots) {
+      if (s.detached.has(key)) s.worker.postMessage({ op: "rejoined", key } satisfies ToThread);
+    }
+  }
+
+  /** Every thread imports these modules (before its next task), and restarted threads too. */
+  preload(urls: string[]): void {
+    const fresh = urls.filter((u) => !this.#preloads.includes(u));
+    if (fresh.length === 0 || this.#closed) return;
+    this.#preloads.push(...fresh);
+    for (const s of this.#slots) {
+      s.worker.postMessage({ op: "preload", urls: fresh } satisfies ToThread);
+    }
+  }
+
   /** Terminates every thread; idempotent. Tasks in flight get no outcome. */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
@@ -227,7 +265,20 @@ export class Executor {
     w.onmessageerror = () => {
       if (slot.worker === w) this.#crash(slot, "a message from it could not be read");
     };
-    w.postMessage({ op: "init", thread: slot.index, silenceLogs: this.#silence } as ToThread);
+    const o = this.#opts;
+    w.postMessage(
+      {
+        op: "init",
+        thread: slot.index,
+        silenceLogs: this.#silence,
+        worker: o.worker && { ...o.worker, thread: slot.index },
+        authToken: o.authToken,
+      } satisfies ToThread,
+    );
+    slot.detached.clear();
+    if (this.#preloads.length) {
+      w.postMessage({ op: "preload", urls: this.#preloads } satisfies ToThread);
+    }
     return slot;
   }
 
@@ -251,6 +302,15 @@ export class Executor {
         return this.#onThreadError({ thread: slot.index, key: msg.key, error: msg.error });
       case "closing":
         return this.#crash(slot, msg.reason);
+      // in-task (issue 4)
+      case "secede":
+        slot.detached.add(msg.key);
+        this.#opts.onSecede?.(msg.key);
+        return this.#dispatch();
+      case "rejoin":
+        if (this.#opts.onRejoin) this.#opts.onRejoin(msg.key);
+        else this.rejoined(msg.key);
+        return;
     }
   }
 
@@ -259,6 +319,7 @@ export class Executor {
     for (let i = 0; i < wire.length; i++) {
       const o = wire[i];
       slot.shiftKey();
+      slot.detached.delete(o.k);
       batch[i] = o.v !== undefined
         ? {
           key: o.k,
@@ -304,6 +365,7 @@ export class Executor {
       lost.push({ key: k, ok: false, error, start: t, stop: t, thread: slot.index });
     }
     this.#inflight -= lost.length;
+    slot.detached.clear();
     slot.pending = [];
     slot.transfer = [];
     return lost;

@@ -23,7 +23,8 @@ Options:
   --host H              interface to listen on for peers (default 127.0.0.1)
   --auth-token-file F   token the scheduler requires
   --no-nanny            run one worker in this process, without a nanny
-  --preload URL         module every worker imports (not available yet)
+  --preload URL         module every worker thread imports (repeatable; absolute URL or
+                        import-map name; a relative path is resolved from here)
   -h, --help            this text`;
 
 /** Parses `GPU=1,MEM=2e9` into a resources record. */
@@ -38,6 +39,13 @@ export function parseResources(s: string): Record<string, number> {
     out[k] = n;
   }
   return out;
+}
+
+/** A --preload value as a module specifier: URLs and import-map names as they are, paths resolved. */
+export function resolvePreload(s: string): string {
+  if (/^(\.{0,2}\/)/.test(s)) return new URL(s, `file://${Deno.cwd()}/`).href;
+  if (!URL.canParse(s)) throw new TypeError(`--preload: not a module URL or path: ${s}`);
+  return s;
 }
 
 /** Runs the worker CLI with `args`; resolves when it has stopped. */
@@ -73,8 +81,11 @@ export async function main(args: string[]): Promise<number> {
     console.error(`give exactly one scheduler address\n\n${HELP}`);
     return 2;
   }
-  if (values.preload) {
-    console.error("--preload is not available in this version of dtask yet");
+  let preload: string[] | undefined;
+  try {
+    preload = values.preload?.map(resolvePreload);
+  } catch (e) {
+    console.error((e as Error).message);
     return 2;
   }
   const scheduler = positionals[0];
@@ -100,7 +111,15 @@ export async function main(args: string[]): Promise<number> {
     : undefined;
   const nameOf = (i: number) =>
     values.name === undefined ? undefined : nworkers > 1 ? `${values.name}-${i}` : values.name;
-  const common = { scheduler, nthreads, memoryLimit, host: values.host, authToken, resources };
+  const common = {
+    scheduler,
+    nthreads,
+    memoryLimit,
+    host: values.host,
+    authToken,
+    resources,
+    preload,
+  };
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
   const onSignal = () => stop();

@@ -15,6 +15,8 @@ export interface NannyOptions {
   authToken?: string;
   silenceLogs?: boolean;
   resources?: Record<string, number>;
+  /** Modules every thread of the worker imports. */
+  preload?: string[];
   /** Lines the worker prints (its log and what its tasks print). */
   log?: (line: string) => void;
   /** How long the worker process may take to register (ms). */
@@ -51,6 +53,7 @@ export class Nanny {
     if (o.authToken) args.push(`--auth-token=${o.authToken}`);
     if (o.silenceLogs) args.push("--silence-logs");
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
+    for (const url of o.preload ?? []) args.push(`--preload=${url}`);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "piped",

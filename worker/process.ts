@@ -16,6 +16,7 @@ const { values } = parseArgs({
     "auth-token": { type: "string" },
     "silence-logs": { type: "boolean", default: false },
     resources: { type: "string" },
+    preload: { type: "string", multiple: true },
     "connect-timeout": { type: "string", default: "30000" },
   },
 });
@@ -34,6 +35,7 @@ const worker = await Worker.start({
   authToken: values["auth-token"],
   silenceLogs: values["silence-logs"],
   resources: values.resources ? JSON.parse(values.resources) : undefined,
+  preload: values.preload,
   connectTimeout: Number(values["connect-timeout"]),
 }).catch((e) => {
   console.error(`worker could not start: ${e.message}`);

@@ -37,6 +37,8 @@ export interface WorkerTask {
   /** Send the value back with task-finished. */
   wantResult: boolean;
   heapIndex: number;
+  /** It seceded: it runs on without holding a slot (in-task, issue 4). */
+  seceded?: boolean;
 }
 
 /** What a run on the executor needs. */
@@ -57,6 +59,8 @@ export interface WorkerOutbox {
   fetch(worker: string, keys: string[]): void;
   /** Start a task on a thread slot. */
   execute(run: Execution): void;
+  /** A seceded task got a slot back (in-task, issue 4). */
+  rejoined?(key: string): void;
 }
 
 /** Results up to this size go back to the scheduler inline when a client wants them. */
@@ -91,6 +95,8 @@ export class WorkerStateMachine {
   #paused = false;
   /** Keys kept as replicas for the scheduler (replicate / rebalance), not computed here. */
   readonly #held = new Set<string>();
+  /** Seceded tasks waiting for a slot to rejoin, in order. */
+  #rejoining: WorkerTask[] = [];
 
   constructor(readonly out: WorkerOutbox, public slots: number) {}
 
@@ -215,7 +221,11 @@ export class WorkerStateMachine {
   ): void {
     const ts = this.tasks.get(key);
     if (!ts || (ts.state !== "executing" && ts.state !== "cancelled")) return; // not running
-    this.executing--;
+    if (ts.seceded) {
+      ts.seceded = false;
+      const i = this.#rejoining.indexOf(ts);
+      if (i >= 0) this.#rejoining.splice(i, 1);
+    } else this.executing--;
     if (ts.state === "cancelled") this.#forget(ts);
     else if (outcome.ok) {
       this.#store(key, outcome.value);
@@ -253,6 +263,26 @@ export class WorkerStateMachine {
   /** Stops (or resumes) starting tasks, e.g. under memory pressure. */
   setPaused(paused: boolean): void {
     this.#paused = paused;
+    this.#dispatch();
+  }
+
+  // ---------------------------------------------------------------- in-task (issue 4)
+
+  /** A running task gave its slot back: another may start; the scheduler no longer counts it. */
+  secede(key: string): void {
+    const ts = this.tasks.get(key);
+    if (!ts || ts.seceded || (ts.state !== "executing" && ts.state !== "cancelled")) return;
+    ts.seceded = true;
+    this.executing--;
+    this.out.scheduler({ op: "long-running", k: key });
+    this.#dispatch();
+  }
+
+  /** A seceded task wants a slot again: granted (out.rejoined) once one is free. */
+  rejoin(key: string): void {
+    const ts = this.tasks.get(key);
+    if (!ts || !ts.seceded) return this.out.rejoined?.(key);
+    if (!this.#rejoining.includes(ts)) this.#rejoining.push(ts);
     this.#dispatch();
   }
 
@@ -302,6 +332,12 @@ export class WorkerStateMachine {
   /** Starts ready tasks while thread slots are free. */
   #dispatch(): void {
     if (this.#paused) return;
+    while (this.#rejoining.length && this.executing < this.slots) {
+      const ts = this.#rejoining.shift()!;
+      ts.seceded = false;
+      this.executing++;
+      this.out.rejoined?.(ts.key);
+    }
     while (this.executing < this.slots && this.#ready.size) {
       const ts = this.#ready.pop()!;
       const fn = this.#functions.get(ts.fn);

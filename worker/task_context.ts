@@ -12,17 +12,19 @@ export interface TaskContext {
   readonly thread: number;
 }
 
+import { threadHooks } from "../comm/in_task.ts";
+
 const SLOT = Symbol.for("dtask.taskContext");
 const g = globalThis as { [SLOT]?: TaskContext };
 
-/** The context of the task running on this thread, or undefined outside a task. */
+/** The context of the task running on this thread (its code, across awaits), or undefined. */
 export function currentTask(): TaskContext | undefined {
-  return g[SLOT];
+  return threadHooks()?.current() ?? g[SLOT];
 }
 
 /** The key of the task running on this thread, or undefined outside a task. */
 export function currentTaskKey(): string | undefined {
-  return g[SLOT]?.key;
+  return currentTask()?.key;
 }
 
 /** Sets the running task's context (undefined clears it); called by the thread script. */

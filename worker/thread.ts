@@ -11,6 +11,23 @@ import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
 import { compileFunction, scopeErrorFrom, type TaskFunction } from "./compile.ts";
 import { setCurrentTask } from "./task_context.ts";
+// in-task (issue 4): getWorker/getClient/secede/rejoin, preload
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  getWorker,
+  installThreadHooks,
+  inTask,
+  type InTaskContext,
+  rejoin,
+  secede,
+  type TaskWorkerInfo,
+} from "../comm/in_task.ts";
+
+/** Names in a function's source that need the client module (loaded in the background). */
+const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;
+
+/** The client side of the thread, imported on first need (it weighs ~20 ms of start-up). */
+type ClientModule = typeof import("../client/in_task.ts");
 
 /** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
 export interface WireTask {
@@ -44,15 +61,28 @@ export interface WireOutcome {
 
 /** Messages from the executor to a thread. */
 export type ToThread =
-  | { op: "init"; thread: number; silenceLogs: boolean }
-  | { op: "run"; tasks: WireTask[] };
+  | {
+    op: "init";
+    thread: number;
+    silenceLogs: boolean;
+    /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
+    worker?: TaskWorkerInfo;
+    authToken?: string;
+  }
+  | { op: "run"; tasks: WireTask[] }
+  // in-task (issue 4)
+  | { op: "rejoined"; key: string }
+  | { op: "preload"; urls: string[] };
 
 /** Messages from a thread to the executor. */
 export type FromThread =
   | { op: "ready" }
   | { op: "done"; outcomes: WireOutcome[] }
   | { op: "stray"; key?: string; error: ErrorEnvelope }
-  | { op: "closing"; reason: string };
+  | { op: "closing"; reason: string }
+  // in-task (issue 4)
+  | { op: "secede"; key: string }
+  | { op: "rejoin"; key: string };
 
 /** The part of the worker global scope this script uses (typed here to stay lib-neutral). */
 interface ThreadScope {
@@ -77,7 +107,14 @@ class ThreadRunner {
   #scope: ThreadScope;
   #thread = -1;
   #silence = false;
-  #fns = new Map<string, { fn: TaskFunction; name: string } | { error: unknown; name: string }>();
+  #fns = new Map<
+    string,
+    { fn: TaskFunction; name: string; source: string } | {
+      error: unknown;
+      name: string;
+      source: string;
+    }
+  >();
   #queue: (WireTask | undefined)[] = [];
   #head = 0;
   #busy = false;
@@ -90,6 +127,42 @@ class ThreadRunner {
   /** Posting to itself is a macrotask hop: it flushes once this macrotask's microtasks ran. */
   #tick: MessageChannel;
   #tickPending = false;
+  // in-task (issue 4)
+  /** The context of each task's code, across its awaits. */
+  #als = new AsyncLocalStorage<InTaskContext>();
+  /** The async task holding the thread (its next task waits for it), unless it seceded. */
+  #busyKey: string | undefined;
+  /** Tasks that gave their slot back and are still running here (perhaps rejoined). */
+  #detached = new Set<string>();
+  /** Seceded tasks that have not rejoined. */
+  #seceded = new Set<string>();
+  #rejoining = new Map<string, (() => void)[]>();
+  /** Preloads being imported: tasks wait for them. */
+  #preloading = 0;
+  /** Exports of preloaded modules that are functions, by name. */
+  #exports = new Map<string, ((...args: unknown[]) => unknown)[]>();
+  #clientModule: ClientModule | null = null;
+  #clientLoading: Promise<void> | null = null;
+  /** Function hashes whose source uses the client module: they wait for it to load. */
+  #needsClient = new Set<string>();
+  /**
+   * Names a task function may use without importing them (dtask's in-task API): bound when it
+   * is compiled.
+   */
+  #bindings: Record<string, unknown> = {
+    getWorker,
+    secede,
+    rejoin,
+    getClient: (options?: { timeout?: number }) => {
+      inTask("getClient()");
+      if (!this.#clientModule) throw new Error("getClient(): the client module is not loaded");
+      return this.#clientModule.getClient(options);
+    },
+    // waits on the Futures of getClient(): the client module is in by then
+    wait: (...args: Parameters<ClientModule["wait"]>) => this.#clientModule!.wait(...args),
+    asCompleted: (...args: Parameters<ClientModule["asCompleted"]>) =>
+      this.#clientModule!.asCompleted(...args),
+  };
 
   constructor(scope: ThreadScope) {
     this.#scope = scope;
@@ -115,14 +188,121 @@ class ThreadRunner {
     if (msg.op === "init") {
       this.#thread = msg.thread;
       this.#silence = msg.silenceLogs;
+      if (msg.worker) this.#install(msg.worker, msg.authToken);
       return;
     }
+    if (msg.op === "rejoined") return this.#rejoined(msg.key);
+    if (msg.op === "preload") return this.#preload(msg.urls);
     for (const t of msg.tasks) {
       this.#remember(t.a);
       if (t.d) { for (const d of t.d) this.#remember([d[1], d[2]]); }
       this.#queue.push(t);
     }
     if (!this.#busy) this.#pump();
+  }
+
+  // ---------------------------------------------------------------- in-task (issue 4)
+
+  /** The key of the task whose code runs now (follows its awaits). */
+  get taskKey(): string | undefined {
+    return this.#als.getStore()?.key ?? this.#current;
+  }
+
+  /** Imports the client modules (once, when a task first needs them: they wait for it). */
+  #loadClient(): Promise<void> {
+    return this.#clientLoading ??= Promise.all([
+      import("../client/in_task.ts"),
+      import("../client/client.ts"),
+      import("../comm/dial.ts"),
+    ]).then(([m, client, dial]) => {
+      client.registerDialer("tcp", dial.dial);
+      this.#clientModule = m;
+    });
+  }
+
+  #install(worker: TaskWorkerInfo, authToken: string | undefined): void {
+    installThreadHooks({
+      worker: { ...worker, thread: this.#thread },
+      authToken,
+      current: () => this.#als.getStore(),
+      secede: (key) => this.#secede(key),
+      rejoin: (key) => this.#rejoin(key),
+      seceded: (key) => this.#seceded.has(key),
+    });
+  }
+
+  #secede(key: string): void {
+    if (this.#seceded.has(key)) return;
+    this.#seceded.add(key);
+    this.#detached.add(key);
+    this.#scope.postMessage({ op: "secede", key });
+    if (this.#busyKey === key) {
+      // the thread is free for the next task while this one awaits
+      this.#busyKey = undefined;
+      this.#busy = false;
+      this.#current = undefined;
+      setCurrentTask(undefined);
+      queueMicrotask(() => {
+        if (!this.#busy) this.#pump();
+      });
+    }
+  }
+
+  #rejoin(key: string): Promise<void> {
+    if (!this.#seceded.has(key)) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let waiting = this.#rejoining.get(key);
+    if (!waiting) {
+      this.#rejoining.set(key, waiting = []);
+      this.#scope.postMessage({ op: "rejoin", key });
+    }
+    waiting.push(resolve);
+    return promise;
+  }
+
+  #rejoined(key: string): void {
+    this.#seceded.delete(key);
+    const waiting = this.#rejoining.get(key);
+    this.#rejoining.delete(key);
+    if (waiting) { for (const r of waiting) r(); }
+  }
+
+  #preload(urls: string[]): void {
+    for (const url of urls) {
+      this.#preloading++;
+      import(url).then(
+        (mod: Record<string, unknown>) => {
+          for (const [name, v] of Object.entries(mod)) {
+            if (typeof v !== "function") continue;
+            let list = this.#exports.get(name);
+            if (!list) this.#exports.set(name, list = []);
+            list.push(v as (...args: unknown[]) => unknown);
+            // a function compiled before the module came may now be one of its exports
+            for (const [h, entry] of this.#fns) {
+              if (entry.name === name && entry.source === Function.prototype.toString.call(v)) {
+                this.#fns.set(h, { fn: v as TaskFunction, name, source: entry.source });
+              }
+            }
+          }
+        },
+        (e) => {
+          const why = e instanceof Error ? e.message : String(e);
+          this.stray(new Error(`preload ${url} failed: ${why}`, { cause: e }));
+        },
+      ).finally(() => {
+        if (--this.#preloading === 0 && !this.#busy) this.#pump();
+      });
+    }
+  }
+
+  /** A preloaded export with this name and source, if any. */
+  #preloaded(name: string, source: string): TaskFunction | undefined {
+    const list = this.#exports.get(name);
+    if (!list) return undefined;
+    for (const f of list) {
+      if (Function.prototype.toString.call(f) === source) return f as TaskFunction;
+    }
+    return undefined;
   }
 
   /** Reports a stray error or rejection (the caller has prevented its default). */
@@ -142,7 +322,20 @@ class ThreadRunner {
   }
 
   #pump(): void {
+    if (this.#preloading > 0) return; // resumed once the modules are in
     while (this.#head < this.#queue.length) {
+      const next = this.#queue[this.#head]!;
+      if (next.s !== undefined && USES_CLIENT.test(next.s)) this.#needsClient.add(next.h);
+      if (this.#clientModule === null && this.#needsClient.has(next.h)) {
+        // resumed once the client module is in (a failure to load surfaces in getClient)
+        this.#busy = true;
+        this.#loadClient().catch(() => {}).finally(() => {
+          this.#busy = false;
+          if (this.#clientModule === null) this.#needsClient.clear();
+          this.#pump();
+        });
+        return;
+      }
       const t = this.#queue[this.#head]!;
       this.#queue[this.#head++] = undefined;
       if (this.#head === this.#queue.length) {
@@ -157,9 +350,24 @@ class ThreadRunner {
         const entry = this.#function(t);
         name = entry.name;
         if ("error" in entry) throw entry.error;
-        result = entry.fn(...this.#args(t));
+        const args = this.#args(t);
+        result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...args);
+        if (this.#detached.has(t.k)) {
+          // it seceded before returning: it holds neither the thread nor a slot
+          const settle = (ok: boolean, v: unknown) => {
+            this.#detached.delete(t.k);
+            this.#seceded.delete(t.k);
+            this.#settle(t.k, name, start, ok, v, true);
+            this.#scheduleFlush();
+          };
+          Promise.resolve(result).then((v) => settle(true, v), (e) => settle(false, e));
+          this.#current = undefined;
+          setCurrentTask(undefined);
+          continue;
+        }
         if (isThenable(result)) {
           this.#busy = true;
+          this.#busyKey = t.k;
           Promise.resolve(result).then(
             (v) => this.#settled(t.k, name, start, true, v),
             (e) => this.#settled(t.k, name, start, false, e),
@@ -182,9 +390,25 @@ class ThreadRunner {
   }
 
   #settled(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    if (this.#detached.delete(key)) {
+      // seceded while it ran: the thread went on without it
+      this.#seceded.delete(key);
+      this.#settle(key, name, start, ok, v, true);
+      this.#scheduleFlush();
+      return;
+    }
     this.#busy = false;
+    this.#busyKey = undefined;
     this.#settle(key, name, start, ok, v);
     this.#pump();
+  }
+
+  /** Flushes outcomes once this macrotask's microtasks ran. */
+  #scheduleFlush(): void {
+    if (this.#outcomes.length > 0 && !this.#tickPending) {
+      this.#tickPending = true;
+      this.#tick.port2.postMessage(null);
+    }
   }
 
   #enter(key: string): void {
@@ -192,10 +416,19 @@ class ThreadRunner {
     setCurrentTask({ key, thread: this.#thread });
   }
 
-  #settle(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+  #settle(
+    key: string,
+    name: string,
+    start: number,
+    ok: boolean,
+    v: unknown,
+    detached = false,
+  ): void {
     const stop = now();
-    this.#current = undefined;
-    setCurrentTask(undefined);
+    if (!detached) {
+      this.#current = undefined;
+      setCurrentTask(undefined);
+    }
     let out: WireOutcome;
     if (ok) {
       try {
@@ -260,10 +493,14 @@ class ThreadRunner {
         // Not cached: a later task with the source may still compile it.
         return { error: new Error(`function ${t.h} was never sent to this thread`), name };
       }
-      try {
-        entry = { fn: compileFunction(name, t.s), name };
-      } catch (e) {
-        entry = { error: e, name };
+      const exported = this.#preloaded(name, t.s);
+      if (exported) entry = { fn: exported, name, source: t.s };
+      else {
+        try {
+          entry = { fn: compileFunction(name, t.s, this.#bindings), name, source: t.s };
+        } catch (e) {
+          entry = { error: e, name, source: t.s };
+        }
       }
       this.#fns.set(t.h, entry);
     }
@@ -295,7 +532,7 @@ function patchConsole(runner: ThreadRunner): void {
     const orig = c[m].bind(console);
     c[m] = (...args: unknown[]) => {
       if (runner.silenced) return;
-      const key = runner.currentKey;
+      const key = runner.taskKey;
       if (key === undefined) return orig(...args);
       const prefix = `[${key.replaceAll("%", "%%")}]`;
       if (typeof args[0] === "string") orig(`${prefix} ${args[0]}`, ...args.slice(1));

@@ -45,6 +45,8 @@ export interface WorkerOptions {
   heartbeatInterval?: number;
   dial?: Dialer;
   log?: (line: string) => void;
+  /** Modules every thread imports (URLs or import-map names); the scheduler may add more. */
+  preload?: string[];
 }
 
 /** A running worker. */
@@ -127,8 +129,9 @@ export class Worker {
         wait = Math.min(wait * 2, 1000);
       }
     }
+    let welcome;
     try {
-      await sendHello(
+      welcome = await sendHello(
         t,
         { role: "worker", name: this.name, token: o.authToken, worker: info },
         10_000,
@@ -140,6 +143,19 @@ export class Worker {
     this.#executor = new Executor({
       nthreads: o.nthreads,
       silenceLogs: o.silenceLogs,
+      // in-task (issue 4): getWorker()/getClient(), secede/rejoin, preload
+      worker: {
+        address: this.address,
+        name: this.name,
+        nthreads: o.nthreads,
+        memoryLimit: o.memoryLimit ?? 0,
+        resources: o.resources ?? {},
+        schedulerAddress: welcome.address,
+      },
+      authToken: o.authToken,
+      preload: o.preload,
+      onSecede: (key) => this.#state.secede(key),
+      onRejoin: (key) => this.#state.rejoin(key),
       onOutcomes: (batch) => {
         for (const r of batch) {
           this.#duration = 0.9 * this.#duration + 0.1 * (r.stop - r.start);
@@ -159,6 +175,7 @@ export class Worker {
         );
       },
       execute: (run) => this.#executor.run(run),
+      rejoined: (key) => this.#executor.rejoined(key),
     };
     this.#state = new WorkerStateMachine(out, this.#executor.capacity);
     conn.start((msg) => this.#onScheduler(msg));
@@ -214,6 +231,9 @@ export class Worker {
       // work stealing (i4-steal)
       case "steal-request":
         return this.#state.stealRequest(m.k);
+      // in-task (issue 4)
+      case "preload":
+        return this.#executor.preload(m.urls);
       default:
         unreachable(m);
     }

@@ -9,6 +9,7 @@ import {
 import { decodeValue, encodeValue, Payload, Ref } from "../../comm/serialize.ts";
 import { fromEnvelope, ScopeError } from "../../comm/errors.ts";
 import { checkFunctionSource, type Shippable } from "../../worker/compile.ts";
+import { getWorker, rejoin, secede } from "../../client/in_task.ts";
 
 /** FNV-1a of a string, as hex (test-only function hash). */
 function hashOf(s: string): string {
@@ -595,5 +596,65 @@ Deno.test("threads that cannot start break the executor instead of restarting fo
     }
     assert.match(last, /executor is broken: thread \d failed to start 3 times: .*cannot load/);
     assert.equal(h.ex.inflight, 0);
+  });
+});
+
+// ------------------------------------------------------------------ in-task (issue 4)
+
+const WORKER_INFO = {
+  address: "tcp://127.0.0.1:1",
+  name: "w-test",
+  nthreads: 1,
+  memoryLimit: 0,
+  resources: { GPU: 1 },
+  schedulerAddress: "tcp://127.0.0.1:2",
+};
+
+Deno.test("a task that secedes frees its thread: the next task runs while it waits", async () => {
+  const seceded: string[] = [];
+  const rejoins: string[] = [];
+  let ex: Executor | null = null;
+  await withHarness({
+    pipelineDepth: 1,
+    worker: WORKER_INFO,
+    onSecede: (k) => seceded.push(k),
+    onRejoin: (k) => {
+      rejoins.push(k);
+      ex!.rejoined(k);
+    },
+  }, async (h) => {
+    ex = h.ex;
+    const waiter = async () => {
+      secede();
+      const g = globalThis as { other?: boolean };
+      while (!g.other) await new Promise((r) => setTimeout(r, 1));
+      await rejoin();
+      const w = getWorker();
+      return [w.name, w.key, w.thread, w.resources.GPU];
+    };
+    const other = () => {
+      (globalThis as { other?: boolean }).other = true;
+      return "other ran";
+    };
+    const [a, b] = await h.run(
+      task(waiter, [], { key: "waiter-1" }),
+      task(other, [], { key: "other-1" }),
+    );
+    assert.deepEqual(valueOf(a), ["w-test", "waiter-1", 0, 1]);
+    assert.equal(valueOf(b), "other ran");
+    assert.deepEqual(seceded, ["waiter-1"]);
+    assert.deepEqual(rejoins, ["waiter-1"]);
+  });
+});
+
+Deno.test("preload: a thread imports the module before tasks; its exports run as themselves", async () => {
+  const mod = new URL("../fixtures/preload_mod.ts", import.meta.url).href;
+  const { greet } = await import(mod);
+  await withHarness({ preload: [mod] }, async (h) => {
+    const [o] = await h.run(task(greet, ["ab"]));
+    assert.equal(valueOf(o), "hello from a preloaded module, aabb");
+    // getWorker() without worker info (a bare executor): a clear error
+    const [e] = await h.run(task(() => getWorker()));
+    assert.match((e as { error: { message: string } }).error.message, /only inside a task/);
   });
 });

@@ -193,8 +193,39 @@ function checkInvariants(s: SchedulerState): void {
   if (!s.config.workStealing) {
     for (const ws of s.workers.values()) assert.equal(ws.stealable.length, 0);
   }
-  assert.equal(s.queued.size, counts.queued, "queue size disagrees with counts");
+  assert.equal(
+    s.queued.size + s.resourceQueued.size,
+    counts.queued,
+    "queue sizes disagree with counts",
+  );
   for (const ts of s.queued.values()) assert.equal(ts.state, "queued");
+  // in-task (issue 4): resources held match the processing tasks' needs; seceded tasks
+  for (const ts of s.resourceQueued.values()) {
+    assert.equal(ts.state, "queued");
+    assert.ok(s.resourceNeeds.has(ts), `${ts.key} queued for resources it does not need`);
+  }
+  for (const ts of s.resourceNeeds.keys()) {
+    assert.equal(s.tasks.get(ts.key), ts, `resource needs kept for forgotten ${ts.key}`);
+  }
+  for (const [address, ws] of s.workers) {
+    const used: Record<string, number> = {};
+    for (const ts of ws.processing) {
+      for (const [r, n] of Object.entries(s.resourceNeeds.get(ts) ?? {})) {
+        used[r] = (used[r] ?? 0) + n;
+      }
+    }
+    for (const [r, n] of Object.entries({ ...ws.usedResources, ...used })) {
+      assert.ok(Math.abs((ws.usedResources?.[r] ?? 0) - (used[r] ?? 0)) < 1e-9, `${address}: ${r}`);
+      assert.ok(
+        n <= (ws.info.resources?.[r] ?? 0) + 1e-9,
+        `${address}: more ${r} used than it has`,
+      );
+    }
+    for (const ts of ws.longRunning) {
+      assert.ok(ws.processing.has(ts), `${address}: long-running ${ts.key} is not processing`);
+      assert.equal(ts.occupancyShare, 0, `${address}: long-running ${ts.key} counts occupancy`);
+    }
+  }
   assert.equal(s.unrunnable.size, counts["no-worker"]);
   for (const [id, wants] of s.clients) {
     for (const ts of wants) {
@@ -262,12 +293,17 @@ class Sim {
     }
   }
 
-  addWorker(address: string, nthreads = 1, name = address): void {
+  addWorker(
+    address: string,
+    nthreads = 1,
+    name = address,
+    resources?: Record<string, number>,
+  ): void {
     if (this.s.workers.has(address)) this.#step(); // messages to the one it replaces
     this.model.set(address, new Set());
     this.fns.set(address, new Set());
     this.#seen.set(address, this.out.toWorker.get(address)?.length ?? 0);
-    this.s.addWorker({ address, name, nthreads, memoryLimit: 0, pid: 1 });
+    this.s.addWorker({ address, name, nthreads, memoryLimit: 0, pid: 1, resources });
     this.#step();
   }
 
@@ -476,6 +512,11 @@ class Sim {
       this.removeReplicas(mv.from, [mv.key]);
     }
     return moves;
+  }
+  /** `address` says its task `key` seceded (in-task, issue 4). */
+  secede(key: string, address = this.on(key)): void {
+    this.s.longRunning(address, key);
+    this.#step();
   }
 }
 
@@ -2070,4 +2111,184 @@ Deno.test("randomized stealing: invariants hold, no task is on two workers, all 
     assert.equal(x.s.stealsInFlight.size, 0, `seed ${seed}: steals left in flight`);
   }
   assert.ok(stolen > 100, `the scenario should exercise stealing (${stolen} moved)`);
+});
+
+// ------------------------------------------------------------------ resources (issue 4)
+
+const GPU1 = { rs: { GPU: 1 } };
+
+// Dask: test_resources.py::test_resource_submit
+Deno.test("test_resource_submit: tasks go where their resources are; unknown ones wait for a worker", () => {
+  const x = sim([]);
+  x.addWorker("a", 1, "a", { A: 5 });
+  x.addWorker("b", 1, "b", { A: 1, B: 1 });
+  x.submit([t("x-1", [], { rs: { A: 3 } }), t("y-1", [], { rs: { B: 1 } })]);
+  assert.equal(x.on("x-1"), "a");
+  assert.equal(x.on("y-1"), "b");
+  x.submit([t("z-1", [], { rs: { C: 2 } })]);
+  assert.equal(x.state("z-1"), "no-worker");
+  x.addWorker("c", 1, "c", { C: 10 });
+  assert.equal(x.on("z-1"), "c");
+});
+
+// Dask: test_resources.py::test_submit_many_non_overlapping / test_map
+Deno.test("test_submit_many_non_overlapping: tasks needing A all run on A's worker, one at a time", () => {
+  const x = sim([]);
+  x.addWorker("a", 4, "a", { A: 1 });
+  x.addWorker("b", 4, "b", { B: 1 });
+  const keys = Array.from({ length: 6 }, (_, i) => `inc-${i}`);
+  x.submit(keys.map((k) => t(k, [], { rs: { A: 1 } })));
+  assert.deepEqual(x.computed("a"), ["inc-0"], "one A: one task at a time");
+  assert.deepEqual(x.states(keys.slice(1)), Array(5).fill("queued"));
+  for (let i = 0; i < 6; i++) {
+    assert.equal(x.task(`inc-${i}`).processingOn?.address, "a");
+    x.finish(`inc-${i}`);
+  }
+  assert.equal(x.computed("b").length, 0, "the other worker stays empty");
+  assert.deepEqual(x.s.workers.get("a")!.usedResources, { A: 0 }, "all freed");
+});
+
+// Dask: test_resources.py::test_minimum_resource
+Deno.test("test_minimum_resource: {A:2,B:1} and tasks needing {A:1,B:1}: one at a time", () => {
+  const x = sim([]);
+  x.addWorker("a", 4, "a", { A: 2, B: 1 });
+  const keys = Array.from({ length: 4 }, (_, i) => `ab-${i}`);
+  x.submit(keys.map((k) => t(k, [], { rs: { A: 1, B: 1 } })));
+  for (const k of keys) {
+    assert.equal(x.processingCount("a"), 1);
+    x.finish(k);
+  }
+  assert.deepEqual(x.s.workers.get("a")!.usedResources, { A: 0, B: 0 });
+});
+
+// Dask: test_resources.py::test_move — the task goes to the worker with the resource, and the
+// dependency moves there.
+Deno.test("test_move: a resource-bound task runs where the resource is, not where its input is", () => {
+  const x = sim([1]);
+  x.addWorker("b", 1, "b", { A: 1 });
+  x.submit([t("x-1", [], { w: ["a"] })]);
+  x.finish("x-1", "a", 1e9);
+  x.submit([t("y-1", ["x-1"], { rs: { A: 1 } })]);
+  assert.equal(x.on("y-1"), "b");
+  assert.deepEqual(x.computes("b")[0].d, { "x-1": ["a"] });
+});
+
+Deno.test("resources: errors, releases and retries free them; the next task takes them", () => {
+  const x = sim([]);
+  x.addWorker("a", 2, "a", { GPU: 1 });
+  x.submit([t("g-1", [], { ...GPU1, r: 1 }), t("g-2", [], GPU1), t("g-3", [], GPU1)]);
+  assert.deepEqual(x.states(["g-1", "g-2", "g-3"]), ["processing", "queued", "queued"]);
+  x.err("g-1"); // retried: back in line, in priority order (first)
+  assert.deepEqual(x.states(["g-1", "g-2", "g-3"]), ["processing", "queued", "queued"]);
+  x.release(["g-1"]);
+  assert.deepEqual(x.states(["g-1", "g-2", "g-3"]), ["forgotten", "processing", "queued"]);
+  x.release(["g-3"]);
+  x.err("g-2");
+  assert.equal(x.s.workers.get("a")!.usedResources!.GPU, 0);
+  assert.equal(x.s.resourceNeeds.size, 1, "only g-2 (erred, wanted) keeps its needs");
+});
+
+Deno.test("resources: a task needing more than a worker has in total is no-worker there", () => {
+  const x = sim([1]);
+  x.addWorker("b", 1, "b", { GPU: 1 });
+  x.submit([t("big-1", [], { rs: { GPU: 2 } }), t("any-1")]);
+  assert.equal(x.state("big-1"), "no-worker");
+  assert.equal(x.state("any-1"), "processing", "tasks without needs are not held up");
+  x.addWorker("c", 1, "c", { GPU: 4 });
+  assert.equal(x.on("big-1"), "c");
+});
+
+Deno.test("resources: the worker holding them leaves: its tasks and the queued ones wait for another", () => {
+  const x = sim([1]);
+  x.addWorker("g", 1, "g", { GPU: 1 });
+  x.submit([t("g-1", [], GPU1), t("g-2", [], GPU1)]);
+  assert.deepEqual(x.states(["g-1", "g-2"]), ["processing", "queued"]);
+  x.removeWorker("g");
+  assert.deepEqual(x.states(["g-1", "g-2"]), ["no-worker", "no-worker"]);
+  x.addWorker("h", 1, "h", { GPU: 2 });
+  assert.equal(x.on("g-1"), "h");
+  assert.equal(x.on("g-2"), "h");
+});
+
+Deno.test("resources: queued tasks go to whichever fitting worker frees up first", () => {
+  const x = sim([]);
+  x.addWorker("a", 1, "a", { GPU: 1 });
+  x.addWorker("b", 1, "b", { GPU: 1, T: 1 });
+  x.submit([t("g-1", [], GPU1), t("g-2", [], GPU1), t("t-1", [], { rs: { T: 1 } })]);
+  x.submit([t("g-3", [], GPU1), t("t-2", [], { rs: { T: 1 } })]);
+  assert.deepEqual(x.states(["g-1", "g-2", "g-3", "t-1", "t-2"]), [
+    "processing",
+    "processing",
+    "queued",
+    "processing",
+    "queued",
+  ]);
+  x.finish("t-1");
+  assert.equal(x.on("t-2"), "b", "a T task skips ahead of a GPU task that does not fit");
+  x.finish(x.task("g-1").processingOn!.address === "a" ? "g-1" : "g-2");
+  assert.equal(x.on("g-3"), "a");
+});
+
+Deno.test("resources: restrictions and resources both hold", () => {
+  const x = sim([]);
+  x.addWorker("a", 1, "a", { GPU: 1 });
+  x.addWorker("b", 1, "b", { GPU: 1 });
+  x.submit([t("g-1", [], { ...GPU1, w: ["b"] }), t("g-2", [], { ...GPU1, w: ["b"] })]);
+  assert.equal(x.on("g-1"), "b");
+  assert.equal(x.state("g-2"), "queued");
+  x.finish("g-1");
+  assert.equal(x.on("g-2"), "b");
+});
+
+// ------------------------------------------------------------------ in-task (issue 4)
+
+// Dask: test_client.py::test_secede_balances (scheduler side) — a seceded task frees its slot.
+Deno.test("long-running: a seceded task frees its slot and its occupancy; it still finishes", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("p-1"), t("s-1")]);
+  assert.deepEqual(x.states(["p-1", "s-1"]), ["processing", "queued"]);
+  x.secede("p-1");
+  assert.equal(x.state("s-1"), "processing", "the freed slot takes the queued task");
+  assert.equal(x.s.workers.get("a")!.busy, 1);
+  x.secede("p-1"); // again: no change
+  x.finish("p-1");
+  assert.equal(x.s.workers.get("a")!.longRunning.size, 0);
+  assert.equal(x.state("p-1"), "memory");
+});
+
+// Dask: test_client.py::test_sub_submit_priority
+Deno.test("test_sub_submit_priority: a task submitted from a task ranks before its siblings", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("p-1"), t("p-2"), t("p-3")]);
+  x.submit([t("c-1", [], { ps: "p-1" }), t("c-2", [], { ps: "p-1" })], undefined, "c");
+  x.submit([t("cc-1", [], { ps: "c-1" })]);
+  const rank = (k: string) => x.task(k).rank;
+  assert.ok(rank("c-1") < rank("p-2") && rank("c-2") < rank("p-3"));
+  assert.ok(rank("cc-1") < rank("c-2"), "a grandchild before the children");
+  assert.equal(rank("c-1"), rank("c-2"), "siblings keep submission order");
+  x.submit([t("h-1", [], { ps: "p-1", p: 1 })]);
+  assert.ok(rank("h-1") < rank("cc-1"), "user priority comes first");
+  x.finish("p-1");
+  assert.deepEqual(x.computed("a"), ["p-1", "h-1"], "the freed slot goes to a subtask");
+});
+
+Deno.test("resources: ordinary tasks finishing do not rescan the resource queue", () => {
+  const x = sim([]);
+  x.addWorker("a", 1, "a", { GPU: 1 }); // GPU free, but the queued tasks need T
+  x.addWorker("b", 1, "b", { T: 1 });
+  x.submit([t("t-1", [], { rs: { T: 1 } }), t("t-2", [], { rs: { T: 1 } })]);
+  assert.equal(x.state("t-2"), "queued");
+  // observe which needs the scheduler looks up (the map still behaves as before)
+  const looked: string[] = [];
+  const needs = x.s.resourceNeeds;
+  const get = needs.get.bind(needs);
+  needs.get = (ts) => {
+    looked.push(ts.key);
+    return get(ts);
+  };
+  x.submit([t("o-1", [], { w: ["a"] })]);
+  x.finish("o-1");
+  assert.ok(!looked.includes("t-2"), `the queue was scanned: ${looked}`);
+  x.finish("t-1");
+  assert.equal(x.on("t-2"), "b");
 });

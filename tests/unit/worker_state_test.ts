@@ -37,6 +37,10 @@ class RecordingOutbox implements WorkerOutbox {
   execute(run: Execution): void {
     this.executions.push(run);
   }
+  readonly rejoins: string[] = [];
+  rejoined(key: string): void {
+    this.rejoins.push(key);
+  }
 }
 
 /** A compute-task message; the function goes along unless `fn: undefined` is given. */
@@ -63,9 +67,9 @@ function checkInvariants(w: WorkerStateMachine, running: Set<string>): void {
   for (const [k, ts] of w.tasks) {
     assert.equal(ts.key, k);
     if (ts.state === "executing" || ts.state === "cancelled") {
-      executing++;
+      if (!ts.seceded) executing++; // a seceded task holds no slot
       assert.ok(running.has(k), `${k} is ${ts.state} but not running`);
-    }
+    } else assert.ok(!ts.seceded, `${k} is ${ts.state} and seceded`);
     if (ts.state === "ready") ready++;
     if (ts.state === "memory") assert.ok(w.data.has(k), `${k} in memory without data`);
     if (ts.state === "waiting") {
@@ -79,7 +83,8 @@ function checkInvariants(w: WorkerStateMachine, running: Set<string>): void {
     if (ts.state !== "memory") { for (const d of ts.deps) needed.add(d); }
   }
   assert.equal(w.executing, executing, "executing counter");
-  assert.equal(w.executing, running.size, "executing counter vs executions running");
+  const seceded = [...running].filter((k) => w.tasks.get(k)?.seceded).length;
+  assert.equal(w.executing, running.size - seceded, "executing counter vs executions running");
   assert.equal(w.readyCount, ready, "ready heap size");
   for (const k of w.data.keys()) {
     assert.ok(
@@ -111,7 +116,7 @@ class Sim {
       assert.ok(!this.running.has(run.key), `${run.key} started twice`);
       this.running.add(run.key);
     }
-    if (started) assert.ok(this.running.size <= this.w.slots, "more executions than slots");
+    if (started) assert.ok(this.w.executing <= this.w.slots, "more executions than slots");
     checkInvariants(this.w, this.running);
   }
 
@@ -151,6 +156,14 @@ class Sim {
   }
   steal(k: string): void {
     this.w.stealRequest(k);
+    this.#step();
+  }
+  secede(key: string): void {
+    this.w.secede(key);
+    this.#step();
+  }
+  rejoin(key: string): void {
+    this.w.rejoin(key);
     this.#step();
   }
 
@@ -760,4 +773,73 @@ Deno.test("a fetched dependency becomes a replica; a key computed here is report
   // freeing the replica drops it
   x.free("x-1");
   assert.ok(!x.w.data.has("x-1"));
+});
+
+// ------------------------------------------------------------------ secede / rejoin (issue 4)
+
+// Dask: test_client.py::test_secede_simple (worker side) — a seceded task frees its slot.
+Deno.test("secede: the slot goes to the next task; the scheduler hears long-running", () => {
+  const x = new Sim(1);
+  x.compute(ct("p-0", {}, { p: [0, 0] }));
+  x.compute(ct("s-1", {}, { p: [0, 1] }));
+  assert.deepEqual(x.started(), ["p-0"]);
+  x.sent();
+  x.secede("p-0");
+  assert.deepEqual(x.sent(), [{ op: "long-running", k: "p-0" }]);
+  assert.deepEqual(x.started(), ["s-1"]);
+  x.secede("p-0"); // twice: nothing more
+  assert.deepEqual(x.sent(), []);
+  x.done("p-0"); // a seceded task finishing frees no slot it does not hold
+  assert.equal(x.w.executing, 1);
+  assert.equal(finished(x.sent())[0].k, "p-0");
+  x.done("s-1");
+  assert.equal(x.w.executing, 0);
+});
+
+// Dask: test_worker_client.py::test_worker_client_rejoins — rejoin waits for a free slot.
+Deno.test("rejoin: granted at once when a slot is free, else when one frees, in order", () => {
+  const x = new Sim(1);
+  for (const [i, k] of ["p-0", "q-1", "s-2", "s-3"].entries()) x.compute(ct(k, {}, { p: [0, i] }));
+  x.secede("p-0");
+  x.secede("q-1");
+  assert.deepEqual(x.started(), ["p-0", "q-1", "s-2"]);
+  x.rejoin("q-1");
+  x.rejoin("p-0");
+  assert.deepEqual(x.out.rejoins, [], "no slot is free");
+  x.done("s-2");
+  assert.deepEqual(x.out.rejoins, ["q-1"], "the first to ask, before ready tasks");
+  assert.deepEqual(x.started(), []);
+  x.done("q-1");
+  assert.deepEqual(x.out.rejoins, ["q-1", "p-0"]);
+  x.done("p-0");
+  assert.deepEqual(x.started(), ["s-3"]);
+  x.rejoin("s-3"); // not seceded: granted at once, nothing changes
+  assert.deepEqual(x.out.rejoins, ["q-1", "p-0", "s-3"]);
+  x.done("s-3");
+});
+
+Deno.test("a seceded task that finishes while waiting to rejoin leaves the queue", () => {
+  const x = new Sim(1);
+  x.compute(ct("p-0", {}, { p: [0, 0] }));
+  x.compute(ct("s-1", {}, { p: [0, 1] }));
+  x.secede("p-0");
+  x.rejoin("p-0");
+  x.raise("p-0");
+  x.done("s-1");
+  assert.deepEqual(x.out.rejoins, []);
+  assert.equal(x.w.executing, 0);
+});
+
+Deno.test("a seceded task freed by the scheduler: its outcome is dropped, no slot is lost", () => {
+  const x = new Sim(1);
+  x.compute(ct("p-0", {}, { p: [0, 0] }));
+  x.secede("p-0");
+  x.free("p-0");
+  x.compute(ct("s-1", {}, { p: [0, 1] }));
+  assert.deepEqual(x.started(), ["p-0", "s-1"]);
+  x.sent();
+  x.done("p-0");
+  assert.deepEqual(finished(x.sent()), []);
+  x.done("s-1");
+  assert.equal(x.w.executing, 0);
 });
