@@ -14,7 +14,7 @@ import type {
 import { encodeValue, Payload } from "../comm/serialize.ts";
 import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../comm/errors.ts";
 // Layering exception: the scheduler compiles `runOnScheduler` functions as workers do.
-import { FunctionRunner } from "../worker/cluster_calls.ts";
+import { FunctionRunner } from "../comm/function_runner.ts";
 import { EventLog, TaskStream } from "./event_log.ts";
 import type { SchedulerState } from "./state.ts";
 import {

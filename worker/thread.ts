@@ -9,7 +9,7 @@
  */
 import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
-import { compileFunction, scopeErrorFrom, type TaskFunction } from "./compile.ts";
+import { compileFunction, scopeErrorFrom, type TaskFunction } from "../comm/compile.ts";
 import { setCurrentTask } from "./task_context.ts";
 // in-task (issue 4): getWorker/getClient/secede/rejoin, preload
 import { AsyncLocalStorage } from "node:async_hooks";

@@ -20,7 +20,8 @@ import {
 import type { Payload } from "../comm/serialize.ts";
 import { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
-import { fetchReplicas, FunctionRunner } from "./cluster_calls.ts";
+import { fetchReplicas } from "./cluster_calls.ts";
+import { FunctionRunner } from "../comm/function_runner.ts";
 
 /** How a worker starts. */
 export interface WorkerOptions {

@@ -4,7 +4,7 @@ import {
   compileFunction,
   functionKind,
   scopeErrorFrom,
-} from "../../worker/compile.ts";
+} from "../../comm/compile.ts";
 import { ScopeError } from "../../comm/errors.ts";
 
 Deno.test("checkFunctionSource accepts arrows, function expressions and classes", () => {

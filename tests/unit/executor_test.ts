@@ -8,7 +8,7 @@ import {
 } from "../../worker/executor.ts";
 import { decodeValue, encodeValue, Payload, Ref } from "../../comm/serialize.ts";
 import { fromEnvelope, ScopeError } from "../../comm/errors.ts";
-import { checkFunctionSource, type Shippable } from "../../worker/compile.ts";
+import { checkFunctionSource, type Shippable } from "../../comm/compile.ts";
 import { getWorker, rejoin, secede } from "../../client/in_task.ts";
 
 /** FNV-1a of a string, as hex (test-only function hash). */

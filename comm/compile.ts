@@ -6,15 +6,15 @@
  * scope on the client raises a ReferenceError when the task runs, which `scopeErrorFrom` turns
  * into a ScopeError that says what to do instead.
  */
-import { ScopeError } from "../comm/errors.ts";
-import { functionKind, label, methodError } from "../comm/function_source.ts";
+import { ScopeError } from "./errors.ts";
+import { functionKind, label, methodError } from "./function_source.ts";
 
 export {
   checkFunctionSource,
   type FunctionKind,
   functionKind,
   type Shippable,
-} from "../comm/function_source.ts";
+} from "./function_source.ts";
 
 /**
  * Worker globals a task function could bind by accident; bound to undefined in its scope.
