@@ -513,7 +513,7 @@ export class Client implements FutureHost {
           const ks = this.#keys.get(k);
           if (!ks) continue;
           this.#keys.delete(k); // the scheduler dropped our interest: a resubmit computes it again
-          if (!ks.settled) ks.settle("cancelled", new CancelledError(msg.reason));
+          ks.settle("cancelled", new CancelledError(msg.reason)); // also a finished one (lost)
         }
         return;
       // cluster-wide calls (i4-cluster)
@@ -918,6 +918,9 @@ export class Client implements FutureHost {
     if (keys.size) {
       this.#flushGraph();
       this.#conn.send({ op: "retry-keys", keys: [...keys] });
+      // a key that was recomputed meanwhile (as another key's erred dependency) is in memory
+      // already: the scheduler says so now instead of never
+      this.#conn.send({ op: "request-values", keys: [...keys] });
     }
     return Promise.resolve();
   }

@@ -42,3 +42,37 @@ export async function miniCluster(nthreads: number[] = [1, 2]): Promise<MiniClus
     },
   };
 }
+
+/** A gate tasks can wait on (a file that appears when opened), so tests need no sleeps. */
+export interface Gate {
+  /** The file tasks wait for. */
+  path: string;
+  /** Lets the waiting tasks go on. */
+  open(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Makes a closed gate in a fresh temp directory (removed on dispose). */
+export async function gate(): Promise<Gate> {
+  const dir = await Deno.makeTempDir({ prefix: "dtask-gate-" });
+  const path = `${dir}/open`;
+  return {
+    path,
+    open: () => Deno.writeTextFile(path, "open"),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A task function: waits until the gate at `path` is open, then returns `value`. */
+export async function blockUntil<T>(path: string, value: T): Promise<T> {
+  for (;;) {
+    try {
+      await Deno.stat(path);
+      return value;
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
