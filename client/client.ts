@@ -275,6 +275,7 @@ export class Client implements FutureHost {
     if (options.fifoTimeout !== undefined) {
       options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
     }
+    checkAllowOtherWorkers(options); // i4-graph
     return {
       submit: (fn, ...args) => this.#submit(fn, args, options) as any,
       map: (fn, ...iterables) => this.#map(fn, iterables, options),
@@ -992,4 +993,18 @@ function checkResources(r: Record<string, number>): Record<string, number> {
     }
   }
   return { ...r };
+}
+
+/** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
+function checkAllowOtherWorkers(o: SubmitOptions): void {
+  const a = o.allowOtherWorkers;
+  if (a === undefined) return;
+  if (typeof a !== "boolean") {
+    throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof a}`);
+  }
+  if (a && (o.workers === undefined || o.workers.length === 0)) {
+    throw new TypeError(
+      "allowOtherWorkers: true needs workers: name the workers the task should prefer",
+    );
+  }
 }
