@@ -118,3 +118,20 @@ Deno.test("a 4 MiB typed array scatters to a worker process and is used by a tas
   assert.equal(back.length, big.length);
   assert.equal(back[12345], big[12345]);
 });
+
+// Workers in the cluster's process (inproc:// addresses): the client puts data on them too.
+Deno.test("scatter to in-process workers (processes: false), then compute on the data", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 2,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  await using client = await Client.connect(cluster);
+  const xs = client.scatter([1, 2, 3, 4], { broadcast: true });
+  const total = client.submit((...v: number[]) => v.reduce((a, b) => a + b, 0), ...xs);
+  assert.equal(await total, 10);
+  const who = await client.whoHas(xs);
+  for (const f of xs) assert.equal(who[f.key].length, 2);
+});
