@@ -26,7 +26,7 @@ import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
 // graph, scatter, cancel, retry, fire-and-forget (i4-graph)
-import { type Graph, planGraph } from "./graph.ts";
+import { flattenKeys, type Graph, type KeyTree, mapKeys, planGraph } from "./graph.ts";
 import { deliver, type ScatterHost, scatterItems, type ScatterOptions } from "./scatter.ts";
 import { FIRE_AND_FORGET, futuresIn } from "./cancel.ts";
 import { KeyError } from "../comm/errors.ts";
@@ -717,21 +717,17 @@ export class Client implements FutureHost {
    * here, and then nothing is sent.
    */
   compute(graph: Graph, keys: string, options?: ComputeOptions): Future<any>;
-  compute(graph: Graph, keys: readonly string[], options?: ComputeOptions): Future<any>[];
+  compute(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): any[];
   compute(graph: Graph, keys?: undefined, options?: ComputeOptions): Record<string, Future<any>>;
   compute(
     graph: Graph,
-    keys?: string | readonly string[],
+    keys?: KeyTree,
     options: ComputeOptions = {},
   ): Future<any> | Future<any>[] | Record<string, Future<any>> {
     this.#checkOpen();
     const refKey = (v: object) => (v instanceof Future && v.client === this ? v.key : undefined);
     const entries = planGraph(graph, (k) => this.#keys.has(k), refKey);
-    const asked = keys === undefined
-      ? Object.keys(graph)
-      : typeof keys === "string"
-      ? [keys]
-      : [...keys];
+    const asked = keys === undefined ? Object.keys(graph) : flattenKeys(keys);
     for (const k of asked) {
       if (!Object.hasOwn(graph, k) && !this.#keys.has(k)) {
         throw new KeyError(
@@ -767,7 +763,7 @@ export class Client implements FutureHost {
     }
     const future = (k: string) => new Future(this.#keys.get(k)!, this, this);
     if (keys === undefined) return Object.fromEntries(asked.map((k) => [k, future(k)]));
-    return typeof keys === "string" ? future(keys) : asked.map(future);
+    return mapKeys(keys, future) as Future<any> | Future<any>[];
   }
 
   /**
@@ -775,14 +771,14 @@ export class Client implements FutureHost {
    * first error rejects at once. Nothing stays held afterwards.
    */
   get(graph: Graph, keys: string, options?: ComputeOptions): Promise<any>;
-  get(graph: Graph, keys: readonly string[], options?: ComputeOptions): Promise<any[]>;
+  get(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): Promise<any[]>;
   async get(
     graph: Graph,
-    keys: string | readonly string[],
+    keys: KeyTree,
     options: ComputeOptions = {},
   ): Promise<unknown> {
-    const out = this.compute(graph, keys as string[], options);
-    const list = Array.isArray(out) ? out : [out as Future];
+    const out = this.compute(graph, keys as KeyTree[], options);
+    const list = futuresIn(out);
     try {
       await new Promise<void>((resolve, reject) => {
         let left = list.length;

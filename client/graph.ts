@@ -131,3 +131,19 @@ function topoOrder(entries: Map<string, GraphEntry>): GraphEntry[] {
   }
   return out;
 }
+
+/** Keys to compute: one key, or arrays of keys nested as deep as you like (Dask's get). */
+export type KeyTree = string | readonly KeyTree[];
+
+/** Every key of a key tree, in order. */
+export function flattenKeys(keys: KeyTree, out: string[] = []): string[] {
+  if (typeof keys === "string") out.push(keys);
+  else if (Array.isArray(keys)) { for (const k of keys) flattenKeys(k, out); }
+  else throw new TypeError(`keys must be a string or an array of keys, got ${typeof keys}`);
+  return out;
+}
+
+/** The key tree with each key replaced by `f(key)`. */
+export function mapKeys<T>(keys: KeyTree, f: (key: string) => T): T | unknown[] {
+  return typeof keys === "string" ? f(keys) : keys.map((k) => mapKeys(k, f));
+}

@@ -11,7 +11,7 @@ export {
   type SubmitOptions,
 } from "./client.ts";
 // graph, scatter, cancel, retry, fire-and-forget (i4-graph)
-export { type Graph, GraphRef, GraphTask, ref, task } from "./graph.ts";
+export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./graph.ts";
 export { type ScatterOptions } from "./scatter.ts";
 export { fireAndForget } from "./cancel.ts";
 export { Future, type FutureStatus } from "./future.ts";

@@ -20,6 +20,7 @@ Deno.test("test_get: compute returns Futures at once, get returns values in the 
   assert.deepEqual(await client.gather([y, z]), [3, 5]);
   assert.equal(await client.get({ a: task(inc, 10) }, "a"), 11);
   assert.deepEqual(await client.get(graph, ["z", "x"]), [5, 2]);
+  assert.deepEqual(await client.get(graph, ["x", ["y", ["z"]]]), [2, [3, [5]]]);
   const all = client.compute({ p: task(inc, 1), q: task(inc, ref("p")) });
   assert.deepEqual(Object.keys(all).sort(), ["p", "q"]);
   assert.deepEqual(await client.gather(all), { p: 2, q: 3 });
