@@ -1,9 +1,12 @@
 /**
- * Fire-and-forget (i4-graph): a task keeps running to completion with no Future held, even
- * after its client releases it or closes (Dask's "fire-and-forget" pseudo-client wants it).
+ * Cancel, retry and fire-and-forget (i4-graph). Fire-and-forget: a task keeps running to
+ * completion with no Future held, even after its client releases it or closes (Dask's
+ * "fire-and-forget" pseudo-client wants it).
  */
-import { Future } from "./future.ts";
+import { CancelledError } from "../comm/errors.ts";
+import { Future, type KeyState } from "./future.ts";
 import { collectFutures } from "./gather.ts";
+import type { ClientHost } from "./host.ts";
 
 /** How `fireAndForget` reaches a Future's client. */
 export const FIRE_AND_FORGET: unique symbol = Symbol("dtask.fireAndForget");
@@ -35,4 +38,43 @@ export function fireAndForget(futures: unknown): void {
     keys.push(f.key);
   }
   for (const [host, keys] of byClient) host[FIRE_AND_FORGET](keys);
+}
+
+/**
+ * Cancels keys of this client: their Futures settle `cancelled`, the client forgets the keys
+ * (a resubmit computes again), and the scheduler is told.
+ */
+export function cancelKeys(host: ClientHost, states: Iterable<KeyState>, force: boolean): void {
+  const keys: string[] = [];
+  for (const ks of states) {
+    if (!host.dropKey(ks)) continue;
+    keys.push(ks.key);
+    ks.settle(
+      "cancelled",
+      new CancelledError(`${ks.key} was cancelled; submit it again to compute it`),
+    );
+  }
+  if (keys.length && host.isOpen()) {
+    host.send({ op: "cancel-keys", keys, force: force || undefined });
+  }
+}
+
+/** Re-runs the erred keys of these Futures: they go back to pending until the new outcome. */
+export function retryKeys(host: ClientHost, futures: Future<unknown>[]): void {
+  host.checkOpen();
+  const keys = new Set<string>();
+  for (const f of futures) {
+    const ks = f.state;
+    if (host.key(ks.key) !== ks) continue;
+    if (ks.status === "error") {
+      ks.reset();
+      keys.add(ks.key);
+    }
+    if (keys.has(ks.key)) ks.strong?.push(f); // held until it settles again
+  }
+  if (keys.size === 0) return;
+  host.send({ op: "retry-keys", keys: [...keys] });
+  // a key recomputed meanwhile (as another key's erred dependency) is in memory already: the
+  // scheduler says so now instead of never
+  host.send({ op: "request-values", keys: [...keys] });
 }

@@ -26,10 +26,11 @@ import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
 // graph, scatter, cancel, retry, fire-and-forget (i4-graph)
-import { flattenKeys, type Graph, type KeyTree, mapKeys, planGraph } from "./graph.ts";
-import { deliver, type ScatterHost, scatterItems, type ScatterOptions } from "./scatter.ts";
-import { FIRE_AND_FORGET, futuresIn } from "./cancel.ts";
-import { KeyError } from "../comm/errors.ts";
+import * as graphs from "./graph.ts";
+import type { Graph, KeyTree } from "./graph.ts";
+import { scatter as scatterData, type ScatterOptions } from "./scatter.ts";
+import { cancelKeys, FIRE_AND_FORGET, futuresIn, retryKeys } from "./cancel.ts";
+import { checkResources, type ClientHost, specOptions, type TaskOptions } from "./host.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
 /** Client options. */
@@ -78,10 +79,7 @@ export interface InTaskClientHooks {
 }
 
 /** Options of `client.compute` / `client.get`, applied to every task of the graph. */
-export type ComputeOptions = Pick<
-  SubmitOptions,
-  "priority" | "retries" | "workers" | "allowOtherWorkers" | "resources"
->;
+export type ComputeOptions = TaskOptions;
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
@@ -708,118 +706,33 @@ export class Client implements FutureHost {
     await this.schedulerInfo(); // a round trip: the scheduler has handled it
   }
 
-  // ---------------------------------------------------------------- graphs (i4-graph)
+  // ---------------------------------------------------------------- graphs, scatter, cancel (i4-graph)
 
   /**
    * Submits a task graph `{ key: task(fn, ...args) | value }` (`ref("k")` in arguments for a
-   * dependency) and returns Futures at once: one for a key, an array for an array of keys, an
-   * object of every graph key's Future when `keys` is left out. Unknown refs and cycles throw
-   * here, and then nothing is sent.
+   * dependency) and returns Futures at once: one for a key, (nested) arrays for (nested) arrays
+   * of keys, an object of every graph key's Future when `keys` is left out. Unknown refs and
+   * cycles throw here, and then nothing is sent.
    */
   compute(graph: Graph, keys: string, options?: ComputeOptions): Future<any>;
   compute(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): any[];
   compute(graph: Graph, keys?: undefined, options?: ComputeOptions): Record<string, Future<any>>;
-  compute(
-    graph: Graph,
-    keys?: KeyTree,
-    options: ComputeOptions = {},
-  ): Future<any> | Future<any>[] | Record<string, Future<any>> {
-    this.#checkOpen();
-    const refKey = (v: object) => (v instanceof Future && v.client === this ? v.key : undefined);
-    const entries = planGraph(graph, (k) => this.#keys.has(k), refKey);
-    const asked = keys === undefined ? Object.keys(graph) : flattenKeys(keys);
-    for (const k of asked) {
-      if (!Object.hasOwn(graph, k) && !this.#keys.has(k)) {
-        throw new KeyError(
-          `key ${JSON.stringify(k)} is not in the graph and this client holds no Future for it`,
-        );
-      }
-    }
-    const want = new Set(asked);
-    // a graph that spans several update-graph chunks: its inner keys are wanted until the
-    // last chunk is sent, so the scheduler does not forget them between chunks
-    const chunked = entries.length + this.#tasks.length > GRAPH_CHUNK;
-    const inner: string[] = [];
-    for (const e of entries) {
-      if (this.#keys.has(e.key)) continue; // the scheduler has it already
-      const info = fnInfo(e.fn);
-      const spec: TaskSpec = { k: e.key, f: info.h, a: e.args, d: e.deps };
-      if (options.priority) spec.p = options.priority;
-      if (options.retries) spec.r = options.retries;
-      if (options.workers !== undefined) {
-        spec.w = typeof options.workers === "string" ? [options.workers] : [...options.workers];
-        if (options.allowOtherWorkers) spec.lo = true;
-      }
-      if (options.resources !== undefined) spec.rs = checkResources(options.resources);
-      const wanted = want.has(e.key);
-      if (wanted) this.#keys.set(e.key, new KeyState(e.key));
-      else if (chunked) inner.push(e.key);
-      this.#enqueue(spec, info, wanted || chunked);
-    }
-    if (inner.length) {
-      this.#flushGraph();
-      this.#released.push(...inner);
-      this.#scheduleFlush();
-    }
-    const future = (k: string) => new Future(this.#keys.get(k)!, this, this);
-    if (keys === undefined) return Object.fromEntries(asked.map((k) => [k, future(k)]));
-    return mapKeys(keys, future) as Future<any> | Future<any>[];
+  compute(graph: Graph, keys?: KeyTree, options: ComputeOptions = {}): unknown {
+    return graphs.compute(this.#host, graph, keys, options);
   }
 
-  /**
-   * Computes a task graph and resolves with the values of `keys`, in the same shape; the
-   * first error rejects at once. Nothing stays held afterwards.
-   */
+  /** Computes a graph: the values of `keys` in the same shape; the first error rejects at once. */
   get(graph: Graph, keys: string, options?: ComputeOptions): Promise<any>;
   get(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): Promise<any[]>;
-  async get(
-    graph: Graph,
-    keys: KeyTree,
-    options: ComputeOptions = {},
-  ): Promise<unknown> {
-    const out = this.compute(graph, keys as KeyTree[], options);
-    const list = futuresIn(out);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let left = list.length;
-        if (left === 0) resolve();
-        for (const f of list) {
-          f.state.onSettled(() => {
-            if (f.status !== "finished") {
-              reject(f.state.error ?? new CancelledError(`${f.key} was ${f.status}`));
-            } else if (--left === 0) resolve();
-          });
-        }
-      });
-      return await this.gather(out);
-    } finally {
-      for (const f of list) f.release();
-    }
+  get(graph: Graph, keys: KeyTree, options: ComputeOptions = {}): Promise<unknown> {
+    return graphs.get(this.#host, graph, keys, options);
   }
-
-  /** Queues one task spec (with its function, once) for the next update-graph. */
-  #enqueue(spec: TaskSpec, info: FnInfo, want: boolean): void {
-    if (this.#fifo !== DEFAULT_FIFO) {
-      this.#flush();
-      this.#fifo = DEFAULT_FIFO;
-    }
-    this.#tasks.push(spec);
-    if (want) this.#wanted.push(spec.k);
-    if (!this.#sentFns.has(info.h)) {
-      this.#sentFns.add(info.h);
-      this.#fns.push({ h: info.h, n: info.n, s: info.s });
-    }
-    if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
-    else this.#scheduleFlush();
-  }
-
-  // ---------------------------------------------------------------- scatter (i4-graph)
 
   /**
    * Puts client data on workers and returns Futures at once: an array gives an array of
-   * Futures, a plain object an object of Futures (its property names are the keys), anything
-   * else one Future. `hash` (default true): the same data gives the same key; `workers`
-   * restricts where it goes; `broadcast` puts a copy on every worker.
+   * Futures, a plain object an object of Futures, anything else one Future. `hash` (default
+   * true): the same data gives the same key; `workers` restricts where it goes; `broadcast`
+   * puts a copy on every worker.
    */
   scatter<T>(data: T[], options?: ScatterOptions): Future<T>[];
   scatter<T extends Record<string, unknown>>(
@@ -828,41 +741,8 @@ export class Client implements FutureHost {
   ): { [K in keyof T]: Future<T[K]> };
   scatter<T>(data: T, options?: ScatterOptions): Future<T>;
   scatter(data: unknown, options: ScatterOptions = {}): unknown {
-    this.#checkOpen();
-    const { items, shape } = scatterItems(data, options.hash !== false);
-    const fresh: [KeyState, Payload][] = [];
-    const futures = items.map(([key, p]) => {
-      let ks = this.#keys.get(key);
-      if (!ks) {
-        ks = new KeyState(key);
-        this.#keys.set(key, ks);
-        fresh.push([ks, p]);
-      }
-      return new Future(ks, this, this);
-    });
-    if (fresh.length) void deliver(this.#scatterHost, fresh, options);
-    return shape(futures);
+    return scatterData(this.#host, data, options);
   }
-
-  #scatterHost: ScatterHost = {
-    request: (msg) => {
-      this.#checkOpen();
-      this.#flushGraph();
-      return this.#conn.request(msg);
-    },
-    updateData: (who, nbytes) => {
-      if (this.#closing || this.#conn.closeReason !== null) return;
-      this.#flushGraph();
-      this.#conn.send({ op: "update-data", who, nbytes });
-    },
-    putData: (worker, values) => this.#peers.putData(worker, values),
-    fail: (ks, e) => {
-      if (this.#keys.get(ks.key) === ks) this.#keys.delete(ks.key);
-      if (!ks.settled) ks.settle("error", e);
-    },
-  };
-
-  // ---------------------------------------------------------------- cancel, retry (i4-graph)
 
   /**
    * Cancels Futures (a Future, an iterable, or arrays and plain objects of them): they settle
@@ -870,27 +750,13 @@ export class Client implements FutureHost {
    * dependents only this client wants; `force` also drops other clients' interest.
    */
   cancel(futures: unknown, options: { force?: boolean } = {}): Promise<void> {
-    const states = new Set<KeyState>();
-    for (const f of futuresIn(futures)) if (f.client === this) states.add(f.state);
-    return this.cancelKeys([...states], options.force === true);
+    const mine = futuresIn(futures).filter((f) => f.client === this).map((f) => f.state);
+    return this.cancelKeys(mine, options.force === true);
   }
 
   /** FutureHost: cancels keys of this client. */
   cancelKeys(states: KeyState[], force: boolean): Promise<void> {
-    const keys: string[] = [];
-    for (const ks of states) {
-      if (this.#keys.get(ks.key) !== ks) continue;
-      this.#keys.delete(ks.key);
-      keys.push(ks.key);
-      ks.settle(
-        "cancelled",
-        new CancelledError(`${ks.key} was cancelled; submit it again to compute it`),
-      );
-    }
-    if (keys.length && !this.#closing && this.#conn.closeReason === null) {
-      this.#flushGraph();
-      this.#conn.send({ op: "cancel-keys", keys, force: force || undefined });
-    }
+    cancelKeys(this.#host, new Set(states), force);
     return Promise.resolve();
   }
 
@@ -901,38 +767,67 @@ export class Client implements FutureHost {
 
   /** FutureHost: re-runs the erred keys of these Futures. */
   retryKeys(futures: Future<unknown>[]): Promise<void> {
-    this.#checkOpen();
-    const keys = new Set<string>();
-    for (const f of futures) {
-      const ks = f.state;
-      if (this.#keys.get(ks.key) !== ks) continue;
-      if (ks.status === "error") {
-        ks.reset();
-        keys.add(ks.key);
-      }
-      if (keys.has(ks.key)) ks.strong?.push(f); // held until it settles again
-    }
-    if (keys.size) {
-      this.#flushGraph();
-      this.#conn.send({ op: "retry-keys", keys: [...keys] });
-      // a key that was recomputed meanwhile (as another key's erred dependency) is in memory
-      // already: the scheduler says so now instead of never
-      this.#conn.send({ op: "request-values", keys: [...keys] });
-    }
+    retryKeys(this.#host, futures);
     return Promise.resolve();
   }
 
   /** fireAndForget(): the scheduler keeps these keys until they finish or err. */
   [FIRE_AND_FORGET](keys: string[]): void {
-    this.#checkOpen();
-    this.#flushGraph();
-    this.#conn.send({ op: "fire-and-forget", keys });
+    this.#host.send({ op: "fire-and-forget", keys });
   }
 
   /** Waits until all (or the first of) the Futures settle; see the `wait` function. */
   wait<T>(futures: Iterable<Future<T>> | Future<T>, options?: WaitOptions): Promise<WaitResult<T>> {
     return waitFn(futures, options);
   }
+
+  /** The narrow view of this client that graph.ts, scatter.ts and cancel.ts use. */
+  #host: ClientHost = {
+    client: this,
+    key: (key) => this.#keys.get(key),
+    addKey: (key) => {
+      const ks = new KeyState(key);
+      this.#keys.set(key, ks);
+      return ks;
+    },
+    dropKey: (ks) => this.#keys.get(ks.key) === ks && this.#keys.delete(ks.key),
+    future: (ks) => new Future(ks, this, this),
+    queued: () => this.#tasks.length,
+    enqueue: (key, fn, args, deps, options, want) => {
+      const info = fnInfo(fn);
+      if (this.#fifo !== DEFAULT_FIFO) { // graphs use the default fifoTimeout
+        this.#flush();
+        this.#fifo = DEFAULT_FIFO;
+      }
+      this.#tasks.push(specOptions({ k: key, f: info.h, a: args, d: deps }, options));
+      if (want) this.#wanted.push(key);
+      if (!this.#sentFns.has(info.h)) {
+        this.#sentFns.add(info.h);
+        this.#fns.push({ h: info.h, n: info.n, s: info.s });
+      }
+      if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
+      else this.#scheduleFlush();
+    },
+    unwant: (keys) => {
+      this.#flushGraph();
+      this.#released.push(...keys);
+      this.#scheduleFlush();
+    },
+    isOpen: () => !this.#closing && this.#conn.closeReason === null,
+    checkOpen: () => this.#checkOpen(),
+    send: (msg) => {
+      this.#checkOpen();
+      this.#flushGraph();
+      this.#conn.send(msg);
+    },
+    request: (msg) => {
+      this.#checkOpen();
+      this.#flushGraph();
+      return this.#conn.request(msg);
+    },
+    putData: (worker, values) => this.#peers.putData(worker, values),
+    gather: (x) => this.gather(x),
+  };
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -977,19 +872,6 @@ export type MaybeFuture<T> =
 
 /** Arguments where any value may also be given as a Future of it. */
 export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
-
-/** Checks a `resources` option: names to non-negative finite amounts. */
-function checkResources(r: Record<string, number>): Record<string, number> {
-  if (typeof r !== "object" || r === null || Array.isArray(r)) {
-    throw new TypeError("resources must be an object like { GPU: 1 }");
-  }
-  for (const [name, n] of Object.entries(r)) {
-    if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-      throw new TypeError(`resource ${name} must be a finite number >= 0, got ${n}`);
-    }
-  }
-  return { ...r };
-}
 
 /** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
 function checkAllowOtherWorkers(o: SubmitOptions): void {

@@ -4,7 +4,12 @@
  * Checked (unknown refs, cycles) and ordered dependencies first, before anything is sent.
  */
 import { encodeValue, type Payload } from "../comm/serialize.ts";
-import { DtaskError, KeyError } from "../comm/errors.ts";
+import { CancelledError, DtaskError, KeyError } from "../comm/errors.ts";
+import { Future } from "./future.ts";
+import type { ClientHost, TaskOptions } from "./host.ts";
+
+/** Tasks per `update-graph` (client.ts's GRAPH_CHUNK): a bigger graph goes in several. */
+const GRAPH_CHUNK = 2000;
 
 /** One task of a graph: `fn(...args)`, made with `task(fn, ...args)`. */
 export class GraphTask {
@@ -146,4 +151,77 @@ export function flattenKeys(keys: KeyTree, out: string[] = []): string[] {
 /** The key tree with each key replaced by `f(key)`. */
 export function mapKeys<T>(keys: KeyTree, f: (key: string) => T): T | unknown[] {
   return typeof keys === "string" ? f(keys) : keys.map((k) => mapKeys(k, f));
+}
+
+/** Futures in the shape of a key tree. */
+type FutureTree = Future<any> | FutureTree[];
+
+/** client.compute: see there. */
+export function compute(
+  host: ClientHost,
+  graph: Graph,
+  keys: KeyTree | undefined,
+  options: TaskOptions,
+): FutureTree | Record<string, Future<any>> {
+  host.checkOpen();
+  const refKey = (
+    v: object,
+  ) => (v instanceof Future && v.client === host.client ? v.key : undefined);
+  const entries = planGraph(graph, (k) => host.key(k) !== undefined, refKey);
+  const asked = keys === undefined ? Object.keys(graph) : flattenKeys(keys);
+  for (const k of asked) {
+    if (!Object.hasOwn(graph, k) && host.key(k) === undefined) {
+      throw new KeyError(
+        `key ${JSON.stringify(k)} is not in the graph and this client holds no Future for it`,
+      );
+    }
+  }
+  const want = new Set(asked);
+  // a graph that spans several update-graph chunks: its inner keys are wanted until the last
+  // chunk is sent, so the scheduler does not forget them between chunks
+  const chunked = entries.length + host.queued() > GRAPH_CHUNK;
+  const inner: string[] = [];
+  for (const e of entries) {
+    if (host.key(e.key) !== undefined) continue; // the scheduler has it already
+    const wanted = want.has(e.key);
+    if (wanted) host.addKey(e.key);
+    else if (chunked) inner.push(e.key);
+    host.enqueue(e.key, e.fn, e.args, e.deps, options, wanted || chunked);
+  }
+  if (inner.length) host.unwant(inner);
+  const future = (k: string) => host.future(host.key(k)!);
+  if (keys === undefined) return Object.fromEntries(asked.map((k) => [k, future(k)]));
+  return mapKeys(keys, future) as FutureTree;
+}
+
+/** client.get: computes, waits for all (rejecting at the first error), gathers, releases. */
+export async function get(
+  host: ClientHost,
+  graph: Graph,
+  keys: KeyTree,
+  options: TaskOptions,
+): Promise<unknown> {
+  const out = compute(host, graph, keys, options) as FutureTree;
+  const list: Future[] = [];
+  const collect = (x: FutureTree): void => {
+    if (x instanceof Future) list.push(x);
+    else for (const y of x) collect(y);
+  };
+  collect(out);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let left = list.length;
+      if (left === 0) resolve();
+      for (const f of list) {
+        f.state.onSettled(() => {
+          if (f.status !== "finished") {
+            reject(f.state.error ?? new CancelledError(`${f.key} was ${f.status}`));
+          } else if (--left === 0) resolve();
+        });
+      }
+    });
+    return await host.gather(out);
+  } finally {
+    for (const f of list) f.release();
+  }
 }

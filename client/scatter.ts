@@ -4,11 +4,12 @@
  * client sends the values straight to those workers (`put-data`, large buffers as frames), and
  * then tells the scheduler who got what (`update-data`).
  */
-import type { Scatter, ScatterPlan } from "../comm/protocol.ts";
+import type { ScatterPlan } from "../comm/protocol.ts";
 import { encodeValue, type Payload } from "../comm/serialize.ts";
 import { hashBytes, randomKey } from "../comm/keys.ts";
 import { fromEnvelope } from "../comm/errors.ts";
 import type { KeyState } from "./future.ts";
+import type { ClientHost } from "./host.ts";
 
 /** Options of `client.scatter`. */
 export interface ScatterOptions {
@@ -22,16 +23,37 @@ export interface ScatterOptions {
   timeout?: number;
 }
 
-/** What scatter needs from its client. */
-export interface ScatterHost {
-  /** Sends a request after any queued submissions. */
-  request(msg: Scatter): Promise<ScatterPlan>;
-  /** Sends `update-data` after any queued submissions. */
-  updateData(who: Record<string, string[]>, nbytes: Record<string, number>): void;
-  /** Gives values to a worker to keep. */
-  putData(worker: string, values: Record<string, Payload>): Promise<void>;
-  /** Settles a fresh key that could not be scattered (and forgets it). */
-  fail(ks: KeyState, e: Error): void;
+/** client.scatter: see there. */
+export function scatter(host: ClientHost, data: unknown, options: ScatterOptions): unknown {
+  host.checkOpen();
+  const { items, shape } = scatterItems(data, options.hash !== false);
+  const fresh: [KeyState, Payload][] = [];
+  const futures = items.map(([key, p]) => {
+    let ks = host.key(key);
+    if (!ks) {
+      ks = host.addKey(key);
+      fresh.push([ks, p]);
+    }
+    return host.future(ks);
+  });
+  // runs synchronously up to its first await: `scatter` goes out before later submissions
+  if (fresh.length) void deliver(host, fresh, options);
+  return shape(futures);
+}
+
+/** Settles a fresh key that could not be scattered, and forgets it. */
+function fail(host: ClientHost, ks: KeyState, e: Error): void {
+  host.dropKey(ks);
+  if (!ks.settled) ks.settle("error", e);
+}
+
+/** Sends `update-data` unless the client closed meanwhile. */
+function updateData(
+  host: ClientHost,
+  who: Record<string, string[]>,
+  nbytes: Record<string, number>,
+): void {
+  if (host.isOpen()) host.send({ op: "update-data", who, nbytes });
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -81,8 +103,8 @@ export function scatterItems(
 }
 
 /** Sends the fresh keys' values where the scheduler says (in the background). */
-export async function deliver(
-  host: ScatterHost,
+async function deliver(
+  host: ClientHost,
   fresh: [KeyState, Payload][],
   options: ScatterOptions,
 ): Promise<void> {
@@ -93,7 +115,7 @@ export async function deliver(
     : [...options.workers];
   let plan: ScatterPlan;
   try {
-    plan = await host.request({
+    plan = await host.request<ScatterPlan>({
       op: "scatter",
       id: 0,
       keys: fresh.map(([ks]) => ks.key),
@@ -103,13 +125,13 @@ export async function deliver(
       timeout: options.timeout,
     });
   } catch (e) {
-    for (const [ks] of fresh) host.fail(ks, e as Error);
+    for (const [ks] of fresh) fail(host, ks, e as Error);
     return;
   }
   if (plan.e) {
     const err = fromEnvelope(plan.e);
-    for (const [ks] of fresh) host.fail(ks, err);
-    host.updateData(Object.fromEntries(fresh.map(([ks]) => [ks.key, []])), {});
+    for (const [ks] of fresh) fail(host, ks, err);
+    updateData(host, Object.fromEntries(fresh.map(([ks]) => [ks.key, []])), {});
     return;
   }
   const byWorker = new Map<string, Record<string, Payload>>();
@@ -132,5 +154,5 @@ export async function deliver(
       for (const k in values) who[k].push(w);
     } catch { /* that worker is gone: the key may have reached another, or none */ }
   }));
-  if (Object.keys(who).length) host.updateData(who, nbytes);
+  if (Object.keys(who).length) updateData(host, who, nbytes);
 }
