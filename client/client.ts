@@ -25,6 +25,13 @@ import { Future, type FutureHost, KeyState } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
+// graph, scatter, cancel, retry, fire-and-forget (i4-graph)
+import * as graphs from "./graph.ts";
+import type { Graph, KeyTree } from "./graph.ts";
+import { scatter as scatterData, type ScatterOptions } from "./scatter.ts";
+import { cancelKeys, FIRE_AND_FORGET, futuresIn, retryKeys } from "./cancel.ts";
+import { checkResources, type ClientHost, specOptions, type TaskOptions } from "./host.ts";
+import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -70,6 +77,9 @@ export interface InTaskClientHooks {
   /** Runs a wait on Futures (gather, await): the running task gives up its slot meanwhile. */
   wait<T>(f: () => Promise<T>): Promise<T>;
 }
+
+/** Options of `client.compute` / `client.get`, applied to every task of the graph. */
+export type ComputeOptions = TaskOptions;
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
@@ -263,6 +273,7 @@ export class Client implements FutureHost {
     if (options.fifoTimeout !== undefined) {
       options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
     }
+    checkAllowOtherWorkers(options); // i4-graph
     return {
       submit: (fn, ...args) => this.#submit(fn, args, options) as any,
       map: (fn, ...iterables) => this.#map(fn, iterables, options),
@@ -499,7 +510,9 @@ export class Client implements FutureHost {
       case "keys-cancelled":
         for (const k of msg.keys) {
           const ks = this.#keys.get(k);
-          if (ks && !ks.settled) ks.settle("cancelled", new CancelledError(msg.reason));
+          if (!ks) continue;
+          this.#keys.delete(k); // the scheduler dropped our interest: a resubmit computes it again
+          ks.settle("cancelled", new CancelledError(msg.reason)); // also a finished one (lost)
         }
         return;
       // cluster-wide calls (i4-cluster)
@@ -693,6 +706,129 @@ export class Client implements FutureHost {
     await this.schedulerInfo(); // a round trip: the scheduler has handled it
   }
 
+  // ---------------------------------------------------------------- graphs, scatter, cancel (i4-graph)
+
+  /**
+   * Submits a task graph `{ key: task(fn, ...args) | value }` (`ref("k")` in arguments for a
+   * dependency) and returns Futures at once: one for a key, (nested) arrays for (nested) arrays
+   * of keys, an object of every graph key's Future when `keys` is left out. Unknown refs and
+   * cycles throw here, and then nothing is sent.
+   */
+  compute(graph: Graph, keys: string, options?: ComputeOptions): Future<any>;
+  compute(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): any[];
+  compute(graph: Graph, keys?: undefined, options?: ComputeOptions): Record<string, Future<any>>;
+  compute(graph: Graph, keys?: KeyTree, options: ComputeOptions = {}): unknown {
+    return graphs.compute(this.#host, graph, keys, options);
+  }
+
+  /** Computes a graph: the values of `keys` in the same shape; the first error rejects at once. */
+  get(graph: Graph, keys: string, options?: ComputeOptions): Promise<any>;
+  get(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): Promise<any[]>;
+  get(graph: Graph, keys: KeyTree, options: ComputeOptions = {}): Promise<unknown> {
+    return graphs.get(this.#host, graph, keys, options);
+  }
+
+  /**
+   * Puts client data on workers and returns Futures at once: an array gives an array of
+   * Futures, a plain object an object of Futures, anything else one Future. `hash` (default
+   * true): the same data gives the same key; `workers` restricts where it goes; `broadcast`
+   * puts a copy on every worker.
+   */
+  scatter<T>(data: T[], options?: ScatterOptions): Future<T>[];
+  scatter<T extends Record<string, unknown>>(
+    data: T,
+    options?: ScatterOptions,
+  ): { [K in keyof T]: Future<T[K]> };
+  scatter<T>(data: T, options?: ScatterOptions): Future<T>;
+  scatter(data: unknown, options: ScatterOptions = {}): unknown {
+    return scatterData(this.#host, data, options);
+  }
+
+  /**
+   * Cancels Futures (a Future, an iterable, or arrays and plain objects of them): they settle
+   * `cancelled`, this client no longer holds their keys, and the scheduler drops them and the
+   * dependents only this client wants; `force` also drops other clients' interest.
+   */
+  cancel(futures: unknown, options: { force?: boolean } = {}): Promise<void> {
+    const mine = futuresIn(futures).filter((f) => f.client === this).map((f) => f.state);
+    return this.cancelKeys(mine, options.force === true);
+  }
+
+  /** FutureHost: cancels keys of this client. */
+  cancelKeys(states: KeyState[], force: boolean): Promise<void> {
+    cancelKeys(this.#host, new Set(states), force);
+    return Promise.resolve();
+  }
+
+  /** Runs erred Futures again (with their erred dependencies); they go back to pending. */
+  retry(futures: unknown): Promise<void> {
+    return this.retryKeys(futuresIn(futures).filter((f) => f.client === this));
+  }
+
+  /** FutureHost: re-runs the erred keys of these Futures. */
+  retryKeys(futures: Future<unknown>[]): Promise<void> {
+    retryKeys(this.#host, futures);
+    return Promise.resolve();
+  }
+
+  /** fireAndForget(): the scheduler keeps these keys until they finish or err. */
+  [FIRE_AND_FORGET](keys: string[]): void {
+    this.#host.send({ op: "fire-and-forget", keys });
+  }
+
+  /** Waits until all (or the first of) the Futures settle; see the `wait` function. */
+  wait<T>(futures: Iterable<Future<T>> | Future<T>, options?: WaitOptions): Promise<WaitResult<T>> {
+    return waitFn(futures, options);
+  }
+
+  /** The narrow view of this client that graph.ts, scatter.ts and cancel.ts use. */
+  #host: ClientHost = {
+    client: this,
+    key: (key) => this.#keys.get(key),
+    addKey: (key) => {
+      const ks = new KeyState(key);
+      this.#keys.set(key, ks);
+      return ks;
+    },
+    dropKey: (ks) => this.#keys.get(ks.key) === ks && this.#keys.delete(ks.key),
+    future: (ks) => new Future(ks, this, this),
+    queued: () => this.#tasks.length,
+    enqueue: (key, fn, args, deps, options, want) => {
+      const info = fnInfo(fn);
+      if (this.#fifo !== DEFAULT_FIFO) { // graphs use the default fifoTimeout
+        this.#flush();
+        this.#fifo = DEFAULT_FIFO;
+      }
+      this.#tasks.push(specOptions({ k: key, f: info.h, a: args, d: deps }, options));
+      if (want) this.#wanted.push(key);
+      if (!this.#sentFns.has(info.h)) {
+        this.#sentFns.add(info.h);
+        this.#fns.push({ h: info.h, n: info.n, s: info.s });
+      }
+      if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
+      else this.#scheduleFlush();
+    },
+    unwant: (keys) => {
+      this.#flushGraph();
+      this.#released.push(...keys);
+      this.#scheduleFlush();
+    },
+    isOpen: () => !this.#closing && this.#conn.closeReason === null,
+    checkOpen: () => this.#checkOpen(),
+    send: (msg) => {
+      this.#checkOpen();
+      this.#flushGraph();
+      this.#conn.send(msg);
+    },
+    request: (msg) => {
+      this.#checkOpen();
+      this.#flushGraph();
+      return this.#conn.request(msg);
+    },
+    putData: (worker, values) => this.#peers.putData(worker, values),
+    gather: (x) => this.gather(x),
+  };
+
   // ---------------------------------------------------------------- lifecycle
 
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
@@ -737,15 +873,16 @@ export type MaybeFuture<T> =
 /** Arguments where any value may also be given as a Future of it. */
 export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
 
-/** Checks a `resources` option: names to non-negative finite amounts. */
-function checkResources(r: Record<string, number>): Record<string, number> {
-  if (typeof r !== "object" || r === null || Array.isArray(r)) {
-    throw new TypeError("resources must be an object like { GPU: 1 }");
+/** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
+function checkAllowOtherWorkers(o: SubmitOptions): void {
+  const a = o.allowOtherWorkers;
+  if (a === undefined) return;
+  if (typeof a !== "boolean") {
+    throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof a}`);
   }
-  for (const [name, n] of Object.entries(r)) {
-    if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-      throw new TypeError(`resource ${name} must be a finite number >= 0, got ${n}`);
-    }
+  if (a && (o.workers === undefined || o.workers.length === 0)) {
+    throw new TypeError(
+      "allowOtherWorkers: true needs workers: name the workers the task should prefer",
+    );
   }
-  return { ...r };
 }

@@ -70,6 +70,10 @@ export interface FutureHost {
   valueOf(ks: KeyState): Promise<unknown>;
   /** Drops one reference to the key. */
   releaseKey(ks: KeyState): void;
+  /** Cancels the key (i4-graph). */
+  cancelKeys?(states: KeyState[], force: boolean): Promise<void>;
+  /** Runs the erred key again (i4-graph). */
+  retryKeys?(futures: Future<unknown>[]): Promise<void>;
 }
 
 interface Token {
@@ -169,6 +173,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this.result().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Cancels the task: this Future (and every Future of its key on this client) settles
+   * `cancelled`, and the scheduler drops it and the dependents only this client wants (with
+   * `force`, even when other clients want them).
+   */
+  cancel(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.#host.cancelKeys) return Promise.reject(new TypeError("this Future cannot cancel"));
+    return this.#host.cancelKeys([this.#ks], options.force === true);
+  }
+
+  /** Whether the Future was cancelled. */
+  cancelled(): boolean {
+    return this.#ks.status === "cancelled";
+  }
+
+  /** Runs an erred task again (and its erred dependencies): the Future goes back to pending. */
+  retry(): Promise<void> {
+    if (!this.#host.retryKeys) return Promise.reject(new TypeError("this Future cannot retry"));
+    return this.#host.retryKeys([this as Future<unknown>]);
   }
 
   /** Drops this Future's hold on the key; the cluster forgets data nobody needs. Idempotent. */

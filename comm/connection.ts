@@ -35,6 +35,7 @@ const REPLIES: ReadonlySet<string> = new Set([
   "events-reply",
   "task-stream-reply",
   "acquire-replicas-reply",
+  "scatter-plan", // i4-graph
 ]);
 
 /** Receives each message of a stream. */

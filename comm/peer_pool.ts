@@ -2,7 +2,8 @@
 import { Connection } from "./connection.ts";
 import type { Dialer } from "./handshake.ts";
 import { sendHello } from "./handshake.ts";
-import type { Data } from "./protocol.ts";
+import type { Ack, Data } from "./protocol.ts";
+import { fromEnvelope } from "./errors.ts";
 import type { Payload } from "./serialize.ts";
 
 /** Keeps one connection per peer address and fetches values over it. */
@@ -21,6 +22,13 @@ export class PeerPool {
     const conn = await this.#connect(address);
     const reply = await conn.request<Data>({ op: "get-data", id: 0, keys });
     return reply.values;
+  }
+
+  /** Gives `address` values to keep (scatter, i4-graph); rejects when it refuses or is gone. */
+  async putData(address: string, values: Record<string, Payload>): Promise<void> {
+    const conn = await this.#connect(address);
+    const reply = await conn.request<Ack>({ op: "put-data", id: 0, values });
+    if (reply.e) throw fromEnvelope(reply.e);
   }
 
   #connect(address: string): Promise<Connection> {

@@ -511,6 +511,66 @@ export interface StealResponse {
   state: string | null;
 }
 
+// ---- graph, scatter, cancel, retry, fire-and-forget (i4-graph) ----
+
+/** Cancel keys: drop this client's interest (every client's with `force`) and cascade. */
+export interface CancelKeys {
+  op: "cancel-keys";
+  keys: string[];
+  force?: boolean;
+}
+
+/** Run erred keys (and their erred dependencies) again. */
+export interface RetryKeys {
+  op: "retry-keys";
+  keys: string[];
+}
+
+/** Keep these keys running to completion with no Future held (Dask's "fire-and-forget" client). */
+export interface FireAndForget {
+  op: "fire-and-forget";
+  keys: string[];
+}
+
+/**
+ * Scatter: this client wants `keys` (values it holds, `nbytes` each) and asks where to put
+ * them; answered by `scatter-plan`. Keys the scheduler already holds are left out of the plan.
+ */
+export interface Scatter {
+  op: "scatter";
+  id: number;
+  keys: string[];
+  nbytes: number[];
+  /** Workers (addresses or names) allowed to hold them. */
+  workers?: string[];
+  /** Every allowed worker gets a copy. */
+  broadcast?: boolean;
+  /** How long (ms) to wait for a worker to join when none is there. */
+  timeout?: number;
+}
+
+/** Reply to `scatter`: key -> workers to send its value to, or the error `e`. */
+export interface ScatterPlan {
+  op: "scatter-plan";
+  id: number;
+  who: Record<string, string[]>;
+  e?: ErrorEnvelope;
+}
+
+/** Scattered values reached these workers (an empty list: it reached none, so it is lost). */
+export interface UpdateData {
+  op: "update-data";
+  who: Record<string, string[]>;
+  nbytes: Record<string, number>;
+}
+
+/** Client -> worker: keep these values (scattered data) until the scheduler frees them; `ack`. */
+export interface PutData {
+  op: "put-data";
+  id: number;
+  values: Record<string, Payload>;
+}
+
 /** Messages on a client's stream to the scheduler. */
 export type ClientToScheduler =
   | UpdateGraph
@@ -524,7 +584,13 @@ export type ClientToScheduler =
   // cluster-wide calls (i4-cluster)
   | ClusterCallRequest
   // in-task (issue 4)
-  | Preload;
+  | Preload
+  // graph, scatter, cancel, retry (i4-graph)
+  | CancelKeys
+  | RetryKeys
+  | FireAndForget
+  | Scatter
+  | UpdateData;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -535,7 +601,9 @@ export type SchedulerToClient =
   | HasWhatReply
   | WaitForWorkersReply
   // cluster-wide calls (i4-cluster)
-  | ClusterCallReply;
+  | ClusterCallReply
+  // scatter (i4-graph)
+  | ScatterPlan;
 /** Messages the scheduler sends a worker. */
 export type SchedulerToWorker =
   | ComputeTask
@@ -562,7 +630,7 @@ export type WorkerToScheduler =
   // in-task (issue 4)
   | LongRunning;
 /** Messages between peers. */
-export type PeerMessage = GetData | Data;
+export type PeerMessage = GetData | Data | PutData;
 /** Handshake messages. */
 export type HandshakeMessage = Hello | Welcome | Refused;
 
@@ -608,6 +676,12 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "get-task-stream": true,
   // in-task (issue 4)
   "preload": true,
+  // graph, scatter, cancel, retry (i4-graph)
+  "cancel-keys": true,
+  "retry-keys": true,
+  "fire-and-forget": true,
+  "scatter": true,
+  "update-data": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -626,6 +700,8 @@ export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToCli
   "events-reply": true,
   "topic-event": true,
   "task-stream-reply": true,
+  // scatter (i4-graph)
+  "scatter-plan": true,
 });
 /** Ops a worker may send the scheduler. */
 export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({
@@ -655,7 +731,10 @@ export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWor
   "preload": true,
 });
 /** Ops a peer may send a worker. */
-export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData>({ "get-data": true });
+export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData | PutData>({
+  "get-data": true,
+  "put-data": true, // scatter (i4-graph)
+});
 /** Handshake ops. */
 const HANDSHAKE_OPS: ReadonlySet<string> = opSet<HandshakeMessage>({
   hello: true,
@@ -670,7 +749,7 @@ export const OPS: ReadonlySet<string> = new Set([
   ...SCHEDULER_TO_CLIENT_OPS,
   ...WORKER_OPS,
   ...SCHEDULER_TO_WORKER_OPS,
-  ...opSet<PeerMessage>({ "get-data": true, data: true }),
+  ...opSet<PeerMessage>({ "get-data": true, data: true, "put-data": true }),
 ]);
 
 /**

@@ -263,6 +263,34 @@ function badField(m: Obj): string | null {
       return strs(m.urls) ? null : "urls";
     case "long-running":
       return isStr(m.k) ? null : "k";
+    // graph, scatter, cancel, retry (i4-graph)
+    case "cancel-keys":
+      if (!strs(m.keys)) return "keys";
+      return m.force === undefined || typeof m.force === "boolean" ? null : "force";
+    case "retry-keys":
+    case "fire-and-forget":
+      return strs(m.keys) ? null : "keys";
+    case "scatter":
+      if (!isNum(m.id)) return "id";
+      if (!strs(m.keys)) return "keys";
+      if (
+        !each(m.nbytes, isSize) || (m.nbytes as number[]).length !== (m.keys as string[]).length
+      ) {
+        return "nbytes";
+      }
+      if (m.workers !== undefined && !strs(m.workers)) return "workers";
+      if (m.broadcast !== undefined && typeof m.broadcast !== "boolean") return "broadcast";
+      return m.timeout === undefined || isSize(m.timeout) ? null : "timeout";
+    case "scatter-plan":
+      if (!isNum(m.id)) return "id";
+      if (!values(m.who, strs)) return "who";
+      return m.e === undefined || envelope(m.e) ? null : "e";
+    case "update-data":
+      if (!values(m.who, strs)) return "who";
+      return values(m.nbytes, isSize) ? null : "nbytes";
+    case "put-data":
+      if (!isNum(m.id)) return "id";
+      return values(m.values, isPayload) ? null : "values";
     default: {
       const never: never = op;
       return `op ${String(never)}`;

@@ -1,7 +1,7 @@
 /** The scheduler actor: listeners, connections, and the I/O around the state machine. */
 import { Connection } from "../comm/connection.ts";
 import { receiveHello, withTimeout } from "../comm/handshake.ts";
-import { CommClosedError } from "../comm/errors.ts";
+import { CommClosedError, TimeoutError, toEnvelope } from "../comm/errors.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
@@ -12,6 +12,7 @@ import {
   type Hello,
   type Message,
   PROTOCOL_VERSION,
+  type Scatter,
   unreachable,
   type Welcome,
   WORKER_OPS,
@@ -370,9 +371,49 @@ export class Scheduler {
       // in-task (issue 4)
       case "preload":
         return this.preload(m.urls);
+      // graph, scatter, cancel, retry (i4-graph)
+      case "cancel-keys":
+        return this.state.cancelKeys(id, m.keys, m.force);
+      case "retry-keys":
+        return this.state.retryKeys(m.keys);
+      case "fire-and-forget":
+        return this.state.fireAndForget(m.keys);
+      case "scatter":
+        return this.#scatter(id, m, conn);
+      case "update-data":
+        return this.state.updateData(m.who, m.nbytes);
       default:
         unreachable(m);
     }
+  }
+
+  /** Plans a scatter, waiting up to its timeout for an allowed worker to join (i4-graph). */
+  #scatter(id: string, m: Scatter, conn: Connection): void {
+    const plan = () => this.state.scatterPlan(id, m.keys, m.nbytes, m.workers, m.broadcast);
+    const who = plan();
+    if (who) return conn.send({ op: "scatter-plan", id: m.id, who });
+    const timeout = m.timeout ?? 30_000;
+    const done = (who: Record<string, string[]>, e?: Error) => {
+      clearTimeout(timer);
+      this.#workerWatchers.delete(check);
+      conn.send({ op: "scatter-plan", id: m.id, who, e: e && toEnvelope(e) });
+    };
+    const check = (closing?: boolean) => {
+      if (closing) return done({}, new CommClosedError("the scheduler is closing"));
+      const who = plan();
+      if (who) done(who);
+    };
+    this.#workerWatchers.add(check);
+    const timer = setTimeout(() => {
+      const where = m.workers?.length ? ` among ${m.workers.join(", ")}` : "";
+      done(
+        {},
+        new TimeoutError(
+          `scatter: no worker${where} to hold the data within ${timeout} ms; start workers ` +
+            `(or check the workers option) and scatter again`,
+        ),
+      );
+    }, timeout);
   }
 
   #workersChanged(): void {

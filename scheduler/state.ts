@@ -15,7 +15,8 @@ import { DEFAULT_FIFO_TIMEOUT } from "../comm/protocol.ts";
 import { keyPrefix } from "../comm/keys.ts";
 import { SmallSet } from "./small_set.ts";
 import { TaskState, WorkerState } from "./task_state.ts";
-import { SchedulerStealing } from "./stealing.ts";
+import { SchedulerClientOps } from "./client_ops.ts";
+import { FIRE_AND_FORGET } from "./transitions.ts";
 import { ArgSlab } from "./arg_slab.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
@@ -52,7 +53,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
 };
 
 /** The scheduler's whole state and the stimuli that change it (transitions.ts applies them). */
-export class SchedulerState extends SchedulerStealing {
+export class SchedulerState extends SchedulerClientOps {
   /** Tasks that finished (went to memory), ever. */
   tasksCompleted = 0;
   #seq = 0;
@@ -315,6 +316,7 @@ export class SchedulerState extends SchedulerStealing {
     }
     this.dropWaiter(ts);
     if (ts.whoWants) { for (const c of ts.whoWants) this.#tellInMemory(ts, c, msg.v); }
+    if (ts.whoWants?.has(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
     if (!this.needed(ts)) this.recs.push([ts, "released"]);
     this.slotsOpened.add(ws);
     this.run();

@@ -21,6 +21,9 @@ import type { SchedulerConfig, SchedulerOutbox } from "./state.ts";
 
 type Rec = [TaskState, TaskStateName];
 
+/** The pseudo-client that wants fire-and-forget keys until they finish or err (i4-graph). */
+export const FIRE_AND_FORGET = "fire-and-forget";
+
 /** A steal request sent and not yet answered (work stealing, stealing.ts). */
 export interface Steal {
   victim: WorkerState;
@@ -148,6 +151,7 @@ export abstract class SchedulerTransitions {
         }
         return this.#toWaiting(ts);
       case "processing":
+        if (!ts.hasArgs) return; // scattered data on its way: nothing to run (i4-graph)
         if (ts.state === "waiting" || ts.state === "no-worker" || ts.state === "queued") {
           if (!ts.waitingOn?.size && this.#depsReady(ts)) this.#toProcessing(ts);
         }
@@ -409,6 +413,7 @@ export abstract class SchedulerTransitions {
       }
     }
     if (ts.whoWants) { for (const c of ts.whoWants) this.tellErred(ts, c); }
+    if (ts.whoWants?.has(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
   }
 
   #toForgotten(ts: TaskState): void {
@@ -450,6 +455,15 @@ export abstract class SchedulerTransitions {
   protected needed(ts: TaskState): boolean {
     return (ts.whoWants !== null && ts.whoWants.size > 0) ||
       (ts.waiters !== null && ts.waiters.size > 0);
+  }
+
+  /** `client` no longer wants `ts`: released, or forgotten, once nothing else needs it (i4-graph). */
+  protected dropWant(ts: TaskState, client: string): void {
+    ts.whoWants?.delete(client);
+    this.clients.get(client)?.delete(ts);
+    if (this.needed(ts)) return;
+    if (ts.state === "erred" || ts.state === "released") this.recs.push([ts, "forgotten"]);
+    else this.recs.push([ts, "released"]);
   }
 
   /** `ts` no longer needs its dependencies' data: release those nobody else needs. */

@@ -12,6 +12,7 @@ import {
   type Message,
   PEER_REQUEST_OPS,
   PROTOCOL_VERSION,
+  type PutData,
   SCHEDULER_TO_WORKER_OPS,
   type SchedulerToWorker,
   unreachable,
@@ -265,8 +266,17 @@ export class Worker {
   }
 
   #onPeer(msg: Message, conn: Connection): void {
-    // get-data is the only request a peer may send
-    const m = expectOps<GetData>(msg, PEER_REQUEST_OPS, "a peer");
+    // get-data, and put-data from a client scattering (i4-graph), are what a peer may send
+    const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
+    if (m.op === "put-data") {
+      if (!this.#state || this.#closing) {
+        conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
+      } else {
+        this.#state.holdReplicas(m.values);
+        conn.send({ op: "ack", id: m.id });
+      }
+      return;
+    }
     const values: Record<string, Payload> = {};
     for (const k of m.keys) {
       const v = this.#state?.data.get(k);

@@ -1,0 +1,227 @@
+/**
+ * Task graphs (i4-graph): `{ key: task(fn, ...args) | literal }`, with `ref("key")` inside the
+ * arguments for a dependency on another graph key or on a key this client already holds.
+ * Checked (unknown refs, cycles) and ordered dependencies first, before anything is sent.
+ */
+import { encodeValue, type Payload } from "../comm/serialize.ts";
+import { CancelledError, DtaskError, KeyError } from "../comm/errors.ts";
+import { Future } from "./future.ts";
+import type { ClientHost, TaskOptions } from "./host.ts";
+
+/** Tasks per `update-graph` (client.ts's GRAPH_CHUNK): a bigger graph goes in several. */
+const GRAPH_CHUNK = 2000;
+
+/** One task of a graph: `fn(...args)`, made with `task(fn, ...args)`. */
+export class GraphTask {
+  constructor(
+    readonly fn: (...args: any[]) => unknown,
+    readonly args: unknown[],
+  ) {
+    if (typeof fn !== "function") {
+      throw new TypeError(`task(fn, ...args) needs a function first, got ${typeof fn}`);
+    }
+  }
+}
+
+/** A dependency on a key inside a graph's arguments, made with `ref(key)`. */
+export class GraphRef {
+  constructor(readonly key: string) {
+    if (typeof key !== "string") {
+      throw new TypeError(`ref(key) needs a string key, got ${typeof key}`);
+    }
+  }
+}
+
+/** A task for a graph: `fn(...args)`; `ref("k")` in `args` stands for key k's value. */
+export function task<A extends unknown[]>(
+  fn: (...args: A) => unknown,
+  ...args: unknown[]
+): GraphTask {
+  return new GraphTask(fn as (...args: any[]) => unknown, args);
+}
+
+/** A dependency on graph key `key` (or a key this client holds a Future for). */
+export function ref(key: string): GraphRef {
+  return new GraphRef(key);
+}
+
+/** A task graph: each key maps to a `task(...)` or to a literal value (refs inside allowed). */
+export type Graph = Record<string, unknown>;
+
+/** One graph entry, ready to submit: its key, function, encoded arguments, dependencies. */
+export interface GraphEntry {
+  key: string;
+  fn: (...args: any[]) => unknown;
+  args: Payload;
+  deps: string[];
+}
+
+/** A literal graph value is computed as `literal(value)`. */
+const literal = function literal(x: unknown): unknown {
+  return x;
+};
+
+/**
+ * Encodes every entry of `graph`, checks it, and orders it so that each entry comes after the
+ * graph entries it depends on. `held(key)` says whether a key outside the graph is one this
+ * client holds (a ref may name it), and `refKey` maps other objects (Futures) to their keys.
+ */
+export function planGraph(
+  graph: Graph,
+  held: (key: string) => boolean,
+  refKey: (v: object) => string | undefined,
+): GraphEntry[] {
+  if (typeof graph !== "object" || graph === null || Array.isArray(graph)) {
+    throw new TypeError("a task graph is a plain object: { key: task(fn, ...args) | value }");
+  }
+  const entries = new Map<string, GraphEntry>();
+  const encodeRef = (v: object) => v instanceof GraphRef ? v.key : refKey(v);
+  for (const key of Object.keys(graph)) {
+    const v = graph[key];
+    const fn = v instanceof GraphTask ? v.fn : literal;
+    const args = v instanceof GraphTask ? v.args : [v];
+    const deps = new Set<string>();
+    const payload = encodeValue(args, { refKey: encodeRef, deps, path: `graph key ${key}:` });
+    for (const d of deps) {
+      if (d === key) {
+        throw new DtaskError(
+          `task graph has a cycle: ${key} depends on itself; a task cannot need its own value`,
+        );
+      }
+      if (!(d in graph) && !held(d)) {
+        throw new KeyError(
+          `graph key ${key} refers to ${JSON.stringify(d)}, which is neither a key of the ` +
+            `graph nor a key this client holds a Future for; add it to the graph or pass its Future`,
+        );
+      }
+    }
+    entries.set(key, { key, fn, args: payload, deps: [...deps] });
+  }
+  return topoOrder(entries);
+}
+
+/** Dependencies first; a cycle throws naming its keys. */
+function topoOrder(entries: Map<string, GraphEntry>): GraphEntry[] {
+  const out: GraphEntry[] = [];
+  const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
+  for (const start of entries.keys()) {
+    if (state.has(start)) continue;
+    // iterative DFS: [key, index of the next dependency to visit]
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const e = entries.get(top[0])!;
+      if (top[1] < e.deps.length) {
+        const d = e.deps[top[1]++];
+        if (!entries.has(d)) continue; // a held key outside the graph
+        const s = state.get(d);
+        if (s === 2) continue;
+        if (s === 1) {
+          const from = stack.findIndex(([k]) => k === d);
+          const cycle = [...stack.slice(from).map(([k]) => k), d].join(" -> ");
+          throw new DtaskError(
+            `task graph has a cycle: ${cycle}; a task cannot need its own value, directly or ` +
+              `through other tasks`,
+          );
+        }
+        state.set(d, 1);
+        stack.push([d, 0]);
+      } else {
+        state.set(top[0], 2);
+        out.push(e);
+        stack.pop();
+      }
+    }
+  }
+  return out;
+}
+
+/** Keys to compute: one key, or arrays of keys nested as deep as you like (Dask's get). */
+export type KeyTree = string | readonly KeyTree[];
+
+/** Every key of a key tree, in order. */
+export function flattenKeys(keys: KeyTree, out: string[] = []): string[] {
+  if (typeof keys === "string") out.push(keys);
+  else if (Array.isArray(keys)) { for (const k of keys) flattenKeys(k, out); }
+  else throw new TypeError(`keys must be a string or an array of keys, got ${typeof keys}`);
+  return out;
+}
+
+/** The key tree with each key replaced by `f(key)`. */
+export function mapKeys<T>(keys: KeyTree, f: (key: string) => T): T | unknown[] {
+  return typeof keys === "string" ? f(keys) : keys.map((k) => mapKeys(k, f));
+}
+
+/** Futures in the shape of a key tree. */
+type FutureTree = Future<any> | FutureTree[];
+
+/** client.compute: see there. */
+export function compute(
+  host: ClientHost,
+  graph: Graph,
+  keys: KeyTree | undefined,
+  options: TaskOptions,
+): FutureTree | Record<string, Future<any>> {
+  host.checkOpen();
+  const refKey = (
+    v: object,
+  ) => (v instanceof Future && v.client === host.client ? v.key : undefined);
+  const entries = planGraph(graph, (k) => host.key(k) !== undefined, refKey);
+  const asked = keys === undefined ? Object.keys(graph) : flattenKeys(keys);
+  for (const k of asked) {
+    if (!Object.hasOwn(graph, k) && host.key(k) === undefined) {
+      throw new KeyError(
+        `key ${JSON.stringify(k)} is not in the graph and this client holds no Future for it`,
+      );
+    }
+  }
+  const want = new Set(asked);
+  // a graph that spans several update-graph chunks: its inner keys are wanted until the last
+  // chunk is sent, so the scheduler does not forget them between chunks
+  const chunked = entries.length + host.queued() > GRAPH_CHUNK;
+  const inner: string[] = [];
+  for (const e of entries) {
+    if (host.key(e.key) !== undefined) continue; // the scheduler has it already
+    const wanted = want.has(e.key);
+    if (wanted) host.addKey(e.key);
+    else if (chunked) inner.push(e.key);
+    host.enqueue(e.key, e.fn, e.args, e.deps, options, wanted || chunked);
+  }
+  if (inner.length) host.unwant(inner);
+  const future = (k: string) => host.future(host.key(k)!);
+  if (keys === undefined) return Object.fromEntries(asked.map((k) => [k, future(k)]));
+  return mapKeys(keys, future) as FutureTree;
+}
+
+/** client.get: computes, waits for all (rejecting at the first error), gathers, releases. */
+export async function get(
+  host: ClientHost,
+  graph: Graph,
+  keys: KeyTree,
+  options: TaskOptions,
+): Promise<unknown> {
+  const out = compute(host, graph, keys, options) as FutureTree;
+  const list: Future[] = [];
+  const collect = (x: FutureTree): void => {
+    if (x instanceof Future) list.push(x);
+    else for (const y of x) collect(y);
+  };
+  collect(out);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let left = list.length;
+      if (left === 0) resolve();
+      for (const f of list) {
+        f.state.onSettled(() => {
+          if (f.status !== "finished") {
+            reject(f.state.error ?? new CancelledError(`${f.key} was ${f.status}`));
+          } else if (--left === 0) resolve();
+        });
+      }
+    });
+    return await host.gather(out);
+  } finally {
+    for (const f of list) f.release();
+  }
+}
