@@ -100,11 +100,19 @@ export function planGraph(
   return topoOrder(entries);
 }
 
-/** Dependencies first; a cycle throws naming its keys. */
+/**
+ * Dependencies first, and depth first: a post-order walk from each sink (a key no other graph
+ * key depends on), so one output's inputs are all submitted, and so prioritised, before the next
+ * output's (the intent of Dask's `dask.order`). A cycle throws naming its keys.
+ */
 function topoOrder(entries: Map<string, GraphEntry>): GraphEntry[] {
   const out: GraphEntry[] = [];
   const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
-  for (const start of entries.keys()) {
+  const hasDependent = new Set<string>();
+  for (const e of entries.values()) for (const d of e.deps) hasDependent.add(d);
+  const sinks = [...entries.keys()].filter((k) => !hasDependent.has(k));
+  // keys on or behind a cycle may have no sink above them: the second pass finds them
+  for (const start of [...sinks, ...entries.keys()]) {
     if (state.has(start)) continue;
     // iterative DFS: [key, index of the next dependency to visit]
     const stack: [string, number][] = [[start, 0]];
