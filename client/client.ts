@@ -260,6 +260,13 @@ export class Client implements FutureHost {
     submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
     map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
   } {
+    const other = options.allowOtherWorkers;
+    if (other !== undefined && typeof other !== "boolean") {
+      throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof other}`);
+    }
+    if (other && options.workers === undefined) {
+      throw new TypeError("allowOtherWorkers needs workers (the ones to prefer)");
+    }
     if (options.fifoTimeout !== undefined) {
       options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
     }
