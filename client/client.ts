@@ -537,6 +537,11 @@ export class Client implements FutureHost {
 
   // ---------------------------------------------------------------- introspection
 
+  /** "running", or "closed" once closed or cut off from its scheduler (Dask's Client.status). */
+  get status(): "running" | "closed" {
+    return this.#closing || this.#conn.closeReason !== null ? "closed" : "running";
+  }
+
   /** The scheduler's address and its workers. */
   async schedulerInfo(): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
     const r = await this.#conn.request<SchedulerInfoReply>({ op: "scheduler-info", id: 0 });

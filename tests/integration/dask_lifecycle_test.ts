@@ -92,11 +92,15 @@ Deno.test("dask §5.14 test_scale_up_and_down", async () => {
 // closes it with itself
 Deno.test("dask §5.14 test_async_with", async () => {
   let address: string;
+  let own: Client;
   {
     await using client = await Client.connect();
+    own = client;
     address = client.schedulerAddress;
+    assert.equal(client.status, "running");
     assert.equal(await client.submit(inc, 10), 11);
   }
+  assert.equal(own.status, "closed");
   await assert.rejects(Client.connect(address, { timeout: 5_000 }));
 });
 
@@ -106,12 +110,14 @@ Deno.test("dask §5.14 test_status / test_close", async () => {
   await using cl = await genCluster();
   const { s } = cl;
   const c2 = await cl.client();
+  assert.equal(c2.status, "running");
   const x = c2.submit(inc, 100);
   assert.equal(await x, 101);
   const kept = cl.c.submit(inc, 200); // the other client's task stays
   await kept;
   assert.equal(s.state.clients.size, 2);
   await c2.close();
+  assert.equal(c2.status, "closed");
   assert.throws(() => c2.submit(inc, 1), CommClosedError);
   await until(() => s.state.clients.size === 1, "the scheduler dropped the client");
   await until(() => !s.state.tasks.has(x.key), "its task forgotten");
