@@ -185,3 +185,55 @@ Deno.test("dask §5.8 resources", async (t) => {
     c.release([...fs, all]);
   });
 });
+
+Deno.test("dask §5.6 stealing and balance", async (t) => {
+  // Dask: test_steal.py::test_dont_steal_expensive_data_fast_computation — a large array on a
+  // plus fast sums of it (loosely pinned to a): nothing moves to b
+  await t.step("test_dont_steal_expensive_data_fast_computation", async () => {
+    await using cl = await genCluster();
+    const { c, a, b } = cl;
+    const sum = (xs: ArrayLike<number>) => {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += xs[i];
+      return s;
+    };
+    const x = c.with({ workers: a.address }).submit(
+      (n: number) => new Float64Array(n).fill(1),
+      1e6,
+    );
+    await x;
+    const learn = c.with({ workers: a.address }).submit(sum, [1]); // learn that sum is fast
+    await learn;
+    const cheap = c.with({ workers: a.address, allowOtherWorkers: true, pure: false }).map(
+      sum,
+      Array(10).fill(x),
+    );
+    assert.deepEqual(await c.gather(cheap), Array(10).fill(1e6));
+    assert.deepEqual((await c.whoHas(x))[x.key], [a.address]);
+    const hasWhat = await c.hasWhat();
+    assert.deepEqual(hasWhat[b.address], []);
+    assert.equal(hasWhat[a.address].length, 12);
+  });
+
+  // Dask: test_steal.py::test_balance_without_dependencies — 100 tasks of random durations on
+  // five 1-thread workers: the total duration per worker is within a factor of 3
+  await t.step("test_balance_without_dependencies", async () => {
+    await using cl = await genCluster({ nthreads: [1, 1, 1, 1, 1] });
+    const { c } = cl;
+    const slow = async (_x: number) => {
+      const y = Math.random() * 100;
+      await new Promise((r) => setTimeout(r, y));
+      return y;
+    };
+    const futures = c.map(slow, Array.from({ length: 100 }, (_, i) => i));
+    const ys = await c.gather(futures);
+    const whoHas = await c.whoHas(futures);
+    const durations = new Map(cl.workers.map((w) => [w.address, 0]));
+    futures.forEach((f, i) => {
+      const w = whoHas[f.key][0];
+      durations.set(w, durations.get(w)! + ys[i]);
+    });
+    const d = [...durations.values()];
+    assert.ok(Math.max(...d) / Math.min(...d) < 3, `durations per worker: ${d}`);
+  });
+});
