@@ -386,9 +386,14 @@ export class Client implements FutureHost {
     const found: Future[] = [];
     collectFutures(futures, found);
     const states = found.map((f) => f.state);
-    await this.#allSettled(states);
-    await this.#fetchMissing(states);
     const skip = options.errors === "skip";
+    // like Dask, raising gathers stop at the first error instead of waiting for the rest
+    await this.#allSettled(states, !skip);
+    if (!skip) {
+      const bad = states.find((ks) => ks.settled && ks.status !== "finished");
+      if (bad) throw bad.error ?? new CancelledError(`${bad.key} was ${bad.status}`);
+    }
+    await this.#fetchMissing(states);
     return rebuild(futures, (f) => {
       const ks = f.state;
       if (ks.status === "finished") return this.#decoded(ks);
@@ -420,19 +425,35 @@ export class Client implements FutureHost {
     return ks.value;
   }
 
-  #allSettled(states: KeyState[]): Promise<void> {
+  /** Resolves once every key settled, or (`stopOnError`) once one did otherwise than finished. */
+  #allSettled(states: KeyState[], stopOnError = false): Promise<void> {
     let left = 0;
     const { promise, resolve } = Promise.withResolvers<void>();
-    const one = () => {
-      if (--left === 0) resolve();
+    const waiting: [KeyState, () => void][] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      for (const [ks, cb] of waiting) if (!ks.settled) ks.offSettled(cb);
+      resolve();
     };
+    for (const ks of states) {
+      if (stopOnError && ks.settled && ks.status !== "finished") {
+        finish();
+        return promise;
+      }
+    }
     for (const ks of states) {
       if (!ks.settled) {
         left++;
-        ks.onSettled(one);
+        const cb = () => {
+          if (--left === 0 || (stopOnError && ks.status !== "finished")) finish();
+        };
+        waiting.push([ks, cb]);
+        ks.onSettled(cb);
       }
     }
-    if (left === 0) resolve();
+    if (left === 0) finish();
     return promise;
   }
 

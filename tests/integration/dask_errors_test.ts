@@ -2,7 +2,7 @@
 // a scheduler in this process, worker a (1 thread) and worker b (2 threads).
 import assert from "node:assert/strict";
 import { type Client, SerializationError } from "../../mod.ts";
-import { genCluster } from "./dask_cluster.ts";
+import { blockOn, genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
 
 const inc = (x: number) => x + 1;
@@ -106,6 +106,24 @@ Deno.test("dask §5.3 errors and tracebacks", async (t) => {
     }
     assert.deepEqual(errors, []);
     c.release([ok, bad]);
+  });
+
+  // Dask: test_client.py::test_get_returns_early / test_get_stops_work_after_error (their
+  // gather, with submit instead of get): gathering [throws, block] raises at once, while the
+  // blocked task still runs; released, both are forgotten and nothing is left processing
+  await t.step("test_get_returns_early (gather)", async () => {
+    const x = c.submit(throws, 3000);
+    const y = c.submit(blockOn, "returns-early");
+    await assert.rejects(c.gather([x, y]), { message: "hello!" });
+    await assert.rejects(c.gather([y, x]), { message: "hello!" });
+    assert.equal(y.status, "pending");
+    c.release([x, y]);
+    await until(() => !s.state.tasks.has(x.key) && !s.state.tasks.has(y.key), "both forgotten");
+    await until(() => s.view().workers.every((w) => w.processing === 0), "nothing processing");
+    await c.publishDataset("returns-early", 0); // the released task still holds its thread
+    const z = c.submit(inc, 3000);
+    assert.equal(await z, 3001);
+    z.release();
   });
 
   // Dask: test_client.py::test_if_intermediates_clear_on_error — only z held
