@@ -12,6 +12,12 @@ const slowinc = async (x: number, ms = 50) => {
   return x + 1;
 };
 
+/** Dask's slowadd: x + y after 50 ms. */
+const slowadd = async (x: number, y: number) => {
+  await new Promise((r) => setTimeout(r, 50));
+  return x + y;
+};
+
 async function holders(c: Client, fs: Future[]): Promise<string[]> {
   const whoHas = await c.whoHas(fs);
   return fs.map((f) => whoHas[f.key].join(","));
@@ -83,10 +89,13 @@ Deno.test("dask §5.6 placement and restrictions", async (t) => {
   await t.step("test_dont_steal_executing_tasks", async () => {
     const x = c.with({ workers: a.address }).submit(() => 1);
     await x;
-    const L = c.map(slowinc, Array.from({ length: 20 }, (_, i) => i), Array(20).fill(x));
+    const L = c.map(slowadd, Array.from({ length: 20 }, (_, i) => i), Array(20).fill(x));
     await c.gather(L);
     const stream = await c.getTaskStream();
     for (const f of L) assert.equal(stream.filter((r) => r.key === f.key).length, 1, f.key);
+    const keys = new Set(L.map((f) => f.key));
+    const onB = stream.filter((r) => keys.has(r.key) && r.worker === b.address).length;
+    assert.ok(onB > 0, "some tasks were stolen by b");
     c.release([x, ...L]);
   });
 });
@@ -213,6 +222,31 @@ Deno.test("dask §5.6 stealing and balance", async (t) => {
     const hasWhat = await c.hasWhat();
     assert.deepEqual(hasWhat[b.address], []);
     assert.equal(hasWhat[a.address].length, 12);
+  });
+
+  // Dask: test_steal.py::test_steal_worker_restrictions — tasks restricted to {a, b} whose
+  // input lives on a: stealing shares them between a and b, never with c
+  await t.step("test_steal_worker_restrictions", async () => {
+    await using cl = await genCluster({ nthreads: [1, 1, 1] });
+    const { c, workers } = cl;
+    const [wa, wb, wc] = workers.map((w) => w.address);
+    const x = c.with({ workers: wa }).submit(() => 1);
+    await x;
+    const n = 24;
+    const futures = c.with({ workers: [wa, wb] }).map(
+      slowadd,
+      Array.from({ length: n }, (_, i) => i),
+      Array(n).fill(x),
+    );
+    await c.gather(futures);
+    const stream = await c.getTaskStream();
+    const keys = new Set(futures.map((f) => f.key));
+    const ranOn = stream.filter((r) => keys.has(r.key)).map((r) => r.worker);
+    assert.equal(ranOn.length, n);
+    const count = (w: string) => ranOn.filter((r) => r === w).length;
+    assert.ok(count(wa) > 0 && count(wa) < n, `a ran ${count(wa)}`);
+    assert.ok(count(wb) > 0 && count(wb) < n, `b ran ${count(wb)}`);
+    assert.equal(count(wc), 0);
   });
 
   // Dask: test_steal.py::test_balance_without_dependencies — 100 tasks of random durations on
