@@ -270,6 +270,13 @@ export class Client implements FutureHost {
     submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
     map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
   } {
+    const other = options.allowOtherWorkers;
+    if (other !== undefined && typeof other !== "boolean") {
+      throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof other}`);
+    }
+    if (other && options.workers === undefined) {
+      throw new TypeError("allowOtherWorkers needs workers (the ones to prefer)");
+    }
     if (options.fifoTimeout !== undefined) {
       options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
     }
@@ -390,9 +397,14 @@ export class Client implements FutureHost {
     const found: Future[] = [];
     collectFutures(futures, found);
     const states = found.map((f) => f.state);
-    await this.#allSettled(states);
-    await this.#fetchMissing(states);
     const skip = options.errors === "skip";
+    // like Dask, raising gathers stop at the first error instead of waiting for the rest
+    await this.#allSettled(states, !skip);
+    if (!skip) {
+      const bad = states.find((ks) => ks.settled && ks.status !== "finished");
+      if (bad) throw bad.error ?? new CancelledError(`${bad.key} was ${bad.status}`);
+    }
+    await this.#fetchMissing(states);
     return rebuild(futures, (f) => {
       const ks = f.state;
       if (ks.status === "finished") return this.#decoded(ks);
@@ -424,19 +436,35 @@ export class Client implements FutureHost {
     return ks.value;
   }
 
-  #allSettled(states: KeyState[]): Promise<void> {
+  /** Resolves once every key settled, or (`stopOnError`) once one did otherwise than finished. */
+  #allSettled(states: KeyState[], stopOnError = false): Promise<void> {
     let left = 0;
     const { promise, resolve } = Promise.withResolvers<void>();
-    const one = () => {
-      if (--left === 0) resolve();
+    const waiting: [KeyState, () => void][] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      for (const [ks, cb] of waiting) if (!ks.settled) ks.offSettled(cb);
+      resolve();
     };
+    for (const ks of states) {
+      if (stopOnError && ks.settled && ks.status !== "finished") {
+        finish();
+        return promise;
+      }
+    }
     for (const ks of states) {
       if (!ks.settled) {
         left++;
-        ks.onSettled(one);
+        const cb = () => {
+          if (--left === 0 || (stopOnError && ks.status !== "finished")) finish();
+        };
+        waiting.push([ks, cb]);
+        ks.onSettled(cb);
       }
     }
-    if (left === 0) resolve();
+    if (left === 0) finish();
     return promise;
   }
 
@@ -542,6 +570,11 @@ export class Client implements FutureHost {
   }
 
   // ---------------------------------------------------------------- introspection
+
+  /** "running", or "closed" once closed or cut off from its scheduler (Dask's Client.status). */
+  get status(): "running" | "closed" {
+    return this.#closing || this.#conn.closeReason !== null ? "closed" : "running";
+  }
 
   /** The scheduler's address and its workers. */
   async schedulerInfo(): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
