@@ -142,7 +142,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
         ts = new TaskState(k, keyPrefix(k), "", null);
         ts.state = "waiting"; // until update-data says which workers got it
         this.counts.waiting++;
-        this.tasks.set(k, ts);
+        this.addTask(ts);
       }
       if (wants) {
         (ts.whoWants ??= new SmallSet()).add(client);

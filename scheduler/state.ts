@@ -75,6 +75,7 @@ export class SchedulerState extends SchedulerClientOps {
     }
     const ws = new WorkerState(info);
     this.workers.set(info.address, ws);
+    this.totalThreads += info.nthreads;
     this.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
     for (const ts of this.unrunnable) this.ready.push(ts);
     this.slotsOpened.add(ws);
@@ -87,6 +88,7 @@ export class SchedulerState extends SchedulerClientOps {
     const ws = this.workers.get(address);
     if (!ws) return;
     this.workers.delete(address);
+    this.totalThreads -= ws.info.nthreads;
     this.out.event("workers", `removed ${address}: ${reason}`);
     const again: TaskState[] = [];
     for (const ts of [...ws.processing]) {
@@ -192,7 +194,7 @@ export class SchedulerState extends SchedulerClientOps {
         const parent = this.tasks.get(spec.ps);
         if (parent) ts.rank = subtaskRank(ts.rank, parent.rank);
       }
-      this.tasks.set(spec.k, ts);
+      this.addTask(ts);
       this.counts.released++;
       fresh.push(ts);
       specs.push(spec);

@@ -45,6 +45,10 @@ export abstract class SchedulerTransitions {
   readonly tasks: Map<string, TaskState> = new Map();
   /** Connected workers, by address. */
   readonly workers: Map<string, WorkerState> = new Map();
+  /** Threads of all connected workers (Dask's total_nthreads). */
+  protected totalThreads = 0;
+  /** Tasks not forgotten per prefix (Dask's task group sizes), for the root-ish rule. */
+  readonly #prefixCounts: Map<string, number> = new Map();
   /** Connected clients and the tasks each wants. */
   readonly clients: Map<string, Set<TaskState>> = new Map();
   /** Ready root tasks waiting for a worker slot. */
@@ -201,7 +205,7 @@ export abstract class SchedulerTransitions {
     let ws: WorkerState | null = null;
     const need = this.resourceNeeds.size ? this.resourceNeeds.get(ts) : undefined;
     if (need) return this.#toProcessingWith(ts, need);
-    const root = ts.deps.length === 0 && ts.restrictions === null;
+    const root = this.#rootish(ts);
     if (this.workers.size) {
       ws = root
         ? pickRootWorker(this.workers.values(), this.#slotsFor(ts))
@@ -420,6 +424,9 @@ export abstract class SchedulerTransitions {
     this.counts[ts.state]--; // forgotten tasks are not counted: they no longer exist
     ts.state = "forgotten";
     this.tasks.delete(ts.key);
+    const left = this.#prefixCounts.get(ts.prefix)! - 1;
+    if (left) this.#prefixCounts.set(ts.prefix, left);
+    else this.#prefixCounts.delete(ts.prefix);
     if (this.resourceNeeds.size) this.resourceNeeds.delete(ts);
     for (const dep of ts.deps) {
       dep.dependents?.delete(ts);
@@ -473,6 +480,23 @@ export abstract class SchedulerTransitions {
       if (this.needed(dep)) continue;
       if (dep.state !== "erred") this.recs.push([dep, "released"]);
     }
+  }
+
+  /** Registers a new task under its key (and counts it in its prefix). */
+  protected addTask(ts: TaskState): void {
+    this.tasks.set(ts.key, ts);
+    this.#prefixCounts.set(ts.prefix, (this.#prefixCounts.get(ts.prefix) ?? 0) + 1);
+  }
+
+  /**
+   * Whether a task is root-ish, so it queues on the scheduler while workers are saturated:
+   * no dependencies, no restrictions, and its prefix has more tasks than twice the cluster's
+   * threads (Dask's rule). A handful of tasks goes straight to the workers, whose ready heaps
+   * then order them by priority, as in Dask.
+   */
+  #rootish(ts: TaskState): boolean {
+    return ts.deps.length === 0 && ts.restrictions === null &&
+      this.#prefixCounts.get(ts.prefix)! > 2 * this.totalThreads;
   }
 
   /** Hands queued root tasks to `ws` while it has free slots. */

@@ -145,6 +145,9 @@ export class Worker {
     this.#executor = new Executor({
       nthreads: o.nthreads,
       silenceLogs: o.silenceLogs,
+      // one task per thread until durations are measured: a task that arrives while the thread
+      // is busy stays in the ready heap, where a later task of higher priority can overtake it
+      pipelineDepth: 1,
       // in-task (issue 4): getWorker()/getClient(), secede/rejoin, preload
       worker: {
         address: this.address,

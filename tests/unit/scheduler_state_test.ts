@@ -697,7 +697,7 @@ Deno.test("memory → released when nobody needs it; released → forgotten casc
 
 Deno.test("client release while processing stops the work and frees the worker's slot", () => {
   const x = sim([1], { workerSaturation: 1 });
-  x.submit([t("a-1"), t("a-2")]);
+  x.submit([t("a-1"), t("a-2"), t("a-3")]); // more than 2 per thread: root-ish, so they queue
   assert.deepEqual(x.states(["a-1", "a-2"]), ["processing", "queued"]);
   x.flush();
   x.release(["a-1"]);
@@ -797,7 +797,7 @@ Deno.test("resubmitting an erred key returns the same error: no recompute", () =
 
 Deno.test("resubmitting a key still in a graph: reused while pending", () => {
   const x = sim([1], { workerSaturation: 1 });
-  x.submit([t("a-1"), t("a-2")]);
+  x.submit([t("a-1"), t("a-2"), t("a-3")]);
   x.addClient("d");
   x.submit([t("a-2")], ["a-2"], "d");
   assert.equal(x.state("a-2"), "queued");
@@ -997,7 +997,7 @@ Deno.test("a joining worker takes queued tasks up to its slots", () => {
 
 Deno.test("tasks with dependencies never queue; a finished root's dependent runs before new roots", () => {
   const x = sim([1], { workerSaturation: 1 });
-  x.submit([t("a-1"), t("a-2"), t("b-1", ["a-1"])], ["a-2", "b-1"]);
+  x.submit([t("a-1"), t("a-2"), t("a-3"), t("b-1", ["a-1"])], ["a-2", "a-3", "b-1"]);
   assert.deepEqual(x.states(["a-1", "a-2", "b-1"]), ["processing", "queued", "waiting"]);
   x.finish("a-1");
   assert.deepEqual(x.computed("a"), ["a-1", "b-1"], "b-1 takes the slot (depth first)");
@@ -1665,21 +1665,23 @@ Deno.test("stealing: many workers end up with about the same expected work", () 
 
 Deno.test("fifoTimeout: a new generation starts when more than fifoTimeout passed", () => {
   const x = sim([1], { workerSaturation: 1 });
-  x.submitAt(1000, [t("r-0"), t("r-1")]);
+  x.submitAt(1000, [t("r-0"), t("r-1"), t("r-9")]); // 3 tasks of a prefix: root-ish
   x.submitAt(1050, [t("r-2")]); // within 100 ms of the generation's start
   x.submitAt(1150, [t("r-3")]); // a new generation
   x.submitAt(1200, [t("r-4")]); // within 100 ms of 1150
   x.submitAt(1215, [t("r-5")], 10); // fifoTimeout 10 ms: a new one
   x.submitAt(1215, [t("r-6", [], { p: 1 })], 10); // same instant: same generation
-  const gens = ["r-0", "r-1", "r-2", "r-3", "r-4", "r-5", "r-6"].map((k) => x.task(k).generation);
-  assert.deepEqual(gens, [1, 1, 1, 2, 2, 3, 3]);
+  const gens = ["r-0", "r-1", "r-9", "r-2", "r-3", "r-4", "r-5", "r-6"].map((k) =>
+    x.task(k).generation
+  );
+  assert.deepEqual(gens, [1, 1, 1, 1, 2, 2, 3, 3]);
   // user priority first, then generation, then submission order
   const order = [x.computed("a")[0]];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 7; i++) {
     x.finish(order.at(-1)!);
     order.push(...x.computes("a").map((m) => m.k));
   }
-  assert.deepEqual(order, ["r-0", "r-6", "r-1", "r-2", "r-3", "r-4", "r-5"]);
+  assert.deepEqual(order, ["r-0", "r-6", "r-1", "r-9", "r-2", "r-3", "r-4", "r-5"]);
   assert.deepEqual(x.task("r-3").priority.slice(1), [2, x.task("r-3").order]);
 });
 
@@ -2245,10 +2247,10 @@ Deno.test("resources: restrictions and resources both hold", () => {
 // Dask: test_client.py::test_secede_balances (scheduler side) — a seceded task frees its slot.
 Deno.test("long-running: a seceded task frees its slot and its occupancy; it still finishes", () => {
   const x = sim([1], { workerSaturation: 1 });
-  x.submit([t("p-1"), t("s-1")]);
-  assert.deepEqual(x.states(["p-1", "s-1"]), ["processing", "queued"]);
+  x.submit([t("p-1"), t("p-2"), t("p-3")]);
+  assert.deepEqual(x.states(["p-1", "p-2"]), ["processing", "queued"]);
   x.secede("p-1");
-  assert.equal(x.state("s-1"), "processing", "the freed slot takes the queued task");
+  assert.equal(x.state("p-2"), "processing", "the freed slot takes the queued task");
   assert.equal(x.s.workers.get("a")!.busy, 1);
   x.secede("p-1"); // again: no change
   x.finish("p-1");
@@ -2260,16 +2262,16 @@ Deno.test("long-running: a seceded task frees its slot and its occupancy; it sti
 Deno.test("test_sub_submit_priority: a task submitted from a task ranks before its siblings", () => {
   const x = sim([1], { workerSaturation: 1 });
   x.submit([t("p-1"), t("p-2"), t("p-3")]);
-  x.submit([t("c-1", [], { ps: "p-1" }), t("c-2", [], { ps: "p-1" })], undefined, "c");
-  x.submit([t("cc-1", [], { ps: "c-1" })]);
+  x.submit([t("p-c1", [], { ps: "p-1" }), t("p-c2", [], { ps: "p-1" })], undefined, "c");
+  x.submit([t("p-cc1", [], { ps: "p-c1" })]);
   const rank = (k: string) => x.task(k).rank;
-  assert.ok(rank("c-1") < rank("p-2") && rank("c-2") < rank("p-3"));
-  assert.ok(rank("cc-1") < rank("c-2"), "a grandchild before the children");
-  assert.equal(rank("c-1"), rank("c-2"), "siblings keep submission order");
-  x.submit([t("h-1", [], { ps: "p-1", p: 1 })]);
-  assert.ok(rank("h-1") < rank("cc-1"), "user priority comes first");
+  assert.ok(rank("p-c1") < rank("p-2") && rank("p-c2") < rank("p-3"));
+  assert.ok(rank("p-cc1") < rank("p-c2"), "a grandchild before the children");
+  assert.equal(rank("p-c1"), rank("p-c2"), "siblings keep submission order");
+  x.submit([t("p-h1", [], { ps: "p-1", p: 1 })]);
+  assert.ok(rank("p-h1") < rank("p-cc1"), "user priority comes first");
   x.finish("p-1");
-  assert.deepEqual(x.computed("a"), ["p-1", "h-1"], "the freed slot goes to a subtask");
+  assert.deepEqual(x.computed("a"), ["p-1", "p-h1"], "the freed slot goes to a subtask");
 });
 
 Deno.test("resources: ordinary tasks finishing do not rescan the resource queue", () => {
@@ -2291,4 +2293,18 @@ Deno.test("resources: ordinary tasks finishing do not rescan the resource queue"
   assert.ok(!looked.includes("t-2"), `the queue was scanned: ${looked}`);
   x.finish("t-1");
   assert.equal(x.on("t-2"), "b");
+});
+
+// Dask: SchedulerState.is_rootish — only large groups of root tasks queue
+Deno.test("root-ish: a prefix of at most twice the threads goes straight to the workers", () => {
+  const x = sim([1], { workerSaturation: 1 });
+  x.submit([t("a-1"), t("a-2")]); // 2 tasks, 1 thread: not root-ish
+  assert.deepEqual(x.states(["a-1", "a-2"]), ["processing", "processing"]);
+  x.submit([t("b-1"), t("b-2"), t("b-3")]); // 3 > 2: root-ish, and the worker is full
+  assert.deepEqual(x.states(["b-1", "b-2", "b-3"]), ["queued", "queued", "queued"]);
+  x.addWorker("b", 1); // 2 threads now: a fourth b task still makes the group root-ish...
+  x.submit([t("b-4"), t("b-5")]);
+  assert.equal(x.s.counts.queued + x.s.counts.processing, 7);
+  x.submit([t("c-1", [], { w: ["a"] })]); // ...but a restricted task never queues
+  assert.equal(x.state("c-1"), "processing");
 });
