@@ -117,7 +117,9 @@ function earliest(ts: TaskState, pool: Iterable<WorkerState>): WorkerState | nul
     let missing = 0;
     for (const dep of ts.deps) if (!dep.whoHas?.has(ws)) missing += Math.max(dep.nbytes, 0);
     const cost = ws.occupancy / ws.info.nthreads + missing / BANDWIDTH;
-    if (cost < bestCost || (cost === bestCost && best && ws.nbytes < best.nbytes)) {
+    // a tie between equally idle workers keeps to the first: a lone task at a time then finds
+    // a warm thread, rather than alternating with whichever worker holds fewer bytes right now
+    if (cost < bestCost || (cost === bestCost && best && ws.nbytes < best.nbytes && cost > 0)) {
       best = ws;
       bestCost = cost;
     }
