@@ -8,6 +8,7 @@ import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { parseAddress } from "../comm/transport.ts";
 import type {
+  Ack,
   FunctionDef,
   HasWhatReply,
   Message,
@@ -25,6 +26,7 @@ import { Future, type FutureHost, KeyState } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
+import { DEFAULT_RECONNECT_TIMEOUT, reconnect } from "./reconnect.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -34,6 +36,8 @@ export interface ClientOptions {
   name?: string;
   authToken?: string;
   heartbeatInterval?: number;
+  /** How long to keep trying to reconnect after the scheduler connection drops (ms, 30000; 0: never). */
+  reconnectTimeout?: number;
 }
 
 /** Something with a scheduler address: a LocalCluster, for example. */
@@ -128,9 +132,15 @@ function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
 export class Client implements FutureHost {
   /** The scheduler's address. */
   readonly schedulerAddress: string;
-  /** This client's id at the scheduler. */
-  readonly id: string;
   #conn: Connection;
+  #id: string;
+  /** How to reconnect (i5): the address dialled, the hello, and when to give up. */
+  #via: string;
+  #hello: { name: string; token?: string };
+  #reconnectTimeout = DEFAULT_RECONNECT_TIMEOUT;
+  /** Set when the scheduler said it is closing for good: no reconnecting. */
+  #schedulerGone: string | null = null;
+  #abort = new AbortController();
   #keys = new Map<string, KeyState>();
   #peers: PeerPool;
   #sentFns = new Set<string>();
@@ -162,13 +172,85 @@ export class Client implements FutureHost {
   #topics = new calls.Topics();
   #inTask: InTaskClientHooks | null = null;
 
-  private constructor(conn: Connection, address: string, id: string, name: string) {
+  private constructor(
+    conn: Connection,
+    address: string,
+    id: string,
+    hello: { name: string; token?: string },
+    via: string,
+    reconnectTimeout?: number,
+    opening: Promise<unknown> | null = null,
+  ) {
     this.#conn = conn;
     this.schedulerAddress = address;
-    this.id = id;
-    this.#peers = new PeerPool(dialAny, name);
+    this.#id = id;
+    this.#hello = hello;
+    this.#via = via;
+    if (reconnectTimeout !== undefined) this.#reconnectTimeout = reconnectTimeout;
+    this.#peers = new PeerPool(dialAny, hello.name);
+    this.#attach(conn, opening);
+  }
+
+  /** This client's id at the scheduler. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /**
+   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects
+   * (i5), or fails what is pending if it never opened, the scheduler closed, or we did.
+   */
+  #attach(conn: Connection, opening: Promise<unknown> | null): void {
     conn.start((msg) => this.#onMessage(msg));
-    conn.closed.then((reason) => this.#lost(reason));
+    conn.closed.then(async (reason) => {
+      if (conn !== this.#conn) return;
+      if (opening) {
+        try {
+          await opening;
+        } catch (e) {
+          return this.#lost((e as Error)?.message ?? reason);
+        }
+      }
+      if (this.#closing || this.#schedulerGone !== null || this.#reconnectTimeout <= 0) {
+        return this.#lost(this.#schedulerGone ?? reason);
+      }
+      this.#reconnect(reason);
+    });
+  }
+
+  /**
+   * The scheduler connection dropped: a new connection opens in the background (what is sent
+   * meanwhile waits for it), says hello with this client's id so the scheduler gives back its
+   * wanted keys, and asks where the values of every pending key are.
+   */
+  #reconnect(reason: string): void {
+    const opening = reconnect({
+      dial: dialAny,
+      address: this.#via,
+      hello: { role: "client", ...this.#hello, resume: this.#id },
+      timeout: this.#reconnectTimeout,
+      signal: this.#abort.signal,
+      onWelcome: (w) => {
+        if (w.id) this.#id = w.id;
+      },
+    });
+    const conn = new Connection(new PendingTransport(this.#via, opening));
+    this.#conn = conn;
+    const failed = opening.catch((e: Error) => {
+      throw new CommClosedError(`${reason}; ${e?.message ?? e}`);
+    });
+    failed.catch(() => {}); // awaited once the connection closes
+    this.#attach(conn, failed);
+    opening.then(() => {
+      if (conn === this.#conn) conn.send({ op: "request-values", keys: this.#pendingKeys() });
+    }, () => {});
+  }
+
+  /** Keys of this client's Futures that have not settled. */
+  #pendingKeys(): string[] {
+    const keys: string[] = [];
+    for (const ks of this.#keys.values()) if (!ks.settled) keys.push(ks.key);
+    return keys;
   }
 
   /**
@@ -203,7 +285,14 @@ export class Client implements FutureHost {
         t.close();
         throw e;
       }
-      const client = new Client(new Connection(t), shown, welcome.id ?? name, name);
+      const client = new Client(
+        new Connection(t),
+        shown,
+        welcome.id ?? name,
+        { name, token: options.authToken },
+        via,
+        options.reconnectTimeout,
+      );
       client.#ownCluster = own;
       return client;
     } catch (e) {
@@ -237,7 +326,10 @@ export class Client implements FutureHost {
       new Connection(new PendingTransport(address, opening)),
       address,
       name,
-      name,
+      { name, token: options.authToken },
+      address,
+      options.reconnectTimeout,
+      opening,
     );
     client.#inTask = inTask ?? null;
     return client;
@@ -499,8 +591,15 @@ export class Client implements FutureHost {
       case "keys-cancelled":
         for (const k of msg.keys) {
           const ks = this.#keys.get(k);
-          if (ks && !ks.settled) ks.settle("cancelled", new CancelledError(msg.reason));
+          if (ks && !ks.settled) {
+            ks.settle("cancelled", new CancelledError(msg.reason));
+            this.#keys.delete(k); // the scheduler forgot it: submitting it again computes anew (i5)
+          }
         }
+        return;
+      // fault tolerance (i5)
+      case "scheduler-closing":
+        this.#schedulerGone = msg.reason;
         return;
       // cluster-wide calls (i4-cluster)
       case "topic-event":
@@ -520,6 +619,35 @@ export class Client implements FutureHost {
         );
       }
     }
+  }
+
+  // ---------------------------------------------------------------- workers (i5)
+
+  /**
+   * Restarts every worker through its nanny: every Future (of every client) becomes cancelled;
+   * resolves once as many workers as before are back. TimeoutError after `timeout` ms.
+   */
+  async restart(options: { timeout?: number } = {}): Promise<void> {
+    this.#checkOpen();
+    this.#flush();
+    const r = await this.#conn.request<Ack>({
+      op: "restart",
+      id: 0,
+      timeout: options.timeout ?? 60_000,
+    });
+    if (r.e) throw fromEnvelope(r.e);
+  }
+
+  /**
+   * Stops workers (addresses or names) gracefully: the keys only they hold are copied to other
+   * workers first (nothing is recomputed), and their nannies do not restart them.
+   */
+  async retireWorkers(addresses: string | Iterable<string>): Promise<void> {
+    this.#checkOpen();
+    this.#flush();
+    const workers = typeof addresses === "string" ? [addresses] : [...addresses];
+    const r = await this.#conn.request<Ack>({ op: "retire-workers", id: 0, workers });
+    if (r.e) throw fromEnvelope(r.e);
   }
 
   #checkOpen(): void {
@@ -698,6 +826,7 @@ export class Client implements FutureHost {
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#abort.abort();
       if (this.#conn.closeReason === null) {
         this.#flush();
         this.#conn.send({ op: "close-client" });

@@ -66,6 +66,8 @@ export interface Hello {
   name: string;
   token?: string;
   worker?: WorkerInfo;
+  /** A client reconnecting: the id it had, so the scheduler gives it back its wanted keys (i5). */
+  resume?: string;
 }
 
 /** Handshake accepted. */
@@ -225,6 +227,8 @@ export interface FreeKeys {
 export interface CloseWorker {
   op: "close-worker";
   reason: string;
+  /** Exit so that the nanny starts a new worker process (client.restart(), i5). */
+  restart?: boolean;
 }
 
 // ---- worker -> scheduler ----
@@ -401,6 +405,29 @@ export interface GetTaskStream {
   start?: number;
 }
 
+// ---- fault tolerance (i5) ----
+
+/** Restart every worker through its nanny and cancel every task; answered by `ack`. */
+export interface Restart {
+  op: "restart";
+  id: number;
+  /** How long to wait for the workers to come back (ms). */
+  timeout: number;
+}
+
+/** Stop these workers (addresses or names) gracefully, their data moved to peers; `ack`. */
+export interface RetireWorkers {
+  op: "retire-workers";
+  id: number;
+  workers: string[];
+}
+
+/** The scheduler is shutting down for good: a client need not try to reconnect. */
+export interface SchedulerClosing {
+  op: "scheduler-closing";
+  reason: string;
+}
+
 /** A generic reply: done, or failed with `e`. */
 export interface Ack {
   op: "ack";
@@ -524,7 +551,10 @@ export type ClientToScheduler =
   // cluster-wide calls (i4-cluster)
   | ClusterCallRequest
   // in-task (issue 4)
-  | Preload;
+  | Preload
+  // fault tolerance (i5)
+  | Restart
+  | RetireWorkers;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -535,7 +565,9 @@ export type SchedulerToClient =
   | HasWhatReply
   | WaitForWorkersReply
   // cluster-wide calls (i4-cluster)
-  | ClusterCallReply;
+  | ClusterCallReply
+  // fault tolerance (i5)
+  | SchedulerClosing;
 /** Messages the scheduler sends a worker. */
 export type SchedulerToWorker =
   | ComputeTask
@@ -608,6 +640,9 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "get-task-stream": true,
   // in-task (issue 4)
   "preload": true,
+  // fault tolerance (i5)
+  "restart": true,
+  "retire-workers": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -626,6 +661,8 @@ export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToCli
   "events-reply": true,
   "topic-event": true,
   "task-stream-reply": true,
+  // fault tolerance (i5)
+  "scheduler-closing": true,
 });
 /** Ops a worker may send the scheduler. */
 export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({

@@ -87,6 +87,7 @@ function badField(m: Obj): string | null {
       if (!isStr(m.name)) return "name";
       if (!optStr(m.token)) return "token";
       if (m.worker !== undefined && !isWorkerInfo(m.worker)) return "worker";
+      if (!optStr(m.resume)) return "resume";
       return m.role === "worker" && m.worker === undefined ? "worker" : null;
     case "welcome":
       if (!isNum(m.version)) return "version";
@@ -149,7 +150,17 @@ function badField(m: Obj): string | null {
       if (!nums(m.p)) return "p";
       return m.r === undefined || typeof m.r === "boolean" ? null : "r";
     case "close-worker":
+      if (m.restart !== undefined && typeof m.restart !== "boolean") return "restart";
       return isStr(m.reason) ? null : "reason";
+    // fault tolerance (i5)
+    case "restart":
+      if (!isNum(m.id)) return "id";
+      return isSize(m.timeout) ? null : "timeout";
+    case "scheduler-closing":
+      return isStr(m.reason) ? null : "reason";
+    case "retire-workers":
+      if (!isNum(m.id)) return "id";
+      return strs(m.workers) ? null : "workers";
     case "task-finished":
       if (!isStr(m.k)) return "k";
       if (!isSize(m.nbytes)) return "nbytes";

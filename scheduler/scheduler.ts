@@ -1,7 +1,7 @@
 /** The scheduler actor: listeners, connections, and the I/O around the state machine. */
 import { Connection } from "../comm/connection.ts";
 import { receiveHello, withTimeout } from "../comm/handshake.ts";
-import { CommClosedError } from "../comm/errors.ts";
+import { CommClosedError, toEnvelope } from "../comm/errors.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
@@ -22,6 +22,8 @@ import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./state.ts";
 import { ClusterCalls } from "./cluster_calls.ts";
+import { DEFAULT_WORKER_TTL, Liveness, ttlCheckInterval } from "./liveness.ts";
+import { type LifecycleHost, restartWorkers, retireWorkers } from "./lifecycle.ts";
 
 /** Compares auth tokens in time independent of where they differ. */
 function sameToken(given: string | undefined, expected: string): boolean {
@@ -49,7 +51,14 @@ export interface SchedulerOptions {
   verbose?: boolean;
   /** Modules every worker imports, also workers that join later (URLs or import-map names). */
   preload?: string[];
+  /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
+  workerTtl?: number;
+  /** How long a client that lost its connection keeps its wanted keys to reconnect (ms, 30 s). */
+  clientGrace?: number;
 }
+
+/** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
+const EXIT_STATUS_WAIT = 500;
 
 /** A running scheduler. */
 export class Scheduler {
@@ -81,6 +90,21 @@ export class Scheduler {
   #balancer: ReturnType<typeof setInterval> | undefined;
   /** Modules every worker imports (in-task, issue 4). */
   readonly #preloads: string[] = [];
+  // fault tolerance (i5)
+  /** Heartbeat times per worker, checked against `workerTtl`. */
+  readonly liveness: Liveness = new Liveness();
+  #ttlTimer: ReturnType<typeof setInterval> | undefined;
+  /** Workers whose departure was asked for (retire, restart): not suspicious, not waited on. */
+  #expected = new Set<string>();
+  /** Clients that lost their connection, kept until the grace period ends. */
+  #dropped = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Clients that said goodbye (close-client): released at once. */
+  #leaving = new Set<string>();
+  /**
+   * How a worker's process ended, when a nanny in this process knows (LocalCluster sets it):
+   * the scheduler names it in the removal reason and in KilledWorker.
+   */
+  exitStatusOf: ((address: string) => Promise<string> | undefined) | null = null;
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -119,6 +143,10 @@ export class Scheduler {
       );
     }
     this.#preloads.push(...new Set(options.preload ?? []));
+    const ttl = options.workerTtl ?? DEFAULT_WORKER_TTL;
+    if (Number.isFinite(ttl)) {
+      this.#ttlTimer = setInterval(() => this.#checkTtl(ttl), ttlCheckInterval(ttl));
+    }
   }
 
   /** Modules every worker imports (the `preload` option and `client.preload` calls). */
@@ -203,33 +231,87 @@ export class Scheduler {
     this.#workers.set(info.address, conn);
     // before any task reaches it (in-task, issue 4)
     if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
-    conn.closed.then((reason) => {
+    conn.closed.then(async (reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
-      if (this.state.workers.has(info.address)) this.calls.workerRemoved(info.address, reason);
-      this.#guard(`removing worker ${info.address}`, () => {
-        this.state.removeWorker(info.address, reason);
-      });
-      this.#workersChanged();
+      const a = info.address;
+      const expected = this.#expected.has(a) || this.#closing !== null;
+      const ws = this.state.workers.get(a);
+      // i5: learn how its process ended (bounded wait); place nothing there meanwhile
+      const exit = expected ? undefined : this.exitStatusOf?.(a);
+      if (exit && ws) {
+        ws.status = "closing";
+        const how = await withTimeout(exit, EXIT_STATUS_WAIT, "").catch(() => undefined);
+        if (how) reason = `${reason}; its process ended: ${how}`;
+      }
+      this.#removeWorker(a, reason, expected);
     });
     if (!this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info))) {
       conn.close("internal error while adding the worker");
       return;
     }
+    this.liveness.seen(info.address, performance.now());
     this.calls.workerAdded(info.address);
     this.#workersChanged();
     conn.start((msg) => this.#onWorker(info.address, msg));
   }
 
+  /** A worker left: its tasks are rescheduled, its data recomputed or cancelled (i5: one path). */
+  #removeWorker(address: string, reason: string, expected: boolean): void {
+    this.#expected.delete(address);
+    this.liveness.forget(address);
+    if (this.state.workers.has(address)) this.calls.workerRemoved(address, reason);
+    this.#guard(`removing worker ${address}`, () => {
+      this.state.removeWorker(address, reason, expected);
+    });
+    this.#workersChanged();
+  }
+
+  /** Workers silent for longer than `ttl` are dropped (Dask's check_worker_ttl). */
+  #checkTtl(ttl: number): void {
+    const expired = this.liveness.expired(performance.now(), ttl);
+    if (expired.length === 0) return;
+    this.calls.log("all", { action: "worker-ttl-timed-out", workers: expired, ttl });
+    for (const a of expired) {
+      const reason = `worker-ttl-timed-out: no heartbeat for more than ${ttl} ms`;
+      this.liveness.forget(a);
+      const conn = this.#workers.get(a);
+      if (conn) conn.close(reason); // its closed handler removes it
+      else this.#removeWorker(a, reason, false);
+    }
+  }
+
   #addClient(id: string, conn: Connection): void {
+    const resumed = this.#dropped.has(id);
+    clearTimeout(this.#dropped.get(id));
+    this.#dropped.delete(id);
     this.#clients.set(id, conn);
     this.state.addClient(id);
-    this.calls.clientAdded(id);
+    if (!resumed) this.calls.clientAdded(id);
     conn.closed.then(() => {
+      if (this.#clients.get(id) !== conn) return;
       this.#clients.delete(id);
-      this.calls.clientGone(id);
-      this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
+      const gone = () => {
+        this.#dropped.delete(id);
+        this.#leaving.delete(id);
+        this.calls.clientGone(id);
+        this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
+      };
+      // i5: a dropped client keeps its wants for a while, to reconnect and resume
+      const grace = this.options.clientGrace ?? 30_000;
+      if (this.#leaving.has(id) || this.#closing || grace <= 0) return gone();
+      this.#dropped.set(id, setTimeout(gone, grace));
     });
     conn.start((msg) => this.#onClient(id, msg, conn));
+  }
+
+  /** The lifecycle calls' view of this scheduler (i5). */
+  #lifecycle(): LifecycleHost {
+    return {
+      state: this.state,
+      worker: (a) => this.#workers.get(a),
+      expect: (a) => this.#expected.add(a),
+      until: (pred, ms, what) => this.#until(pred, ms, what),
+    };
   }
 
   /** Runs a state transition outside any message handler; a throw is logged, never unhandled. */
@@ -255,8 +337,12 @@ export class Scheduler {
       if (this.#workers.has(info.address) || joining.some((j) => j.address === info.address)) {
         return `a worker at ${info.address} is already registered`;
       }
+      // a worker whose connection closed no longer holds its name (its nanny's new process may
+      // register before the old one is removed, i5)
       const taken = joining.find((j) => j.name === info.name)?.address ??
-        [...this.state.workers.values()].find((ws) => ws.info.name === info.name)?.address;
+        [...this.state.workers.values()].find((ws) =>
+          ws.info.name === info.name && this.#workers.has(ws.address)
+        )?.address;
       if (taken !== undefined) {
         return `a worker named ${JSON.stringify(info.name)} is already registered ` +
           `(at ${taken}); give each worker its own name`;
@@ -266,7 +352,9 @@ export class Scheduler {
       return welcome;
     }
     if (h.role === "client") {
-      const id = `client-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
+      // i5: a client reconnecting within its grace period gets its id (and wanted keys) back
+      const resume = h.resume !== undefined && this.#dropped.has(h.resume) ? h.resume : undefined;
+      const id = resume ?? `client-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
       (h as Hello & { id: string }).id = id;
       welcome.id = id;
       return welcome;
@@ -292,6 +380,7 @@ export class Scheduler {
       case "heartbeat": {
         const ws = this.state.workers.get(address);
         if (ws) ws.memory = m.memory;
+        if (ws) this.liveness.seen(address, performance.now()); // i5
         return;
       }
       // cluster-wide calls (i4-cluster): replies whose request is gone (a stale id)
@@ -351,6 +440,7 @@ export class Scheduler {
         return;
       }
       case "close-client":
+        this.#leaving.add(id);
         conn.close("client closed");
         return;
       // cluster-wide calls (i4-cluster)
@@ -370,9 +460,47 @@ export class Scheduler {
       // in-task (issue 4)
       case "preload":
         return this.preload(m.urls);
+      // fault tolerance (i5)
+      case "restart":
+        return this.#reply(conn, m.id, restartWorkers(this.#lifecycle(), m.timeout));
+      case "retire-workers":
+        return this.#reply(conn, m.id, retireWorkers(this.#lifecycle(), m.workers, 60_000));
       default:
         unreachable(m);
     }
+  }
+
+  /** Answers a request with `ack` once `work` settles (with its error, if any). */
+  #reply(conn: Connection, id: number, work: Promise<unknown>): void {
+    work.then(
+      () => conn.send({ op: "ack", id }),
+      (e) => conn.send({ op: "ack", id, e: toEnvelope(e) }),
+    );
+  }
+
+  /** Restarts every worker through its nanny and cancels every task (client.restart(), i5). */
+  restart(timeout = 60_000): Promise<void> {
+    return restartWorkers(this.#lifecycle(), timeout);
+  }
+
+  /** Retires workers gracefully, their data moved to peers first (i5). */
+  retireWorkers(names: string[], timeout = 60_000): Promise<string[]> {
+    return retireWorkers(this.#lifecycle(), names, timeout);
+  }
+
+  /** Resolves once `pred()` holds, checked whenever the workers change. */
+  #until(pred: () => boolean, ms: number, what: string): Promise<void> {
+    if (pred()) return Promise.resolve();
+    if (this.#closing) return Promise.reject(new CommClosedError("the scheduler is closing"));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const check = (closing?: boolean) => {
+      if (closing) reject(new CommClosedError("the scheduler closed"));
+      else if (pred()) resolve();
+    };
+    this.#workerWatchers.add(check);
+    return withTimeout(promise, ms, `waiting for ${what}`).finally(() =>
+      this.#workerWatchers.delete(check)
+    );
   }
 
   #workersChanged(): void {
@@ -381,17 +509,7 @@ export class Scheduler {
 
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
   waitForWorkers(n: number, timeout = 60_000): Promise<void> {
-    if (this.nWorkers >= n) return Promise.resolve();
-    if (this.#closing) return Promise.reject(new CommClosedError("the scheduler is closing"));
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const check = (closing?: boolean) => {
-      if (closing) reject(new CommClosedError("the scheduler closed"));
-      else if (this.nWorkers >= n) resolve();
-    };
-    this.#workerWatchers.add(check);
-    return withTimeout(promise, timeout, `waiting for ${n} workers`).finally(() =>
-      this.#workerWatchers.delete(check)
-    );
+    return this.#until(() => this.nWorkers >= n, timeout, `${n} workers`);
   }
 
   /** Number of connected workers. */
@@ -403,6 +521,9 @@ export class Scheduler {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#balancer);
+      clearInterval(this.#ttlTimer);
+      for (const t of this.#dropped.values()) clearTimeout(t);
+      this.#dropped.clear();
       for (const w of [...this.#workerWatchers]) w(true);
       this.calls.close();
       for (const l of this.#listeners) await l.close();
@@ -410,6 +531,9 @@ export class Scheduler {
       await Promise.all(this.#accepting);
       for (const c of this.#workers.values()) {
         c.send({ op: "close-worker", reason: "scheduler closing" });
+      }
+      for (const c of this.#clients.values()) {
+        c.send({ op: "scheduler-closing", reason: "the scheduler closed" });
       }
       const all = [...this.#workers.values(), ...this.#clients.values()];
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));

@@ -4,6 +4,7 @@
  */
 import { withTimeout } from "../comm/handshake.ts";
 import { TextLineStream } from "./lines.ts";
+import { describeExit, EXIT_DONE } from "./exit_codes.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -19,8 +20,15 @@ export interface NannyOptions {
   preload?: string[];
   /** Lines the worker prints (its log and what its tasks print). */
   log?: (line: string) => void;
+  /** How often the worker sends heartbeats (ms). */
+  heartbeatInterval?: number;
   /** How long the worker process may take to register (ms). */
   startTimeout?: number;
+  /**
+   * Called once the worker registered, with its address and a promise of how its process
+   * ended ("exit code 1", "killed by signal SIGKILL"): the scheduler names it in KilledWorker.
+   */
+  onStarted?: (address: string, exited: Promise<string>) => void;
 }
 
 const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
@@ -34,6 +42,8 @@ export class Nanny {
   pid = 0;
   /** Called when the worker process exits without being asked to. */
   onFailure: ((error: unknown) => void) | undefined;
+  /** Called when the worker process ends on its own and wants no restart (retired, i5). */
+  onExit: (() => void) | undefined;
   #child: Deno.ChildProcess | null = null;
   #pump: Promise<void> | null = null;
   #stopping = false;
@@ -54,6 +64,7 @@ export class Nanny {
     if (o.silenceLogs) args.push("--silence-logs");
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
     for (const url of o.preload ?? []) args.push(`--preload=${url}`);
+    if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "piped",
@@ -87,13 +98,17 @@ export class Nanny {
     const status = child.status.then((s) => {
       ready.reject(new Error(`worker process exited at start (code ${s.code})`));
       if (!this.#stopping) {
-        const how = s.signal ? `signal ${s.signal}` : `exit code ${s.code}`;
-        this.onFailure?.(new Error(`worker process ${child.pid} died (${how})`));
+        // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
+        if (s.code === EXIT_DONE && !s.signal) this.onExit?.();
+        else {
+          this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
+        }
       }
       return s;
     });
     try {
       await withTimeout(ready.promise, o.startTimeout ?? 60_000, "starting the worker process");
+      o.onStarted?.(this.workerAddress, status.then((s) => describeExit(s)));
     } catch (e) {
       await this.stop();
       await status;

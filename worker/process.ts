@@ -18,6 +18,7 @@ const { values } = parseArgs({
     resources: { type: "string" },
     preload: { type: "string", multiple: true },
     "connect-timeout": { type: "string", default: "30000" },
+    "heartbeat-interval": { type: "string", default: "1000" },
   },
 });
 
@@ -37,6 +38,7 @@ const worker = await Worker.start({
   resources: values.resources ? JSON.parse(values.resources) : undefined,
   preload: values.preload,
   connectTimeout: Number(values["connect-timeout"]),
+  heartbeatInterval: Number(values["heartbeat-interval"]),
 }).catch((e) => {
   console.error(`worker could not start: ${e.message}`);
   Deno.exit(1);
@@ -58,5 +60,9 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 await Deno.stdout.write(
   new TextEncoder().encode(JSON.stringify({ address: worker.address, pid: Deno.pid }) + "\n"),
 );
+// A thread stuck in a synchronous loop cannot be terminated: the process exit stops it (i5).
+void worker.closeStarted.then(() => {
+  Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), 3000));
+});
 await worker.closed;
-Deno.exit(0);
+Deno.exit(worker.exitCode);
