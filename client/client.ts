@@ -591,7 +591,8 @@ export class Client implements FutureHost {
       case "keys-cancelled":
         for (const k of msg.keys) {
           const ks = this.#keys.get(k);
-          if (ks && !ks.settled) {
+          // also a finished key: its value is gone (lost scattered data, restart)
+          if (ks && ks.status !== "cancelled" && ks.status !== "error") {
             ks.settle("cancelled", new CancelledError(msg.reason));
             this.#keys.delete(k); // the scheduler forgot it: submitting it again computes anew (i5)
           }

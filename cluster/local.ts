@@ -222,7 +222,10 @@ export class LocalCluster {
     const pids: number[] = [];
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
-      if (c instanceof Nanny && c.pid) pids.push(c.pid);
+      // running only: a retired worker or one its nanny gave up on has no process (i5)
+      if (c instanceof Nanny && c.pid && this.#supervisor.status(name) === "running") {
+        pids.push(c.pid);
+      }
     }
     return pids;
   }

@@ -16,8 +16,8 @@ export interface LifecycleHost {
   readonly state: SchedulerState;
   /** The live connection of a worker, if any. */
   worker(address: string): Connection | undefined;
-  /** Marks a worker's departure as expected: its tasks are not counted suspicious. */
-  expect(address: string): void;
+  /** Marks a worker's departure as expected (and why): its tasks are not counted suspicious. */
+  expect(address: string, why: string): void;
   /** Resolves once `pred()` holds (checked whenever workers change); TimeoutError after `ms`. */
   until(pred: () => boolean, ms: number, what: string): Promise<void>;
 }
@@ -34,7 +34,7 @@ export async function restartWorkers(host: LifecycleHost, timeout: number): Prom
   const old = [...host.state.workers.keys()];
   host.state.cancelAll(RESTART_REASON);
   for (const a of old) {
-    host.expect(a);
+    host.expect(a, "restarted (client.restart())");
     host.worker(a)?.send({ op: "close-worker", reason: "restart", restart: true });
   }
   const n = old.length;
@@ -67,7 +67,7 @@ export async function retireWorkers(
   }));
   const addresses = leaving.map((ws) => ws.address);
   for (const a of addresses) {
-    host.expect(a);
+    host.expect(a, "retired (client.retireWorkers())");
     host.worker(a)?.send({ op: "close-worker", reason: "retired" });
   }
   await host.until(

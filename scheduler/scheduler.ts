@@ -95,7 +95,7 @@ export class Scheduler {
   readonly liveness: Liveness = new Liveness();
   #ttlTimer: ReturnType<typeof setInterval> | undefined;
   /** Workers whose departure was asked for (retire, restart): not suspicious, not waited on. */
-  #expected = new Set<string>();
+  #expected = new Map<string, string>();
   /** Clients that lost their connection, kept until the grace period ends. */
   #dropped = new Map<string, ReturnType<typeof setTimeout>>();
   /** Clients that said goodbye (close-client): released at once. */
@@ -235,6 +235,7 @@ export class Scheduler {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
       const a = info.address;
       const expected = this.#expected.has(a) || this.#closing !== null;
+      reason = this.#expected.get(a) ?? reason;
       const ws = this.state.workers.get(a);
       // i5: learn how its process ended (bounded wait); place nothing there meanwhile
       const exit = expected ? undefined : this.exitStatusOf?.(a);
@@ -309,7 +310,7 @@ export class Scheduler {
     return {
       state: this.state,
       worker: (a) => this.#workers.get(a),
-      expect: (a) => this.#expected.add(a),
+      expect: (a, why) => this.#expected.set(a, why),
       until: (pred, ms, what) => this.#until(pred, ms, what),
     };
   }

@@ -99,8 +99,10 @@ export class Nanny {
       ready.reject(new Error(`worker process exited at start (code ${s.code})`));
       if (!this.#stopping) {
         // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
-        if (s.code === EXIT_DONE && !s.signal) this.onExit?.();
-        else {
+        if (s.code === EXIT_DONE && !s.signal) {
+          void this.stop(); // releases its pipes; the supervisor will not stop an exited child
+          this.onExit?.();
+        } else {
           this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
         }
       }
