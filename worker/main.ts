@@ -140,11 +140,21 @@ export async function main(args: string[]): Promise<number> {
           console.error(`gave up restarting worker ${name}: ${(e as Error)?.message}`);
           stop();
         },
+        // i5: a worker retired or told to close by its scheduler ends for good; when none is
+        // left, neither is the CLI
+        onEvent: (ev) => {
+          if (ev.type !== "exited") return;
+          const live = sup.names().some((n) => /running|restarting/.test(sup.status(n) ?? ""));
+          if (!live) stop();
+        },
       });
       const nannies = await Promise.all(
         Array.from(
           { length: nworkers },
-          (_, i) => sup.supervise(`${i}`, () => new Nanny({ ...common, name: nameOf(i) })),
+          (_, i) =>
+            sup.supervise(`${i}`, () => new Nanny({ ...common, name: nameOf(i) }), {
+              restart: "transient", // exit 0 (retired, scheduler closed): not restarted (i5)
+            }),
         ),
       );
       for (const n of nannies) console.log(`Worker at: ${n.workerAddress} (pid ${n.pid})`);
