@@ -206,3 +206,26 @@ Deno.test("closing the scheduler closes its workers", async () => {
   const reasons = await Promise.all(workers.map((w) => w.closed));
   for (const r of reasons) assert.match(r, /scheduler closing/);
 });
+
+Deno.test("processes: false — restart() restarts the in-process workers; retire does not restart", async () => {
+  await using cluster = await LocalCluster.start({
+    ...quiet,
+    processes: false,
+    nWorkers: 2,
+    threadsPerWorker: 1,
+  });
+  await using client = await Client.connect(cluster);
+  const before = cluster.workers.map((w) => w.address);
+  const f = client.submit(inc, 1);
+  assert.equal(await f, 2);
+  await client.restart();
+  assert.equal(f.status, "cancelled");
+  const after = cluster.workers.map((w) => w.address);
+  assert.equal(after.length, 2);
+  assert.ok(after.every((a) => !before.includes(a)), "new workers");
+  assert.equal(await client.submit(inc, 2), 3);
+  await client.retireWorkers(after[0]);
+  assert.deepEqual(cluster.workers.map((w) => w.address), [after[1]]);
+  assert.equal(await client.submit(inc, 3), 4);
+  assert.equal(cluster.workers.length, 1, "the retired worker was not started again");
+});
