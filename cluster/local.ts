@@ -210,6 +210,9 @@ export class LocalCluster {
   }
 
   #pidOf(address: string): number {
+    // what the worker itself said in its hello: right also before its nanny heard from it (i5)
+    const pid = this.#scheduler.state.workers.get(address)?.info.pid;
+    if (pid) return pid;
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
       if (c instanceof Nanny && c.workerAddress === address) return c.pid;

@@ -78,6 +78,7 @@ Deno.test("past maxRestarts within restartWindow the nanny gives up and says why
   for (let round = 0; round < 2; round++) {
     const w = byName();
     assert.ok(w, `worker 0 is up before kill ${round}`);
+    assert.ok(w.pid !== Deno.pid && w.pid > 0, `a worker process, not this one: ${w.pid}`);
     Deno.kill(w.pid, "SIGKILL");
     await until(() => !alive(w.pid), "the killed process to be gone");
     if (round === 0) await until(() => byName()?.pid !== w.pid && !!byName(), "a restart");
