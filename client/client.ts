@@ -144,6 +144,8 @@ export class Client implements FutureHost {
   #keys = new Map<string, KeyState>();
   #peers: PeerPool;
   #sentFns = new Set<string>();
+  /** Every function this client sent, by hash (sent again after a reconnect, i5). */
+  #fnDefs = new Map<string, FunctionDef>();
   #tasks: TaskSpec[] = [];
   #wanted: string[] = [];
   #fns: FunctionDef[] = [];
@@ -241,16 +243,24 @@ export class Client implements FutureHost {
     });
     failed.catch(() => {}); // awaited once the connection closes
     this.#attach(conn, failed);
-    opening.then(() => {
-      if (conn === this.#conn) conn.send({ op: "request-values", keys: this.#pendingKeys() });
-    }, () => {});
-  }
-
-  /** Keys of this client's Futures that have not settled. */
-  #pendingKeys(): string[] {
-    const keys: string[] = [];
-    for (const ks of this.#keys.values()) if (!ks.settled) keys.push(ks.key);
-    return keys;
+    // first on the new connection: every pending task again (the scheduler skips the ones it
+    // knows; a message lost with the old connection, or a new scheduler, loses nothing)
+    const tasks: TaskSpec[] = [];
+    const wanted: string[] = [];
+    const fns = new Map<string, FunctionDef>();
+    for (const ks of this.#keys.values()) {
+      if (ks.settled) continue;
+      wanted.push(ks.key);
+      if (!ks.spec) continue;
+      tasks.push(ks.spec);
+      const def = this.#fnDefs.get(ks.spec.f);
+      if (def) fns.set(def.h, def);
+    }
+    this.#sentFns.clear(); // a new scheduler knows none of them
+    for (const h of fns.keys()) this.#sentFns.add(h);
+    if (wanted.length) {
+      conn.send({ op: "update-graph", tasks, wanted, functions: [...fns.values()] });
+    }
   }
 
   /**
@@ -419,9 +429,12 @@ export class Client implements FutureHost {
       if (parent !== undefined) spec.ps = parent;
       this.#tasks.push(spec);
       this.#wanted.push(key);
+      ks.spec = spec;
       if (!this.#sentFns.has(info.h)) {
         this.#sentFns.add(info.h);
-        this.#fns.push({ h: info.h, n: info.n, s: info.s });
+        const def = { h: info.h, n: info.n, s: info.s };
+        this.#fns.push(def);
+        this.#fnDefs.set(info.h, def);
       }
       if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
       else this.#scheduleFlush();

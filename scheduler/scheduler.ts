@@ -80,6 +80,7 @@ export class Scheduler {
   #joining = new Map<Transport, WorkerInfo>();
   #accepting = new Set<Promise<void>>();
   #clientSeq = 0;
+  readonly #idSalt = crypto.randomUUID().slice(0, 8);
   #closing: Promise<void> | null = null;
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
@@ -355,7 +356,9 @@ export class Scheduler {
     if (h.role === "client") {
       // i5: a client reconnecting within its grace period gets its id (and wanted keys) back
       const resume = h.resume !== undefined && this.#dropped.has(h.resume) ? h.resume : undefined;
-      const id = resume ?? `client-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
+      // unique across schedulers too: a client of a replaced scheduler cannot resume another's
+      const id = resume ??
+        `client-${this.#idSalt}-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
       (h as Hello & { id: string }).id = id;
       welcome.id = id;
       return welcome;

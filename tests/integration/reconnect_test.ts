@@ -15,14 +15,18 @@ class CuttableProxy {
   #serving: Promise<void>;
   accepted = 0;
 
+  /** Where new connections go (may change: a scheduler replaced by another). */
+  target = "";
+
   constructor(target: string) {
-    const url = new URL(target.replace(/^tcp:/, "http:"));
+    this.target = target;
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#listener = listener;
     this.address = `tcp://127.0.0.1:${listener.addr.port}`;
     this.#serving = (async () => {
       for await (const down of listener) {
         this.accepted++;
+        const url = new URL(this.target.replace(/^tcp:/, "http:"));
         let up: Deno.Conn;
         try {
           up = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
@@ -125,4 +129,34 @@ Deno.test("a scheduler that closes: pending futures fail at once, no reconnectin
   const e = await f.then(() => null, (e) => e);
   assert.ok(e instanceof CommClosedError, String(e));
   assert.match(e.message, /the scheduler closed/);
+});
+
+// The scheduler is replaced by a new one (its state gone): the client's pending graph is sent
+// again on the new connection, so its futures still resolve.
+Deno.test("a scheduler replaced by a new one: the client resubmits its pending graph", async () => {
+  const first = await Scheduler.start({ dashboardAddress: null });
+  const proxy = new CuttableProxy(first.address);
+  await using cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  try {
+    await using client = await Client.connect(proxy.address);
+    const id = client.id;
+    // no worker on the first scheduler: everything waits there
+    const xs = client.map((x: number) => x * 10, [1, 2, 3]);
+    const total = client.submit((a: number[]) => a.reduce((s, x) => s + x, 0), xs);
+    await until(() => first.state.tasks.size === 4, "the graph to reach the first scheduler");
+    proxy.target = cluster.schedulerAddress;
+    await proxy.cut();
+    await first.close();
+    assert.equal(await total.result({ timeout: 20_000 }), 60);
+    assert.deepEqual(await client.gather(xs), [10, 20, 30]);
+    assert.notEqual(client.id, id, "a new scheduler gives a new id");
+  } finally {
+    await proxy.close();
+    await first.close();
+  }
 });
