@@ -230,3 +230,19 @@ Deno.test("processes: false — restart() restarts the in-process workers; retir
   assert.equal(await client.submit(inc, 3), 4);
   assert.equal(cluster.workers.length, 1, "the retired worker was not started again");
 });
+
+// dask: test_worker_name_collision
+Deno.test("a second worker with a taken name is refused with a clear error; the first stays", async () => {
+  const scheduler = await Scheduler.start({ dashboardAddress: null });
+  const first = await Worker.start({ scheduler: scheduler.address, nthreads: 1, name: "alice" });
+  try {
+    await assert.rejects(
+      Worker.start({ scheduler: scheduler.address, nthreads: 1, name: "alice", connectTimeout: 0 }),
+      /named "alice" is already registered .*give each worker its own name/,
+    );
+    assert.deepEqual([...scheduler.state.workers.keys()], [first.address]);
+  } finally {
+    await first.close();
+    await scheduler.close();
+  }
+});
