@@ -160,3 +160,21 @@ Deno.test("a scheduler replaced by a new one: the client resubmits its pending g
     await first.close();
   }
 });
+
+Deno.test("closing a client while it reconnects ends at once and leaves nothing behind", async () => {
+  const scheduler = await Scheduler.start({ dashboardAddress: null });
+  const proxy = new CuttableProxy(scheduler.address);
+  try {
+    const client = await Client.connect(proxy.address);
+    const f = client.submit((x: number) => x + 1, 1);
+    await until(() => scheduler.state.tasks.size === 1, "the task to reach the scheduler");
+    await proxy.close(); // unreachable from now on: the client keeps retrying
+    await client.close();
+    const e = await f.then(() => null, (e) => e);
+    assert.ok(e instanceof Error, String(e));
+    assert.notEqual(f.status, "pending");
+  } finally {
+    await proxy.close();
+    await scheduler.close();
+  }
+});
