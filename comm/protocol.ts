@@ -56,6 +56,8 @@ export interface WorkerInfo {
   memoryLimit: number;
   pid: number;
   resources?: Record<string, number>;
+  /** A nanny watches its process and reports how it ended (`worker-exited`, i5). */
+  nanny?: boolean;
 }
 
 /** First message on every connection. */
@@ -422,6 +424,15 @@ export interface RetireWorkers {
   workers: string[];
 }
 
+/** A nanny (connected as a client) says how its worker's process ended, for KilledWorker. */
+export interface WorkerExited {
+  op: "worker-exited";
+  /** The worker's address. */
+  address: string;
+  /** "exit code 3", "killed by signal SIGKILL". */
+  how: string;
+}
+
 /** The scheduler is shutting down for good: a client need not try to reconnect. */
 export interface SchedulerClosing {
   op: "scheduler-closing";
@@ -554,7 +565,8 @@ export type ClientToScheduler =
   | Preload
   // fault tolerance (i5)
   | Restart
-  | RetireWorkers;
+  | RetireWorkers
+  | WorkerExited;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -643,6 +655,7 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   // fault tolerance (i5)
   "restart": true,
   "retire-workers": true,
+  "worker-exited": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({

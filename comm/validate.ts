@@ -74,7 +74,8 @@ function taskSpec(v: unknown): boolean {
 export function isWorkerInfo(v: unknown): boolean {
   return isObj(v) && isStr(v.address) && v.address.length > 0 && isStr(v.name) &&
     isNat(v.nthreads) && v.nthreads >= 1 && isSize(v.memoryLimit) &&
-    isNum(v.pid) && (v.resources === undefined || values(v.resources, isNum));
+    isNum(v.pid) && (v.resources === undefined || values(v.resources, isNum)) &&
+    (v.nanny === undefined || typeof v.nanny === "boolean");
 }
 
 /** Returns the first wrong field of a message with a known op, or null when it is well formed. */
@@ -158,6 +159,9 @@ function badField(m: Obj): string | null {
       return isSize(m.timeout) ? null : "timeout";
     case "scheduler-closing":
       return isStr(m.reason) ? null : "reason";
+    case "worker-exited":
+      if (!isStr(m.address)) return "address";
+      return isStr(m.how) ? null : "how";
     case "retire-workers":
       if (!isNum(m.id)) return "id";
       return strs(m.workers) ? null : "workers";

@@ -106,6 +106,8 @@ export class Scheduler {
    * the scheduler names it in the removal reason and in KilledWorker.
    */
   exitStatusOf: ((address: string) => Promise<string> | undefined) | null = null;
+  /** Exit statuses nannies elsewhere reported (`worker-exited`), or wait for, by address. */
+  #exitReports = new Map<string, PromiseWithResolvers<string>>();
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -239,12 +241,15 @@ export class Scheduler {
       reason = this.#expected.get(a) ?? reason;
       const ws = this.state.workers.get(a);
       // i5: learn how its process ended (bounded wait); place nothing there meanwhile
-      const exit = expected ? undefined : this.exitStatusOf?.(a);
+      const exit = expected
+        ? undefined
+        : this.exitStatusOf?.(a) ?? (info.nanny ? this.#exitReport(a).promise : undefined);
       if (exit && ws) {
         ws.status = "closing";
         const how = await withTimeout(exit, EXIT_STATUS_WAIT, "").catch(() => undefined);
         if (how) reason = `${reason}; its process ended: ${how}`;
       }
+      this.#exitReports.delete(a);
       this.#removeWorker(a, reason, expected);
     });
     if (!this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info))) {
@@ -266,6 +271,19 @@ export class Scheduler {
       this.state.removeWorker(address, reason, expected);
     });
     this.#workersChanged();
+  }
+
+  /** The exit status a nanny reported (or will report) for the worker at `address`. */
+  #exitReport(address: string): PromiseWithResolvers<string> {
+    let r = this.#exitReports.get(address);
+    if (!r) {
+      this.#exitReports.set(address, r = Promise.withResolvers<string>());
+      // bounded: reports nobody waits for (expected exits) go oldest first
+      if (this.#exitReports.size > 1000) {
+        this.#exitReports.delete(this.#exitReports.keys().next().value!);
+      }
+    }
+    return r;
   }
 
   /** Workers silent for longer than `ttl` are dropped (Dask's check_worker_ttl). */
@@ -469,6 +487,9 @@ export class Scheduler {
         return this.#reply(conn, m.id, restartWorkers(this.#lifecycle(), m.timeout));
       case "retire-workers":
         return this.#reply(conn, m.id, retireWorkers(this.#lifecycle(), m.workers, 60_000));
+      case "worker-exited":
+        this.#exitReport(m.address).resolve(m.how.slice(0, 200));
+        return;
       default:
         unreachable(m);
     }

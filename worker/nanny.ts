@@ -65,6 +65,7 @@ export class Nanny {
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
     for (const url of o.preload ?? []) args.push(`--preload=${url}`);
     if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
+    if (o.onStarted) args.push("--nanny"); // someone reports how it ends (i5)
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "piped",

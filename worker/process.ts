@@ -19,6 +19,7 @@ const { values } = parseArgs({
     preload: { type: "string", multiple: true },
     "connect-timeout": { type: "string", default: "30000" },
     "heartbeat-interval": { type: "string", default: "1000" },
+    nanny: { type: "boolean", default: false },
   },
 });
 
@@ -39,6 +40,7 @@ const worker = await Worker.start({
   preload: values.preload,
   connectTimeout: Number(values["connect-timeout"]),
   heartbeatInterval: Number(values["heartbeat-interval"]),
+  nanny: values.nanny,
 }).catch((e) => {
   console.error(`worker could not start: ${e.message}`);
   Deno.exit(1);

@@ -49,6 +49,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** Modules every thread imports (URLs or import-map names); the scheduler may add more. */
   preload?: string[];
+  /** Started by a nanny that reports how its process ends (i5). */
+  nanny?: boolean;
 }
 
 /** A running worker. */
@@ -131,6 +133,7 @@ export class Worker {
       memoryLimit: o.memoryLimit ?? 0,
       pid: typeof Deno !== "undefined" ? Deno.pid : 0,
       resources: o.resources,
+      ...(o.nanny && { nanny: true }),
     };
     let wait = 50;
     let t: Transport;
