@@ -26,7 +26,7 @@ import { Future, type FutureHost, KeyState } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
-import { DEFAULT_RECONNECT_TIMEOUT, reconnect } from "./reconnect.ts";
+import { DEFAULT_RECONNECT_TIMEOUT, pendingGraph, reconnect } from "./reconnect.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -245,22 +245,10 @@ export class Client implements FutureHost {
     this.#attach(conn, failed);
     // first on the new connection: every pending task again (the scheduler skips the ones it
     // knows; a message lost with the old connection, or a new scheduler, loses nothing)
-    const tasks: TaskSpec[] = [];
-    const wanted: string[] = [];
-    const fns = new Map<string, FunctionDef>();
-    for (const ks of this.#keys.values()) {
-      if (ks.settled) continue;
-      wanted.push(ks.key);
-      if (!ks.spec) continue;
-      tasks.push(ks.spec);
-      const def = this.#fnDefs.get(ks.spec.f);
-      if (def) fns.set(def.h, def);
-    }
+    const graph = pendingGraph(this.#keys.values(), this.#fnDefs);
     this.#sentFns.clear(); // a new scheduler knows none of them
-    for (const h of fns.keys()) this.#sentFns.add(h);
-    if (wanted.length) {
-      conn.send({ op: "update-graph", tasks, wanted, functions: [...fns.values()] });
-    }
+    for (const f of graph?.functions ?? []) this.#sentFns.add(f.h);
+    if (graph) conn.send(graph);
   }
 
   /**

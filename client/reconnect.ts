@@ -5,7 +5,8 @@
  * @module
  */
 import { type Dialer, sendHello } from "../comm/handshake.ts";
-import type { Hello, Welcome } from "../comm/protocol.ts";
+import type { FunctionDef, Hello, TaskSpec, UpdateGraph, Welcome } from "../comm/protocol.ts";
+import type { KeyState } from "./future.ts";
 import type { Transport } from "../comm/transport.ts";
 import { CommClosedError } from "../comm/errors.ts";
 
@@ -24,6 +25,29 @@ export interface ReconnectOptions {
   signal: AbortSignal;
   /** Called with the welcome once connected again. */
   onWelcome: (w: Welcome) => void;
+}
+
+/**
+ * The update-graph a reconnected client sends first: every pending key wanted again, with the
+ * task and function of each it submitted (null when nothing is pending).
+ */
+export function pendingGraph(
+  keys: Iterable<KeyState>,
+  fnDefs: Map<string, FunctionDef>,
+): UpdateGraph | null {
+  const tasks: TaskSpec[] = [];
+  const wanted: string[] = [];
+  const fns = new Map<string, FunctionDef>();
+  for (const ks of keys) {
+    if (ks.settled) continue;
+    wanted.push(ks.key);
+    if (!ks.spec) continue;
+    tasks.push(ks.spec);
+    const def = fnDefs.get(ks.spec.f);
+    if (def) fns.set(def.h, def);
+  }
+  if (wanted.length === 0) return null;
+  return { op: "update-graph", tasks, wanted, functions: [...fns.values()] };
 }
 
 /** Waits `ms`, or less if `signal` aborts. */
