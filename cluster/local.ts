@@ -8,7 +8,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
-import { EXIT_DONE } from "../worker/exit_codes.ts";
+import { EXIT_DONE, EXIT_RESTART } from "../worker/exit_codes.ts";
 
 /** LocalCluster options (all optional). */
 export interface LocalClusterOptions {
@@ -69,25 +69,33 @@ export interface LocalWorkerInfo {
 class InprocessWorker implements Supervisable {
   worker: Worker | null = null;
   onFailure: ((e: unknown) => void) | undefined;
+  onExit: (() => void) | undefined;
   #stopping = false;
+  /** A restart asked for by `client.restart()`, in progress (i5). */
+  #renewing: Promise<void> | null = null;
 
   constructor(readonly options: WorkerOptions) {}
 
-  onExit: (() => void) | undefined;
-
   async start(): Promise<void> {
     const w = await Worker.start(this.options);
+    if (this.#stopping) return void await w.close("cluster closing"); // stopped meanwhile
     this.worker = w;
     w.closed.then((reason) => {
       if (this.#stopping) return;
-      // told to stop for good (retired): not restarted, as a nanny's process exiting with 0 (i5)
+      // told to stop for good (retired): not restarted, as a nanny's process exiting with 0;
+      // asked to restart: a new worker, not a failure (no restart intensity) (i5)
       if (w.exitCode === EXIT_DONE) this.onExit?.();
-      else this.onFailure?.(new Error(`worker ${w.address} closed: ${reason}`));
+      else if (w.exitCode === EXIT_RESTART) {
+        this.#renewing = this.start().catch((e) => {
+          if (!this.#stopping) this.onFailure?.(e);
+        });
+      } else this.onFailure?.(new Error(`worker ${w.address} closed: ${reason}`));
     });
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#renewing;
     await this.worker?.close("cluster closing");
   }
 }
@@ -236,6 +244,14 @@ export class LocalCluster {
   /** Grows or shrinks to `n` workers. */
   async scale(n: number): Promise<void> {
     const o = this.#options;
+    // workers that ended for good (retired, or given up on) no longer count (i5)
+    for (const name of [...this.#children]) {
+      const st = this.#supervisor.status(name);
+      if (st === "exited" || st === "failed" || st === "gave-up") {
+        await this.#supervisor.stopChild(name);
+        this.#children.splice(this.#children.indexOf(name), 1);
+      }
+    }
     while (this.#children.length > n) {
       const name = this.#children.pop()!;
       await this.#supervisor.stopChild(name);

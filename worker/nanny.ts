@@ -4,7 +4,7 @@
  */
 import { withTimeout } from "../comm/handshake.ts";
 import { TextLineStream } from "./lines.ts";
-import { describeExit, EXIT_DONE } from "./exit_codes.ts";
+import { describeExit, EXIT_DONE, EXIT_RESTART } from "./exit_codes.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -103,6 +103,8 @@ export class Nanny {
         if (s.code === EXIT_DONE && !s.signal) {
           void this.stop(); // releases its pipes; the supervisor will not stop an exited child
           this.onExit?.();
+        } else if (s.code === EXIT_RESTART && !s.signal) {
+          void this.#renew(child, this.#pump); // asked to restart: not a failure (i5)
         } else {
           this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
         }
@@ -116,6 +118,23 @@ export class Nanny {
       await this.stop();
       await status;
       throw e;
+    }
+  }
+
+  /**
+   * Starts a new worker process in place of `old`, which exited asking for it (`client.restart()`):
+   * no failure is reported, so it does not count towards the supervisor's restart intensity.
+   */
+  async #renew(old: Deno.ChildProcess, oldPump: Promise<void> | null): Promise<void> {
+    try {
+      await old.stdin.close();
+    } catch { /* closed */ }
+    await oldPump;
+    if (this.#stopping || this.#child !== old) return; // stopped meanwhile
+    try {
+      await this.start();
+    } catch (e) {
+      if (!this.#stopping) this.onFailure?.(e);
     }
   }
 

@@ -231,6 +231,26 @@ Deno.test("processes: false — restart() restarts the in-process workers; retir
   assert.equal(cluster.workers.length, 1, "the retired worker was not started again");
 });
 
+Deno.test("restart() does not use up the restart intensity; scale() refills retired workers", async () => {
+  await using cluster = await LocalCluster.start({
+    ...quiet,
+    nWorkers: 2,
+    threadsPerWorker: 1,
+    maxRestarts: 1,
+  });
+  await using client = await Client.connect(cluster);
+  for (let i = 0; i < 3; i++) await client.restart();
+  assert.equal(cluster.workers.length, 2);
+  const gaveUp = (await events(client, "all")).filter((e) => e.action === "nanny-gave-up");
+  assert.deepEqual(gaveUp, []);
+  await client.retireWorkers(cluster.workers[0].address);
+  await until(() => cluster.workerPids.length === 1, "the retired process to end");
+  await cluster.scale(2);
+  assert.equal(cluster.workers.length, 2);
+  assert.equal(cluster.workerPids.length, 2);
+  assert.equal(await client.submit(inc, 5), 6);
+});
+
 // dask: test_worker_name_collision
 Deno.test("a second worker with a taken name is refused with a clear error; the first stays", async () => {
   const scheduler = await Scheduler.start({ dashboardAddress: null });
