@@ -108,6 +108,9 @@ export class Scheduler {
   exitStatusOf: ((address: string) => Promise<string> | undefined) | null = null;
   /** Exit statuses nannies elsewhere reported (`worker-exited`), or wait for, by address. */
   #exitReports = new Map<string, PromiseWithResolvers<string>>();
+  /** Worker removals in progress (awaited by close), and what ends their waits. */
+  #removing = new Set<Promise<void>>();
+  #closingSignal = Promise.withResolvers<undefined>();
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -234,7 +237,7 @@ export class Scheduler {
     this.#workers.set(info.address, conn);
     // before any task reaches it (in-task, issue 4)
     if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
-    conn.closed.then(async (reason) => {
+    const removing = conn.closed.then(async (reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
       const a = info.address;
       const expected = this.#expected.has(a) || this.#closing !== null;
@@ -246,12 +249,18 @@ export class Scheduler {
         : this.exitStatusOf?.(a) ?? (info.nanny ? this.#exitReport(a).promise : undefined);
       if (exit && ws) {
         ws.status = "closing";
-        const how = await withTimeout(exit, EXIT_STATUS_WAIT, "").catch(() => undefined);
+        const how = await withTimeout(
+          Promise.race([exit, this.#closingSignal.promise]), // closing: no more waiting
+          EXIT_STATUS_WAIT,
+          "",
+        ).catch(() => undefined);
         if (how) reason = `${reason}; its process ended: ${how}`;
       }
       this.#exitReports.delete(a);
       this.#removeWorker(a, reason, expected);
     });
+    this.#removing.add(removing);
+    removing.finally(() => this.#removing.delete(removing));
     if (!this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info))) {
       conn.close("internal error while adding the worker");
       return;
@@ -547,6 +556,7 @@ export class Scheduler {
     this.#closing ??= (async () => {
       clearInterval(this.#balancer);
       clearInterval(this.#ttlTimer);
+      this.#closingSignal.resolve(undefined);
       for (const t of this.#dropped.values()) clearTimeout(t);
       this.#dropped.clear();
       for (const w of [...this.#workerWatchers]) w(true);
@@ -563,6 +573,7 @@ export class Scheduler {
       const all = [...this.#workers.values(), ...this.#clients.values()];
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
       await Promise.all(all.map((c) => c.finished()));
+      await Promise.all(this.#removing);
       await this.#http?.close();
     })();
     return this.#closing;

@@ -54,6 +54,7 @@ export class Nanny {
   async start(): Promise<void> {
     const o = this.options;
     this.#stopping = false;
+    this.workerAddress = ""; // a restarted process listens elsewhere
     const args = ["run", "-A", "-q"];
     if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
     args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
@@ -86,7 +87,7 @@ export class Nanny {
           first = false;
           try {
             const hello = JSON.parse(line) as { address: string };
-            this.workerAddress = hello.address;
+            if (this.#child === child) this.workerAddress = hello.address; // not a late line
             ready.resolve();
             continue;
           } catch {
@@ -97,7 +98,10 @@ export class Nanny {
       }
     })();
     const status = child.status.then((s) => {
-      ready.reject(new Error(`worker process exited at start (code ${s.code})`));
+      // asked to restart right after it registered (before its first line reached us): it did
+      // start; #renew below starts the next one (i5)
+      if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
+      else ready.reject(new Error(`worker process exited at start (code ${s.code})`));
       if (!this.#stopping) {
         // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
         if (s.code === EXIT_DONE && !s.signal) {
@@ -113,7 +117,12 @@ export class Nanny {
     });
     try {
       await withTimeout(ready.promise, o.startTimeout ?? 60_000, "starting the worker process");
-      o.onStarted?.(this.workerAddress, status.then((s) => describeExit(s)));
+      if (this.workerAddress) {
+        o.onStarted?.(
+          this.workerAddress,
+          status.then((s) => describeExit(s)),
+        );
+      }
     } catch (e) {
       await this.stop();
       await status;
