@@ -97,22 +97,30 @@ export class Nanny {
         if (!o.silenceLogs) log(line);
       }
     })();
-    const status = child.status.then((s) => {
-      // asked to restart right after it registered (before its first line reached us): it did
-      // start; #renew below starts the next one (i5)
-      if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
-      else ready.reject(new Error(`worker process exited at start (code ${s.code})`));
-      if (!this.#stopping) {
-        // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
-        if (s.code === EXIT_DONE && !s.signal) {
-          void this.stop(); // releases its pipes; the supervisor will not stop an exited child
-          this.onExit?.();
-        } else if (s.code === EXIT_RESTART && !s.signal) {
-          void this.#renew(child, this.#pump); // asked to restart: not a failure (i5)
-        } else {
-          this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
-        }
+    // Reported only once start() succeeded: an exit during start() is start()'s failure, which
+    // the supervisor handles; reporting it too would make it start a second nanny (i5).
+    let started = false;
+    let exited: Deno.CommandStatus | null = null;
+    const pump = this.#pump;
+    const report = (s: Deno.CommandStatus) => {
+      if (this.#stopping) return;
+      // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
+      if (s.code === EXIT_DONE && !s.signal) {
+        void this.stop(); // releases its pipes; the supervisor will not stop an exited child
+        this.onExit?.();
+      } else if (s.code === EXIT_RESTART && !s.signal) {
+        void this.#renew(child, pump); // asked to restart: not a failure (i5)
+      } else {
+        this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
       }
+    };
+    const status = child.status.then((s) => {
+      exited = s;
+      // asked to restart right after it registered (before its first line reached us): it did
+      // start; report() below starts the next one (i5)
+      if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
+      else ready.reject(new Error(`worker process exited at start (${describeExit(s)})`));
+      if (started) report(s);
       return s;
     });
     try {
@@ -128,6 +136,10 @@ export class Nanny {
       await status;
       throw e;
     }
+    started = true;
+    // it ended between its registration and now: reported once the supervisor has it running
+    const early = exited as Deno.CommandStatus | null;
+    if (early) queueMicrotask(() => report(early));
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   Client,
   KilledWorker,
   LocalCluster,
+  Nanny,
   Scheduler,
   Worker,
 } from "../../mod.ts";
@@ -263,6 +264,30 @@ Deno.test("a second worker with a taken name is refused with a clear error; the 
     assert.deepEqual([...scheduler.state.workers.keys()], [first.address]);
   } finally {
     await first.close();
+    await scheduler.close();
+  }
+});
+
+// A process that dies while its nanny starts it is start()'s failure only: were it also reported
+// as a failure, the supervisor would start a second nanny for the same worker.
+Deno.test("a worker process that dies during its nanny's start is not also reported as a failure", async () => {
+  const scheduler = await Scheduler.start({ dashboardAddress: null });
+  const taken = await Worker.start({ scheduler: scheduler.address, nthreads: 1, name: "x" });
+  try {
+    const failures: unknown[] = [];
+    const nanny = new Nanny({
+      scheduler: scheduler.address,
+      nthreads: 1,
+      name: "x",
+      silenceLogs: true,
+      onStarted: () => {},
+    });
+    nanny.onFailure = (e) => failures.push(e);
+    await assert.rejects(nanny.start(), /exited at start \(exit code 1\)/);
+    assert.deepEqual(failures, []);
+    await nanny.stop();
+  } finally {
+    await taken.close();
     await scheduler.close();
   }
 });
