@@ -8,6 +8,7 @@ import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { parseAddress } from "../comm/transport.ts";
 import type {
+  Ack,
   FunctionDef,
   HasWhatReply,
   Message,
@@ -32,6 +33,7 @@ import { scatter as scatterData, type ScatterOptions } from "./scatter.ts";
 import { cancelKeys, FIRE_AND_FORGET, futuresIn, retryKeys } from "./cancel.ts";
 import { checkResources, type ClientHost, specOptions, type TaskOptions } from "./host.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
+import { DEFAULT_RECONNECT_TIMEOUT, pendingGraph, reconnect } from "./reconnect.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -41,6 +43,8 @@ export interface ClientOptions {
   name?: string;
   authToken?: string;
   heartbeatInterval?: number;
+  /** How long to keep trying to reconnect after the scheduler connection drops (ms, 30000; 0: never). */
+  reconnectTimeout?: number;
 }
 
 /** Something with a scheduler address: a LocalCluster, for example. */
@@ -138,12 +142,20 @@ function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
 export class Client implements FutureHost {
   /** The scheduler's address. */
   readonly schedulerAddress: string;
-  /** This client's id at the scheduler. */
-  readonly id: string;
   #conn: Connection;
+  #id: string;
+  /** How to reconnect (i5): the address dialled, the hello, and when to give up. */
+  #via: string;
+  #hello: { name: string; token?: string };
+  #reconnectTimeout = DEFAULT_RECONNECT_TIMEOUT;
+  /** Set when the scheduler said it is closing for good: no reconnecting. */
+  #schedulerGone: string | null = null;
+  #abort = new AbortController();
   #keys = new Map<string, KeyState>();
   #peers: PeerPool;
   #sentFns = new Set<string>();
+  /** Every function this client sent, by hash (sent again after a reconnect, i5). */
+  #fnDefs = new Map<string, FunctionDef>();
   #tasks: TaskSpec[] = [];
   #wanted: string[] = [];
   #fns: FunctionDef[] = [];
@@ -172,13 +184,81 @@ export class Client implements FutureHost {
   #topics = new calls.Topics();
   #inTask: InTaskClientHooks | null = null;
 
-  private constructor(conn: Connection, address: string, id: string, name: string) {
+  private constructor(
+    conn: Connection,
+    address: string,
+    id: string,
+    hello: { name: string; token?: string },
+    via: string,
+    reconnectTimeout?: number,
+    opening: Promise<unknown> | null = null,
+  ) {
     this.#conn = conn;
     this.schedulerAddress = address;
-    this.id = id;
-    this.#peers = new PeerPool(dialAny, name);
+    this.#id = id;
+    this.#hello = hello;
+    this.#via = via;
+    if (reconnectTimeout !== undefined) this.#reconnectTimeout = reconnectTimeout;
+    this.#peers = new PeerPool(dialAny, hello.name);
+    this.#attach(conn, opening);
+  }
+
+  /** This client's id at the scheduler. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /**
+   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects
+   * (i5), or fails what is pending if it never opened, the scheduler closed, or we did.
+   */
+  #attach(conn: Connection, opening: Promise<unknown> | null): void {
     conn.start((msg) => this.#onMessage(msg));
-    conn.closed.then((reason) => this.#lost(reason));
+    conn.closed.then(async (reason) => {
+      if (conn !== this.#conn) return;
+      if (opening) {
+        try {
+          await opening;
+        } catch (e) {
+          return this.#lost((e as Error)?.message ?? reason);
+        }
+      }
+      if (this.#closing || this.#schedulerGone !== null || this.#reconnectTimeout <= 0) {
+        return this.#lost(this.#schedulerGone ?? reason);
+      }
+      this.#reconnect(reason);
+    });
+  }
+
+  /**
+   * The scheduler connection dropped: a new connection opens in the background (what is sent
+   * meanwhile waits for it), says hello with this client's id so the scheduler gives back its
+   * wanted keys, and asks where the values of every pending key are.
+   */
+  #reconnect(reason: string): void {
+    const opening = reconnect({
+      dial: dialAny,
+      address: this.#via,
+      hello: { role: "client", ...this.#hello, resume: this.#id },
+      timeout: this.#reconnectTimeout,
+      signal: this.#abort.signal,
+      onWelcome: (w) => {
+        if (w.id) this.#id = w.id;
+      },
+    });
+    const conn = new Connection(new PendingTransport(this.#via, opening));
+    this.#conn = conn;
+    const failed = opening.catch((e: Error) => {
+      throw new CommClosedError(`${reason}; ${e?.message ?? e}`);
+    });
+    failed.catch(() => {}); // awaited once the connection closes
+    this.#attach(conn, failed);
+    // first on the new connection: every pending task again (the scheduler skips the ones it
+    // knows; a message lost with the old connection, or a new scheduler, loses nothing)
+    const graph = pendingGraph(this.#keys.values(), this.#fnDefs);
+    this.#sentFns.clear(); // a new scheduler knows none of them
+    for (const f of graph?.functions ?? []) this.#sentFns.add(f.h);
+    if (graph) conn.send(graph);
   }
 
   /**
@@ -213,7 +293,14 @@ export class Client implements FutureHost {
         t.close();
         throw e;
       }
-      const client = new Client(new Connection(t), shown, welcome.id ?? name, name);
+      const client = new Client(
+        new Connection(t),
+        shown,
+        welcome.id ?? name,
+        { name, token: options.authToken },
+        via,
+        options.reconnectTimeout,
+      );
       client.#ownCluster = own;
       return client;
     } catch (e) {
@@ -247,7 +334,10 @@ export class Client implements FutureHost {
       new Connection(new PendingTransport(address, opening)),
       address,
       name,
-      name,
+      { name, token: options.authToken },
+      address,
+      options.reconnectTimeout,
+      opening,
     );
     client.#inTask = inTask ?? null;
     return client;
@@ -345,9 +435,12 @@ export class Client implements FutureHost {
       if (parent !== undefined) spec.ps = parent;
       this.#tasks.push(spec);
       this.#wanted.push(key);
+      ks.spec = spec;
       if (!this.#sentFns.has(info.h)) {
         this.#sentFns.add(info.h);
-        this.#fns.push({ h: info.h, n: info.n, s: info.s });
+        const def = { h: info.h, n: info.n, s: info.s };
+        this.#fns.push(def);
+        this.#fnDefs.set(info.h, def);
       }
       if (this.#tasks.length >= GRAPH_CHUNK) this.#flushGraph();
       else this.#scheduleFlush();
@@ -540,8 +633,13 @@ export class Client implements FutureHost {
           const ks = this.#keys.get(k);
           if (!ks) continue;
           this.#keys.delete(k); // the scheduler dropped our interest: a resubmit computes it again
-          ks.settle("cancelled", new CancelledError(msg.reason)); // also a finished one (lost)
+          // also a finished key: its value is gone (lost scattered data, restart)
+          if (ks.status !== "cancelled") ks.settle("cancelled", new CancelledError(msg.reason));
         }
+        return;
+      // fault tolerance (i5)
+      case "scheduler-closing":
+        this.#schedulerGone = msg.reason;
         return;
       // cluster-wide calls (i4-cluster)
       case "topic-event":
@@ -561,6 +659,35 @@ export class Client implements FutureHost {
         );
       }
     }
+  }
+
+  // ---------------------------------------------------------------- workers (i5)
+
+  /**
+   * Restarts every worker through its nanny: every Future (of every client) becomes cancelled;
+   * resolves once as many workers as before are back. TimeoutError after `timeout` ms.
+   */
+  async restart(options: { timeout?: number } = {}): Promise<void> {
+    this.#checkOpen();
+    this.#flush();
+    const r = await this.#conn.request<Ack>({
+      op: "restart",
+      id: 0,
+      timeout: options.timeout ?? 60_000,
+    });
+    if (r.e) throw fromEnvelope(r.e);
+  }
+
+  /**
+   * Stops workers (addresses or names) gracefully: the keys only they hold are copied to other
+   * workers first (nothing is recomputed), and their nannies do not restart them.
+   */
+  async retireWorkers(addresses: string | Iterable<string>): Promise<void> {
+    this.#checkOpen();
+    this.#flush();
+    const workers = typeof addresses === "string" ? [addresses] : [...addresses];
+    const r = await this.#conn.request<Ack>({ op: "retire-workers", id: 0, workers });
+    if (r.e) throw fromEnvelope(r.e);
   }
 
   #checkOpen(): void {
@@ -867,6 +994,7 @@ export class Client implements FutureHost {
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#abort.abort();
       if (this.#conn.closeReason === null) {
         this.#flush();
         this.#conn.send({ op: "close-client" });

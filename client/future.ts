@@ -1,5 +1,6 @@
 /** Futures: a client's handle on a key, thenable so `await future` gives the value. */
 import type { Payload } from "../comm/serialize.ts";
+import type { TaskSpec } from "../comm/protocol.ts";
 import { CancelledError, TimeoutError } from "../comm/errors.ts";
 
 /** Where a Future stands. */
@@ -20,6 +21,8 @@ export class KeyState {
   refs = 0;
   /** Futures held strongly until the key settles (so a Future awaited only through `then` lives). */
   strong: Future<unknown>[] | null = [];
+  /** The task as submitted, kept until it settles: sent again after a reconnect (i5). */
+  spec: TaskSpec | null = null;
   #callbacks: (() => void)[] | null = null;
 
   constructor(readonly key: string) {}
@@ -48,6 +51,7 @@ export class KeyState {
     this.status = status;
     this.error = error;
     this.strong = null;
+    this.spec = null;
     const cbs = this.#callbacks;
     this.#callbacks = null;
     if (cbs) { for (const cb of cbs) cb(); }

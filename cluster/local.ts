@@ -8,6 +8,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { EXIT_DONE, EXIT_RESTART } from "../worker/exit_codes.ts";
 
 /** LocalCluster options (all optional). */
 export interface LocalClusterOptions {
@@ -40,6 +41,14 @@ export interface LocalClusterOptions {
   wsPort?: number | null;
   /** Modules every worker imports (URLs or import-map names), also workers that join later. */
   preload?: (string | URL)[];
+  /** Restarts of one worker allowed within `restartWindow` before its nanny gives up (default 5). */
+  maxRestarts?: number;
+  /** The restart-intensity window (ms, default 60 000). */
+  restartWindow?: number;
+  /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
+  workerTtl?: number;
+  /** How often workers send heartbeats (ms, default 1000). */
+  heartbeatInterval?: number;
 }
 
 type ClusterSettings =
@@ -60,20 +69,33 @@ export interface LocalWorkerInfo {
 class InprocessWorker implements Supervisable {
   worker: Worker | null = null;
   onFailure: ((e: unknown) => void) | undefined;
+  onExit: (() => void) | undefined;
   #stopping = false;
+  /** A restart asked for by `client.restart()`, in progress (i5). */
+  #renewing: Promise<void> | null = null;
 
   constructor(readonly options: WorkerOptions) {}
 
   async start(): Promise<void> {
     const w = await Worker.start(this.options);
+    if (this.#stopping) return void await w.close("cluster closing"); // stopped meanwhile
     this.worker = w;
     w.closed.then((reason) => {
-      if (!this.#stopping) this.onFailure?.(new Error(`worker ${w.address} closed: ${reason}`));
+      if (this.#stopping) return;
+      // told to stop for good (retired): not restarted, as a nanny's process exiting with 0;
+      // asked to restart: a new worker, not a failure (no restart intensity) (i5)
+      if (w.exitCode === EXIT_DONE) this.onExit?.();
+      else if (w.exitCode === EXIT_RESTART) {
+        this.#renewing = this.start().catch((e) => {
+          if (!this.#stopping) this.onFailure?.(e);
+        });
+      } else this.onFailure?.(new Error(`worker ${w.address} closed: ${reason}`));
     });
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#renewing;
     await this.worker?.close("cluster closing");
   }
 }
@@ -95,6 +117,8 @@ export class LocalCluster {
   #seq = 0;
   #children: string[] = [];
   #closing: Promise<void> | null = null;
+  /** How each worker process ended (or will), by address: the scheduler names it (i5). */
+  #exits = new Map<string, Promise<string>>();
 
   private constructor(
     scheduler: Scheduler,
@@ -108,9 +132,26 @@ export class LocalCluster {
     this.inprocAddress = scheduler.inprocAddress;
     this.dashboardLink = scheduler.dashboardLink;
     const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
+    const maxRestarts = options.maxRestarts ?? 5;
+    const window = options.restartWindow ?? 60_000;
     this.#supervisor = new Supervisor({
-      onGiveUp: (name, e) => log(`[cluster] gave up restarting ${name}: ${(e as Error)?.message}`),
+      maxRestarts,
+      withinMs: window,
+      onGiveUp: (name, e) => {
+        const text = `gave up restarting worker ${JSON.stringify(name)}: it died more than ` +
+          `${maxRestarts} times within ${window} ms (maxRestarts / restartWindow); last: ` +
+          `${(e as Error)?.message ?? e}`;
+        log(`[cluster] ${text}`);
+        scheduler.calls.schedulerEvent("workers", text);
+        scheduler.calls.log("all", { action: "nanny-gave-up", worker: name, reason: text });
+      },
     });
+    // i5: the scheduler learns how a worker's process ended, for KilledWorker's message
+    scheduler.exitStatusOf = (address) => {
+      const exit = this.#exits.get(address);
+      this.#exits.delete(address);
+      return exit;
+    };
   }
 
   /** Starts a scheduler and `nWorkers` workers; resolves once every worker has registered. */
@@ -143,6 +184,7 @@ export class LocalCluster {
       dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
       authToken: options.authToken,
       preload: options.preload?.map(String),
+      workerTtl: options.workerTtl,
       config: {
         ...(options.workerSaturation !== undefined &&
           { workerSaturation: options.workerSaturation }),
@@ -176,6 +218,9 @@ export class LocalCluster {
   }
 
   #pidOf(address: string): number {
+    // what the worker itself said in its hello: right also before its nanny heard from it (i5)
+    const pid = this.#scheduler.state.workers.get(address)?.info.pid;
+    if (pid) return pid;
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
       if (c instanceof Nanny && c.workerAddress === address) return c.pid;
@@ -188,7 +233,10 @@ export class LocalCluster {
     const pids: number[] = [];
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
-      if (c instanceof Nanny && c.pid) pids.push(c.pid);
+      // running only: a retired worker or one its nanny gave up on has no process (i5)
+      if (c instanceof Nanny && c.pid && this.#supervisor.status(name) === "running") {
+        pids.push(c.pid);
+      }
     }
     return pids;
   }
@@ -196,6 +244,14 @@ export class LocalCluster {
   /** Grows or shrinks to `n` workers. */
   async scale(n: number): Promise<void> {
     const o = this.#options;
+    // workers that ended for good (retired, or given up on) no longer count (i5)
+    for (const name of [...this.#children]) {
+      const st = this.#supervisor.status(name);
+      if (st === "exited" || st === "failed" || st === "gave-up") {
+        await this.#supervisor.stopChild(name);
+        this.#children.splice(this.#children.indexOf(name), 1);
+      }
+    }
     while (this.#children.length > n) {
       const name = this.#children.pop()!;
       await this.#supervisor.stopChild(name);
@@ -213,11 +269,21 @@ export class LocalCluster {
         authToken: o.authToken,
         silenceLogs: o.silenceLogs,
         resources: o.resources,
+        heartbeatInterval: o.heartbeatInterval,
       };
+      const onStarted = (address: string, exited: Promise<string>) => {
+        this.#exits.set(address, exited);
+        // bounded: entries the scheduler never asked for (expected exits) go oldest first
+        if (this.#exits.size > 1000) this.#exits.delete(this.#exits.keys().next().value!);
+      };
+      // transient: a worker that exits cleanly (retired) is not restarted (i5)
       starting.push(this.#supervisor.supervise(
         name,
-        () => o.processes ? new Nanny(common) : new InprocessWorker({ ...common, inproc: true }),
-        { restart: "permanent" },
+        () =>
+          o.processes
+            ? new Nanny({ ...common, onStarted })
+            : new InprocessWorker({ ...common, inproc: true }),
+        { restart: "transient" },
       ));
     }
     await Promise.all(starting);
@@ -229,6 +295,7 @@ export class LocalCluster {
     this.#closing ??= (async () => {
       await this.#supervisor.stop();
       await this.#scheduler.close();
+      this.#exits.clear();
     })();
     return this.#closing;
   }

@@ -56,6 +56,8 @@ export interface WorkerInfo {
   memoryLimit: number;
   pid: number;
   resources?: Record<string, number>;
+  /** A nanny watches its process and reports how it ended (`worker-exited`, i5). */
+  nanny?: boolean;
 }
 
 /** First message on every connection. */
@@ -66,6 +68,8 @@ export interface Hello {
   name: string;
   token?: string;
   worker?: WorkerInfo;
+  /** A client reconnecting: the id it had, so the scheduler gives it back its wanted keys (i5). */
+  resume?: string;
 }
 
 /** Handshake accepted. */
@@ -225,6 +229,8 @@ export interface FreeKeys {
 export interface CloseWorker {
   op: "close-worker";
   reason: string;
+  /** Exit so that the nanny starts a new worker process (client.restart(), i5). */
+  restart?: boolean;
 }
 
 // ---- worker -> scheduler ----
@@ -399,6 +405,38 @@ export interface GetTaskStream {
   op: "get-task-stream";
   id: number;
   start?: number;
+}
+
+// ---- fault tolerance (i5) ----
+
+/** Restart every worker through its nanny and cancel every task; answered by `ack`. */
+export interface Restart {
+  op: "restart";
+  id: number;
+  /** How long to wait for the workers to come back (ms). */
+  timeout: number;
+}
+
+/** Stop these workers (addresses or names) gracefully, their data moved to peers; `ack`. */
+export interface RetireWorkers {
+  op: "retire-workers";
+  id: number;
+  workers: string[];
+}
+
+/** A nanny (connected as a client) says how its worker's process ended, for KilledWorker. */
+export interface WorkerExited {
+  op: "worker-exited";
+  /** The worker's address. */
+  address: string;
+  /** "exit code 3", "killed by signal SIGKILL". */
+  how: string;
+}
+
+/** The scheduler is shutting down for good: a client need not try to reconnect. */
+export interface SchedulerClosing {
+  op: "scheduler-closing";
+  reason: string;
 }
 
 /** A generic reply: done, or failed with `e`. */
@@ -590,7 +628,11 @@ export type ClientToScheduler =
   | RetryKeys
   | FireAndForget
   | Scatter
-  | UpdateData;
+  | UpdateData
+  // fault tolerance (i5)
+  | Restart
+  | RetireWorkers
+  | WorkerExited;
 /** Messages the scheduler sends a client. */
 export type SchedulerToClient =
   | KeyInMemory
@@ -603,7 +645,9 @@ export type SchedulerToClient =
   // cluster-wide calls (i4-cluster)
   | ClusterCallReply
   // scatter (i4-graph)
-  | ScatterPlan;
+  | ScatterPlan
+  // fault tolerance (i5)
+  | SchedulerClosing;
 /** Messages the scheduler sends a worker. */
 export type SchedulerToWorker =
   | ComputeTask
@@ -682,6 +726,10 @@ export const CLIENT_OPS: ReadonlySet<string> = opSet<ClientToScheduler>({
   "fire-and-forget": true,
   "scatter": true,
   "update-data": true,
+  // fault tolerance (i5)
+  "restart": true,
+  "retire-workers": true,
+  "worker-exited": true,
 });
 /** Ops the scheduler may send a client. */
 export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToClient>({
@@ -702,6 +750,8 @@ export const SCHEDULER_TO_CLIENT_OPS: ReadonlySet<string> = opSet<SchedulerToCli
   "task-stream-reply": true,
   // scatter (i4-graph)
   "scatter-plan": true,
+  // fault tolerance (i5)
+  "scheduler-closing": true,
 });
 /** Ops a worker may send the scheduler. */
 export const WORKER_OPS: ReadonlySet<string> = opSet<WorkerToScheduler>({

@@ -74,7 +74,8 @@ function taskSpec(v: unknown): boolean {
 export function isWorkerInfo(v: unknown): boolean {
   return isObj(v) && isStr(v.address) && v.address.length > 0 && isStr(v.name) &&
     isNat(v.nthreads) && v.nthreads >= 1 && isSize(v.memoryLimit) &&
-    isNum(v.pid) && (v.resources === undefined || values(v.resources, isNum));
+    isNum(v.pid) && (v.resources === undefined || values(v.resources, isNum)) &&
+    (v.nanny === undefined || typeof v.nanny === "boolean");
 }
 
 /** Returns the first wrong field of a message with a known op, or null when it is well formed. */
@@ -87,6 +88,7 @@ function badField(m: Obj): string | null {
       if (!isStr(m.name)) return "name";
       if (!optStr(m.token)) return "token";
       if (m.worker !== undefined && !isWorkerInfo(m.worker)) return "worker";
+      if (!optStr(m.resume)) return "resume";
       return m.role === "worker" && m.worker === undefined ? "worker" : null;
     case "welcome":
       if (!isNum(m.version)) return "version";
@@ -149,7 +151,20 @@ function badField(m: Obj): string | null {
       if (!nums(m.p)) return "p";
       return m.r === undefined || typeof m.r === "boolean" ? null : "r";
     case "close-worker":
+      if (m.restart !== undefined && typeof m.restart !== "boolean") return "restart";
       return isStr(m.reason) ? null : "reason";
+    // fault tolerance (i5)
+    case "restart":
+      if (!isNum(m.id)) return "id";
+      return isSize(m.timeout) ? null : "timeout";
+    case "scheduler-closing":
+      return isStr(m.reason) ? null : "reason";
+    case "worker-exited":
+      if (!isStr(m.address)) return "address";
+      return isStr(m.how) ? null : "how";
+    case "retire-workers":
+      if (!isNum(m.id)) return "id";
+      return strs(m.workers) ? null : "workers";
     case "task-finished":
       if (!isStr(m.k)) return "k";
       if (!isSize(m.nbytes)) return "nbytes";

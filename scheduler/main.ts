@@ -18,6 +18,7 @@ Options:
   --tls-cert F --tls-key F TLS (not available yet)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
+  --worker-ttl MS          remove a worker not heard from for this long (default 300000)
   --preload URL            module every worker imports, also workers that join later
                            (repeatable; absolute URL or import-map name; paths resolved)
   -h, --help               this text`;
@@ -39,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
         preload: { type: "string", multiple: true },
         "worker-saturation": { type: "string" },
         "no-work-stealing": { type: "boolean", default: false },
+        "worker-ttl": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -91,7 +93,13 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--worker-saturation must be a positive number or inf, got ${sat}`);
     return 2;
   }
+  const ttl = values["worker-ttl"] === undefined ? undefined : Number(values["worker-ttl"]);
+  if (ttl !== undefined && !(ttl > 0)) {
+    console.error(`--worker-ttl must be a positive number of ms, got ${values["worker-ttl"]}`);
+    return 2;
+  }
   const scheduler = await Scheduler.start({
+    workerTtl: ttl,
     host: values.host,
     port,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,

@@ -23,6 +23,8 @@ import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./state.ts";
 import { ClusterCalls } from "./cluster_calls.ts";
+import { DEFAULT_WORKER_TTL, Liveness, ttlCheckInterval } from "./liveness.ts";
+import { type LifecycleHost, restartWorkers, retireWorkers } from "./lifecycle.ts";
 
 /** Compares auth tokens in time independent of where they differ. */
 function sameToken(given: string | undefined, expected: string): boolean {
@@ -50,7 +52,14 @@ export interface SchedulerOptions {
   verbose?: boolean;
   /** Modules every worker imports, also workers that join later (URLs or import-map names). */
   preload?: string[];
+  /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
+  workerTtl?: number;
+  /** How long a client that lost its connection keeps its wanted keys to reconnect (ms, 30 s). */
+  clientGrace?: number;
 }
+
+/** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
+const EXIT_STATUS_WAIT = 500;
 
 /** A running scheduler. */
 export class Scheduler {
@@ -72,6 +81,7 @@ export class Scheduler {
   #joining = new Map<Transport, WorkerInfo>();
   #accepting = new Set<Promise<void>>();
   #clientSeq = 0;
+  readonly #idSalt = crypto.randomUUID().slice(0, 8);
   #closing: Promise<void> | null = null;
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
@@ -82,6 +92,26 @@ export class Scheduler {
   #balancer: ReturnType<typeof setInterval> | undefined;
   /** Modules every worker imports (in-task, issue 4). */
   readonly #preloads: string[] = [];
+  // fault tolerance (i5)
+  /** Heartbeat times per worker, checked against `workerTtl`. */
+  readonly liveness: Liveness = new Liveness();
+  #ttlTimer: ReturnType<typeof setInterval> | undefined;
+  /** Workers whose departure was asked for (retire, restart): not suspicious, not waited on. */
+  #expected = new Map<string, string>();
+  /** Clients that lost their connection, kept until the grace period ends. */
+  #dropped = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Clients that said goodbye (close-client): released at once. */
+  #leaving = new Set<string>();
+  /**
+   * How a worker's process ended, when a nanny in this process knows (LocalCluster sets it):
+   * the scheduler names it in the removal reason and in KilledWorker.
+   */
+  exitStatusOf: ((address: string) => Promise<string> | undefined) | null = null;
+  /** Exit statuses nannies elsewhere reported (`worker-exited`), or wait for, by address. */
+  #exitReports = new Map<string, PromiseWithResolvers<string>>();
+  /** Worker removals in progress (awaited by close), and what ends their waits. */
+  #removing = new Set<Promise<void>>();
+  #closingSignal = Promise.withResolvers<undefined>();
 
   private constructor(readonly options: SchedulerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -120,6 +150,10 @@ export class Scheduler {
       );
     }
     this.#preloads.push(...new Set(options.preload ?? []));
+    const ttl = options.workerTtl ?? DEFAULT_WORKER_TTL;
+    if (Number.isFinite(ttl)) {
+      this.#ttlTimer = setInterval(() => this.#checkTtl(ttl), ttlCheckInterval(ttl));
+    }
   }
 
   /** Modules every worker imports (the `preload` option and `client.preload` calls). */
@@ -204,33 +238,110 @@ export class Scheduler {
     this.#workers.set(info.address, conn);
     // before any task reaches it (in-task, issue 4)
     if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
-    conn.closed.then((reason) => {
+    const removing = conn.closed.then(async (reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
-      if (this.state.workers.has(info.address)) this.calls.workerRemoved(info.address, reason);
-      this.#guard(`removing worker ${info.address}`, () => {
-        this.state.removeWorker(info.address, reason);
-      });
-      this.#workersChanged();
+      const a = info.address;
+      const expected = this.#expected.has(a) || this.#closing !== null;
+      reason = this.#expected.get(a) ?? reason;
+      const ws = this.state.workers.get(a);
+      // i5: learn how its process ended (bounded wait); place nothing there meanwhile
+      const exit = expected
+        ? undefined
+        : this.exitStatusOf?.(a) ?? (info.nanny ? this.#exitReport(a).promise : undefined);
+      if (exit && ws) {
+        ws.status = "closing";
+        const how = await withTimeout(
+          Promise.race([exit, this.#closingSignal.promise]), // closing: no more waiting
+          EXIT_STATUS_WAIT,
+          "",
+        ).catch(() => undefined);
+        if (how) reason = `${reason}; its process ended: ${how}`;
+      }
+      this.#exitReports.delete(a);
+      this.#removeWorker(a, reason, expected);
     });
+    this.#removing.add(removing);
+    removing.finally(() => this.#removing.delete(removing));
     if (!this.#guard(`adding worker ${info.address}`, () => this.state.addWorker(info))) {
       conn.close("internal error while adding the worker");
       return;
     }
+    this.liveness.seen(info.address, performance.now());
     this.calls.workerAdded(info.address);
     this.#workersChanged();
     conn.start((msg) => this.#onWorker(info.address, msg));
   }
 
+  /** A worker left: its tasks are rescheduled, its data recomputed or cancelled (i5: one path). */
+  #removeWorker(address: string, reason: string, expected: boolean): void {
+    this.#expected.delete(address);
+    this.liveness.forget(address);
+    if (this.state.workers.has(address)) this.calls.workerRemoved(address, reason);
+    this.#guard(`removing worker ${address}`, () => {
+      this.state.removeWorker(address, reason, expected);
+    });
+    this.#workersChanged();
+  }
+
+  /** The exit status a nanny reported (or will report) for the worker at `address`. */
+  #exitReport(address: string): PromiseWithResolvers<string> {
+    let r = this.#exitReports.get(address);
+    if (!r) {
+      this.#exitReports.set(address, r = Promise.withResolvers<string>());
+      // bounded: reports nobody waits for (expected exits) go oldest first
+      if (this.#exitReports.size > 1000) {
+        this.#exitReports.delete(this.#exitReports.keys().next().value!);
+      }
+    }
+    return r;
+  }
+
+  /** Workers silent for longer than `ttl` are dropped (Dask's check_worker_ttl). */
+  #checkTtl(ttl: number): void {
+    const expired = this.liveness.expired(performance.now(), ttl);
+    if (expired.length === 0) return;
+    this.calls.log("all", { action: "worker-ttl-timed-out", workers: expired, ttl });
+    for (const a of expired) {
+      const reason = `worker-ttl-timed-out: no heartbeat for more than ${ttl} ms`;
+      this.liveness.forget(a);
+      const conn = this.#workers.get(a);
+      if (conn) conn.close(reason); // its closed handler removes it
+      else this.#removeWorker(a, reason, false);
+    }
+  }
+
   #addClient(id: string, conn: Connection): void {
+    const resumed = this.#dropped.has(id);
+    clearTimeout(this.#dropped.get(id));
+    this.#dropped.delete(id);
     this.#clients.set(id, conn);
     this.state.addClient(id);
-    this.calls.clientAdded(id);
+    if (!resumed) this.calls.clientAdded(id);
     conn.closed.then(() => {
+      if (this.#clients.get(id) !== conn) return;
       this.#clients.delete(id);
-      this.calls.clientGone(id);
-      this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
+      const gone = () => {
+        this.#dropped.delete(id);
+        this.#leaving.delete(id);
+        this.calls.clientGone(id);
+        this.#guard(`removing client ${id}`, () => this.state.removeClient(id));
+      };
+      // i5: a dropped client keeps its wants for a while, to reconnect and resume
+      const grace = this.options.clientGrace ?? 30_000;
+      if (this.#leaving.has(id) || this.#closing || grace <= 0) return gone();
+      this.#dropped.set(id, setTimeout(gone, grace));
     });
     conn.start((msg) => this.#onClient(id, msg, conn));
+  }
+
+  /** The lifecycle calls' view of this scheduler (i5). */
+  #lifecycle(): LifecycleHost {
+    return {
+      state: this.state,
+      worker: (a) => this.#workers.get(a),
+      expect: (a, why) => this.#expected.set(a, why),
+      until: (pred, ms, what) => this.#until(pred, ms, what),
+    };
   }
 
   /** Runs a state transition outside any message handler; a throw is logged, never unhandled. */
@@ -256,8 +367,12 @@ export class Scheduler {
       if (this.#workers.has(info.address) || joining.some((j) => j.address === info.address)) {
         return `a worker at ${info.address} is already registered`;
       }
+      // a worker whose connection closed no longer holds its name (its nanny's new process may
+      // register before the old one is removed, i5)
       const taken = joining.find((j) => j.name === info.name)?.address ??
-        [...this.state.workers.values()].find((ws) => ws.info.name === info.name)?.address;
+        [...this.state.workers.values()].find((ws) =>
+          ws.info.name === info.name && this.#workers.has(ws.address)
+        )?.address;
       if (taken !== undefined) {
         return `a worker named ${JSON.stringify(info.name)} is already registered ` +
           `(at ${taken}); give each worker its own name`;
@@ -267,7 +382,11 @@ export class Scheduler {
       return welcome;
     }
     if (h.role === "client") {
-      const id = `client-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
+      // i5: a client reconnecting within its grace period gets its id (and wanted keys) back
+      const resume = h.resume !== undefined && this.#dropped.has(h.resume) ? h.resume : undefined;
+      // unique across schedulers too: a client of a replaced scheduler cannot resume another's
+      const id = resume ??
+        `client-${this.#idSalt}-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
       (h as Hello & { id: string }).id = id;
       welcome.id = id;
       return welcome;
@@ -293,6 +412,7 @@ export class Scheduler {
       case "heartbeat": {
         const ws = this.state.workers.get(address);
         if (ws) ws.memory = m.memory;
+        if (ws) this.liveness.seen(address, performance.now()); // i5
         return;
       }
       // cluster-wide calls (i4-cluster): replies whose request is gone (a stale id)
@@ -352,6 +472,7 @@ export class Scheduler {
         return;
       }
       case "close-client":
+        this.#leaving.add(id);
         conn.close("client closed");
         return;
       // cluster-wide calls (i4-cluster)
@@ -382,6 +503,14 @@ export class Scheduler {
         return this.#scatter(id, m, conn);
       case "update-data":
         return this.state.updateData(m.who, m.nbytes);
+      // fault tolerance (i5)
+      case "restart":
+        return this.#reply(conn, m.id, restartWorkers(this.#lifecycle(), m.timeout));
+      case "retire-workers":
+        return this.#reply(conn, m.id, retireWorkers(this.#lifecycle(), m.workers, 60_000));
+      case "worker-exited":
+        this.#exitReport(m.address).resolve(m.how.slice(0, 200));
+        return;
       default:
         unreachable(m);
     }
@@ -416,23 +545,46 @@ export class Scheduler {
     }, timeout);
   }
 
+  /** Answers a request with `ack` once `work` settles (with its error, if any). */
+  #reply(conn: Connection, id: number, work: Promise<unknown>): void {
+    work.then(
+      () => conn.send({ op: "ack", id }),
+      (e) => conn.send({ op: "ack", id, e: toEnvelope(e) }),
+    );
+  }
+
+  /** Restarts every worker through its nanny and cancels every task (client.restart(), i5). */
+  restart(timeout = 60_000): Promise<void> {
+    return restartWorkers(this.#lifecycle(), timeout);
+  }
+
+  /** Retires workers gracefully, their data moved to peers first (i5). */
+  retireWorkers(names: string[], timeout = 60_000): Promise<string[]> {
+    return retireWorkers(this.#lifecycle(), names, timeout);
+  }
+
+  /** Resolves once `pred()` holds, checked whenever the workers change. */
+  #until(pred: () => boolean, ms: number, what: string): Promise<void> {
+    if (pred()) return Promise.resolve();
+    if (this.#closing) return Promise.reject(new CommClosedError("the scheduler is closing"));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const check = (closing?: boolean) => {
+      if (closing) reject(new CommClosedError("the scheduler closed"));
+      else if (pred()) resolve();
+    };
+    this.#workerWatchers.add(check);
+    return withTimeout(promise, ms, `waiting for ${what}`).finally(() =>
+      this.#workerWatchers.delete(check)
+    );
+  }
+
   #workersChanged(): void {
     for (const w of this.#workerWatchers) w();
   }
 
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
   waitForWorkers(n: number, timeout = 60_000): Promise<void> {
-    if (this.nWorkers >= n) return Promise.resolve();
-    if (this.#closing) return Promise.reject(new CommClosedError("the scheduler is closing"));
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const check = (closing?: boolean) => {
-      if (closing) reject(new CommClosedError("the scheduler closed"));
-      else if (this.nWorkers >= n) resolve();
-    };
-    this.#workerWatchers.add(check);
-    return withTimeout(promise, timeout, `waiting for ${n} workers`).finally(() =>
-      this.#workerWatchers.delete(check)
-    );
+    return this.#until(() => this.nWorkers >= n, timeout, `${n} workers`);
   }
 
   /** Number of connected workers. */
@@ -444,6 +596,10 @@ export class Scheduler {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#balancer);
+      clearInterval(this.#ttlTimer);
+      this.#closingSignal.resolve(undefined);
+      for (const t of this.#dropped.values()) clearTimeout(t);
+      this.#dropped.clear();
       for (const w of [...this.#workerWatchers]) w(true);
       this.calls.close();
       for (const l of this.#listeners) await l.close();
@@ -452,9 +608,13 @@ export class Scheduler {
       for (const c of this.#workers.values()) {
         c.send({ op: "close-worker", reason: "scheduler closing" });
       }
+      for (const c of this.#clients.values()) {
+        c.send({ op: "scheduler-closing", reason: "the scheduler closed" });
+      }
       const all = [...this.#workers.values(), ...this.#clients.values()];
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
       await Promise.all(all.map((c) => c.finished()));
+      await Promise.all(this.#removing);
       await this.#http?.close();
     })();
     return this.#closing;

@@ -146,6 +146,16 @@ export class SchedulerState extends SchedulerClientOps {
     this.run();
   }
 
+  /** client.restart() (i5): every key any client wants is cancelled (keys-cancelled) and released. */
+  cancelAll(reason: string): void {
+    for (const [client, wants] of this.clients) {
+      if (wants.size === 0) continue;
+      const keys = Array.from(wants, (ts) => ts.key);
+      this.out.client(client, { op: "keys-cancelled", keys, reason });
+      this.releaseKeys(client, keys);
+    }
+  }
+
   /** A client connected. */
   addClient(id: string): void {
     if (!this.clients.has(id)) this.clients.set(id, new Set());

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { Supervisor } from "../actor/supervisor.ts";
 import { Nanny } from "./nanny.ts";
+import { reportExit } from "./report_exit.ts";
 import { Worker } from "./worker.ts";
 import { parseMemoryLimit } from "./memory_limit.ts";
 
@@ -122,6 +123,18 @@ export async function main(args: string[]): Promise<number> {
   };
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
+  // i5: each nanny tells the scheduler how its worker's process ended (for KilledWorker)
+  let stopping = false;
+  stopped.then(() => (stopping = true));
+  const reports = new Set<Promise<void>>();
+  const onStarted = (address: string, exited: Promise<string>) => {
+    exited.then((how) => {
+      if (stopping) return;
+      const p = reportExit(scheduler, address, how, authToken);
+      reports.add(p);
+      p.finally(() => reports.delete(p));
+    });
+  };
   const onSignal = () => stop();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -140,16 +153,29 @@ export async function main(args: string[]): Promise<number> {
           console.error(`gave up restarting worker ${name}: ${(e as Error)?.message}`);
           stop();
         },
+        // i5: a worker retired or told to close by its scheduler ends for good; when none is
+        // left, neither is the CLI
+        onEvent: (ev) => {
+          if (ev.type !== "exited") return;
+          queueMicrotask(() => { // the supervisor sets the child's status after the event
+            const live = sup.names().some((n) => /running|restarting/.test(sup.status(n) ?? ""));
+            if (!live) stop();
+          });
+        },
       });
       const nannies = await Promise.all(
         Array.from(
           { length: nworkers },
-          (_, i) => sup.supervise(`${i}`, () => new Nanny({ ...common, name: nameOf(i) })),
+          (_, i) =>
+            sup.supervise(`${i}`, () => new Nanny({ ...common, name: nameOf(i), onStarted }), {
+              restart: "transient", // exit 0 (retired, scheduler closed): not restarted (i5)
+            }),
         ),
       );
       for (const n of nannies) console.log(`Worker at: ${n.workerAddress} (pid ${n.pid})`);
       await stopped;
       await sup.stop();
+      await Promise.all(reports);
     }
   } catch (e) {
     console.error(`worker failed: ${(e as Error).message}`);

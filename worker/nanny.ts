@@ -4,6 +4,7 @@
  */
 import { withTimeout } from "../comm/handshake.ts";
 import { TextLineStream } from "./lines.ts";
+import { describeExit, EXIT_DONE, EXIT_RESTART } from "./exit_codes.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -19,8 +20,15 @@ export interface NannyOptions {
   preload?: string[];
   /** Lines the worker prints (its log and what its tasks print). */
   log?: (line: string) => void;
+  /** How often the worker sends heartbeats (ms). */
+  heartbeatInterval?: number;
   /** How long the worker process may take to register (ms). */
   startTimeout?: number;
+  /**
+   * Called once the worker registered, with its address and a promise of how its process
+   * ended ("exit code 1", "killed by signal SIGKILL"): the scheduler names it in KilledWorker.
+   */
+  onStarted?: (address: string, exited: Promise<string>) => void;
 }
 
 const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
@@ -34,6 +42,8 @@ export class Nanny {
   pid = 0;
   /** Called when the worker process exits without being asked to. */
   onFailure: ((error: unknown) => void) | undefined;
+  /** Called when the worker process ends on its own and wants no restart (retired, i5). */
+  onExit: (() => void) | undefined;
   #child: Deno.ChildProcess | null = null;
   #pump: Promise<void> | null = null;
   #stopping = false;
@@ -44,6 +54,7 @@ export class Nanny {
   async start(): Promise<void> {
     const o = this.options;
     this.#stopping = false;
+    this.workerAddress = ""; // a restarted process listens elsewhere
     const args = ["run", "-A", "-q"];
     if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
     args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
@@ -54,6 +65,8 @@ export class Nanny {
     if (o.silenceLogs) args.push("--silence-logs");
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
     for (const url of o.preload ?? []) args.push(`--preload=${url}`);
+    if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
+    if (o.onStarted) args.push("--nanny"); // someone reports how it ends (i5)
     const child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "piped",
@@ -74,7 +87,7 @@ export class Nanny {
           first = false;
           try {
             const hello = JSON.parse(line) as { address: string };
-            this.workerAddress = hello.address;
+            if (this.#child === child) this.workerAddress = hello.address; // not a late line
             ready.resolve();
             continue;
           } catch {
@@ -84,20 +97,65 @@ export class Nanny {
         if (!o.silenceLogs) log(line);
       }
     })();
-    const status = child.status.then((s) => {
-      ready.reject(new Error(`worker process exited at start (code ${s.code})`));
-      if (!this.#stopping) {
-        const how = s.signal ? `signal ${s.signal}` : `exit code ${s.code}`;
-        this.onFailure?.(new Error(`worker process ${child.pid} died (${how})`));
+    // Reported only once start() succeeded: an exit during start() is start()'s failure, which
+    // the supervisor handles; reporting it too would make it start a second nanny (i5).
+    let started = false;
+    let exited: Deno.CommandStatus | null = null;
+    const pump = this.#pump;
+    const report = (s: Deno.CommandStatus) => {
+      if (this.#stopping) return;
+      // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
+      if (s.code === EXIT_DONE && !s.signal) {
+        void this.stop(); // releases its pipes; the supervisor will not stop an exited child
+        this.onExit?.();
+      } else if (s.code === EXIT_RESTART && !s.signal) {
+        void this.#renew(child, pump); // asked to restart: not a failure (i5)
+      } else {
+        this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
       }
+    };
+    const status = child.status.then((s) => {
+      exited = s;
+      // asked to restart right after it registered (before its first line reached us): it did
+      // start; report() below starts the next one (i5)
+      if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
+      else ready.reject(new Error(`worker process exited at start (${describeExit(s)})`));
+      if (started) report(s);
       return s;
     });
     try {
       await withTimeout(ready.promise, o.startTimeout ?? 60_000, "starting the worker process");
+      if (this.workerAddress) {
+        o.onStarted?.(
+          this.workerAddress,
+          status.then((s) => describeExit(s)),
+        );
+      }
     } catch (e) {
       await this.stop();
       await status;
       throw e;
+    }
+    started = true;
+    // it ended between its registration and now: reported once the supervisor has it running
+    const early = exited as Deno.CommandStatus | null;
+    if (early) queueMicrotask(() => report(early));
+  }
+
+  /**
+   * Starts a new worker process in place of `old`, which exited asking for it (`client.restart()`):
+   * no failure is reported, so it does not count towards the supervisor's restart intensity.
+   */
+  async #renew(old: Deno.ChildProcess, oldPump: Promise<void> | null): Promise<void> {
+    try {
+      await old.stdin.close();
+    } catch { /* closed */ }
+    await oldPump;
+    if (this.#stopping || this.#child !== old) return; // stopped meanwhile
+    try {
+      await this.start();
+    } catch (e) {
+      if (!this.#stopping) this.onFailure?.(e);
     }
   }
 

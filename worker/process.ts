@@ -18,6 +18,8 @@ const { values } = parseArgs({
     resources: { type: "string" },
     preload: { type: "string", multiple: true },
     "connect-timeout": { type: "string", default: "30000" },
+    "heartbeat-interval": { type: "string", default: "1000" },
+    nanny: { type: "boolean", default: false },
   },
 });
 
@@ -37,6 +39,8 @@ const worker = await Worker.start({
   resources: values.resources ? JSON.parse(values.resources) : undefined,
   preload: values.preload,
   connectTimeout: Number(values["connect-timeout"]),
+  heartbeatInterval: Number(values["heartbeat-interval"]),
+  nanny: values.nanny,
 }).catch((e) => {
   console.error(`worker could not start: ${e.message}`);
   Deno.exit(1);
@@ -58,5 +62,9 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 await Deno.stdout.write(
   new TextEncoder().encode(JSON.stringify({ address: worker.address, pid: Deno.pid }) + "\n"),
 );
+// A thread stuck in a synchronous loop cannot be terminated: the process exit stops it (i5).
+void worker.closeStarted.then(() => {
+  Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), 3000));
+});
 await worker.closed;
-Deno.exit(0);
+Deno.exit(worker.exitCode);

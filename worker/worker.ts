@@ -23,6 +23,7 @@ import { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { FunctionRunner } from "../comm/function_runner.ts";
+import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 
 /** How a worker starts. */
 export interface WorkerOptions {
@@ -49,6 +50,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** Modules every thread imports (URLs or import-map names); the scheduler may add more. */
   preload?: string[];
+  /** Started by a nanny that reports how its process ends (i5). */
+  nanny?: boolean;
 }
 
 /** A running worker. */
@@ -74,6 +77,9 @@ export class Worker {
   #duration = 1;
   /** Runs `client.run` functions in this process (cluster-wide calls, i4-cluster). */
   #runner = new FunctionRunner();
+  /** How its process should exit once closed (i5: tells the nanny whether to restart it). */
+  #exitCode = EXIT_DONE;
+  #closeStarted = Promise.withResolvers<void>();
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -93,6 +99,16 @@ export class Worker {
     this.name = options.name ?? this.address;
     this.#peers = new PeerPool(dial, this.name);
     this.closed = new Promise((r) => (this.#resolveClosed = r));
+  }
+
+  /** The exit code its process should end with: see worker/exit_codes.ts (i5). */
+  get exitCode(): number {
+    return this.#exitCode;
+  }
+
+  /** Resolves as soon as the worker starts closing (i5: a watchdog bounds the process's exit). */
+  get closeStarted(): Promise<void> {
+    return this.#closeStarted.promise;
   }
 
   /** Starts a worker and registers it with the scheduler. */
@@ -118,6 +134,7 @@ export class Worker {
       memoryLimit: o.memoryLimit ?? 0,
       pid: typeof Deno !== "undefined" ? Deno.pid : 0,
       resources: o.resources,
+      ...(o.nanny && { nanny: true }),
     };
     let wait = 50;
     let t: Transport;
@@ -184,7 +201,10 @@ export class Worker {
     };
     this.#state = new WorkerStateMachine(out, this.#executor.capacity);
     conn.start((msg) => this.#onScheduler(msg));
-    conn.closed.then((reason) => void this.close(`scheduler connection closed: ${reason}`));
+    conn.closed.then((reason) => {
+      if (!this.#closing) this.#exitCode = EXIT_LOST;
+      void this.close(`scheduler connection closed: ${reason}`);
+    });
     this.#heartbeat = setInterval(() => {
       conn.send({
         op: "heartbeat",
@@ -215,6 +235,7 @@ export class Worker {
       case "free-keys":
         return this.#state.freeKeys(m.keys);
       case "close-worker":
+        if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
         void this.close(m.reason);
         return;
       // cluster-wide calls (i4-cluster)
@@ -291,6 +312,7 @@ export class Worker {
   /** Stops: threads, connections, listener. Idempotent. */
   close(reason = "closed"): Promise<void> {
     this.#closing ??= (async () => {
+      this.#closeStarted.resolve();
       clearInterval(this.#heartbeat);
       if (this.#scheduler && this.#scheduler.closeReason === null) {
         await this.#scheduler.drainAndClose(reason);

@@ -1,0 +1,100 @@
+/**
+ * A client's way back to its scheduler after the connection dropped (i5): dial again with
+ * backoff until the handshake succeeds or the reconnect timeout passes. Browser-safe (no Deno).
+ *
+ * @module
+ */
+import { type Dialer, sendHello } from "../comm/handshake.ts";
+import type { FunctionDef, Hello, TaskSpec, UpdateGraph, Welcome } from "../comm/protocol.ts";
+import type { KeyState } from "./future.ts";
+import type { Transport } from "../comm/transport.ts";
+import { CommClosedError } from "../comm/errors.ts";
+
+/** Default time a client keeps trying to reconnect before its futures fail (ms). */
+export const DEFAULT_RECONNECT_TIMEOUT = 30_000;
+
+/** What `reconnect` needs to know. */
+export interface ReconnectOptions {
+  dial: Dialer;
+  address: string;
+  /** The hello to send (with `resume` set to the client's previous id). */
+  hello: Omit<Hello, "op" | "version">;
+  /** Give up after this long (ms). */
+  timeout: number;
+  /** Aborted when the client closes meanwhile. */
+  signal: AbortSignal;
+  /** Called with the welcome once connected again. */
+  onWelcome: (w: Welcome) => void;
+}
+
+/**
+ * The update-graph a reconnected client sends first: every pending key wanted again, with the
+ * task and function of each it submitted (null when nothing is pending).
+ */
+export function pendingGraph(
+  keys: Iterable<KeyState>,
+  fnDefs: Map<string, FunctionDef>,
+): UpdateGraph | null {
+  const tasks: TaskSpec[] = [];
+  const wanted: string[] = [];
+  const fns = new Map<string, FunctionDef>();
+  for (const ks of keys) {
+    if (ks.settled) continue;
+    wanted.push(ks.key);
+    if (!ks.spec) continue;
+    tasks.push(ks.spec);
+    const def = fnDefs.get(ks.spec.f);
+    if (def) fns.set(def.h, def);
+  }
+  if (wanted.length === 0) return null;
+  return { op: "update-graph", tasks, wanted, functions: [...fns.values()] };
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/**
+ * Dials and says hello until it works (backoff 50 ms doubling to 2 s); rejects with
+ * CommClosedError once `timeout` passes or `signal` aborts, naming the last failure.
+ */
+export async function reconnect(o: ReconnectOptions): Promise<Transport> {
+  const deadline = Date.now() + o.timeout;
+  let wait = 50;
+  let last = "";
+  while (!o.signal.aborted) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      const t = await o.dial(o.address);
+      try {
+        o.onWelcome(await sendHello(t, o.hello, Math.max(left, 1000)));
+        if (!o.signal.aborted) return t;
+        t.close();
+        break;
+      } catch (e) {
+        t.close();
+        throw e;
+      }
+    } catch (e) {
+      last = (e as Error)?.message ?? String(e);
+    }
+    await pause(Math.min(wait, Math.max(0, deadline - Date.now())), o.signal);
+    wait = Math.min(wait * 2, 2000);
+  }
+  throw new CommClosedError(
+    o.signal.aborted
+      ? "the client closed while reconnecting"
+      : `could not reconnect to the scheduler at ${o.address} within ${o.timeout} ms` +
+        (last ? ` (last attempt: ${last})` : "") + "; is the scheduler running?",
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * A nanny outside the scheduler's process tells the scheduler how its worker's process ended
+ * (i5), so that a KilledWorker names the exit code or signal. Best effort: a scheduler that
+ * cannot be reached is not told.
+ *
+ * @module
+ */
+import { Connection } from "../comm/connection.ts";
+import { sendHello, withTimeout } from "../comm/handshake.ts";
+import { dial } from "../comm/dial.ts";
+
+/** Connects to `scheduler` as a client named "nanny", sends `worker-exited`, and leaves. */
+export async function reportExit(
+  scheduler: string,
+  address: string,
+  how: string,
+  authToken?: string,
+): Promise<void> {
+  try {
+    const t = await withTimeout(dial(scheduler), 5000, `connecting to ${scheduler}`);
+    try {
+      await sendHello(t, { role: "client", name: "nanny", token: authToken }, 5000);
+    } catch (e) {
+      t.close();
+      throw e;
+    }
+    const conn = new Connection(t);
+    conn.start(() => {}); // nothing it says matters here
+    conn.send({ op: "worker-exited", address, how });
+    conn.send({ op: "close-client" });
+    await conn.drainAndClose("reported");
+    await conn.finished();
+  } catch { /* the scheduler is gone: nobody to tell */ }
+}
