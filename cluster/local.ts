@@ -4,7 +4,7 @@
  */
 import { Supervisor } from "../actor/supervisor.ts";
 import type { Supervisable } from "../actor/supervisor.ts";
-import { Scheduler } from "../scheduler/scheduler.ts";
+import { Scheduler, type SchedulerOptions } from "../scheduler/scheduler.ts";
 import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
@@ -100,6 +100,47 @@ class InprocessWorker implements Supervisable {
   }
 }
 
+/**
+ * The scheduler as a supervised child. Its first start picks the addresses (a free port, the
+ * dashboard's port, an inproc name); a replacement after a failure listens on the same ones, so
+ * the workers (restarted by their nannies) and the clients (reconnecting) find it.
+ */
+class SchedulerChild implements Supervisable {
+  scheduler: Scheduler | null = null;
+  onFailure: ((e: unknown) => void) | undefined;
+  onExit: (() => void) | undefined;
+  #failed = false;
+
+  constructor(readonly options: SchedulerOptions, readonly wire: (c: SchedulerChild) => void) {}
+
+  async start(): Promise<void> {
+    const s = await Scheduler.start(this.options);
+    this.scheduler = s;
+    s.onFailure = (e) => {
+      this.#failed = true;
+      this.onFailure?.(e);
+    };
+    this.wire(this);
+  }
+
+  stop(): Promise<void> {
+    // stopped because it failed: a new one takes over, so workers and clients are kept
+    return this.scheduler?.close({ replaced: this.#failed }) ?? Promise.resolve();
+  }
+
+  /** The options a replacement starts with: this one's addresses. */
+  pinned(): SchedulerOptions {
+    const s = this.scheduler!;
+    const link = s.dashboardLink ? new URL(s.dashboardLink) : null;
+    return {
+      ...this.options,
+      port: Number(new URL(s.address.replace(/^tcp:/, "http:")).port),
+      inprocName: s.inprocAddress.slice("inproc://".length),
+      dashboardAddress: link ? `${link.hostname}:${link.port}` : null,
+    };
+  }
+}
+
 /** A scheduler plus workers on this machine. */
 export class LocalCluster {
   /** The scheduler's tcp:// address. */
@@ -110,7 +151,9 @@ export class LocalCluster {
   readonly wsAddress: string | null = null;
   /** The dashboard URL, or null. */
   readonly dashboardLink: string | null;
-  readonly #scheduler: Scheduler;
+  /** Supervises the scheduler (the workers' nannies are in `#supervisor`, stopped first). */
+  readonly #root: Supervisor;
+  #schedulerChild: SchedulerChild;
   readonly #supervisor: Supervisor;
   readonly #options: ClusterSettings;
   #memoryLimit: number;
@@ -121,12 +164,16 @@ export class LocalCluster {
   #exits = new Map<string, Promise<string>>();
 
   private constructor(
-    scheduler: Scheduler,
+    child: SchedulerChild,
+    root: Supervisor,
     options: ClusterSettings,
     memoryLimit: number,
   ) {
-    this.#scheduler = scheduler;
+    const scheduler = child.scheduler!;
+    this.#schedulerChild = child;
+    this.#root = root;
     this.#options = options;
+    this.#adopt(child);
     this.#memoryLimit = memoryLimit;
     this.schedulerAddress = scheduler.address;
     this.inprocAddress = scheduler.inprocAddress;
@@ -142,10 +189,25 @@ export class LocalCluster {
           `${maxRestarts} times within ${window} ms (maxRestarts / restartWindow); last: ` +
           `${(e as Error)?.message ?? e}`;
         log(`[cluster] ${text}`);
-        scheduler.calls.schedulerEvent("workers", text);
-        scheduler.calls.log("all", { action: "nanny-gave-up", worker: name, reason: text });
+        this.#scheduler.calls.schedulerEvent("workers", text);
+        this.#scheduler.calls.log("all", { action: "nanny-gave-up", worker: name, reason: text });
       },
     });
+  }
+
+  /** The scheduler running now (when one fails, a new one replaces it on the same addresses). */
+  get scheduler(): Scheduler {
+    return this.#schedulerChild.scheduler!;
+  }
+
+  get #scheduler(): Scheduler {
+    return this.#schedulerChild.scheduler!;
+  }
+
+  /** Takes a (new) scheduler into use: the hooks it needs from the cluster. */
+  #adopt(child: SchedulerChild): void {
+    this.#schedulerChild = child;
+    const scheduler = child.scheduler!;
     // i5: the scheduler learns how a worker's process ended, for KilledWorker's message
     scheduler.exitStatusOf = (address) => {
       const exit = this.#exits.get(address);
@@ -178,7 +240,7 @@ export class LocalCluster {
       }
     }
     const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
-    const scheduler = await Scheduler.start({
+    const schedulerOptions: SchedulerOptions = {
       host: options.host ?? "127.0.0.1",
       port: options.schedulerPort ?? 0,
       dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
@@ -191,9 +253,31 @@ export class LocalCluster {
         ...(options.allowedFailures !== undefined && { allowedFailures: options.allowedFailures }),
         ...(options.workStealing !== undefined && { workStealing: options.workStealing }),
       },
+    };
+    // the root of the tree supervises the scheduler; a replacement takes the last one's addresses
+    let cluster: LocalCluster | null = null;
+    let last: SchedulerChild | null = null;
+    const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
+    const root = new Supervisor({
+      maxRestarts: options.maxRestarts ?? 5,
+      withinMs: options.restartWindow ?? 60_000,
+      onGiveUp: (_name, e) =>
+        log(`[cluster] gave up restarting the scheduler: ${(e as Error)?.message ?? e}`),
+      onEvent: (ev) => {
+        if (ev.type === "failed") {
+          log(`[cluster] the scheduler failed (${(ev.error as Error)?.message}); restarting it`);
+        }
+      },
     });
-    const cluster = new LocalCluster(
-      scheduler,
+    await root.supervise("scheduler", () => {
+      const opts = last ? last.pinned() : schedulerOptions;
+      return last = new SchedulerChild(opts, (child) => {
+        if (cluster) cluster.#adopt(child);
+      });
+    });
+    cluster = new LocalCluster(
+      last!,
+      root,
       { ...options, processes: options.processes ?? true, threadsPerWorker },
       memoryLimit,
     );
@@ -294,7 +378,7 @@ export class LocalCluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#supervisor.stop();
-      await this.#scheduler.close();
+      await this.#root.stop();
       this.#exits.clear();
     })();
     return this.#closing;

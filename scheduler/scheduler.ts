@@ -56,6 +56,8 @@ export interface SchedulerOptions {
   workerTtl?: number;
   /** How long a client that lost its connection keeps its wanted keys to reconnect (ms, 30 s). */
   clientGrace?: number;
+  /** The name of its inproc:// address (default: a fresh one); a replacement reuses it. */
+  inprocName?: string;
 }
 
 /** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
@@ -138,7 +140,7 @@ export class Scheduler {
       p.finally(() => this.#accepting.delete(p));
     };
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept);
-    const inproc = listenInproc(accept);
+    const inproc = listenInproc(accept, options.inprocName);
     this.#listeners = [tcp, inproc];
     this.address = tcp.address;
     this.inprocAddress = inproc.address;
@@ -351,6 +353,13 @@ export class Scheduler {
       return true;
     } catch (e) {
       this.#log(`[scheduler] error ${what}: ${(e as Error)?.stack ?? e}`);
+      // a transition no peer asked for failed: the state may be broken, so the scheduler
+      // fails as a whole and its supervisor (LocalCluster) replaces it
+      if (this.onFailure && !this.#closing) {
+        const fail = this.onFailure;
+        this.onFailure = null;
+        fail(e instanceof Error ? e : new Error(String(e)));
+      }
       return false;
     }
   }
@@ -592,8 +601,12 @@ export class Scheduler {
     return this.state.workers.size;
   }
 
-  /** Closes workers' connections (telling them to stop), clients, listeners, HTTP. */
-  close(): Promise<void> {
+  /**
+   * Closes workers' connections (telling them to stop), clients, listeners, HTTP. With
+   * `replaced` (a supervisor is starting a new scheduler on the same addresses) the workers are
+   * told to restart and the clients are not told anything, so both come back to the new one.
+   */
+  close(options: { replaced?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#balancer);
       clearInterval(this.#ttlTimer);
@@ -606,10 +619,16 @@ export class Scheduler {
       for (const t of this.#pending) t.close();
       await Promise.all(this.#accepting);
       for (const c of this.#workers.values()) {
-        c.send({ op: "close-worker", reason: "scheduler closing" });
+        c.send({
+          op: "close-worker",
+          reason: "scheduler closing",
+          ...(options.replaced && { restart: true }),
+        });
       }
-      for (const c of this.#clients.values()) {
-        c.send({ op: "scheduler-closing", reason: "the scheduler closed" });
+      if (!options.replaced) {
+        for (const c of this.#clients.values()) {
+          c.send({ op: "scheduler-closing", reason: "the scheduler closed" });
+        }
       }
       const all = [...this.#workers.values(), ...this.#clients.values()];
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
