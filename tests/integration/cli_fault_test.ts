@@ -2,39 +2,12 @@
 // from a scheduler in another process still names the signal; a retired worker is not restarted.
 import assert from "node:assert/strict";
 import { Client, KilledWorker, Scheduler } from "../../mod.ts";
-import { TextLineStream } from "../../worker/lines.ts";
+import { root, spawnDeno, stop as stopCli } from "./cli_process.ts";
 import { readUntil, until } from "./helpers.ts";
 
-const root = new URL("../../", import.meta.url);
-const config = new URL("deno.json", root).pathname;
+const spawnWorkerCli = (args: string[]) =>
+  spawnDeno([new URL("worker/main.ts", root).href, ...args]);
 
-function spawnWorkerCli(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-q", "--config", config, new URL("worker/main.ts", root).href, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())
-    [Symbol.asyncIterator]();
-  const errText = new Response(child.stderr).text();
-  return { child, lines, errText };
-}
-
-async function stopCli(p: ReturnType<typeof spawnWorkerCli>): Promise<Deno.CommandStatus> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const status = await p.child.status;
-  for (;;) if ((await p.lines.next()).done) break;
-  await p.errText;
-  try {
-    await p.child.stdin.close();
-  } catch { /* closed */ }
-  return status;
-}
-
-// dask: test_bad_tasks_fail (with a nanny in another process)
 Deno.test("worker CLI: its nanny tells the scheduler the signal that killed the worker", async () => {
   const scheduler = await Scheduler.start({
     dashboardAddress: null,

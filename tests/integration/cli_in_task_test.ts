@@ -1,37 +1,11 @@
 // The command lines' --preload (worker and scheduler) and the worker's --resources.
 import assert from "node:assert/strict";
 import { Client, getWorker } from "../../mod.ts";
-import { TextLineStream } from "../../worker/lines.ts";
+import { root, spawnDeno as spawn, stop } from "./cli_process.ts";
 import { readUntil } from "./helpers.ts";
 import { greet } from "../fixtures/preload_mod.ts";
 
-const root = new URL("../../", import.meta.url);
-const config = new URL("deno.json", root).pathname;
 const MOD = new URL("tests/fixtures/preload_mod.ts", root).href;
-
-function spawn(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-q", "--config", config, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())
-    [Symbol.asyncIterator]();
-  const errText = new Response(child.stderr).text();
-  return { child, lines, errText };
-}
-
-async function stop(p: ReturnType<typeof spawn>): Promise<number> {
-  p.child.kill("SIGTERM");
-  const status = await p.child.status;
-  for (;;) if ((await p.lines.next()).done) break;
-  await p.errText;
-  try {
-    await p.child.stdin.close();
-  } catch { /* closed */ }
-  return status.code;
-}
 
 Deno.test("CLIs: worker --preload and --resources, scheduler --preload", async () => {
   const sched = spawn([
@@ -76,8 +50,8 @@ Deno.test("CLIs: worker --preload and --resources, scheduler --preload", async (
     );
     assert.equal(n, 1);
   } finally {
-    assert.equal(await stop(plain), 0);
-    assert.equal(await stop(gpu), 0);
-    assert.equal(await stop(sched), 0);
+    assert.equal((await stop(plain)).code, 0);
+    assert.equal((await stop(gpu)).code, 0);
+    assert.equal((await stop(sched)).code, 0);
   }
 });

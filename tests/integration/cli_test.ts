@@ -1,34 +1,8 @@
 // The scheduler and worker command lines, and what happens when a cluster's owner is killed.
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { TextLineStream } from "../../worker/lines.ts";
+import { config, drain, root, spawnDeno as spawn } from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
-
-const root = new URL("../../", import.meta.url);
-const config = new URL("deno.json", root).pathname;
-
-function spawn(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-q", "--config", config, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())
-    [Symbol.asyncIterator]();
-  const errText = new Response(child.stderr).text();
-  return { child, lines, errText };
-}
-
-async function drain(p: ReturnType<typeof spawn>): Promise<Deno.CommandStatus> {
-  const status = await p.child.status;
-  for (;;) if ((await p.lines.next()).done) break;
-  await p.errText;
-  try {
-    await p.child.stdin.close();
-  } catch { /* closed */ }
-  return status;
-}
 
 Deno.test("--help answers on both commands", async () => {
   for (const cmd of ["scheduler/main.ts", "worker/main.ts"]) {
