@@ -4,25 +4,18 @@
  * The state machine is driven directly; every message is recorded.
  */
 import assert from "node:assert/strict";
+import { FN, t } from "../fixtures/task_specs.ts";
 import { type SchedulerOutbox, SchedulerState } from "../../scheduler/state.ts";
 import { Liveness, ttlCheckInterval } from "../../scheduler/liveness.ts";
 import { planRetire, resolveWorkers } from "../../scheduler/retire.ts";
 import { addReplicas } from "../../scheduler/replicas.ts";
 import type {
   ComputeTask,
-  FunctionDef,
   KeyErred,
   SchedulerToClient,
   SchedulerToWorker,
   TaskSpec,
 } from "../../comm/protocol.ts";
-import { encodeValue } from "../../comm/serialize.ts";
-
-const FN: FunctionDef = { h: "fn-inc", n: "inc", s: "function inc(x) { return x + 1; }" };
-
-function t(k: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
-  return { k, f: FN.h, a: encodeValue([k, ...deps]), d: deps, ...extra };
-}
 
 /** A scheduler state with a recording outbox, client "c" and workers "a", "b", ... */
 function setup(nWorkers: number, config: ConstructorParameters<typeof SchedulerState>[1] = {}) {

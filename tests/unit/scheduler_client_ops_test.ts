@@ -3,22 +3,11 @@
  * other clients, force), retry, fire-and-forget, and scatter (plan, update-data, who-has).
  */
 import assert from "node:assert/strict";
+import { FN, t } from "../fixtures/task_specs.ts";
 import { type SchedulerOutbox, SchedulerState } from "../../scheduler/state.ts";
 import { FIRE_AND_FORGET } from "../../scheduler/transitions.ts";
 import { TASK_STATES, type TaskStateName } from "../../scheduler/task_state.ts";
-import type {
-  FunctionDef,
-  SchedulerToClient,
-  SchedulerToWorker,
-  TaskSpec,
-} from "../../comm/protocol.ts";
-import { encodeValue } from "../../comm/serialize.ts";
-
-const FN: FunctionDef = { h: "fn-inc", n: "inc", s: "function inc(x) { return x + 1; }" };
-
-function t(k: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
-  return { k, f: FN.h, a: encodeValue([k, ...deps]), d: deps, ...extra };
-}
+import type { SchedulerToClient, SchedulerToWorker, TaskSpec } from "../../comm/protocol.ts";
 
 /** A SchedulerState with recorded output and consistency checks after every step. */
 class Harness implements SchedulerOutbox {

@@ -5,6 +5,7 @@
  */
 import { SmallSet } from "../../scheduler/small_set.ts";
 import assert from "node:assert/strict";
+import { FN, t } from "../fixtures/task_specs.ts";
 import {
   type SchedulerConfig,
   type SchedulerOutbox,
@@ -41,13 +42,7 @@ import type { ErrorEnvelope } from "../../comm/errors.ts";
 
 // ------------------------------------------------------------------ harness
 
-const FN: FunctionDef = { h: "fn-inc", n: "inc", s: "function inc(x) { return x + 1; }" };
 const FN2: FunctionDef = { h: "fn-add", n: "add", s: "function add(a, b) { return a + b; }" };
-
-/** A task spec: key, dependency keys, and optional fields (priority, retries, function). */
-function t(k: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
-  return { k, f: FN.h, a: encodeValue([k, ...deps]), d: deps, ...extra };
-}
 
 const BOOM: ErrorEnvelope = { name: "Error", message: "boom" };
 
