@@ -23,6 +23,10 @@ import { collectFutures } from "./gather.ts";
 export interface CallsClient {
   /** Sends a request after everything submitted so far; resolves with its reply. */
   request<R extends Message>(msg: Message & { id: number }): Promise<R>;
+  /** Sends a request at once (queued submissions stay queued); resolves with its reply. */
+  ask<R extends Message>(msg: Message & { id: number }): Promise<R>;
+  /** The keys this client holds. */
+  heldKeys(): string[];
   /** Sends a stream message after everything submitted so far. */
   send(msg: Message): void;
   /** The key a Future of this client stands for (undefined for anything else). */

@@ -8,7 +8,7 @@ import { CancelledError, DtaskError, KeyError } from "../comm/errors.ts";
 import { Future } from "./future.ts";
 import type { ClientHost, TaskOptions } from "./host.ts";
 
-/** Tasks per `update-graph` (client.ts's GRAPH_CHUNK): a bigger graph goes in several. */
+/** Tasks per `update-graph` (submit.ts's GRAPH_CHUNK): a bigger graph goes in several. */
 const GRAPH_CHUNK = 2000;
 
 /** One task of a graph: `fn(...args)`, made with `task(fn, ...args)`. */

@@ -1,5 +1,5 @@
 /**
- * What the graph, scatter and cancel modules (i4-graph) need from their Client: a narrow view
+ * What the graph, scatter, cancel and values modules need from their Client: a narrow view
  * of its key records and its queue to the scheduler, so that client.ts only delegates.
  */
 import type { ClientToScheduler, Message, TaskSpec } from "../comm/protocol.ts";
@@ -18,7 +18,7 @@ export interface TaskOptions {
   resources?: Record<string, number>;
 }
 
-/** A Client as seen by the graph, scatter and cancel modules. */
+/** A Client as seen by the graph, scatter, cancel and values modules. */
 export interface ClientHost {
   /** The Client itself (Futures of other clients are not ours). */
   readonly client: unknown;
@@ -55,6 +55,10 @@ export interface ClientHost {
   putData(worker: string, values: Record<string, Payload>): Promise<void>;
   /** Values of Futures in the same structure (client.gather). */
   gather(x: unknown): Promise<unknown>;
+  /** Fetches values from a worker (the value path, values.ts). */
+  getData(worker: string, keys: string[]): Promise<Record<string, Payload>>;
+  /** Asks the scheduler at once, not after queued tasks, where the values of `keys` are. */
+  requestValues(keys: string[]): void;
 }
 
 /** Builds the TaskSpec fields of `options` (checked as `client.with` checks them). */

@@ -1,0 +1,97 @@
+/**
+ * How a Client reaches its scheduler: the transports it can dial, by address scheme (registered
+ * from outside, so client/ stays browser-safe), what `Client.connect()` with no target starts,
+ * and the dial-and-hello that opens a connection.
+ */
+import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
+import { parseAddress, type Transport } from "../comm/transport.ts";
+import { CommClosedError } from "../comm/errors.ts";
+import type { ClientOptions, ClusterLike } from "./options.ts";
+
+const dialers = new Map<string, Dialer>();
+let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = null;
+
+/** Makes `scheme://` addresses reachable (tcp and inproc from mod.ts, ws from client/mod.ts). */
+export function registerDialer(scheme: string, dialer: Dialer): void {
+  dialers.set(scheme, dialer);
+}
+
+/** Sets what `Client.connect()` with no target starts (mod.ts: a LocalCluster). */
+export function setDefaultCluster(f: (options: ClientOptions) => Promise<ClusterLike>): void {
+  defaultCluster = f;
+}
+
+/** Dials `address` with the transport registered for its scheme. */
+export function dialAny(address: string): ReturnType<Dialer> {
+  const scheme = parseAddress(address).scheme;
+  const d = dialers.get(scheme);
+  if (!d) {
+    return Promise.reject(
+      new CommClosedError(`no transport for ${scheme}:// here (import dtask's mod.ts for tcp)`),
+    );
+  }
+  return d(address);
+}
+
+/** A scheduler connection opened for `Client.connect`. */
+export interface Opened {
+  transport: Transport;
+  /** The address the Client shows (the cluster's scheduler address). */
+  shown: string;
+  /** The address dialled (and dialled again to reconnect). */
+  via: string;
+  /** The client's id at the scheduler. */
+  id: string;
+  /** The cluster started for this client, which closes with it. */
+  own: ClusterLike | null;
+}
+
+/** Dials `target` (none: a new default cluster, closed again on failure) and says hello. */
+export async function open(
+  target: ClusterLike | string | undefined,
+  options: ClientOptions,
+): Promise<Opened> {
+  let own: ClusterLike | null = null;
+  if (target === undefined) {
+    if (!defaultCluster) {
+      throw new TypeError("Client.connect() needs an address here (no local cluster support)");
+    }
+    target = own = await defaultCluster(options);
+  }
+  const shown = typeof target === "string" ? target : target.schedulerAddress;
+  const via = typeof target === "string"
+    ? target
+    : target.inprocAddress && dialers.has("inproc")
+    ? target.inprocAddress
+    : target.schedulerAddress;
+  const timeout = options.timeout ?? 30_000;
+  const name = options.name ?? "client";
+  try {
+    const t = await withTimeout(dialAny(via), timeout, `connecting to ${shown}`);
+    let welcome;
+    try {
+      welcome = await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+    } catch (e) {
+      t.close();
+      throw e;
+    }
+    return { transport: t, shown, via, id: welcome.id ?? name, own };
+  } catch (e) {
+    await own?.close();
+    throw e;
+  }
+}
+
+/** Dials `address` and says hello (`Client.connectSoon`'s connection, opening meanwhile). */
+export async function openSoon(address: string, options: ClientOptions): Promise<Transport> {
+  const timeout = options.timeout ?? 30_000;
+  const name = options.name ?? "client";
+  const t = await withTimeout(dialAny(address), timeout, `connecting to ${address}`);
+  try {
+    await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+  } catch (e) {
+    t.close();
+    throw e;
+  }
+  return t;
+}

@@ -1,0 +1,237 @@
+/**
+ * A Client's submissions: `submit`, `map` and `with`'s options, and the queue they fill —
+ * tasks, wanted keys, functions and releases — flushed to the scheduler as `update-graph`
+ * and `release-keys` messages in the order they were made.
+ */
+import type { ClientToScheduler, FunctionDef, TaskSpec } from "../comm/protocol.ts";
+import { encodeValue, type Payload } from "../comm/serialize.ts";
+import { pureKey, randomKey } from "../comm/keys.ts";
+import { Future, type FutureHost, KeyState } from "./future.ts";
+import { fifoTimeoutMs } from "./fifo.ts";
+import { fnInfo } from "./functions.ts";
+import { checkResources, specOptions, type TaskOptions } from "./host.ts";
+import type { SubmitOptions } from "./options.ts";
+
+/** The fifoTimeout (ms) of submissions that set none. */
+const DEFAULT_FIFO = fifoTimeoutMs(undefined);
+
+/** Tasks per `update-graph`: a big map streams to the scheduler in pieces it handles as they come. */
+const GRAPH_CHUNK = 2000;
+
+/** What the queue needs from its Client. */
+export interface SubmitHost {
+  /** The Client: the host of its Futures, and the owner of the Futures it may refer to. */
+  readonly client: FutureHost;
+  /** The Client's key records (the same Map for the Client's lifetime). */
+  readonly keys: Map<string, KeyState>;
+  /** Throws CommClosedError when the client is closed. */
+  checkOpen(): void;
+  /** The key of the task whose code runs now (a Client made in a task), if any. */
+  taskKey(): string | undefined;
+  /** Sends on the current connection, at once. */
+  send(msg: ClientToScheduler): void;
+}
+
+/** `client.with`'s checks; the options with fifoTimeout in ms. */
+export function withOptions(options: SubmitOptions): SubmitOptions {
+  const other = options.allowOtherWorkers;
+  if (other !== undefined && typeof other !== "boolean") {
+    throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof other}`);
+  }
+  if (other && options.workers === undefined) {
+    throw new TypeError("allowOtherWorkers needs workers (the ones to prefer)");
+  }
+  if (options.fifoTimeout !== undefined) {
+    options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
+  }
+  checkAllowOtherWorkers(options); // i4-graph
+  return options;
+}
+
+/** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
+function checkAllowOtherWorkers(o: SubmitOptions): void {
+  const a = o.allowOtherWorkers;
+  if (a === undefined) return;
+  if (typeof a !== "boolean") {
+    throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof a}`);
+  }
+  if (a && (o.workers === undefined || o.workers.length === 0)) {
+    throw new TypeError(
+      "allowOtherWorkers: true needs workers: name the workers the task should prefer",
+    );
+  }
+}
+
+/** A Client's submissions and its queue to the scheduler. */
+export class Submitter {
+  readonly #h: SubmitHost;
+  /** Function hashes sent on the current connection. */
+  readonly sentFns = new Set<string>();
+  /** Every function this client sent, by hash (sent again after a reconnect, i5). */
+  readonly fnDefs = new Map<string, FunctionDef>();
+  #tasks: TaskSpec[] = [];
+  #wanted: string[] = [];
+  #fns: FunctionDef[] = [];
+  /** fifoTimeout (ms) of the queued submissions (i4-steal). */
+  #fifo = DEFAULT_FIFO;
+  #released: string[] = [];
+  #flushQueued = false;
+
+  constructor(host: SubmitHost) {
+    this.#h = host;
+  }
+
+  /** Tasks queued and not yet sent. */
+  get queued(): number {
+    return this.#tasks.length;
+  }
+
+  /** `client.map`: one task per element of the zipped iterables. */
+  map(
+    fn: (...args: any[]) => unknown,
+    iterables: Iterable<unknown>[],
+    options: SubmitOptions,
+  ): Future<any>[] {
+    if (iterables.length === 0) throw new TypeError("map needs at least one iterable");
+    if (options.key !== undefined) throw new TypeError("map takes no single key; use submit");
+    const its = iterables.map((x) => {
+      if (x == null || typeof (x as Iterable<unknown>)[Symbol.iterator] !== "function") {
+        throw new TypeError("map's arguments after the function must be iterables");
+      }
+      return (x as Iterable<unknown>)[Symbol.iterator]();
+    });
+    const out: Future<any>[] = [];
+    for (;;) {
+      const args: unknown[] = [];
+      for (const it of its) {
+        const r = it.next();
+        if (r.done) return out;
+        args.push(r.value);
+      }
+      out.push(this.submit(fn, args, options));
+    }
+  }
+
+  /** `client.submit`: queues `fn(...args)` (unless its key is held already); its Future. */
+  submit(fn: (...args: any[]) => unknown, args: unknown[], options: SubmitOptions): Future<any> {
+    const h = this.#h;
+    h.checkOpen();
+    const client = h.client;
+    const info = fnInfo(fn);
+    const deps = new Set<string>();
+    const payload = encodeValue(args, {
+      refKey: (v) => (v instanceof Future && v.client === client ? v.key : undefined),
+      deps,
+      path: "arguments",
+    });
+    const key = options.key ??
+      (options.pure === false ? randomKey(info.prefix) : pureKey(info.prefix, info.h, payload));
+    let ks = h.keys.get(key);
+    if (!ks) {
+      ks = new KeyState(key);
+      h.keys.set(key, ks);
+      const fifo = (options.fifoTimeout ?? DEFAULT_FIFO) as number;
+      if (fifo !== this.#fifo) { // one fifoTimeout per update-graph
+        this.flush();
+        this.#fifo = fifo;
+      }
+      const spec: TaskSpec = { k: key, f: info.h, a: payload, d: [...deps] };
+      if (options.priority) spec.p = options.priority;
+      if (options.retries) spec.r = options.retries;
+      if (options.workers !== undefined) {
+        spec.w = typeof options.workers === "string" ? [options.workers] : [...options.workers];
+        if (options.allowOtherWorkers) spec.lo = true;
+      }
+      // in-task (issue 4)
+      if (options.resources !== undefined) spec.rs = checkResources(options.resources);
+      const parent = h.taskKey();
+      if (parent !== undefined) spec.ps = parent;
+      this.#tasks.push(spec);
+      this.#wanted.push(key);
+      ks.spec = spec;
+      if (!this.sentFns.has(info.h)) {
+        this.sentFns.add(info.h);
+        const def = { h: info.h, n: info.n, s: info.s };
+        this.#fns.push(def);
+        this.fnDefs.set(info.h, def);
+      }
+      if (this.#tasks.length >= GRAPH_CHUNK) this.flushGraph();
+      else this.#scheduleFlush();
+    }
+    return new Future(ks, client, client);
+  }
+
+  /** Queues a graph's task `key` = `fn(...args)` (ClientHost.enqueue). */
+  enqueue(
+    key: string,
+    fn: (...args: any[]) => unknown,
+    args: Payload,
+    deps: string[],
+    options: TaskOptions,
+    want: boolean,
+  ): void {
+    const info = fnInfo(fn);
+    if (this.#fifo !== DEFAULT_FIFO) { // graphs use the default fifoTimeout
+      this.flush();
+      this.#fifo = DEFAULT_FIFO;
+    }
+    this.#tasks.push(specOptions({ k: key, f: info.h, a: args, d: deps }, options));
+    if (want) this.#wanted.push(key);
+    if (!this.sentFns.has(info.h)) {
+      this.sentFns.add(info.h);
+      this.#fns.push({ h: info.h, n: info.n, s: info.s });
+    }
+    if (this.#tasks.length >= GRAPH_CHUNK) this.flushGraph();
+    else this.#scheduleFlush();
+  }
+
+  /** Queues `key` as wanted by this client (a key the scheduler knows; no task). */
+  want(key: string): void {
+    this.#wanted.push(key);
+  }
+
+  /** This client no longer wants `keys`; sent after the queued tasks (ClientHost.unwant). */
+  unwant(keys: string[]): void {
+    this.flushGraph();
+    this.#released.push(...keys);
+    this.#scheduleFlush();
+  }
+
+  /** This client released its last Future of `key`; sent after the queued tasks. */
+  release(key: string): void {
+    if (this.#tasks.length) this.flushGraph(); // the scheduler must see the key before its release
+    this.#released.push(key);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Sends queued submissions, then queued releases, preserving their order. */
+  flush(): void {
+    this.#flushQueued = false;
+    this.flushGraph();
+    if (this.#released.length) {
+      this.#h.send({ op: "release-keys", keys: this.#released });
+      this.#released = [];
+    }
+  }
+
+  /** Sends the queued submissions as one update-graph. */
+  flushGraph(): void {
+    if (!this.#tasks.length && !this.#wanted.length) return;
+    this.#h.send({
+      op: "update-graph",
+      tasks: this.#tasks,
+      wanted: this.#wanted,
+      functions: this.#fns.length ? this.#fns : undefined,
+      fifo: this.#fifo === DEFAULT_FIFO ? undefined : this.#fifo,
+    });
+    this.#tasks = [];
+    this.#wanted = [];
+    this.#fns = [];
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The value path of a Client: `gather` and a Future's value, waiting for keys to settle and
+ * fetching values that did not come with their results straight from the workers.
+ */
+import { decodeValue, type Payload } from "../comm/serialize.ts";
+import { CancelledError } from "../comm/errors.ts";
+import type { Future, KeyState } from "./future.ts";
+import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
+import type { ClientHost } from "./host.ts";
+
+/** What `gather` does with erred Futures. */
+export interface GatherOptions {
+  errors?: "raise" | "skip";
+}
+
+/** `client.gather`: values of Futures, in the same structure. */
+export async function gather<T>(
+  host: ClientHost,
+  futures: T,
+  options: GatherOptions,
+): Promise<Gathered<T>> {
+  const found: Future[] = [];
+  collectFutures(futures, found);
+  const states = found.map((f) => f.state);
+  const skip = options.errors === "skip";
+  // like Dask, raising gathers stop at the first error instead of waiting for the rest
+  await allSettled(states, !skip);
+  if (!skip) {
+    const bad = states.find((ks) => ks.settled && ks.status !== "finished");
+    if (bad) throw bad.error ?? new CancelledError(`${bad.key} was ${bad.status}`);
+  }
+  await fetchMissing(host, states);
+  return rebuild(futures, (f) => {
+    const ks = f.state;
+    if (ks.status === "finished") return decoded(ks);
+    if (skip) return SKIP;
+    throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
+  }) as Gathered<T>;
+}
+
+/** One key's value, once it settles (its error if it did otherwise than finish). */
+export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> {
+  if (!ks.settled) await new Promise<void>((r) => ks.onSettled(r));
+  if (ks.status !== "finished") {
+    throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
+  }
+  if (!ks.payload && !ks.decoded) await fetchMissing(host, [ks]);
+  return decoded(ks);
+}
+
+/** A finished key's value, decoded once. */
+function decoded(ks: KeyState): unknown {
+  if (!ks.decoded) {
+    ks.value = decodeValue(ks.payload!);
+    ks.decoded = true;
+  }
+  return ks.value;
+}
+
+/** Resolves once every key settled, or (`stopOnError`) once one did otherwise than finished. */
+function allSettled(states: KeyState[], stopOnError = false): Promise<void> {
+  let left = 0;
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const waiting: [KeyState, () => void][] = [];
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    for (const [ks, cb] of waiting) if (!ks.settled) ks.offSettled(cb);
+    resolve();
+  };
+  for (const ks of states) {
+    if (stopOnError && ks.settled && ks.status !== "finished") {
+      finish();
+      return promise;
+    }
+  }
+  for (const ks of states) {
+    if (!ks.settled) {
+      left++;
+      const cb = () => {
+        if (--left === 0 || (stopOnError && ks.status !== "finished")) finish();
+      };
+      waiting.push([ks, cb]);
+      ks.onSettled(cb);
+    }
+  }
+  if (left === 0) finish();
+  return promise;
+}
+
+/** Fetches values that did not come with their results, straight from the workers. */
+async function fetchMissing(host: ClientHost, states: KeyState[]): Promise<void> {
+  const byWorker = new Map<string, KeyState[]>();
+  const seen = new Set<KeyState>(); // a key may be gathered through several Futures
+  for (const ks of states) {
+    if (ks.status !== "finished" || ks.payload || ks.decoded || seen.has(ks)) continue;
+    const w = ks.holders[0];
+    if (w === undefined) continue;
+    seen.add(ks);
+    let list = byWorker.get(w);
+    if (!list) byWorker.set(w, list = []);
+    list.push(ks);
+  }
+  await Promise.all([...byWorker].map(async ([w, list]) => {
+    let values: Record<string, Payload> = {};
+    try {
+      values = await host.getData(w, list.map((ks) => ks.key));
+    } catch { /* that worker is gone: ask the scheduler where else it is */ }
+    const again: KeyState[] = [];
+    for (const ks of list) {
+      const v = values[ks.key];
+      if (v) ks.payload = v;
+      else {
+        ks.holders = ks.holders.slice(1);
+        again.push(ks);
+      }
+    }
+    if (again.length) {
+      for (const ks of again) ks.reset();
+      host.requestValues(again.map((ks) => ks.key));
+      await allSettled(again);
+      await fetchMissing(host, again);
+    }
+  }));
+}
