@@ -17,8 +17,30 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 const hex8 = (h: number) =>
   HEX[h >>> 24] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
 
-const FAST_KEY = /^([A-Za-z][A-Za-z_]*)-[0-9a-f]{32}$/;
 const prefixes = new Map<string, string>();
+/** The prefix `keyPrefix` found last: a map's keys share it, and a hit allocates nothing. */
+let lastPrefix = "";
+
+/** Whether `key[from..]` is 32 lowercase hex digits and the end of the key. */
+function hex32At(key: string, from: number): boolean {
+  if (key.length - from !== 32) return false;
+  for (let i = from; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** The length of the `name` in a key of the form `name-<32 hex>` made here, or -1. */
+function fastPrefixLength(key: string): number {
+  const n = key.length - 33;
+  if (n < 1 || key.charCodeAt(n) !== 45 || !hex32At(key, n + 1)) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i) | 32; // ASCII letters folded to lower case
+    if (!((c >= 97 && c <= 122) || (i > 0 && key.charCodeAt(i) === 95))) return -1;
+  }
+  return n;
+}
 
 /** Streaming MurmurHash3 x86_128: `update()` with bytes, then `digest()` as 32 hex chars. */
 export class Hasher {
@@ -170,15 +192,16 @@ const HEX32 = /^[0-9a-f]{32}$/;
 /** Dask's key_split: "inc-8a9b..." gives "inc", "load-data-1" gives "load-data". */
 export function keyPrefix(key: string): string {
   // The common case, a key made here: `name-<hash>`. Interned: many keys share a prefix.
-  const fast = FAST_KEY.exec(key);
-  if (fast) {
-    const p = fast[1];
+  const n = fastPrefixLength(key);
+  if (n > 0) {
+    if (n === lastPrefix.length && key.startsWith(lastPrefix)) return lastPrefix;
+    const p = key.slice(0, n);
     let interned = prefixes.get(p);
     if (interned === undefined) {
       if (prefixes.size > 4096) prefixes.clear();
       prefixes.set(p, interned = p);
     }
-    return interned;
+    return lastPrefix = interned;
   }
   const words = key.split("-");
   let result = /^[A-Za-z]/.test(words[0])

@@ -26,19 +26,19 @@ const optPayload = (v: unknown) => v === undefined || v instanceof Payload;
 
 function strs(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
-  for (const x of v) if (typeof x !== "string") return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string") return false;
   return true;
 }
 
 function nums(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
-  for (const x of v) if (!isNum(x)) return false;
+  for (let i = 0; i < v.length; i++) if (!isNum(v[i])) return false;
   return true;
 }
 
 function each(v: unknown, ok: (x: unknown) => boolean): boolean {
   if (!Array.isArray(v)) return false;
-  for (const x of v) if (!ok(x)) return false;
+  for (let i = 0; i < v.length; i++) if (!ok(v[i])) return false;
   return true;
 }
 

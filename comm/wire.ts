@@ -19,6 +19,9 @@ export const DEFAULT_MAX_FRAME = 1024 ** 3;
 /** Largest msgpack header of one batch accepted. */
 export const MAX_HEADER = 512 * 1024 * 1024;
 
+/** The frames of every inline Payload read (frozen: shared, so it must never change). */
+const NO_FRAMES = Object.freeze([]) as unknown as Uint8Array[];
+
 let outFrames: Uint8Array[] | null = null;
 let inFrames: Uint8Array[] | null = null;
 
@@ -34,7 +37,7 @@ addExtension({
     return [start, p.frames.length + 1];
   },
   read(v: Uint8Array | number[]): Payload {
-    if (v instanceof Uint8Array) return new Payload(v, []);
+    if (v instanceof Uint8Array) return new Payload(v, NO_FRAMES);
     const [start, count] = v;
     const frames = inFrames;
     if (

@@ -99,13 +99,11 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
 
   /** These keys stay wanted (by the fire-and-forget pseudo-client) until they finish or err. */
   fireAndForget(keys: string[]): void {
-    let wants = this.clients.get(FIRE_AND_FORGET);
-    if (!wants) this.clients.set(FIRE_AND_FORGET, wants = new Set());
+    this.clients.add(FIRE_AND_FORGET);
     for (const k of keys) {
       const ts = this.tasks.get(k);
       if (!ts || ts.state === "memory" || ts.state === "erred") continue;
       (ts.whoWants ??= new SmallSet()).add(FIRE_AND_FORGET);
-      wants.add(ts);
     }
   }
 
@@ -131,7 +129,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
       cands.push(ws);
     }
     if (cands.length === 0) return null;
-    const wants = this.clients.get(client);
+    const known = this.clients.has(client);
     const load = new Map<WorkerState, number>();
     for (const ws of cands) load.set(ws, ws.nbytes / ws.info.nthreads);
     const plan: ScatterPlanResult = {};
@@ -144,10 +142,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
         this.counts.waiting++;
         this.addTask(ts);
       }
-      if (wants) {
-        (ts.whoWants ??= new SmallSet()).add(client);
-        wants.add(ts);
-      }
+      if (known) (ts.whoWants ??= new SmallSet()).add(client);
       if (ts.state === "memory") {
         this.tellInMemory(ts, client);
         continue;
@@ -215,7 +210,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
         }
       }
       if (ts.whoWants) { for (const c of ts.whoWants) this.tellInMemory(ts, c); }
-      if (!this.needed(ts)) this.recs.push([ts, "released"]);
+      if (!this.needed(ts)) this.recs.push(ts, "released");
     }
     this.run();
   }

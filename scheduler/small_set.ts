@@ -5,10 +5,10 @@
  */
 const EMPTY: unknown = Symbol("empty");
 
-/** A Set-like collection that is cheap while it holds at most one element. */
+/** A Set-like collection that is cheap while it holds at most one element (never a Set itself). */
 export class SmallSet<T> implements Iterable<T> {
-  #one: T | typeof EMPTY = EMPTY as typeof EMPTY;
-  #many: Set<T> | null = null;
+  // one field, not two: EMPTY, the single element, or a Set of two or more
+  #v: T | Set<T> | typeof EMPTY = EMPTY as typeof EMPTY;
 
   constructor(items?: Iterable<T>) {
     if (items) { for (const x of items) this.add(x); }
@@ -16,46 +16,44 @@ export class SmallSet<T> implements Iterable<T> {
 
   /** Number of elements. */
   get size(): number {
-    return this.#many ? this.#many.size : this.#one === EMPTY ? 0 : 1;
+    const v = this.#v;
+    return v instanceof Set ? v.size : v === EMPTY ? 0 : 1;
   }
 
   /** Whether `x` is in the set. */
   has(x: T): boolean {
-    return this.#many ? this.#many.has(x) : this.#one === x && this.#one !== EMPTY;
+    const v = this.#v;
+    return v instanceof Set ? v.has(x) : v === x && v !== EMPTY;
   }
 
   /** Adds `x`; returns the set. */
   add(x: T): this {
-    if (this.#many) this.#many.add(x);
-    else if (this.#one === EMPTY) this.#one = x;
-    else if (this.#one !== x) {
-      this.#many = new Set([this.#one as T, x]);
-      this.#one = EMPTY as typeof EMPTY;
-    }
+    const v = this.#v;
+    if (v instanceof Set) v.add(x);
+    else if (v === EMPTY) this.#v = x;
+    else if (v !== x) this.#v = new Set([v as T, x]);
     return this;
   }
 
   /** Removes `x`; true if it was there. */
   delete(x: T): boolean {
-    if (this.#many) return this.#many.delete(x);
-    if (this.#one === EMPTY || this.#one !== x) return false;
-    this.#one = EMPTY as typeof EMPTY;
+    const v = this.#v;
+    if (v instanceof Set) return v.delete(x);
+    if (v === EMPTY || v !== x) return false;
+    this.#v = EMPTY as typeof EMPTY;
     return true;
   }
 
   /** Removes every element. */
   clear(): void {
-    this.#one = EMPTY as typeof EMPTY;
-    this.#many = null;
+    this.#v = EMPTY as typeof EMPTY;
   }
 
   /** The elements (deleting during iteration is safe). */
   *[Symbol.iterator](): IterableIterator<T> {
-    if (this.#many) {
-      yield* this.#many;
-      return;
-    }
-    if (this.#one !== EMPTY) yield this.#one as T;
+    const v = this.#v;
+    if (v instanceof Set) yield* v;
+    else if (v !== EMPTY) yield v as T;
   }
 
   /** The elements. */

@@ -61,6 +61,7 @@ export class SchedulerState extends SchedulerClientOps {
   #generation = 0;
   #generationAt = -Infinity;
   #slab = new ArgSlab();
+  #lastOnlyDep: TaskState[] = [];
 
   constructor(out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
     super(out, { ...DEFAULT_SCHEDULER_CONFIG, ...config });
@@ -106,7 +107,7 @@ export class SchedulerState extends SchedulerClientOps {
             `the process.`,
         };
         ts.blame = ts;
-        this.recs.push([ts, "erred"]);
+        this.recs.push(ts, "erred");
       } else again.push(ts);
     }
     const scattered: TaskState[] = [];
@@ -148,9 +149,16 @@ export class SchedulerState extends SchedulerClientOps {
 
   /** client.restart() (i5): every key any client wants is cancelled (keys-cancelled) and released. */
   cancelAll(reason: string): void {
-    for (const [client, wants] of this.clients) {
-      if (wants.size === 0) continue;
-      const keys = Array.from(wants, (ts) => ts.key);
+    const byClient = new Map<string, string[]>();
+    for (const ts of this.tasks.values()) {
+      if (!ts.whoWants) continue;
+      for (const c of ts.whoWants) {
+        const keys = byClient.get(c);
+        if (keys) keys.push(ts.key);
+        else byClient.set(c, [ts.key]);
+      }
+    }
+    for (const [client, keys] of byClient) {
       this.out.client(client, { op: "keys-cancelled", keys, reason });
       this.releaseKeys(client, keys);
     }
@@ -158,15 +166,15 @@ export class SchedulerState extends SchedulerClientOps {
 
   /** A client connected. */
   addClient(id: string): void {
-    if (!this.clients.has(id)) this.clients.set(id, new Set());
+    this.clients.add(id);
   }
 
   /** A client left: everything it wanted is released. */
   removeClient(id: string): void {
-    const wants = this.clients.get(id);
-    if (!wants) return;
-    this.clients.delete(id);
-    for (const ts of wants) this.#unwant(ts, id);
+    if (!this.clients.delete(id)) return;
+    for (const ts of this.tasks.values()) {
+      if (ts.whoWants?.has(id)) this.dropWant(ts, id);
+    }
     this.run();
   }
 
@@ -188,7 +196,7 @@ export class SchedulerState extends SchedulerClientOps {
       // the function's hash string is shared with its definition, not one copy per task
       const fn = this.functions.get(spec.f)?.h ?? spec.f;
       const ts = new TaskState(spec.k, keyPrefix(spec.k), fn, spec.a, this.#slab);
-      ts.rank = -(spec.p ?? 0);
+      ts.rank = spec.p ? -spec.p : 0; // never -0: a double would box every task's rank
       ts.order = ++this.#seq;
       ts.generation = this.#generation;
       ts.retries = spec.r ?? 0;
@@ -229,19 +237,21 @@ export class SchedulerState extends SchedulerClientOps {
           continue;
         }
         if (dep.dependents?.has(ts)) continue; // listed twice
-        // sized exactly: an array grown by push reserves room for 17
-        if (ts.deps.length === 0) ts.deps = [dep];
+        // A lone dependency's list is shared (frozen) by every task that has just it, as in a
+        // map over one input; a second one makes a list of its own, sized exactly (an array
+        // grown by push reserves room for 17).
+        if (ts.deps.length === 0) ts.deps = this.#onlyDep(dep);
+        else if (ts.deps.length === 1) ts.deps = [ts.deps[0], dep];
         else ts.deps.push(dep);
         (dep.dependents ??= new SmallSet()).add(ts);
       }
     }
     const toWait: TaskState[] = [];
-    const wants = this.clients.get(client);
+    const known = this.clients.has(client);
     for (const k of msg.wanted) {
       const ts = this.tasks.get(k);
-      if (!ts || !wants) continue;
+      if (!ts || !known) continue;
       (ts.whoWants ??= new SmallSet()).add(client);
-      wants.add(ts);
       if (ts.state === "memory") this.#tellInMemory(ts, client);
       else if (ts.state === "erred") this.tellErred(ts, client);
       else if (ts.state === "released" && !ts.exception) toWait.push(ts);
@@ -261,14 +271,18 @@ export class SchedulerState extends SchedulerClientOps {
     this.run();
   }
 
+  /** The shared, frozen `[dep]` (the last one made is reused). */
+  #onlyDep(dep: TaskState): TaskState[] {
+    if (this.#lastOnlyDep[0] !== dep) this.#lastOnlyDep = Object.freeze([dep]) as TaskState[];
+    return this.#lastOnlyDep;
+  }
+
   /** A client dropped its Futures for these keys. */
   releaseKeys(client: string, keys: string[]): void {
-    const wants = this.clients.get(client);
     for (const k of keys) {
       const ts = this.tasks.get(k);
       if (!ts || !ts.whoWants?.has(client)) continue;
-      wants?.delete(ts);
-      this.#unwant(ts, client);
+      this.dropWant(ts, client);
     }
     this.run();
   }
@@ -329,7 +343,7 @@ export class SchedulerState extends SchedulerClientOps {
     this.dropWaiter(ts);
     if (ts.whoWants) { for (const c of ts.whoWants) this.#tellInMemory(ts, c, msg.v); }
     if (ts.whoWants?.has(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
-    if (!this.needed(ts)) this.recs.push([ts, "released"]);
+    if (!this.needed(ts)) this.recs.push(ts, "released");
     this.slotsOpened.add(ws);
     this.run();
   }
@@ -342,12 +356,12 @@ export class SchedulerState extends SchedulerClientOps {
     if (ts.retries > 0) {
       ts.retries--;
       this.stopProcessing(ts, false);
-      this.recs.push([ts, "waiting"]);
+      this.recs.push(ts, "waiting");
     } else {
       this.unassign(ts, false);
       ts.exception = msg.e;
       ts.blame = ts;
-      this.recs.push([ts, "erred"]);
+      this.recs.push(ts, "erred");
     }
     this.run();
   }
@@ -377,12 +391,12 @@ export class SchedulerState extends SchedulerClientOps {
         dep.whoHas = null;
         dep.state = "released";
         this.count("memory", "released");
-        this.recs.push([dep, this.needed(dep) ? "waiting" : "forgotten"]);
+        this.recs.push(dep, this.needed(dep) ? "waiting" : "forgotten");
       }
     }
     if (ts && ts.state === "processing" && ts.processingOn?.address === address) {
       this.stopProcessing(ts, true);
-      this.recs.push([ts, "waiting"]);
+      this.recs.push(ts, "waiting");
     }
     this.run();
   }
@@ -390,13 +404,6 @@ export class SchedulerState extends SchedulerClientOps {
   // ---------------------------------------------------------------- helpers
 
   /** A client dropped its interest in `ts`. */
-  #unwant(ts: TaskState, client: string): void {
-    ts.whoWants?.delete(client);
-    if (this.needed(ts)) return;
-    if (ts.state === "erred" || ts.state === "released") this.recs.push([ts, "forgotten"]);
-    else this.recs.push([ts, "released"]);
-  }
-
   #tellInMemory(ts: TaskState, client: string, v?: TaskFinished["v"]): void {
     this.out.client(client, {
       op: "key-in-memory",
@@ -423,7 +430,7 @@ export class SchedulerState extends SchedulerClientOps {
       }
       this.#notifyCancelled(ts, reason);
       if (ts.state !== "released") this.toReleased(ts);
-      this.recs.push([ts, "forgotten"]);
+      this.recs.push(ts, "forgotten");
     }
   }
 
@@ -431,7 +438,6 @@ export class SchedulerState extends SchedulerClientOps {
     if (ts.whoWants) {
       for (const c of ts.whoWants) {
         this.out.client(c, { op: "keys-cancelled", keys: [ts.key], reason });
-        this.clients.get(c)?.delete(ts);
       }
     }
     ts.whoWants = null;

@@ -7,6 +7,8 @@ import type { SmallSet } from "./small_set.ts";
 import { type ArgSlab, SLAB_MAX } from "./arg_slab.ts";
 
 const NO_FRAMES: Uint8Array[] = [];
+// a slab argument's length is at most SLAB_MAX, so offset and length pack into one integer
+const ARGS_LEN_SPAN = SLAB_MAX + 1;
 // frozen: a push onto the shared empty list would be a bug
 const NO_DEPS = Object.freeze([]) as unknown as TaskState[];
 
@@ -33,6 +35,17 @@ export const TASK_STATES: readonly TaskStateName[] = [
   "forgotten",
 ];
 
+/** The fields few tasks ever set, kept apart so a plain waiting task does not carry them. */
+class TaskExtra {
+  retries = 0;
+  suspicious = 0;
+  exception: ErrorEnvelope | null = null;
+  blame: TaskState | null = null;
+  restrictions: Set<string> | null = null;
+  loose = false;
+  lastDeadWorker: string | null = null;
+}
+
 /** One task the scheduler knows. */
 export class TaskState implements HeapItem {
   state: TaskStateName = "released";
@@ -55,27 +68,18 @@ export class TaskState implements HeapItem {
   order = 0;
   /** FIFO generation (Dask's fifo_timeout): a later batch of submissions runs after. */
   generation = 0;
-  retries = 0;
-  /** How many workers died while this task was running there. */
-  suspicious = 0;
   nbytes = -1;
-  exception: ErrorEnvelope | null = null;
-  blame: TaskState | null = null;
   /** Duration estimate counted in its worker's occupancy. */
   occupancyShare = 0;
   heapIndex = -1;
-  /** Workers (addresses or names) it may run on, or null for any. */
-  restrictions: Set<string> | null = null;
-  /** Whether it may run elsewhere when no allowed worker is there. */
-  loose = false;
-  /** The last worker that died while running it. */
-  lastDeadWorker: string | null = null;
+  // Every waiting task costs its fields' bytes: the rare ones live in a side object made on first
+  // write (issue 3's memory per waiting task).
+  #extra: TaskExtra | null = null;
 
-  // Encoded arguments: a slab chunk and the range in it, or a Payload of their own, or null for
-  // scattered data (no lineage).
+  // Encoded arguments: a slab chunk and the range in it (offset * ARGS_LEN_SPAN + length, one
+  // small integer), or a Payload of their own, or null for scattered data (no lineage).
   #argsIn: Uint8Array | Payload | null = null;
-  #argsAt = 0;
-  #argsLen = 0;
+  #argsRange = 0;
 
   constructor(
     readonly key: string,
@@ -88,11 +92,70 @@ export class TaskState implements HeapItem {
     this.setArgs(args, slab);
   }
 
+  #x(): TaskExtra {
+    return this.#extra ??= new TaskExtra();
+  }
+
+  /** Retries left on error. */
+  get retries(): number {
+    return this.#extra?.retries ?? 0;
+  }
+  set retries(n: number) {
+    if (n !== 0 || this.#extra) this.#x().retries = n;
+  }
+
+  /** How many workers died while this task was running there. */
+  get suspicious(): number {
+    return this.#extra?.suspicious ?? 0;
+  }
+  set suspicious(n: number) {
+    if (n !== 0 || this.#extra) this.#x().suspicious = n;
+  }
+
+  /** The error it ended with (its own, or the one of the dependency to blame). */
+  get exception(): ErrorEnvelope | null {
+    return this.#extra?.exception ?? null;
+  }
+  set exception(e: ErrorEnvelope | null) {
+    if (e !== null || this.#extra) this.#x().exception = e;
+  }
+
+  /** The task whose error this one carries. */
+  get blame(): TaskState | null {
+    return this.#extra?.blame ?? null;
+  }
+  set blame(ts: TaskState | null) {
+    if (ts !== null || this.#extra) this.#x().blame = ts;
+  }
+
+  /** Workers (addresses or names) it may run on, or null for any. */
+  get restrictions(): Set<string> | null {
+    return this.#extra?.restrictions ?? null;
+  }
+  set restrictions(r: Set<string> | null) {
+    if (r !== null || this.#extra) this.#x().restrictions = r;
+  }
+
+  /** Whether it may run elsewhere when no allowed worker is there. */
+  get loose(): boolean {
+    return this.#extra?.loose ?? false;
+  }
+  set loose(b: boolean) {
+    if (b || this.#extra) this.#x().loose = b;
+  }
+
+  /** The last worker that died while running it. */
+  get lastDeadWorker(): string | null {
+    return this.#extra?.lastDeadWorker ?? null;
+  }
+  set lastDeadWorker(a: string | null) {
+    if (a !== null || this.#extra) this.#x().lastDeadWorker = a;
+  }
+
   /** Stores the encoded arguments: small ones copied into `slab`, others kept as they are. */
   setArgs(args: Payload | null, slab?: ArgSlab): void {
     if (args !== null && slab && args.frames.length === 0 && args.header.length <= SLAB_MAX) {
-      this.#argsAt = slab.copy(args.header);
-      this.#argsLen = args.header.length;
+      this.#argsRange = slab.copy(args.header) * ARGS_LEN_SPAN + args.header.length;
       this.#argsIn = slab.chunk;
     } else this.#argsIn = args;
   }
@@ -106,7 +169,8 @@ export class TaskState implements HeapItem {
   get args(): Payload | null {
     const a = this.#argsIn;
     if (a === null || a instanceof Payload) return a;
-    return new Payload(a.subarray(this.#argsAt, this.#argsAt + this.#argsLen), NO_FRAMES);
+    const at = Math.floor(this.#argsRange / ARGS_LEN_SPAN);
+    return new Payload(a.subarray(at, at + this.#argsRange % ARGS_LEN_SPAN), NO_FRAMES);
   }
 
   /** The priority tuple as sent to workers; lower runs first. */

@@ -19,7 +19,36 @@ import { pickRootWorker, pickWorker, taskSlots } from "./placement.ts";
 import { allowed, hasResources, pickResourceWorker, type Resources } from "./placement.ts";
 import type { SchedulerConfig, SchedulerOutbox } from "./state.ts";
 
-type Rec = [TaskState, TaskStateName];
+/**
+ * Pending recommendations, a stack of (task, target state) pairs kept in two parallel arrays:
+ * a pair array per recommendation would be garbage on every transition of every task.
+ */
+class RecStack {
+  #tasks: TaskState[] = [];
+  #to: TaskStateName[] = [];
+
+  /** How many are pending. */
+  get length(): number {
+    return this.#tasks.length;
+  }
+
+  /** Recommends moving `ts` to state `to`. */
+  push(ts: TaskState, to: TaskStateName): void {
+    this.#tasks.push(ts);
+    this.#to.push(to);
+  }
+
+  /** The target state of the top pair (call before `pop`). */
+  peekTo(): TaskStateName {
+    return this.#to[this.#to.length - 1];
+  }
+
+  /** Removes the top pair and returns its task. */
+  pop(): TaskState {
+    this.#to.pop();
+    return this.#tasks.pop()!;
+  }
+}
 
 /** The pseudo-client that wants fire-and-forget keys until they finish or err (i4-graph). */
 export const FIRE_AND_FORGET = "fire-and-forget";
@@ -49,8 +78,12 @@ export abstract class SchedulerTransitions {
   protected totalThreads = 0;
   /** Tasks not forgotten per prefix (Dask's task group sizes), for the root-ish rule. */
   readonly #prefixCounts: Map<string, number> = new Map();
-  /** Connected clients and the tasks each wants. */
-  readonly clients: Map<string, Set<TaskState>> = new Map();
+  /**
+   * Connected clients (and dropped ones within their grace). What each wants is only in the tasks'
+   * `whoWants`: a per-client set would cost every waiting task another entry, and the calls that
+   * need a client's whole list (it leaves, restart) are rare enough to walk the tasks.
+   */
+  readonly clients: Set<string> = new Set();
   /** Ready root tasks waiting for a worker slot. */
   readonly queued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
   /** Ready tasks no worker can run. */
@@ -64,7 +97,7 @@ export abstract class SchedulerTransitions {
   /** A slowly decaying maximum of result sizes (bytes) per task prefix. */
   readonly sizes: Map<string, number> = new Map();
   readonly config: SchedulerConfig;
-  protected recs: Rec[] = [];
+  protected readonly recs: RecStack = new RecStack();
   /** Tasks whose inputs are all in memory, to be placed once the transitions settle. */
   protected ready: TaskState[] = [];
   /** Workers that lost a processing task (or joined) since the queue was last looked at. */
@@ -102,7 +135,8 @@ export abstract class SchedulerTransitions {
     const recs = this.recs;
     for (;;) {
       while (recs.length) {
-        const [ts, to] = recs.pop()!;
+        const to = recs.peekTo();
+        const ts = recs.pop();
         if (ts.state === to || ts.state === "forgotten") continue;
         this.#transition(ts, to);
       }
@@ -131,7 +165,7 @@ export abstract class SchedulerTransitions {
       sorted = !runsBefore(list[i], list[i - 1]);
     }
     if (!sorted) list.sort((a, b) => runsBefore(a, b) ? -1 : a === b ? 0 : 1);
-    for (let i = list.length - 1; i >= 0; i--) this.recs.push([list[i], to]);
+    for (let i = list.length - 1; i >= 0; i--) this.recs.push(list[i], to);
   }
 
   /**
@@ -143,7 +177,7 @@ export abstract class SchedulerTransitions {
       case "waiting":
         if (ts.state !== "released") return;
         if (!this.needed(ts)) {
-          this.recs.push([ts, "forgotten"]);
+          this.recs.push(ts, "forgotten");
           return;
         }
         if (!ts.hasArgs) {
@@ -195,7 +229,7 @@ export abstract class SchedulerTransitions {
     if (erred) {
       ts.exception = erred.exception;
       ts.blame = erred.blame ?? erred;
-      this.recs.push([ts, "erred"]);
+      this.recs.push(ts, "erred");
     } else if (!ts.waitingOn?.size) this.ready.push(ts);
     else this.recommend(start, "waiting");
   }
@@ -392,7 +426,7 @@ export abstract class SchedulerTransitions {
       this.dropWaiter(ts);
     }
     if (this.needed(ts)) return;
-    if (!ts.dependents?.size) this.recs.push([ts, "forgotten"]);
+    if (!ts.dependents?.size) this.recs.push(ts, "forgotten");
   }
 
   #toErred(ts: TaskState): void {
@@ -413,7 +447,7 @@ export abstract class SchedulerTransitions {
         if (dts.state === "released" && !this.needed(dts)) continue;
         dts.exception = ts.exception;
         dts.blame = ts.blame ?? ts;
-        this.recs.push([dts, "erred"]);
+        this.recs.push(dts, "erred");
       }
     }
     if (ts.whoWants) { for (const c of ts.whoWants) this.tellErred(ts, c); }
@@ -432,8 +466,8 @@ export abstract class SchedulerTransitions {
       dep.dependents?.delete(ts);
       dep.waiters?.delete(ts);
       if (!this.needed(dep)) {
-        if (dep.state === "memory") this.recs.push([dep, "released"]);
-        else if (!dep.dependents?.size) this.recs.push([dep, "forgotten"]);
+        if (dep.state === "memory") this.recs.push(dep, "released");
+        else if (!dep.dependents?.size) this.recs.push(dep, "forgotten");
       }
     }
   }
@@ -448,7 +482,7 @@ export abstract class SchedulerTransitions {
       ready = false;
       (ts.waitingOn ??= new SmallSet()).add(dep);
       (dep.waiters ??= new SmallSet()).add(ts);
-      if (dep.state === "released") this.recs.push([dep, "waiting"]);
+      if (dep.state === "released") this.recs.push(dep, "waiting");
     }
     if (!ready && ts.state !== "waiting") {
       this.#leaveReady(ts);
@@ -467,10 +501,9 @@ export abstract class SchedulerTransitions {
   /** `client` no longer wants `ts`: released, or forgotten, once nothing else needs it (i4-graph). */
   protected dropWant(ts: TaskState, client: string): void {
     ts.whoWants?.delete(client);
-    this.clients.get(client)?.delete(ts);
     if (this.needed(ts)) return;
-    if (ts.state === "erred" || ts.state === "released") this.recs.push([ts, "forgotten"]);
-    else this.recs.push([ts, "released"]);
+    if (ts.state === "erred" || ts.state === "released") this.recs.push(ts, "forgotten");
+    else this.recs.push(ts, "released");
   }
 
   /** `ts` no longer needs its dependencies' data: release those nobody else needs. */
@@ -478,7 +511,7 @@ export abstract class SchedulerTransitions {
     for (const dep of ts.deps) {
       if (!dep.waiters?.delete(ts)) continue;
       if (this.needed(dep)) continue;
-      if (dep.state !== "erred") this.recs.push([dep, "released"]);
+      if (dep.state !== "erred") this.recs.push(dep, "released");
     }
   }
 
