@@ -9,7 +9,8 @@ import { pureKey, randomKey } from "../comm/keys.ts";
 import { Future, type FutureHost, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
 import { fnInfo } from "./functions.ts";
-import { checkResources, specOptions, type TaskOptions } from "./host.ts";
+import { specOptions, type TaskOptions } from "./host.ts";
+import { PlainBlock } from "./plain_block.ts";
 import type { SubmitOptions } from "./options.ts";
 
 /** The fifoTimeout (ms) of submissions that set none. */
@@ -62,6 +63,12 @@ function checkAllowOtherWorkers(o: SubmitOptions): void {
   }
 }
 
+/** Whether a task goes in the `plain` columns: no options and no out-of-band frames. */
+function isPlain(s: TaskSpec): boolean {
+  return s.a.frames.length === 0 && s.p === undefined && s.r === undefined &&
+    s.w === undefined && s.rs === undefined && s.ps === undefined;
+}
+
 /** A Client's submissions and its queue to the scheduler. */
 export class Submitter {
   readonly #h: SubmitHost;
@@ -70,6 +77,8 @@ export class Submitter {
   /** Every function this client sent, by hash (sent again after a reconnect, i5). */
   readonly fnDefs = new Map<string, FunctionDef>();
   #tasks: TaskSpec[] = [];
+  /** Queued option-less tasks (sent as columns); a message carries these or `#tasks`, in order. */
+  #plain: PlainBlock | null = null;
   #wanted: string[] = [];
   #fns: FunctionDef[] = [];
   /** fifoTimeout (ms) of the queued submissions (i4-steal). */
@@ -83,7 +92,7 @@ export class Submitter {
 
   /** Tasks queued and not yet sent. */
   get queued(): number {
-    return this.#tasks.length;
+    return this.#tasks.length + (this.#plain?.size ?? 0);
   }
 
   /** `client.map`: one task per element of the zipped iterables. */
@@ -135,19 +144,18 @@ export class Submitter {
         this.flush();
         this.#fifo = fifo;
       }
-      const spec: TaskSpec = { k: key, f: info.h, a: payload, d: [...deps] };
-      if (options.priority) spec.p = options.priority;
-      if (options.retries) spec.r = options.retries;
-      if (options.workers !== undefined) {
-        spec.w = typeof options.workers === "string" ? [options.workers] : [...options.workers];
-        if (options.allowOtherWorkers) spec.lo = true;
-      }
+      const spec = specOptions({ k: key, f: info.h, a: payload, d: [...deps] }, options);
       // in-task (issue 4)
-      if (options.resources !== undefined) spec.rs = checkResources(options.resources);
       const parent = h.taskKey();
       if (parent !== undefined) spec.ps = parent;
-      this.#tasks.push(spec);
-      this.#wanted.push(key);
+      if (isPlain(spec)) {
+        if (this.#tasks.length) this.flushGraph(); // one kind per message, in submission order
+        (this.#plain ??= new PlainBlock()).add(key, info.h, payload.header, spec.d);
+      } else {
+        if (this.#plain) this.flushGraph();
+        this.#tasks.push(spec);
+        this.#wanted.push(key);
+      }
       ks.spec = spec;
       if (!this.sentFns.has(info.h)) {
         this.sentFns.add(info.h);
@@ -155,7 +163,7 @@ export class Submitter {
         this.#fns.push(def);
         this.fnDefs.set(info.h, def);
       }
-      if (this.#tasks.length >= GRAPH_CHUNK) this.flushGraph();
+      if (this.queued >= GRAPH_CHUNK) this.flushGraph();
       else this.#scheduleFlush();
     }
     return new Future(ks, client, client);
@@ -175,6 +183,7 @@ export class Submitter {
       this.flush();
       this.#fifo = DEFAULT_FIFO;
     }
+    if (this.#plain) this.flushGraph();
     this.#tasks.push(specOptions({ k: key, f: info.h, a: args, d: deps }, options));
     if (want) this.#wanted.push(key);
     if (!this.sentFns.has(info.h)) {
@@ -199,7 +208,7 @@ export class Submitter {
 
   /** This client released its last Future of `key`; sent after the queued tasks. */
   release(key: string): void {
-    if (this.#tasks.length) this.flushGraph(); // the scheduler must see the key before its release
+    if (this.queued) this.flushGraph(); // the scheduler must see the key before its release
     this.#released.push(key);
     this.#scheduleFlush();
   }
@@ -222,15 +231,17 @@ export class Submitter {
 
   /** Sends the queued submissions as one update-graph. */
   flushGraph(): void {
-    if (!this.#tasks.length && !this.#wanted.length) return;
+    if (!this.#tasks.length && !this.#wanted.length && !this.#plain) return;
     this.#h.send({
       op: "update-graph",
       tasks: this.#tasks,
+      plain: this.#plain?.columns(),
       wanted: this.#wanted,
       functions: this.#fns.length ? this.#fns : undefined,
       fifo: this.#fifo === DEFAULT_FIFO ? undefined : this.#fifo,
     });
     this.#tasks = [];
+    this.#plain = null;
     this.#wanted = [];
     this.#fns = [];
   }

@@ -17,7 +17,7 @@ const MAX_BATCH = 5000;
 
 /** How much a message weighs against MAX_BATCH. */
 function weight(msg: Message): number {
-  return msg.op === "update-graph" ? msg.tasks.length || 1 : 1;
+  return msg.op === "update-graph" ? msg.tasks.length + (msg.plain?.k.length ?? 0) || 1 : 1;
 }
 
 /** Ops that answer a request carrying the same `id`. */

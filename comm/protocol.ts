@@ -90,10 +90,40 @@ export interface Refused {
 
 // ---- client -> scheduler ----
 
+/**
+ * Tasks without options, column by column, each wanted by the client that sends them (what
+ * `submit` and `map` make): the scheduler builds its records from these columns without
+ * decoding an object, a string or a buffer view per task. Each task's dependencies come before
+ * it, in this message or an earlier one.
+ */
+export interface PlainTasks {
+  /** Keys. */
+  k: string[];
+  /** The function hashes used (each a FunctionDef sent earlier or in the same message). */
+  f: string[];
+  /** Per task, its function's index in `f`; absent: every task runs `f[0]`. */
+  fi?: number[];
+  /**
+   * Every task's encoded arguments (msgpack, no frames), one after the other, as the header of
+   * a Payload without frames: a big block travels as a frame, outside the msgpack header.
+   */
+  a: Payload;
+  /** Per task, where its arguments end in `a` (they start where the previous task's end). */
+  ae: number[];
+  /** The dependency keys named, each once. */
+  d: string[];
+  /** Per task, how many dependencies it has; absent: none has any. */
+  dc?: number[];
+  /** The dependencies of every task in turn, as indices into `d`. */
+  di?: number[];
+}
+
 /** Submit tasks; `wanted` are the keys the client holds Futures for. */
 export interface UpdateGraph {
   op: "update-graph";
   tasks: TaskSpec[];
+  /** More tasks, all wanted (processed before `tasks`; a message carries one or the other). */
+  plain?: PlainTasks;
   wanted: string[];
   functions?: FunctionDef[];
   /** fifoTimeout (ms) of these submissions: a later generation starts after it (absent = 100). */

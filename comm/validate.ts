@@ -70,6 +70,40 @@ function taskSpec(v: unknown): boolean {
   return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
 }
 
+const isIndex = (v: unknown, below: number) =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0 && v < below;
+
+/** Columns of plain tasks: lengths agree, offsets ascend, indices are in range, no self-wait. */
+function plainTasks(v: unknown): boolean {
+  if (!isObj(v) || !strs(v.k) || !strs(v.f)) return false;
+  if (!(v.a instanceof Payload) || v.a.frames.length !== 0) return false;
+  if (!Array.isArray(v.ae) || !strs(v.d)) return false;
+  const k = v.k as string[], f = v.f as string[], ae = v.ae as unknown[], d = v.d as string[];
+  const n = k.length;
+  if (ae.length !== n || (n > 0 && f.length === 0)) return false;
+  const fi = v.fi, dc = v.dc, di = v.di;
+  if (fi !== undefined && (!Array.isArray(fi) || fi.length !== n)) return false;
+  if (dc !== undefined && (!Array.isArray(dc) || dc.length !== n || !Array.isArray(di))) {
+    return false;
+  }
+  if (dc === undefined && di !== undefined) return false;
+  let end = 0, at = 0;
+  for (let i = 0; i < n; i++) {
+    const e = ae[i];
+    if (!isIndex(e, v.a.header.length + 1) || (e as number) < end) return false;
+    end = e as number;
+    if (fi !== undefined && !isIndex(fi[i], f.length)) return false;
+    if (dc === undefined) continue;
+    const c = dc[i];
+    if (!isIndex(c, Infinity) || at + c > (di as unknown[]).length) return false;
+    for (const stop = at + c; at < stop; at++) {
+      const j = (di as unknown[])[at];
+      if (!isIndex(j, d.length) || d[j as number] === k[i]) return false; // no self-wait
+    }
+  }
+  return dc === undefined || at === (di as unknown[]).length;
+}
+
 /** Whether `v` is a WorkerInfo a scheduler can rely on. */
 export function isWorkerInfo(v: unknown): boolean {
   return isObj(v) && isStr(v.address) && v.address.length > 0 && isStr(v.name) &&
@@ -98,6 +132,7 @@ function badField(m: Obj): string | null {
       return isStr(m.reason) ? null : "reason";
     case "update-graph":
       if (!each(m.tasks, taskSpec)) return "tasks";
+      if (m.plain !== undefined && !plainTasks(m.plain)) return "plain";
       if (!strs(m.wanted)) return "wanted";
       if (m.fifo !== undefined && !(isNum(m.fifo) && m.fifo >= 0)) return "fifo";
       return m.functions === undefined || each(m.functions, functionDef) ? null : "functions";

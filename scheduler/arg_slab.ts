@@ -18,13 +18,21 @@ export class ArgSlab {
 
   /** Copies `bytes` (at most SLAB_MAX) into `chunk` (a fresh one when full); returns the offset. */
   copy(bytes: Uint8Array): number {
-    if (bytes.length > CHUNK - this.#used) {
+    return this.copyRange(bytes, 0, bytes.length);
+  }
+
+  /** Copies `src[start..end)` (at most SLAB_MAX bytes) like `copy`, without a view of it. */
+  copyRange(src: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n > CHUNK - this.#used) {
       this.chunk = new Uint8Array(CHUNK);
       this.#used = 0;
     }
     const at = this.#used;
-    this.chunk.set(bytes, at);
-    this.#used = at + bytes.length;
+    const chunk = this.chunk;
+    // a loop, not set(subarray): short copies are faster, and no view is made
+    for (let i = 0; i < n; i++) chunk[at + i] = src[start + i];
+    this.#used = at + n;
     return at;
   }
 }

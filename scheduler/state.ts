@@ -4,6 +4,7 @@
  * an outbox. No I/O, no timers, no awaiting.
  */
 import type {
+  PlainTasks,
   SchedulerToClient,
   SchedulerToWorker,
   TaskErred,
@@ -190,6 +191,10 @@ export class SchedulerState extends SchedulerClientOps {
     }
     if (msg.functions) { for (const f of msg.functions) this.functions.set(f.h, f); }
     const fresh: TaskState[] = [];
+    const toWait: TaskState[] = [];
+    const known = this.clients.has(client);
+    if (msg.plain) this.#addPlain(client, known, msg.plain, fresh, toWait);
+    const plainCount = fresh.length;
     const specs: UpdateGraph["tasks"] = [];
     for (const spec of msg.tasks) {
       if (this.tasks.has(spec.k)) continue;
@@ -218,47 +223,19 @@ export class SchedulerState extends SchedulerClientOps {
       specs.push(spec);
     }
     // linked once every new task exists: a dependency may come later in the same message
-    for (let i = 0; i < fresh.length; i++) {
-      const ts = fresh[i], spec = specs[i];
-      if (!this.functions.has(spec.f)) {
-        ts.exception = {
-          name: "ProtocolError",
-          message: `task ${spec.k} names function ${spec.f}, which the client never sent`,
-        };
-      }
-      for (const dk of spec.d) {
-        const dep = this.tasks.get(dk);
-        if (!dep) {
-          ts.exception ??= {
-            name: "CancelledError",
-            message: `dependency ${dk} of ${spec.k} is not known to the scheduler ` +
-              `(it was released or lost); submit it again`,
-          };
-          continue;
-        }
-        if (dep.dependents?.has(ts)) continue; // listed twice
-        // A lone dependency's list is shared (frozen) by every task that has just it, as in a
-        // map over one input; a second one makes a list of its own, sized exactly (an array
-        // grown by push reserves room for 17).
-        if (ts.deps.length === 0) ts.deps = this.#onlyDep(dep);
-        else if (ts.deps.length === 1) ts.deps = [ts.deps[0], dep];
-        else ts.deps.push(dep);
-        (dep.dependents ??= new SmallSet()).add(ts);
-      }
+    for (let i = 0; i < specs.length; i++) {
+      const ts = fresh[plainCount + i], spec = specs[i];
+      this.#checkFunction(ts, spec.f);
+      for (const dk of spec.d) this.#link(ts, dk);
     }
-    const toWait: TaskState[] = [];
-    const known = this.clients.has(client);
     for (const k of msg.wanted) {
       const ts = this.tasks.get(k);
-      if (!ts || !known) continue;
-      (ts.whoWants ??= new SmallSet()).add(client);
-      if (ts.state === "memory") this.#tellInMemory(ts, client);
-      else if (ts.state === "erred") this.tellErred(ts, client);
-      else if (ts.state === "released" && !ts.exception) toWait.push(ts);
+      if (ts && known) this.#want(client, ts, toWait);
     }
     const broken: TaskState[] = [];
     const unneeded: TaskState[] = [];
-    for (const ts of fresh) {
+    for (let i = 0; i < fresh.length; i++) {
+      const ts = fresh[i];
       if (ts.exception && (this.needed(ts) || ts.dependents?.size)) {
         ts.blame = ts;
         broken.push(ts);
@@ -269,6 +246,76 @@ export class SchedulerState extends SchedulerClientOps {
     this.recommend(toWait, "waiting");
     this.recommend(broken, "erred");
     this.run();
+  }
+
+  /** Creates, links and wants the tasks of a `plain` block (their dependencies come first). */
+  #addPlain(
+    client: string,
+    known: boolean,
+    p: PlainTasks,
+    fresh: TaskState[],
+    toWait: TaskState[],
+  ): void {
+    const args = p.a.header;
+    let start = 0, at = 0;
+    for (let i = 0; i < p.k.length; i++) {
+      const key = p.k[i], end = p.ae[i];
+      const stop = at + (p.dc ? p.dc[i] : 0);
+      let ts = this.tasks.get(key);
+      if (ts === undefined) {
+        const f = p.f[p.fi ? p.fi[i] : 0];
+        ts = new TaskState(key, keyPrefix(key), this.functions.get(f)?.h ?? f, null);
+        ts.setArgsRange(args, start, end, this.#slab);
+        ts.order = ++this.#seq;
+        ts.generation = this.#generation;
+        this.addTask(ts);
+        this.counts.released++;
+        fresh.push(ts);
+        this.#checkFunction(ts, f);
+        for (; at < stop; at++) this.#link(ts, p.d[p.di![at]]);
+      }
+      at = stop;
+      start = end;
+      if (known) this.#want(client, ts, toWait);
+    }
+  }
+
+  /** A task naming a function the client never sent errs. */
+  #checkFunction(ts: TaskState, f: string): void {
+    if (this.functions.has(f)) return;
+    ts.exception = {
+      name: "ProtocolError",
+      message: `task ${ts.key} names function ${f}, which the client never sent`,
+    };
+  }
+
+  /** Makes `ts` depend on the task under `dk` (a missing one makes it err). */
+  #link(ts: TaskState, dk: string): void {
+    const dep = this.tasks.get(dk);
+    if (!dep) {
+      ts.exception ??= {
+        name: "CancelledError",
+        message: `dependency ${dk} of ${ts.key} is not known to the scheduler ` +
+          `(it was released or lost); submit it again`,
+      };
+      return;
+    }
+    if (dep.dependents?.has(ts)) return; // listed twice
+    // A lone dependency's list is shared (frozen) by every task that has just it, as in a map
+    // over one input; a second one makes a list of its own, sized exactly (an array grown by
+    // push reserves room for 17).
+    if (ts.deps.length === 0) ts.deps = this.#onlyDep(dep);
+    else if (ts.deps.length === 1) ts.deps = [ts.deps[0], dep];
+    else ts.deps.push(dep);
+    (dep.dependents ??= new SmallSet()).add(ts);
+  }
+
+  /** `client` wants `ts`: told at once if it is done, else it waits (collected in `toWait`). */
+  #want(client: string, ts: TaskState, toWait: TaskState[]): void {
+    (ts.whoWants ??= new SmallSet()).add(client);
+    if (ts.state === "memory") this.#tellInMemory(ts, client);
+    else if (ts.state === "erred") this.tellErred(ts, client);
+    else if (ts.state === "released" && !ts.exception) toWait.push(ts);
   }
 
   /** The shared, frozen `[dep]` (the last one made is reused). */

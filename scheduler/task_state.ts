@@ -160,6 +160,18 @@ export class TaskState implements HeapItem {
     } else this.#argsIn = args;
   }
 
+  /**
+   * Stores `src[start..end)` as the encoded arguments (no frames): small ones copied into
+   * `slab`, others into a buffer of their own (never a view that would keep `src` alive).
+   */
+  setArgsRange(src: Uint8Array, start: number, end: number, slab: ArgSlab): void {
+    const n = end - start;
+    if (n <= SLAB_MAX) {
+      this.#argsRange = slab.copyRange(src, start, end) * ARGS_LEN_SPAN + n;
+      this.#argsIn = slab.chunk;
+    } else this.#argsIn = new Payload(src.slice(start, end), NO_FRAMES);
+  }
+
   /** Whether it has arguments, so it can be computed again (scattered data has none). */
   get hasArgs(): boolean {
     return this.#argsIn !== null;
