@@ -23,7 +23,8 @@ Workloads (shape: LocalCluster, 2 worker processes x 1 thread, host 127.0.0.1, n
      -> bytes per waiting task; first submit until the scheduler reports all of them known
      -> tasks/s
 a-d run on one cluster, each with one untimed warm-up run first; e and f warm up once too.
-Repetitions, as on the dtask side: a-c --reps; d and e min(--reps, 3); f one (--reps-f). a-d also
+Repetitions, as on the dtask side: a-d --reps; e min(--reps, 3); f --reps-f (default 1; the
+dtask bench passes 3). a-d also
 stop adding repetitions at a time budget (BUDGET_S; at least one is kept), so that one whole
 invocation stays under ~3 minutes on 2 cores. The JSON's "reps_per_workload" gives the samples
 actually taken. Medians are reported with their samples.
@@ -469,7 +470,7 @@ def main():
     only = {x.strip() for x in args.only.split(",") if x.strip()}
     queuing = args.queuing == "on"
     reps = args.reps
-    reps_d = min(reps, 3)
+    reps_d = reps
     reps_e = args.reps_e if args.reps_e is not None else min(reps, 3)
     reps_f = args.reps_f if args.reps_f is not None else 1
 
