@@ -11,6 +11,7 @@ import type { Transport } from "../../comm/transport.ts";
 import type {
   KeyInMemory,
   Message,
+  PlainTasks,
   SchedulerInfoReply,
   SchedulerInfoRequest,
 } from "../../comm/protocol.ts";
@@ -532,6 +533,87 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
     assert.throws(
       () => validateMessage(m),
       (e) => e instanceof ProtocolError && re.test(e.message),
+    );
+  }
+});
+
+Deno.test("validateMessage checks update-graph's plain columns and names plain", () => {
+  const args = () => new Payload(new Uint8Array([1, 2, 3]), []);
+  // a-1 (1 byte of arguments), then b-1 (2 bytes) on a-1; c-1 runs f[1] on a-1 and b-1
+  const base = (): PlainTasks => ({
+    k: ["a-1", "b-1", "c-1"],
+    f: ["h", "g"],
+    fi: [0, 0, 1],
+    a: args(),
+    ae: [1, 3, 3],
+    d: ["a-1", "b-1"],
+    dc: [0, 1, 2],
+    di: [0, 0, 1],
+  });
+  const msg = (plain: unknown) => ({ op: "update-graph", tasks: [], plain, wanted: [] });
+  const good = [
+    base(),
+    { k: [], f: [], a: new Payload(new Uint8Array(0), []), ae: [], d: [] },
+    { k: ["a-1", "a-2"], f: ["h"], a: args(), ae: [2, 3], d: [] }, // no fi, no dc/di
+    { ...base(), dc: [0, 0, 0], di: [] }, // dc of zeros, di empty
+  ];
+  for (const plain of good) {
+    const m = msg(plain);
+    assert.equal(validateMessage(m), m);
+  }
+  const without = (field: keyof PlainTasks) => {
+    const p: Partial<PlainTasks> = base();
+    delete p[field];
+    return p;
+  };
+  const bad: [string, unknown][] = [
+    ["ae shorter than k", { ...base(), ae: [1, 3] }],
+    ["ae longer than k", { ...base(), ae: [1, 3, 3, 3] }],
+    ["ae decreasing", { ...base(), ae: [2, 1, 3] }],
+    ["ae beyond the arguments", { ...base(), ae: [1, 3, 4] }],
+    ["ae negative", { ...base(), ae: [-1, 3, 3] }],
+    ["ae not an integer", { ...base(), ae: [1.5, 3, 3] }],
+    ["ae not an array", { ...base(), ae: "1,3,3" }],
+    ["ae missing", without("ae")],
+    ["fi index out of range", { ...base(), fi: [0, 0, 2] }],
+    ["fi index negative", { ...base(), fi: [0, -1, 1] }],
+    ["fi shorter than k", { ...base(), fi: [0, 1] }],
+    ["fi longer than k", { ...base(), fi: [0, 0, 1, 0] }],
+    ["dc without di", without("di")],
+    ["di without dc", without("dc")],
+    ["dc shorter than k", { ...base(), dc: [0, 1] }],
+    ["di index out of range", { ...base(), di: [0, 0, 2] }],
+    ["di index not a number", { ...base(), di: [0, 0, "1"] }],
+    ["sum of dc below di's length", { ...base(), di: [0, 0, 1, 1] }],
+    ["sum of dc beyond di's length", { ...base(), di: [0, 0] }],
+    ["dc negative", { ...base(), dc: [0, 1, -1], di: [0] }],
+    ["a task depending on itself", { ...base(), dc: [0, 1, 1], di: [1, 0] }],
+    ["a lone task depending on itself", {
+      k: ["a-1"],
+      f: ["h"],
+      a: args(),
+      ae: [3],
+      d: ["a-1"],
+      dc: [1],
+      di: [0],
+    }],
+    ["a not a Payload", { ...base(), a: { header: new Uint8Array([1, 2, 3]), frames: [] } }],
+    ["a raw bytes", { ...base(), a: new Uint8Array([1, 2, 3]) }],
+    ["a a Payload with frames", {
+      ...base(),
+      a: new Payload(new Uint8Array([1, 2, 3]), [new Uint8Array(4)]),
+    }],
+    ["f empty while there are tasks", { ...without("fi"), f: [] }],
+    ["k not strings", { ...base(), k: ["a-1", 2, "c-1"] }],
+    ["d not strings", { ...base(), d: ["a-1", null] }],
+    ["plain not an object", [1, 2, 3]],
+    ["plain null", null],
+  ];
+  for (const [what, plain] of bad) {
+    assert.throws(
+      () => validateMessage(msg(plain)),
+      (e) => e instanceof ProtocolError && /field plain is missing/.test(e.message),
+      what,
     );
   }
 });

@@ -127,6 +127,64 @@ Deno.test("keyPrefix follows Dask's key_split", () => {
   for (const [key, prefix] of cases) assert.equal(keyPrefix(key), prefix, key);
 });
 
+const H = "0123456789abcdef0123456789abcdef"; // 32 lowercase hex digits, letters and digits
+
+Deno.test("keyPrefix fast path: name-<32 lowercase hex>", () => {
+  assert.equal(keyPrefix(`load_data-${H}`), "load_data");
+  assert.equal(keyPrefix(`Inc-${H}`), "Inc");
+  assert.equal(keyPrefix(`inc-${H}`), "inc");
+  assert.equal(keyPrefix(`a-${H}`), "a");
+  assert.equal(keyPrefix(`a_-${H}`), "a_");
+  assert.equal(keyPrefix(`load-data-${H}`), "load-data");
+});
+
+Deno.test("keyPrefix: near misses of the fast path follow Dask's key_split", () => {
+  const upper = H.toUpperCase();
+  const cases: [string, string][] = [
+    // uppercase hex: a word with digits ends the prefix
+    [`inc-${upper}`, "inc"],
+    // ...an uppercase word of letters only (not 8 hex digits) is part of it
+    [`inc-${"ABCDEF".repeat(5)}AB`, `inc-${"ABCDEF".repeat(5)}AB`],
+    // 31 or 33 hex digits: the word has digits, so it ends the prefix
+    [`inc-${H.slice(1)}`, "inc"],
+    [`inc-${H}0`, "inc"],
+    [`load_data-${H.slice(1)}`, "load_data"],
+    // a leading underscore is stripped (the first word does not start with a letter)
+    [`_inc-${H}`, "inc"],
+    [`__init__-${H}`, "init"],
+    [`_-${H}`, "Other"],
+    // a digit in the name, or no name at all
+    [`x1-${H}`, "x1"],
+    [`-${H}`, "Other"],
+    [`(inc-${H}`, "inc"],
+    [`inc.x-${H}`, "inc.x"],
+  ];
+  for (const [key, prefix] of cases) assert.equal(keyPrefix(key), prefix, key);
+});
+
+Deno.test("keyPrefix: the one-entry cache never answers for another prefix", () => {
+  const other = "fedcba9876543210fedcba9876543210";
+  const seq: [string, string][] = [
+    [`inc-${H}`, "inc"],
+    [`load_data-${other}`, "load_data"],
+    [`inc-${other}`, "inc"],
+    [`load_data-${H}`, "load_data"],
+    [`incr-${H}`, "incr"], // starts with the last prefix, longer
+    [`inc-${H}`, "inc"],
+    [`in-${H}`, "in"], // a prefix of the last one
+    [`Inc-${H}`, "Inc"], // same letters, other case
+    [`inc-${H}`, "inc"],
+    [`cni-${H}`, "cni"], // same length
+    [`inc-1`, "inc"], // the slow path in between
+    [`inc-${H}`, "inc"],
+    [`x-1`, "x"],
+    [`inc-${H}`, "inc"],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [key, prefix] of seq) assert.equal(keyPrefix(key), prefix, `${round}: ${key}`);
+  }
+});
+
 Deno.test("keys, serialize and errors use no Deno.* and no node: imports", async () => {
   for (const file of ["comm/keys.ts", "comm/serialize.ts", "comm/errors.ts"]) {
     const text = await Deno.readTextFile(new URL(`../../${file}`, import.meta.url));
