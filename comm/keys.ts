@@ -21,14 +21,19 @@ const prefixes = new Map<string, string>();
 /** The prefix `keyPrefix` found last: a map's keys share it, and a hit allocates nothing. */
 let lastPrefix = "";
 
-/** Whether `key[from..]` is 32 lowercase hex digits and the end of the key. */
+/**
+ * Whether `key[from..]` is 32 lowercase hex digits, at least one a decimal digit, and the end of
+ * the key (a hash of letters only is a word to Dask's key_split, which the slow path handles).
+ */
 function hex32At(key: string, from: number): boolean {
   if (key.length - from !== 32) return false;
+  let digit = false;
   for (let i = from; i < key.length; i++) {
     const c = key.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    if (c >= 48 && c <= 57) digit = true;
+    else if (c < 97 || c > 102) return false;
   }
-  return true;
+  return digit;
 }
 
 /** The length of the `name` in a key of the form `name-<32 hex>` made here, or -1. */

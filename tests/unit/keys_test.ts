@@ -123,6 +123,8 @@ Deno.test("keyPrefix follows Dask's key_split", () => {
     ["inc-8a9b0c1d2e3f40516273849a5b6c7d8e", "inc"],
     ["load-data-0123456789abcdef0123456789abcdef", "load-data"],
     ["step2-ffffffff", "step2"],
+    // a 32-letter "hash" is a word to key_split, kept in the prefix
+    ["inc-abcdefabcdefabcdefabcdefabcdefab", "inc-abcdefabcdefabcdefabcdefabcdefab"],
   ];
   for (const [key, prefix] of cases) assert.equal(keyPrefix(key), prefix, key);
 });
