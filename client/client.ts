@@ -573,7 +573,7 @@ export class Client implements FutureHost {
     },
     dropKey: (ks) => this.#keys.get(ks.key) === ks && this.#keys.delete(ks.key),
     future: (ks) => new Future(ks, this, this),
-    queued: () => this.#queue.queued,
+    queued: () => this.#queue.queuedSpecs,
     enqueue: (key, fn, args, deps, options, want) =>
       this.#queue.enqueue(key, fn, args, deps, options, want),
     unwant: (keys) => this.#queue.unwant(keys),

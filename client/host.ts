@@ -30,7 +30,7 @@ export interface ClientHost {
   dropKey(ks: KeyState): boolean;
   /** A new Future of `ks` (one more reference). */
   future(ks: KeyState): Future<any>;
-  /** Tasks queued and not yet sent. */
+  /** Tasks queued and not yet sent that a graph's first tasks would share a message with. */
   queued(): number;
   /** Queues task `key` = `fn(...args)` for the next update-graph; `want`: this client wants it. */
   enqueue(

@@ -95,6 +95,11 @@ export class Submitter {
     return this.#tasks.length + (this.#plain?.size ?? 0);
   }
 
+  /** Queued tasks a graph's first tasks would share a message with (plain ones go first). */
+  get queuedSpecs(): number {
+    return this.#tasks.length;
+  }
+
   /** `client.map`: one task per element of the zipped iterables. */
   map(
     fn: (...args: any[]) => unknown,

@@ -39,7 +39,8 @@ function hex32At(key: string, from: number): boolean {
 /** The length of the `name` in a key of the form `name-<32 hex>` made here, or -1. */
 function fastPrefixLength(key: string): number {
   const n = key.length - 33;
-  if (n < 1 || key.charCodeAt(n) !== 45 || !hex32At(key, n + 1)) return -1;
+  // a 32-character name could itself be a hash (key_split says "data"): the slow path decides
+  if (n < 1 || n === 32 || key.charCodeAt(n) !== 45 || !hex32At(key, n + 1)) return -1;
   for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i) | 32; // ASCII letters folded to lower case
     if (!((c >= 97 && c <= 122) || (i > 0 && key.charCodeAt(i) === 95))) return -1;

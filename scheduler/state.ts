@@ -245,6 +245,7 @@ export class SchedulerState extends SchedulerClientOps {
     this.recommend(unneeded, "forgotten");
     this.recommend(toWait, "waiting");
     this.recommend(broken, "erred");
+    this.#lastOnlyDep = []; // the cache serves one message: it must not keep a task alive
     this.run();
   }
 

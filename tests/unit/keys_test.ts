@@ -125,6 +125,7 @@ Deno.test("keyPrefix follows Dask's key_split", () => {
     ["step2-ffffffff", "step2"],
     // a 32-letter "hash" is a word to key_split, kept in the prefix
     ["inc-abcdefabcdefabcdefabcdefabcdefab", "inc-abcdefabcdefabcdefabcdefabcdefab"],
+    ["abcdefabcdefabcdefabcdefabcdefab-0123456789abcdef0123456789abcdef", "data"],
   ];
   for (const [key, prefix] of cases) assert.equal(keyPrefix(key), prefix, key);
 });
