@@ -227,6 +227,12 @@ export class Executor {
     }
   }
 
+  /** Every thread collects its garbage (a large value it may reference was dropped). */
+  collect(): void {
+    if (this.#closed) return;
+    for (const s of this.#slots) s.worker.postMessage({ op: "collect" } satisfies ToThread);
+  }
+
   /** Every thread imports these modules (before its next task), and restarted threads too. */
   preload(urls: string[]): void {
     const fresh = urls.filter((u) => !this.#preloads.includes(u));

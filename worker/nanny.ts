@@ -55,7 +55,9 @@ export class Nanny {
     const o = this.options;
     this.#stopping = false;
     this.workerAddress = ""; // a restarted process listens elsewhere
-    const args = ["run", "-A", "-q"];
+    // --expose-gc: the worker reclaims a large value's memory as soon as it drops it
+    // (worker/collect_garbage.ts)
+    const args = ["run", "-A", "-q", "--v8-flags=--expose-gc"];
     if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
     args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
     if (o.name !== undefined) args.push(`--name=${o.name}`);

@@ -61,7 +61,12 @@ export interface WorkerOutbox {
   execute(run: Execution): void;
   /** A seceded task got a slot back (in-task, issue 4). */
   rejoined?(key: string): void;
+  /** A value of at least LARGE_VALUE bytes was dropped: its memory may be reclaimed now. */
+  dropped?(nbytes: number): void;
 }
+
+/** Values this large are reported when dropped (WorkerOutbox.dropped). */
+export const LARGE_VALUE = 8 * 1024 * 1024;
 
 /** Results up to this size go back to the scheduler inline when a client wants them. */
 export const INLINE_RESULT_MAX = 1024 * 1024;
@@ -379,5 +384,6 @@ export class WorkerStateMachine {
     if (v === undefined) return;
     this.data.delete(k);
     this.managedBytes -= v.nbytes;
+    if (v.nbytes >= LARGE_VALUE) this.out.dropped?.(v.nbytes);
   }
 }

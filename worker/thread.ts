@@ -11,6 +11,7 @@ import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
 import { compileFunction, scopeErrorFrom, type TaskFunction } from "../comm/compile.ts";
 import { setCurrentTask } from "./task_context.ts";
+import { collectGarbage } from "./collect_garbage.ts";
 // in-task (issue 4): getWorker/getClient/secede/rejoin, preload
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
@@ -72,7 +73,9 @@ export type ToThread =
   | { op: "run"; tasks: WireTask[] }
   // in-task (issue 4)
   | { op: "rejoined"; key: string }
-  | { op: "preload"; urls: string[] };
+  | { op: "preload"; urls: string[] }
+  /** Collect garbage now: the worker dropped a large value this thread may still reference. */
+  | { op: "collect" };
 
 /** Messages from a thread to the executor. */
 export type FromThread =
@@ -193,6 +196,7 @@ class ThreadRunner {
     }
     if (msg.op === "rejoined") return this.#rejoined(msg.key);
     if (msg.op === "preload") return this.#preload(msg.urls);
+    if (msg.op === "collect") return collectGarbage?.();
     for (const t of msg.tasks) {
       this.#remember(t.a);
       if (t.d) { for (const d of t.d) this.#remember([d[1], d[2]]); }

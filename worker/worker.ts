@@ -24,6 +24,10 @@ import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { FunctionRunner } from "../comm/function_runner.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
+import { collectGarbage } from "./collect_garbage.ts";
+
+/** The least time between two collections after large values were dropped (ms). */
+const COLLECT_INTERVAL_MS = 100;
 
 /** How a worker starts. */
 export interface WorkerOptions {
@@ -63,6 +67,8 @@ export class Worker {
   #listener: Listener;
   #scheduler!: Connection;
   #peers: PeerPool;
+  #collectTimer: ReturnType<typeof setTimeout> | undefined;
+  #collectedAt = -Infinity;
   #peerConns = new Set<Connection>();
   /** Peer transports still in their handshake, and the accepts in progress. */
   #peerPending = new Set<Transport>();
@@ -198,6 +204,7 @@ export class Worker {
       },
       execute: (run) => this.#executor.run(run),
       rejoined: (key) => this.#executor.rejoined(key),
+      dropped: () => this.#scheduleCollect(),
     };
     this.#state = new WorkerStateMachine(out, this.#executor.capacity);
     conn.start((msg) => this.#onScheduler(msg));
@@ -309,11 +316,28 @@ export class Worker {
     conn.send({ op: "data", id: m.id, values });
   }
 
+  /**
+   * After a large value was dropped, collects garbage here and in the threads (once per
+   * macrotask, at most every COLLECT_INTERVAL_MS), so its memory goes back at once.
+   */
+  #scheduleCollect(): void {
+    if (collectGarbage === null || this.#collectTimer !== undefined || this.#closing) return;
+    const wait = Math.max(0, this.#collectedAt + COLLECT_INTERVAL_MS - performance.now());
+    this.#collectTimer = setTimeout(() => {
+      this.#collectTimer = undefined;
+      if (this.#closing) return;
+      collectGarbage!();
+      this.#executor.collect();
+      this.#collectedAt = performance.now();
+    }, wait);
+  }
+
   /** Stops: threads, connections, listener. Idempotent. */
   close(reason = "closed"): Promise<void> {
     this.#closing ??= (async () => {
       this.#closeStarted.resolve();
       clearInterval(this.#heartbeat);
+      clearTimeout(this.#collectTimer);
       if (this.#scheduler && this.#scheduler.closeReason === null) {
         await this.#scheduler.drainAndClose(reason);
       }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   type Execution,
   INLINE_RESULT_MAX,
+  LARGE_VALUE,
   type WorkerOutbox,
   WorkerStateMachine,
 } from "../../worker/state.ts";
@@ -40,6 +41,10 @@ class RecordingOutbox implements WorkerOutbox {
   readonly rejoins: string[] = [];
   rejoined(key: string): void {
     this.rejoins.push(key);
+  }
+  readonly drops: number[] = [];
+  dropped(nbytes: number): void {
+    this.drops.push(nbytes);
   }
 }
 
@@ -430,6 +435,20 @@ Deno.test("an answer from a peer not asked is ignored", () => {
 });
 
 // ------------------------------------------------------------------ free-keys
+
+Deno.test("dropping a large value is reported (so its memory can be reclaimed), a small one not", () => {
+  const x = new Sim(1);
+  x.compute(ct("small-1"));
+  x.done("small-1", bytes(1000));
+  x.compute(ct("big-1"));
+  x.done("big-1", bytes(LARGE_VALUE));
+  x.free("small-1");
+  assert.deepEqual(x.out.drops, []);
+  x.free("big-1");
+  assert.equal(x.out.drops.length, 1);
+  assert.ok(x.out.drops[0] >= LARGE_VALUE);
+  assert.ok(!x.w.data.has("big-1"));
+});
 
 Deno.test("free-keys while executing: the outcome is dropped, not reported", () => {
   const x = new Sim(1);

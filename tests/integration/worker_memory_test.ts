@@ -1,0 +1,37 @@
+// A worker process gives a large value's memory back as soon as it drops it (it collects
+// garbage then, in its main isolate and its threads), instead of whenever V8 next collects.
+import assert from "node:assert/strict";
+import { Client, LocalCluster } from "../../mod.ts";
+import { until } from "./helpers.ts";
+
+Deno.test("a worker process returns a dropped 256 MB value's memory at once", async () => {
+  const cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    processes: true,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  try {
+    const client = await Client.connect(cluster);
+    try {
+      const rss = async () => Object.values(await client.run(() => Deno.memoryUsage().rss))[0];
+      const before = await rss();
+      const big = client.submit((n: number) => new Uint8Array(n).fill(7), 256 * 2 ** 20);
+      assert.equal(await client.submit((b: Uint8Array) => b[12345], big), 7);
+      const held = await rss();
+      assert.ok(held - before > 200 * 2 ** 20, `the value is not resident (${held - before} B)`);
+      big.release();
+      // an idle worker would otherwise keep it until V8 happens to collect
+      await until(
+        async () => (await rss()) < held - 200 * 2 ** 20,
+        "the memory to be returned",
+        10_000,
+      );
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await cluster.close();
+  }
+});
