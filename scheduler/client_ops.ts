@@ -25,7 +25,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
     const todo: TaskState[] = [];
     for (const k of keys) {
       const ts = this.tasks.get(k);
-      if (ts && !named.has(ts) && (force || ts.whoWants?.has(client))) {
+      if (ts && !named.has(ts) && (force || ts.hasWant(client))) {
         named.add(ts);
         todo.push(ts);
       }
@@ -40,7 +40,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
     while (todo.length) {
       const ts = todo.pop()!;
       const root = roots.get(ts)!;
-      const wanters = ts.whoWants ? [...ts.whoWants] : [];
+      const wanters = [...ts.wants()];
       const alone = force || wanters.every((c) => c === client);
       const drop = force ? wanters : wanters.filter((c) => c === client);
       for (const c of drop) {
@@ -103,7 +103,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
     for (const k of keys) {
       const ts = this.tasks.get(k);
       if (!ts || ts.state === "memory" || ts.state === "erred") continue;
-      (ts.whoWants ??= new SmallSet()).add(FIRE_AND_FORGET);
+      ts.addWant(FIRE_AND_FORGET);
     }
   }
 
@@ -142,7 +142,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
         this.counts.waiting++;
         this.addTask(ts);
       }
-      if (known) (ts.whoWants ??= new SmallSet()).add(client);
+      if (known) ts.addWant(client);
       if (ts.state === "memory") {
         this.tellInMemory(ts, client);
         continue;
@@ -204,12 +204,12 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
       }
       if (ts.dependents) {
         for (const dts of ts.dependents) {
-          if (dts.state === "waiting" && dts.waitingOn?.delete(ts) && dts.waitingOn.size === 0) {
+          if (dts.state === "waiting" && dts.deleteWaitingOn(ts) && dts.waitingOnCount === 0) {
             this.ready.push(dts);
           }
         }
       }
-      if (ts.whoWants) { for (const c of ts.whoWants) this.tellInMemory(ts, c); }
+      for (const c of ts.wants()) this.tellInMemory(ts, c);
       if (!this.needed(ts)) this.recs.push(ts, "released");
     }
     this.run();

@@ -1,7 +1,8 @@
 /**
  * A set that stores one element inline and becomes a real Set from the second on: most task
- * relations (who wants a key, what a task waits on, who holds it) have a single member, and a
- * JavaScript Set costs ~150 bytes even then.
+ * relations (a task's dependents, waiters, who holds it) have a single member, and a JavaScript
+ * Set costs ~150 bytes even then. (Who wants a task and what it waits on are kept the same way
+ * in the TaskState itself, which saves the SmallSet too.)
  */
 const EMPTY: unknown = Symbol("empty");
 

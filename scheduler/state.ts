@@ -152,8 +152,7 @@ export class SchedulerState extends SchedulerClientOps {
   cancelAll(reason: string): void {
     const byClient = new Map<string, string[]>();
     for (const ts of this.tasks.values()) {
-      if (!ts.whoWants) continue;
-      for (const c of ts.whoWants) {
+      for (const c of ts.wants()) {
         const keys = byClient.get(c);
         if (keys) keys.push(ts.key);
         else byClient.set(c, [ts.key]);
@@ -174,7 +173,7 @@ export class SchedulerState extends SchedulerClientOps {
   removeClient(id: string): void {
     if (!this.clients.delete(id)) return;
     for (const ts of this.tasks.values()) {
-      if (ts.whoWants?.has(id)) this.dropWant(ts, id);
+      if (ts.hasWant(id)) this.dropWant(ts, id);
     }
     this.run();
   }
@@ -313,7 +312,7 @@ export class SchedulerState extends SchedulerClientOps {
 
   /** `client` wants `ts`: told at once if it is done, else it waits (collected in `toWait`). */
   #want(client: string, ts: TaskState, toWait: TaskState[]): void {
-    (ts.whoWants ??= new SmallSet()).add(client);
+    ts.addWant(client);
     if (ts.state === "memory") this.#tellInMemory(ts, client);
     else if (ts.state === "erred") this.tellErred(ts, client);
     else if (ts.state === "released" && !ts.exception) toWait.push(ts);
@@ -329,7 +328,7 @@ export class SchedulerState extends SchedulerClientOps {
   releaseKeys(client: string, keys: string[]): void {
     for (const k of keys) {
       const ts = this.tasks.get(k);
-      if (!ts || !ts.whoWants?.has(client)) continue;
+      if (!ts || !ts.hasWant(client)) continue;
       this.dropWant(ts, client);
     }
     this.run();
@@ -383,14 +382,14 @@ export class SchedulerState extends SchedulerClientOps {
     ws.nbytes += msg.nbytes;
     if (ts.dependents) {
       for (const dts of ts.dependents) {
-        if (dts.state === "waiting" && dts.waitingOn?.delete(ts) && dts.waitingOn.size === 0) {
+        if (dts.state === "waiting" && dts.deleteWaitingOn(ts) && dts.waitingOnCount === 0) {
           this.ready.push(dts);
         }
       }
     }
     this.dropWaiter(ts);
-    if (ts.whoWants) { for (const c of ts.whoWants) this.#tellInMemory(ts, c, msg.v); }
-    if (ts.whoWants?.has(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
+    for (const c of ts.wants()) this.#tellInMemory(ts, c, msg.v);
+    if (ts.hasWant(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
     if (!this.needed(ts)) this.recs.push(ts, "released");
     this.slotsOpened.add(ws);
     this.run();
@@ -483,12 +482,10 @@ export class SchedulerState extends SchedulerClientOps {
   }
 
   #notifyCancelled(ts: TaskState, reason: string): void {
-    if (ts.whoWants) {
-      for (const c of ts.whoWants) {
-        this.out.client(c, { op: "keys-cancelled", keys: [ts.key], reason });
-      }
+    for (const c of ts.wants()) {
+      this.out.client(c, { op: "keys-cancelled", keys: [ts.key], reason });
     }
-    ts.whoWants = null;
+    ts.clearWants();
   }
 }
 

@@ -11,6 +11,7 @@ const NO_FRAMES: Uint8Array[] = [];
 const ARGS_LEN_SPAN = SLAB_MAX + 1;
 // frozen: a push onto the shared empty list would be a bug
 const NO_DEPS = Object.freeze([]) as unknown as TaskState[];
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Task states on the scheduler, with Dask's meaning. */
 export type TaskStateName =
@@ -53,12 +54,8 @@ export class TaskState implements HeapItem {
   deps: TaskState[] = NO_DEPS;
   /** Tasks that depend on this one. */
   dependents: SmallSet<TaskState> | null = null;
-  /** Dependencies not yet in memory while waiting. */
-  waitingOn: SmallSet<TaskState> | null = null;
   /** Dependents that still need this task's data. */
   waiters: SmallSet<TaskState> | null = null;
-  /** Clients holding a Future for this key. */
-  whoWants: SmallSet<string> | null = null;
   /** Workers holding the value. */
   whoHas: SmallSet<WorkerState> | null = null;
   processingOn: WorkerState | null = null;
@@ -80,6 +77,12 @@ export class TaskState implements HeapItem {
   // small integer), or a Payload of their own, or null for scattered data (no lineage).
   #argsIn: Uint8Array | Payload | null = null;
   #argsRange = 0;
+
+  // Who wants it and what it waits on, each null, the single member, or a Set of two or more
+  // (never emptied back): nearly every waiting task has one of each, and storing that member
+  // here rather than in a SmallSet saves two objects per task (issue 3's memory per waiting task).
+  #wants: string | Set<string> | null = null;
+  #waitingOn: TaskState | Set<TaskState> | null = null;
 
   constructor(
     readonly key: string,
@@ -150,6 +153,80 @@ export class TaskState implements HeapItem {
   }
   set lastDeadWorker(a: string | null) {
     if (a !== null || this.#extra) this.#x().lastDeadWorker = a;
+  }
+
+  /** Number of clients holding a Future for this key. */
+  get wantCount(): number {
+    const v = this.#wants;
+    return v === null ? 0 : v instanceof Set ? v.size : 1;
+  }
+
+  /** Whether `client` holds a Future for this key. */
+  hasWant(client: string): boolean {
+    const v = this.#wants;
+    return v instanceof Set ? v.has(client) : v === client;
+  }
+
+  /** Records that `client` holds a Future for this key. */
+  addWant(client: string): void {
+    const v = this.#wants;
+    if (v === null) this.#wants = client;
+    else if (v instanceof Set) v.add(client);
+    else if (v !== client) this.#wants = new Set([v, client]);
+  }
+
+  /** `client` no longer holds a Future for this key; true if it did. */
+  deleteWant(client: string): boolean {
+    const v = this.#wants;
+    if (v instanceof Set) return v.delete(client);
+    if (v === null || v !== client) return false;
+    this.#wants = null;
+    return true;
+  }
+
+  /** The clients holding a Future for this key, in order of arrival (deleting meanwhile is safe). */
+  wants(): Iterable<string> {
+    const v = this.#wants;
+    return v === null ? NONE : v instanceof Set ? v : [v];
+  }
+
+  /** Forgets every client that wanted it. */
+  clearWants(): void {
+    this.#wants = null;
+  }
+
+  /** Number of dependencies not yet in memory while waiting. */
+  get waitingOnCount(): number {
+    const v = this.#waitingOn;
+    return v === null ? 0 : v instanceof Set ? v.size : 1;
+  }
+
+  /** Records that it waits for `dep` to be in memory. */
+  addWaitingOn(dep: TaskState): void {
+    const v = this.#waitingOn;
+    if (v === null) this.#waitingOn = dep;
+    else if (v instanceof Set) v.add(dep);
+    else if (v !== dep) this.#waitingOn = new Set([v, dep]);
+  }
+
+  /** It no longer waits for `dep`; true if it did. */
+  deleteWaitingOn(dep: TaskState): boolean {
+    const v = this.#waitingOn;
+    if (v instanceof Set) return v.delete(dep);
+    if (v === null || v !== dep) return false;
+    this.#waitingOn = null;
+    return true;
+  }
+
+  /** The dependencies it waits for, in order of addition (deleting meanwhile is safe). */
+  waitingOn(): Iterable<TaskState> {
+    const v = this.#waitingOn;
+    return v === null ? NONE : v instanceof Set ? v : [v];
+  }
+
+  /** Stops waiting for any dependency. */
+  clearWaitingOn(): void {
+    this.#waitingOn = null;
   }
 
   /** Stores the encoded arguments: small ones copied into `slab`, others kept as they are. */

@@ -80,7 +80,7 @@ export abstract class SchedulerTransitions {
   readonly #prefixCounts: Map<string, number> = new Map();
   /**
    * Connected clients (and dropped ones within their grace). What each wants is only in the tasks'
-   * `whoWants`: a per-client set would cost every waiting task another entry, and the calls that
+   * `wants()`: a per-client set would cost every waiting task another entry, and the calls that
    * need a client's whole list (it leaves, restart) are rare enough to walk the tasks.
    */
   readonly clients: Set<string> = new Set();
@@ -191,7 +191,7 @@ export abstract class SchedulerTransitions {
       case "processing":
         if (!ts.hasArgs) return; // scattered data on its way: nothing to run (i4-graph)
         if (ts.state === "waiting" || ts.state === "no-worker" || ts.state === "queued") {
-          if (!ts.waitingOn?.size && this.#depsReady(ts)) this.#toProcessing(ts);
+          if (ts.waitingOnCount === 0 && this.#depsReady(ts)) this.#toProcessing(ts);
         }
         return;
       case "released":
@@ -225,14 +225,14 @@ export abstract class SchedulerTransitions {
         erred = dep;
         continue;
       }
-      (ts.waitingOn ??= new SmallSet()).add(dep);
+      ts.addWaitingOn(dep);
       if (dep.state === "released") (start ??= []).push(dep);
     }
     if (erred) {
       ts.exception = erred.exception;
       ts.blame = erred.blame ?? erred;
       this.recs.push(ts, "erred");
-    } else if (!ts.waitingOn?.size) this.ready.push(ts);
+    } else if (ts.waitingOnCount === 0) this.ready.push(ts);
     else if (start) this.recommend(start, "waiting");
   }
 
@@ -319,7 +319,7 @@ export abstract class SchedulerTransitions {
   #assign(ts: TaskState, ws: WorkerState, from: TaskStateName): void {
     ts.state = "processing";
     this.count(from, "processing");
-    ts.waitingOn = null;
+    ts.clearWaitingOn();
     ts.processingOn = ws;
     ws.processing.add(ts);
     ts.occupancyShare = this.durations.get(ts.prefix) ?? this.config.unknownDuration;
@@ -355,7 +355,7 @@ export abstract class SchedulerTransitions {
       a: ts.args!,
       d: deps,
       p: ts.priority,
-      r: ts.whoWants !== null && ts.whoWants.size > 0,
+      r: ts.wantCount > 0,
     });
   }
 
@@ -421,7 +421,7 @@ export abstract class SchedulerTransitions {
       case "waiting":
         break;
     }
-    ts.waitingOn = null;
+    ts.clearWaitingOn();
     ts.state = "released";
     this.count(from, "released");
     if (from === "waiting" || from === "queued" || from === "no-worker" || from === "processing") {
@@ -439,7 +439,7 @@ export abstract class SchedulerTransitions {
       return this.#toErred(ts);
     }
     this.#leaveReady(ts);
-    ts.waitingOn = null;
+    ts.clearWaitingOn();
     ts.state = "erred";
     this.count(from, "erred");
     this.dropWaiter(ts);
@@ -452,8 +452,8 @@ export abstract class SchedulerTransitions {
         this.recs.push(dts, "erred");
       }
     }
-    if (ts.whoWants) { for (const c of ts.whoWants) this.tellErred(ts, c); }
-    if (ts.whoWants?.has(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
+    for (const c of ts.wants()) this.tellErred(ts, c);
+    if (ts.hasWant(FIRE_AND_FORGET)) this.dropWant(ts, FIRE_AND_FORGET); // i4-graph
   }
 
   #toForgotten(ts: TaskState): void {
@@ -482,7 +482,7 @@ export abstract class SchedulerTransitions {
     for (const dep of ts.deps) {
       if (dep.state === "memory") continue;
       ready = false;
-      (ts.waitingOn ??= new SmallSet()).add(dep);
+      ts.addWaitingOn(dep);
       (dep.waiters ??= new SmallSet()).add(ts);
       if (dep.state === "released") this.recs.push(dep, "waiting");
     }
@@ -496,13 +496,13 @@ export abstract class SchedulerTransitions {
 
   /** Whether a client or a pending dependent still needs this task's value. */
   protected needed(ts: TaskState): boolean {
-    return (ts.whoWants !== null && ts.whoWants.size > 0) ||
+    return (ts.wantCount > 0) ||
       (ts.waiters !== null && ts.waiters.size > 0);
   }
 
   /** `client` no longer wants `ts`: released, or forgotten, once nothing else needs it (i4-graph). */
   protected dropWant(ts: TaskState, client: string): void {
-    ts.whoWants?.delete(client);
+    ts.deleteWant(client);
     if (this.needed(ts)) return;
     if (ts.state === "erred" || ts.state === "released") this.recs.push(ts, "forgotten");
     else this.recs.push(ts, "released");

@@ -60,7 +60,7 @@ Deno.test("test_cancel_multi_client: cancelling in one client leaves the other's
   const x = c1.submit(blockUntil, g.path, 2);
   const y = c2.submit(blockUntil, g.path, 2);
   assert.equal(x.key, y.key);
-  await until(() => c.s.state.tasks.get(x.key)?.whoWants?.size === 2, "both clients to want x");
+  await until(() => c.s.state.tasks.get(x.key)?.wantCount === 2, "both clients to want x");
   await x.cancel();
   await assert.rejects(x.result(), CancelledError);
   await g.open();
@@ -68,7 +68,7 @@ Deno.test("test_cancel_multi_client: cancelling in one client leaves the other's
   // force: cancelled for every client
   const z1 = c1.submit(blockUntil, g.path + ".never", 3);
   const z2 = c2.submit(blockUntil, g.path + ".never", 3);
-  await until(() => c.s.state.tasks.get(z1.key)?.whoWants?.size === 2, "both clients to want z");
+  await until(() => c.s.state.tasks.get(z1.key)?.wantCount === 2, "both clients to want z");
   await c1.cancel(z1, { force: true });
   await assert.rejects(z2.result(), CancelledError);
   assert.equal(z2.status, "cancelled");

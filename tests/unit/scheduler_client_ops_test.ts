@@ -41,7 +41,7 @@ class Harness implements SchedulerOutbox {
       } else assert.ok(!ts.whoHas?.size, `${k} (${ts.state}) has holders`);
       if (ts.state === "processing") assert.ok(ts.processingOn?.processing.has(ts));
       else assert.equal(ts.processingOn, null, `${k} (${ts.state}) has processingOn`);
-      for (const c of ts.whoWants ?? []) assert.ok(this.s.clients.has(c), `${k}/${c}`);
+      for (const c of ts.wants()) assert.ok(this.s.clients.has(c), `${k}/${c}`);
     }
     assert.deepEqual({ ...this.s.counts }, counts, "counts differ from the states");
     for (const ws of this.s.workers.values()) {
@@ -126,7 +126,7 @@ Deno.test("cancel without force keeps keys other clients want; force cancels the
   h.s.cancelKeys("c", ["x"]);
   h.check();
   assert.equal(h.state("x"), "processing");
-  assert.ok(!h.s.tasks.get("x")!.whoWants!.has("c"));
+  assert.ok(!h.s.tasks.get("x")!.hasWant("c"));
   assert.deepEqual(h.cancelledFor("d"), []);
   h.s.cancelKeys("c", ["x"], true);
   h.check();
@@ -212,7 +212,7 @@ Deno.test("fire-and-forget keeps a released key (and its dependency) running unt
   h.finish("f");
   assert.equal(h.state("f"), "forgotten");
   assert.equal(h.state("dep"), "forgotten");
-  assert.equal([...h.s.tasks.values()].some((ts) => ts.whoWants?.has(FIRE_AND_FORGET)), false);
+  assert.equal([...h.s.tasks.values()].some((ts) => ts.hasWant(FIRE_AND_FORGET)), false);
 });
 
 // dask: test_fire_and_forget_err — a failing fire-and-forget task is cleared.

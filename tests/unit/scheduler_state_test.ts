@@ -77,7 +77,7 @@ function checkInvariants(s: SchedulerState): void {
     TaskStateName,
     number
   >;
-  const needed = (ts: TaskState) => (ts.whoWants?.size ?? 0) > 0 || (ts.waiters?.size ?? 0) > 0;
+  const needed = (ts: TaskState) => ts.wantCount > 0 || (ts.waiters?.size ?? 0) > 0;
   for (const [key, ts] of s.tasks) {
     const at = `${key} (${ts.state})`;
     assert.equal(ts.key, key, `${at}: filed under another key`);
@@ -105,9 +105,9 @@ function checkInvariants(s: SchedulerState): void {
       }
     }
     // waitingOn only on waiting tasks, and only on dependencies not yet in memory
-    if (ts.waitingOn?.size) {
+    if (ts.waitingOnCount) {
       assert.equal(ts.state, "waiting", `${at}: waitingOn set on a task not waiting`);
-      for (const d of ts.waitingOn) {
+      for (const d of ts.waitingOn()) {
         assert.ok(ts.deps.includes(d), `${at}: waits on ${d.key}, not a dependency`);
         assert.ok(
           d.state !== "memory" && d.state !== "erred",
@@ -115,7 +115,7 @@ function checkInvariants(s: SchedulerState): void {
         );
       }
     }
-    if (ts.state === "waiting") assert.ok(ts.waitingOn?.size, `${at}: waits on nothing`);
+    if (ts.state === "waiting") assert.ok(ts.waitingOnCount, `${at}: waits on nothing`);
     // processing
     if (ts.state === "processing") {
       const ws = ts.processingOn;
@@ -139,7 +139,7 @@ function checkInvariants(s: SchedulerState): void {
       assert.ok(ts.blame, `${at}: no blame`);
     }
     // ownership
-    for (const c of ts.whoWants ?? []) {
+    for (const c of ts.wants()) {
       assert.ok(s.clients.has(c), `${at}: wanted by ${c}, which is not a known client`);
     }
     // nothing runs or is kept for nobody; nothing is kept that could be forgotten
@@ -157,7 +157,7 @@ function checkInvariants(s: SchedulerState): void {
         break;
       case "erred":
         assert.ok(
-          ts.whoWants?.size || ts.dependents?.size,
+          ts.wantCount || ts.dependents?.size,
           `${at}: erred, unwanted, no dependents: should be forgotten`,
         );
         break;
@@ -439,7 +439,7 @@ class Sim {
 
   /** The keys client `id` wants. */
   wantedBy(id: string): string[] {
-    return [...this.s.tasks.values()].filter((ts) => ts.whoWants?.has(id)).map((ts) => ts.key);
+    return [...this.s.tasks.values()].filter((ts) => ts.hasWant(id)).map((ts) => ts.key);
   }
 
   /** The worker `key` is processing on. */
@@ -581,7 +581,7 @@ Deno.test("a task waits for its dependencies, then runs where they are", () => {
   const x = sim([1, 1]);
   x.submit([t("a-1"), t("b-1", ["a-1"])], ["b-1"]);
   assert.deepEqual(x.states(["a-1", "b-1"]), ["processing", "waiting"]);
-  assert.deepEqual([...x.task("b-1").waitingOn!].map((d) => d.key), ["a-1"]);
+  assert.deepEqual([...x.task("b-1").waitingOn()].map((d) => d.key), ["a-1"]);
   const w = x.on("a-1");
   assert.equal(x.computes(w)[0].r, false, "nobody wants a-1's value itself");
   x.finish("a-1", w, 1000);
@@ -2358,7 +2358,7 @@ Deno.test("plain: tasks are made in order, wanted, linked to deps in the block o
   for (let i = 1; i < orders.length; i++) assert.ok(orders[i] > orders[i - 1], `${orders}`);
   for (const k of keys) {
     const ts = x.task(k);
-    assert.deepEqual([...ts.whoWants ?? []], ["c"], `${k} is not wanted by c`);
+    assert.deepEqual([...ts.wants()], ["c"], `${k} is not wanted by c`);
     assert.equal(ts.fn, FN.h);
     assert.equal(ts.prefix, k.split("-")[0]);
   }
@@ -2406,7 +2406,7 @@ Deno.test("plain: a key already known is only wanted again, its deps in the bloc
   assert.deepEqual(depKeys(x, "e-1"), ["b-1"]);
   assert.equal(x.task("a-1").dependents?.size, 1);
   assert.equal(x.state("b-1"), "waiting", "b-1 erred on the deps it was sent again");
-  assert.deepEqual([...x.task("b-1").whoWants ?? []].sort(), ["c", "d"]);
+  assert.deepEqual([...x.task("b-1").wants()].sort(), ["c", "d"]);
   assert.deepEqual(x.wantedBy("d"), ["b-1", "e-1"]);
   assert.deepEqual(x.wantedBy("c"), ["a-1", "b-1"]);
   assert.deepEqual(erred(x.takeClient("d")), []);
@@ -2422,7 +2422,7 @@ Deno.test("plain: a key in memory is not run again; the client is told key-in-me
   assert.deepEqual(inMemory(x.takeClient("d")), ["a-1"]);
   assert.deepEqual(x.computed("a"), ["b-1"]);
   assert.deepEqual(x.takeClient("c"), []);
-  assert.deepEqual([...x.task("a-1").whoWants ?? []].sort(), ["c", "d"]);
+  assert.deepEqual([...x.task("a-1").wants()].sort(), ["c", "d"]);
   // the same client again: told again
   x.submitPlain([t("a-1")]);
   assert.deepEqual(inMemory(x.takeClient("c")), ["a-1"]);
