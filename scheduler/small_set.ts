@@ -1,15 +1,41 @@
 /**
- * A set that stores one element inline and becomes a real Set from the second on: most task
- * relations (a task's dependents, waiters, who holds it) have a single member, and a JavaScript
- * Set costs ~150 bytes even then. (Who wants a task and what it waits on are kept the same way
- * in the TaskState itself, which saves the SmallSet too.)
+ * Relations stored in one field: null, the single member, or a real Set from the second member
+ * on. Most task relations (who wants a task, what it waits on, its dependents and waiters, who
+ * holds it) have a single member, and a JavaScript Set costs ~150 bytes even then. `TaskState`
+ * keeps who-wants and waiting-on in fields of its own with the helpers below; `SmallSet` wraps one
+ * such field for the other relations. Members are never null and never Sets.
  */
-const EMPTY: unknown = Symbol("empty");
 
-/** A Set-like collection that is cheap while it holds at most one element (never a Set itself). */
+/** A relation in one field. */
+export type Inline<T> = T | Set<T> | null;
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Number of members. */
+export function inlineSize<T>(v: Inline<T>): number {
+  return v === null ? 0 : v instanceof Set ? v.size : 1;
+}
+
+/** Whether `x` is a member. */
+export function inlineHas<T>(v: Inline<T>, x: T): boolean {
+  return v instanceof Set ? v.has(x) : v === x;
+}
+
+/** The relation with `x` added (a Set is changed in place). */
+export function inlineAdd<T>(v: Inline<T>, x: T): Inline<T> {
+  if (v === null) return x;
+  if (v instanceof Set) return v.add(x);
+  return v === x ? v : new Set([v, x]);
+}
+
+/** The members, in order of addition (deleting meanwhile is safe). */
+export function inlineValues<T>(v: Inline<T>): Iterable<T> {
+  return v === null ? NONE : v instanceof Set ? v : [v];
+}
+
+/** A Set-like collection that is cheap while it holds at most one element. */
 export class SmallSet<T> implements Iterable<T> {
-  // one field, not two: EMPTY, the single element, or a Set of two or more
-  #v: T | Set<T> | typeof EMPTY = EMPTY as typeof EMPTY;
+  #v: Inline<T> = null;
 
   constructor(items?: Iterable<T>) {
     if (items) { for (const x of items) this.add(x); }
@@ -17,22 +43,17 @@ export class SmallSet<T> implements Iterable<T> {
 
   /** Number of elements. */
   get size(): number {
-    const v = this.#v;
-    return v instanceof Set ? v.size : v === EMPTY ? 0 : 1;
+    return inlineSize(this.#v);
   }
 
   /** Whether `x` is in the set. */
   has(x: T): boolean {
-    const v = this.#v;
-    return v instanceof Set ? v.has(x) : v === x && v !== EMPTY;
+    return inlineHas(this.#v, x);
   }
 
   /** Adds `x`; returns the set. */
   add(x: T): this {
-    const v = this.#v;
-    if (v instanceof Set) v.add(x);
-    else if (v === EMPTY) this.#v = x;
-    else if (v !== x) this.#v = new Set([v as T, x]);
+    this.#v = inlineAdd(this.#v, x);
     return this;
   }
 
@@ -40,21 +61,20 @@ export class SmallSet<T> implements Iterable<T> {
   delete(x: T): boolean {
     const v = this.#v;
     if (v instanceof Set) return v.delete(x);
-    if (v === EMPTY || v !== x) return false;
-    this.#v = EMPTY as typeof EMPTY;
+    if (v === null || v !== x) return false;
+    this.#v = null;
     return true;
   }
 
   /** Removes every element. */
   clear(): void {
-    this.#v = EMPTY as typeof EMPTY;
+    this.#v = null;
   }
 
   /** The elements (deleting during iteration is safe). */
-  *[Symbol.iterator](): IterableIterator<T> {
-    const v = this.#v;
-    if (v instanceof Set) yield* v;
-    else if (v !== EMPTY) yield v as T;
+  [Symbol.iterator](): IterableIterator<T> {
+    // an array's or a Set's iterator: iterable itself
+    return inlineValues(this.#v)[Symbol.iterator]() as IterableIterator<T>;
   }
 
   /** The elements. */

@@ -3,7 +3,14 @@ import { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../comm/errors.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
 import type { HeapItem } from "../comm/heap.ts";
-import type { SmallSet } from "./small_set.ts";
+import {
+  type Inline,
+  inlineAdd,
+  inlineHas,
+  inlineSize,
+  inlineValues,
+  type SmallSet,
+} from "./small_set.ts";
 import { type ArgSlab, SLAB_MAX } from "./arg_slab.ts";
 
 const NO_FRAMES: Uint8Array[] = [];
@@ -11,7 +18,6 @@ const NO_FRAMES: Uint8Array[] = [];
 const ARGS_LEN_SPAN = SLAB_MAX + 1;
 // frozen: a push onto the shared empty list would be a bug
 const NO_DEPS = Object.freeze([]) as unknown as TaskState[];
-const NONE: readonly never[] = Object.freeze([]);
 
 /** Task states on the scheduler, with Dask's meaning. */
 export type TaskStateName =
@@ -81,8 +87,8 @@ export class TaskState implements HeapItem {
   // Who wants it and what it waits on, each null, the single member, or a Set of two or more
   // (never emptied back): nearly every waiting task has one of each, and storing that member
   // here rather than in a SmallSet saves two objects per task (issue 3's memory per waiting task).
-  #wants: string | Set<string> | null = null;
-  #waitingOn: TaskState | Set<TaskState> | null = null;
+  #wants: Inline<string> = null;
+  #waitingOn: Inline<TaskState> = null;
 
   constructor(
     readonly key: string,
@@ -157,22 +163,17 @@ export class TaskState implements HeapItem {
 
   /** Number of clients holding a Future for this key. */
   get wantCount(): number {
-    const v = this.#wants;
-    return v === null ? 0 : v instanceof Set ? v.size : 1;
+    return inlineSize(this.#wants);
   }
 
   /** Whether `client` holds a Future for this key. */
   hasWant(client: string): boolean {
-    const v = this.#wants;
-    return v instanceof Set ? v.has(client) : v === client;
+    return inlineHas(this.#wants, client);
   }
 
   /** Records that `client` holds a Future for this key. */
   addWant(client: string): void {
-    const v = this.#wants;
-    if (v === null) this.#wants = client;
-    else if (v instanceof Set) v.add(client);
-    else if (v !== client) this.#wants = new Set([v, client]);
+    this.#wants = inlineAdd(this.#wants, client);
   }
 
   /** `client` no longer holds a Future for this key; true if it did. */
@@ -186,8 +187,7 @@ export class TaskState implements HeapItem {
 
   /** The clients holding a Future for this key, in order of arrival (deleting meanwhile is safe). */
   wants(): Iterable<string> {
-    const v = this.#wants;
-    return v === null ? NONE : v instanceof Set ? v : [v];
+    return inlineValues(this.#wants);
   }
 
   /** Forgets every client that wanted it. */
@@ -197,16 +197,12 @@ export class TaskState implements HeapItem {
 
   /** Number of dependencies not yet in memory while waiting. */
   get waitingOnCount(): number {
-    const v = this.#waitingOn;
-    return v === null ? 0 : v instanceof Set ? v.size : 1;
+    return inlineSize(this.#waitingOn);
   }
 
   /** Records that it waits for `dep` to be in memory. */
   addWaitingOn(dep: TaskState): void {
-    const v = this.#waitingOn;
-    if (v === null) this.#waitingOn = dep;
-    else if (v instanceof Set) v.add(dep);
-    else if (v !== dep) this.#waitingOn = new Set([v, dep]);
+    this.#waitingOn = inlineAdd(this.#waitingOn, dep);
   }
 
   /** It no longer waits for `dep`; true if it did. */
@@ -220,8 +216,7 @@ export class TaskState implements HeapItem {
 
   /** The dependencies it waits for, in order of addition (deleting meanwhile is safe). */
   waitingOn(): Iterable<TaskState> {
-    const v = this.#waitingOn;
-    return v === null ? NONE : v instanceof Set ? v : [v];
+    return inlineValues(this.#waitingOn);
   }
 
   /** Stops waiting for any dependency. */
