@@ -35,17 +35,10 @@ export interface SubmitHost {
 
 /** `client.with`'s checks; the options with fifoTimeout in ms. */
 export function withOptions(options: SubmitOptions): SubmitOptions {
-  const other = options.allowOtherWorkers;
-  if (other !== undefined && typeof other !== "boolean") {
-    throw new TypeError(`allowOtherWorkers must be true or false, got ${typeof other}`);
-  }
-  if (other && options.workers === undefined) {
-    throw new TypeError("allowOtherWorkers needs workers (the ones to prefer)");
-  }
+  checkAllowOtherWorkers(options);
   if (options.fifoTimeout !== undefined) {
     options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
   }
-  checkAllowOtherWorkers(options); // i4-graph
   return options;
 }
 

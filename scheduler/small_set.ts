@@ -28,6 +28,15 @@ export function inlineAdd<T>(v: Inline<T>, x: T): Inline<T> {
   return v === x ? v : new Set([v, x]);
 }
 
+/** The relation without `x` (a Set is changed in place); check `inlineHas` first if it matters. */
+export function inlineDelete<T>(v: Inline<T>, x: T): Inline<T> {
+  if (v instanceof Set) {
+    v.delete(x);
+    return v;
+  }
+  return v === x ? null : v;
+}
+
 /** The members, in order of addition (deleting meanwhile is safe). */
 export function inlineValues<T>(v: Inline<T>): Iterable<T> {
   return v === null ? NONE : v instanceof Set ? v : [v];
@@ -59,10 +68,8 @@ export class SmallSet<T> implements Iterable<T> {
 
   /** Removes `x`; true if it was there. */
   delete(x: T): boolean {
-    const v = this.#v;
-    if (v instanceof Set) return v.delete(x);
-    if (v === null || v !== x) return false;
-    this.#v = null;
+    if (!inlineHas(this.#v, x)) return false;
+    this.#v = inlineDelete(this.#v, x);
     return true;
   }
 

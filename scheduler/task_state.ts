@@ -6,6 +6,7 @@ import type { HeapItem } from "../comm/heap.ts";
 import {
   type Inline,
   inlineAdd,
+  inlineDelete,
   inlineHas,
   inlineSize,
   inlineValues,
@@ -178,10 +179,8 @@ export class TaskState implements HeapItem {
 
   /** `client` no longer holds a Future for this key; true if it did. */
   deleteWant(client: string): boolean {
-    const v = this.#wants;
-    if (v instanceof Set) return v.delete(client);
-    if (v === null || v !== client) return false;
-    this.#wants = null;
+    if (!inlineHas(this.#wants, client)) return false;
+    this.#wants = inlineDelete(this.#wants, client);
     return true;
   }
 
@@ -207,10 +206,8 @@ export class TaskState implements HeapItem {
 
   /** It no longer waits for `dep`; true if it did. */
   deleteWaitingOn(dep: TaskState): boolean {
-    const v = this.#waitingOn;
-    if (v instanceof Set) return v.delete(dep);
-    if (v === null || v !== dep) return false;
-    this.#waitingOn = null;
+    if (!inlineHas(this.#waitingOn, dep)) return false;
+    this.#waitingOn = inlineDelete(this.#waitingOn, dep);
     return true;
   }
 
