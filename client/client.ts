@@ -111,7 +111,7 @@ export class Client implements FutureHost {
     this.#hello = hello;
     this.#via = via;
     if (reconnectTimeout !== undefined) this.#reconnectTimeout = reconnectTimeout;
-    this.#peers = new PeerPool(dialAny, hello.name);
+    this.#peers = new PeerPool(dialAny, hello.name, hello.token);
     this.#attach(conn, opening);
   }
 

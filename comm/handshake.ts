@@ -7,6 +7,24 @@ import { describe, validateHello, validateMessage } from "./validate.ts";
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
 export type Dialer = (address: string) => Promise<Transport>;
 
+/** What a listener answers a hello whose token is missing or wrong. */
+export const AUTH_FAILED = "authentication failed: the auth token is missing or wrong; give " +
+  "the cluster's token (authToken option, --auth-token-file or DTASK_AUTH_TOKEN)";
+
+/**
+ * Whether `given` is the `expected` auth token (always true when no token is required),
+ * compared in time independent of where they differ.
+ */
+export function tokenMatches(given: string | undefined, expected: string | undefined): boolean {
+  if (expected === undefined) return true;
+  if (typeof given !== "string") return false;
+  let diff = given.length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) {
+    diff |= (given.charCodeAt(i % (given.length || 1)) || 0) ^ expected.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
 /** Resolves `p`, or rejects with TimeoutError after `ms`; always clears its timer. */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -14,6 +14,7 @@ export class PeerPool {
   constructor(
     private readonly dial: Dialer,
     private readonly name: string,
+    private readonly token?: string,
     private readonly timeoutMs = 10_000,
   ) {}
 
@@ -38,7 +39,7 @@ export class PeerPool {
       p = (async () => {
         const t = await this.dial(address);
         try {
-          await sendHello(t, { role: "peer", name: this.name }, this.timeoutMs);
+          await sendHello(t, { role: "peer", name: this.name, token: this.token }, this.timeoutMs);
         } catch (e) {
           t.close();
           throw e;

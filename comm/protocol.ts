@@ -632,7 +632,20 @@ export interface UpdateData {
   nbytes: Record<string, number>;
 }
 
-/** Client -> worker: keep these values (scattered data) until the scheduler frees them; `ack`. */
+/**
+ * Scheduler -> worker: a client will `put-data` these keys (a scatter the scheduler planned);
+ * answered by `ack` once the worker expects them. A worker stores no value it was not told of.
+ */
+export interface ExpectData {
+  op: "expect-data";
+  id: number;
+  keys: string[];
+}
+
+/**
+ * Client -> worker: keep these values (scattered data) until the scheduler frees them; `ack`.
+ * Refused as a whole unless the scheduler announced every key with `expect-data`.
+ */
 export interface PutData {
   op: "put-data";
   id: number;
@@ -689,7 +702,8 @@ export type SchedulerToWorker =
   // work stealing (i4-steal)
   | StealRequest
   // in-task (issue 4)
-  | Preload;
+  | Preload
+  | ExpectData;
 /** Messages a worker sends the scheduler. */
 export type WorkerToScheduler =
   | TaskFinished
@@ -809,6 +823,7 @@ export const SCHEDULER_TO_WORKER_OPS: ReadonlySet<string> = opSet<SchedulerToWor
   "steal-request": true,
   // in-task (issue 4)
   "preload": true,
+  "expect-data": true,
 });
 /** Ops a peer may send a worker. */
 export const PEER_REQUEST_OPS: ReadonlySet<string> = opSet<GetData | PutData>({

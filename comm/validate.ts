@@ -338,6 +338,9 @@ function badField(m: Obj): string | null {
     case "update-data":
       if (!values(m.who, strs)) return "who";
       return values(m.nbytes, isSize) ? null : "nbytes";
+    case "expect-data":
+      if (!isNum(m.id)) return "id";
+      return strs(m.keys) ? null : "keys";
     case "put-data":
       if (!isNum(m.id)) return "id";
       return values(m.values, isPayload) ? null : "values";

@@ -1,6 +1,6 @@
 /** The scheduler actor: listeners, connections, and the I/O around the state machine. */
 import { Connection } from "../comm/connection.ts";
-import { receiveHello, withTimeout } from "../comm/handshake.ts";
+import { AUTH_FAILED, receiveHello, tokenMatches, withTimeout } from "../comm/handshake.ts";
 import { CommClosedError, TimeoutError, toEnvelope } from "../comm/errors.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
@@ -25,14 +25,7 @@ import { type SchedulerConfig, type SchedulerOutbox, SchedulerState } from "./st
 import { ClusterCalls } from "./cluster_calls.ts";
 import { DEFAULT_WORKER_TTL, Liveness, ttlCheckInterval } from "./liveness.ts";
 import { type LifecycleHost, restartWorkers, retireWorkers } from "./lifecycle.ts";
-
-/** Compares auth tokens in time independent of where they differ. */
-function sameToken(given: string | undefined, expected: string): boolean {
-  if (typeof given !== "string" || given.length !== expected.length) return false;
-  let diff = 0;
-  for (let i = 0; i < given.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
-  return diff === 0;
-}
+import { announceScatter } from "./announce_scatter.ts";
 
 /** How a scheduler starts. */
 export interface SchedulerOptions {
@@ -365,10 +358,7 @@ export class Scheduler {
   }
 
   #admit(h: Hello, t: Transport): Welcome | string {
-    const token = this.options.authToken;
-    if (token !== undefined && !sameToken(h.token, token)) {
-      return "authentication failed: the auth token is missing or wrong";
-    }
+    if (!tokenMatches(h.token, this.options.authToken)) return AUTH_FAILED;
     const welcome: Welcome = { op: "welcome", version: PROTOCOL_VERSION, address: this.address };
     if (h.role === "worker") {
       const info = h.worker!; // validateHello checked its shape
@@ -528,13 +518,19 @@ export class Scheduler {
   /** Plans a scatter, waiting up to its timeout for an allowed worker to join (i4-graph). */
   #scatter(id: string, m: Scatter, conn: Connection): void {
     const plan = () => this.state.scatterPlan(id, m.keys, m.nbytes, m.workers, m.broadcast);
+    // the workers learn which keys to accept before the client learns where to send them
+    const send = (who: Record<string, string[]>) =>
+      void announceScatter(who, (a) => this.#workers.get(a)).then(() =>
+        conn.send({ op: "scatter-plan", id: m.id, who })
+      );
     const who = plan();
-    if (who) return conn.send({ op: "scatter-plan", id: m.id, who });
+    if (who) return send(who);
     const timeout = m.timeout ?? 30_000;
     const done = (who: Record<string, string[]>, e?: Error) => {
       clearTimeout(timer);
       this.#workerWatchers.delete(check);
-      conn.send({ op: "scatter-plan", id: m.id, who, e: e && toEnvelope(e) });
+      if (!e) return send(who);
+      conn.send({ op: "scatter-plan", id: m.id, who, e: toEnvelope(e) });
     };
     const check = (closing?: boolean) => {
       if (closing) return done({}, new CommClosedError("the scheduler is closing"));

@@ -1,6 +1,12 @@
 /** The worker actor: connects to the scheduler, serves peers, and runs the state machine. */
 import { Connection } from "../comm/connection.ts";
-import { type Dialer, receiveHello, sendHello } from "../comm/handshake.ts";
+import {
+  AUTH_FAILED,
+  type Dialer,
+  receiveHello,
+  sendHello,
+  tokenMatches,
+} from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
@@ -25,6 +31,7 @@ import { fetchReplicas } from "./cluster_calls.ts";
 import { FunctionRunner } from "../comm/function_runner.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
+import { ExpectedData } from "./expected_data.ts";
 
 /** The least time between two collections after large values were dropped (ms). */
 const COLLECT_INTERVAL_MS = 100;
@@ -86,6 +93,8 @@ export class Worker {
   /** How its process should exit once closed (i5: tells the nanny whether to restart it). */
   #exitCode = EXIT_DONE;
   #closeStarted = Promise.withResolvers<void>();
+  /** Keys the scheduler said a client will scatter here. */
+  #expected = new ExpectedData();
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -103,7 +112,7 @@ export class Worker {
       : listenTcp(options.host ?? "127.0.0.1", 0, onAccept);
     this.address = this.#listener.address;
     this.name = options.name ?? this.address;
-    this.#peers = new PeerPool(dial, this.name);
+    this.#peers = new PeerPool(dial, this.name, options.authToken);
     this.closed = new Promise((r) => (this.#resolveClosed = r));
   }
 
@@ -240,6 +249,7 @@ export class Worker {
       case "compute-task":
         return this.#state.computeTask(m);
       case "free-keys":
+        this.#expected.forget(m.keys);
         return this.#state.freeKeys(m.keys);
       case "close-worker":
         if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
@@ -267,6 +277,10 @@ export class Worker {
       // in-task (issue 4)
       case "preload":
         return this.#executor.preload(m.urls);
+      case "expect-data":
+        this.#expected.expect(m.keys, performance.now());
+        this.#scheduler.send({ op: "ack", id: m.id });
+        return;
       default:
         unreachable(m);
     }
@@ -280,7 +294,9 @@ export class Worker {
       hello = await receiveHello(
         t,
         (h) =>
-          h.role === "peer" || h.role === "client"
+          !tokenMatches(h.token, this.options.authToken)
+            ? AUTH_FAILED
+            : h.role === "peer" || h.role === "client"
             ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
             : `a worker accepts peers and clients, not ${h.role}s`,
         10_000,
@@ -300,8 +316,14 @@ export class Worker {
     // get-data, and put-data from a client scattering (i4-graph), are what a peer may send
     const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
     if (m.op === "put-data") {
+      const unexpected = this.#expected.take(Object.keys(m.values), performance.now());
       if (!this.#state || this.#closing) {
         conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
+      } else if (unexpected !== null) {
+        const message = `${this.address} refused put-data: the scheduler did not announce ` +
+          `${JSON.stringify(unexpected.slice(0, 100))}; values reach a worker only through ` +
+          `client.scatter`;
+        conn.send({ op: "ack", id: m.id, e: { name: "ProtocolError", message } });
       } else {
         this.#state.holdReplicas(m.values);
         conn.send({ op: "ack", id: m.id });

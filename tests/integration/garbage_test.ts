@@ -208,7 +208,7 @@ async function healthy(c: Cluster, what: string): Promise<void> {
   } finally {
     await client.close();
   }
-  const pool = new PeerPool(dial, "probe");
+  const pool = new PeerPool(dial, "probe", c.token);
   try {
     assert.deepEqual(await pool.getData(c.w.address, ["no-such-key"]), {}, what);
   } finally {
