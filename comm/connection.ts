@@ -6,6 +6,7 @@ import type { Transport } from "./transport.ts";
 import type { Message } from "./protocol.ts";
 import { CommClosedError, ProtocolError } from "./errors.ts";
 import { describe, validateMessage } from "./validate.ts";
+import type { Payload } from "./serialize.ts";
 
 export { validateMessage };
 
@@ -38,6 +39,15 @@ const REPLIES: ReadonlySet<string> = new Set([
   "scatter-plan", // i4-graph
 ]);
 
+/** Bytes of values a message carries (results, fetched or scattered data). */
+function carried(msg: Message): number {
+  const v = (msg as { v?: Payload }).v;
+  let n = v === undefined ? 0 : v.nbytes;
+  const values = (msg as { values?: Record<string, Payload> }).values;
+  if (values !== undefined) { for (const k in values) n += values[k].nbytes; }
+  return n;
+}
+
 /** Receives each message of a stream. */
 export type MessageHandler = (msg: Message, conn: Connection) => void;
 
@@ -51,7 +61,12 @@ export class Connection {
   readonly closed: Promise<string>;
   #transport: Transport;
   #pending: Message[] = [];
+  /** Bytes of values in `#pending`, and in the batch being written. */
+  #pendingBytes = 0;
+  #writingBytes = 0;
   #writing = false;
+  /** Who hears when `queuedBytes` passes a bound, and again when half of it is left. */
+  #queueWatch: { limit: number; over: boolean; onChange: (over: boolean) => void } | null = null;
   #flushQueued = false;
   #requests = new Map<number, PromiseWithResolvers<Message>>();
   #nextId = 1;
@@ -71,10 +86,32 @@ export class Connection {
   send(msg: Message): void {
     if (this.closeReason !== null) return;
     this.#pending.push(msg);
+    this.#pendingBytes += carried(msg);
+    const watch = this.#queueWatch;
+    if (watch !== null && !watch.over && this.queuedBytes > watch.limit) {
+      watch.over = true;
+      watch.onChange(true);
+    }
     if (!this.#writing && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.#flush());
     }
+  }
+
+  /**
+   * Bytes of values queued and not yet written: they grow when the peer stops reading, so a
+   * sender can stop queueing more (backpressure).
+   */
+  get queuedBytes(): number {
+    return this.#pendingBytes + this.#writingBytes;
+  }
+
+  /**
+   * Calls `onChange(true)` when more than `limit` bytes of values are queued (the peer reads
+   * slower than we send), and `onChange(false)` once at most half of it is left.
+   */
+  watchQueue(limit: number, onChange: (over: boolean) => void): void {
+    this.#queueWatch = { limit, over: false, onChange };
   }
 
   /** Sends a request and resolves with the reply carrying the same id. */
@@ -103,7 +140,20 @@ export class Connection {
         }
         const batch = n === pending.length ? pending : pending.slice(0, n);
         this.#pending = n === pending.length ? [] : pending.slice(n);
+        let bytes = this.#pendingBytes;
+        if (n !== pending.length) {
+          bytes = 0;
+          for (let i = 0; i < n; i++) bytes += carried(batch[i]);
+        }
+        this.#pendingBytes -= bytes;
+        this.#writingBytes = bytes;
         await this.#transport.writeBatch(batch);
+        this.#writingBytes = 0;
+        const watch = this.#queueWatch;
+        if (watch?.over && this.queuedBytes <= watch.limit / 2) {
+          watch.over = false;
+          watch.onChange(false);
+        }
       }
     } catch (e) {
       this.close(`write failed: ${(e as Error).message}`);
@@ -157,6 +207,7 @@ export class Connection {
     if (this.closeReason !== null) return;
     this.closeReason = reason;
     this.#pending = [];
+    this.#pendingBytes = this.#writingBytes = 0;
     this.#transport.close();
     for (const w of this.#requests.values()) {
       w.reject(new CommClosedError(`connection to ${this.peer} closed: ${reason}`));

@@ -53,6 +53,14 @@ export interface SchedulerOptions {
   inprocName?: string;
 }
 
+/**
+ * Most bytes of results queued for one client. Past half of it, workers stop sending results
+ * along for that client; past all of it, results in flight are not forwarded either. They stay
+ * on their workers and the client fetches them from there when it reads again, so a client that
+ * stops reading cannot make the scheduler hold every result.
+ */
+export const CLIENT_QUEUE_BYTES = 32 * 1024 * 1024;
+
 /** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
 const EXIT_STATUS_WAIT = 500;
 
@@ -112,7 +120,17 @@ export class Scheduler {
     this.#log = options.log ?? ((l) => console.error(l));
     const out: SchedulerOutbox = {
       worker: (address, msg) => this.#workers.get(address)?.send(msg),
-      client: (id, msg) => this.#clients.get(id)?.send(msg),
+      client: (id, msg) => {
+        const conn = this.#clients.get(id);
+        if (conn === undefined) return;
+        if (
+          msg.op === "key-in-memory" && msg.v !== undefined &&
+          conn.queuedBytes + msg.v.nbytes > CLIENT_QUEUE_BYTES
+        ) {
+          msg = { op: "key-in-memory", k: msg.k, w: msg.w };
+        }
+        conn.send(msg);
+      },
       event: (topic, text) => {
         if (options.verbose) this.#log(`[scheduler] ${topic}: ${text}`);
         this.calls.schedulerEvent(topic, text);
@@ -311,6 +329,11 @@ export class Scheduler {
     this.#dropped.delete(id);
     this.#clients.set(id, conn);
     this.state.addClient(id);
+    conn.watchQueue(CLIENT_QUEUE_BYTES / 2, (stalled) => {
+      if (this.#clients.get(id) === conn) {
+        this.#guard(`marking client ${id} stalled`, () => this.state.clientStalled(id, stalled));
+      }
+    });
     if (!resumed) this.calls.clientAdded(id);
     conn.closed.then(() => {
       if (this.#clients.get(id) !== conn) return;

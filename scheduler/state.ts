@@ -169,8 +169,18 @@ export class SchedulerState extends SchedulerClientOps {
     this.clients.add(id);
   }
 
+  /**
+   * A client stopped reading (`stalled`: its queue passed a bound), or caught up again: while
+   * stalled, its results stay on the workers and it fetches them from there.
+   */
+  clientStalled(id: string, stalled: boolean): void {
+    if (stalled && this.clients.has(id)) this.stalledClients.add(id);
+    else this.stalledClients.delete(id);
+  }
+
   /** A client left: everything it wanted is released. */
   removeClient(id: string): void {
+    this.stalledClients.delete(id);
     if (!this.clients.delete(id)) return;
     for (const ts of this.tasks.values()) {
       if (ts.hasWant(id)) this.dropWant(ts, id);

@@ -84,6 +84,8 @@ export abstract class SchedulerTransitions {
    * need a client's whole list (it leaves, restart) are rare enough to walk the tasks.
    */
   readonly clients: Set<string> = new Set();
+  /** Clients that stopped reading: their results are not sent along, they fetch them later. */
+  readonly stalledClients: Set<string> = new Set();
   /** Ready root tasks waiting for a worker slot. */
   readonly queued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
   /** Ready tasks no worker can run. */
@@ -355,8 +357,15 @@ export abstract class SchedulerTransitions {
       a: ts.args!,
       d: deps,
       p: ts.priority,
-      r: ts.wantCount > 0,
+      r: this.#sendsValue(ts),
     });
+  }
+
+  /** Whether a client that wants `ts` takes its value with its completion message. */
+  #sendsValue(ts: TaskState): boolean {
+    if (this.stalledClients.size === 0) return ts.wantCount > 0;
+    for (const c of ts.wants()) if (!this.stalledClients.has(c)) return true;
+    return false;
   }
 
   /**
