@@ -171,6 +171,7 @@ export class Client implements FutureHost {
     this.#queue.sentFns.clear(); // a new scheduler knows none of them
     for (const f of graph?.functions ?? []) this.#queue.sentFns.add(f.h);
     if (graph) conn.send(graph);
+    this.#topics.resubscribe((msg) => conn.send(msg));
   }
 
   /**
@@ -264,6 +265,7 @@ export class Client implements FutureHost {
   /** FutureHost: a Future of `ks` was released. */
   releaseKey(ks: KeyState): void {
     if (--ks.refs > 0) return;
+    ks.dropSpec();
     if (this.#keys.get(ks.key) !== ks) return;
     this.#keys.delete(ks.key);
     if (this.#closing) return;

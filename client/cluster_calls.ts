@@ -239,6 +239,11 @@ export class Topics {
     if (this.#handlers.delete(topic)) c.send({ op: "unsubscribe-topic", topic });
   }
 
+  /** Subscribes again on a new connection (a replaced scheduler knows no subscription). */
+  resubscribe(send: (msg: { op: "subscribe-topic"; topic: string }) => void): void {
+    for (const topic of this.#handlers.keys()) send({ op: "subscribe-topic", topic });
+  }
+
   /** An event arrived from the scheduler. */
   dispatch(msg: TopicEvent): void {
     const handler = this.#handlers.get(msg.topic);

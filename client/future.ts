@@ -21,8 +21,17 @@ export class KeyState {
   refs = 0;
   /** Futures held strongly until the key settles (so a Future awaited only through `then` lives). */
   strong: Future<unknown>[] | null = [];
-  /** The task as submitted, kept until it settles: sent again after a reconnect (i5). */
+  /**
+   * The task as submitted, sent again after a reconnect to a scheduler that lost it. Kept while
+   * the key is pending, while a Future of it lives (a task submitted later may take it as an
+   * input), and while a kept spec depends on it: a replaced scheduler may have to compute it
+   * again for a pending dependent. Dropped at once when it errs or is cancelled.
+   */
   spec: TaskSpec | null = null;
+  /** The keys its spec depends on (each counts this one in its `lineageRefs`). */
+  lineage: KeyState[] | null = null;
+  /** How many kept specs depend on this key. */
+  lineageRefs = 0;
   #callbacks: (() => void)[] | null = null;
 
   constructor(readonly key: string) {}
@@ -51,10 +60,38 @@ export class KeyState {
     this.status = status;
     this.error = error;
     this.strong = null;
-    this.spec = null;
+    this.dropSpec();
     const cbs = this.#callbacks;
     this.#callbacks = null;
     if (cbs) { for (const cb of cbs) cb(); }
+  }
+
+  /** Keeps `spec`, and the specs of `deps` while this one is kept. */
+  keepSpec(spec: TaskSpec, deps: KeyState[]): void {
+    this.spec = spec;
+    this.lineage = deps.length ? deps : null;
+    for (const d of deps) d.lineageRefs++;
+  }
+
+  /**
+   * Drops the spec unless something may still need it (see `spec`), and so on down its
+   * lineage. Called when the key settles and when its last Future is released.
+   */
+  dropSpec(): void {
+    const todo: KeyState[] = [this];
+    for (let ks = todo.pop(); ks !== undefined; ks = todo.pop()) {
+      if (ks.spec === null || !ks.settled) continue;
+      if (ks.status === "finished" && (ks.lineageRefs > 0 || ks.refs > 0)) continue;
+      ks.spec = null;
+      const deps = ks.lineage;
+      ks.lineage = null;
+      if (deps) {
+        for (const d of deps) {
+          d.lineageRefs--;
+          todo.push(d);
+        }
+      }
+    }
   }
 
   /** Back to pending (e.g. a retried or resubmitted key). */

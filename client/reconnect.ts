@@ -29,7 +29,10 @@ export interface ReconnectOptions {
 
 /**
  * The update-graph a reconnected client sends first: every pending key wanted again, with the
- * task and function of each it submitted (null when nothing is pending).
+ * task and function of each it submitted, and before them the tasks of the finished or
+ * released keys they depend on (a replaced scheduler computes those again); null when nothing
+ * is pending. `keys` (the client's keys) are in submission order, so a pending key's pending
+ * dependencies come before it.
  */
 export function pendingGraph(
   keys: Iterable<KeyState>,
@@ -38,13 +41,34 @@ export function pendingGraph(
   const tasks: TaskSpec[] = [];
   const wanted: string[] = [];
   const fns = new Map<string, FunctionDef>();
-  for (const ks of keys) {
+  const own = new Set(keys);
+  const sent = new Set<KeyState>();
+  const add = (ks: KeyState) => {
+    sent.add(ks);
+    tasks.push(ks.spec!);
+    const def = fnDefs.get(ks.spec!.f);
+    if (def) fns.set(def.h, def);
+  };
+  // dependencies a new scheduler would not get otherwise: settled, or no longer the client's
+  const lineageOnly = (d: KeyState) =>
+    d.spec !== null && !sent.has(d) && (d.settled || !own.has(d));
+  for (const ks of own) {
     if (ks.settled) continue;
     wanted.push(ks.key);
-    if (!ks.spec) continue;
-    tasks.push(ks.spec);
-    const def = fnDefs.get(ks.spec.f);
-    if (def) fns.set(def.h, def);
+    // post-order over the lineage without recursion: dependencies before dependents
+    const stack: [KeyState, number][] = [[ks, 0]];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const deps = top[0].lineage;
+      if (deps && top[1] < deps.length) {
+        const d = deps[top[1]++];
+        if (lineageOnly(d)) stack.push([d, 0]);
+        continue;
+      }
+      stack.pop();
+      if (top[0] !== ks && lineageOnly(top[0])) add(top[0]);
+    }
+    if (ks.spec && !sent.has(ks)) add(ks);
   }
   if (wanted.length === 0) return null;
   return { op: "update-graph", tasks, wanted, functions: [...fns.values()] };

@@ -154,7 +154,12 @@ export class Submitter {
         this.#tasks.push(spec);
         this.#wanted.push(key);
       }
-      ks.spec = spec;
+      const lineage: KeyState[] = [];
+      for (const d of deps) {
+        const dep = h.keys.get(d);
+        if (dep) lineage.push(dep);
+      }
+      ks.keepSpec(spec, lineage);
       if (!this.sentFns.has(info.h)) {
         this.sentFns.add(info.h);
         const def = { h: info.h, n: info.n, s: info.s };

@@ -37,3 +37,38 @@ for (const processes of [false, true]) {
     assert.equal(cluster.workers.length, 2);
   });
 }
+
+Deno.test("after a scheduler is replaced, pending tasks whose inputs had finished complete, and topic subscriptions carry over", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 2,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  await using client = await Client.connect(cluster);
+  const seen: unknown[] = [];
+  client.subscribeTopic("progress", ([, msg]) => void seen.push(msg));
+  const leaves = client.map(inc, [1, 2, 3]);
+  assert.deepEqual(await client.gather(leaves), [2, 3, 4]);
+  // pending dependents of finished leaves; the new scheduler must compute the leaves again
+  const total = client.submit(
+    async (a: number, b: number, c: number) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return a + b + c;
+    },
+    leaves[0],
+    leaves[1],
+    leaves[2],
+  );
+  const old = cluster.scheduler;
+  old.state.balance = () => {
+    throw new Error("injected scheduler failure");
+  };
+  await until(() => cluster.scheduler !== old, "a new scheduler");
+  assert.equal(await total, 9);
+  await until(async () => {
+    await client.logEvent("progress", "after");
+    return seen.includes("after");
+  }, "an event published after the replacement");
+});

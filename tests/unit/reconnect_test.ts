@@ -50,3 +50,23 @@ Deno.test("a settled key drops its spec (nothing kept once done)", () => {
   ks.settle("finished");
   assert.equal(ks.spec, null);
 });
+
+Deno.test("a finished key keeps its spec while a pending task depends on it, then drops it", () => {
+  const leaf = new KeyState("leaf");
+  leaf.keepSpec(spec("leaf", F), []);
+  const mid = new KeyState("mid");
+  mid.keepSpec(spec("mid", G, ["leaf"]), [leaf]);
+  const top = new KeyState("top");
+  top.keepSpec(spec("top", G, ["mid"]), [mid]);
+  leaf.settle("finished");
+  mid.settle("finished");
+  assert.ok(leaf.spec && mid.spec, "kept for top, which may need them computed again");
+  // a replaced scheduler gets the whole lineage of what is pending, dependencies first
+  const g = pendingGraph([leaf, mid, top], new Map([[F.h, F], [G.h, G]]))!;
+  assert.deepEqual(g.tasks.map((t) => t.k), ["leaf", "mid", "top"]);
+  assert.deepEqual(g.wanted, ["top"]);
+  top.settle("finished");
+  assert.equal(top.spec, null);
+  assert.equal(mid.spec, null);
+  assert.equal(leaf.spec, null);
+});
