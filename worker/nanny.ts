@@ -6,7 +6,7 @@
 import { withTimeout } from "../comm/handshake.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { TextLineStream } from "./lines.ts";
-import { describeExit, EXIT_DONE, EXIT_RESTART } from "./exit_codes.ts";
+import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -121,7 +121,8 @@ export class Nanny {
       } else if (s.code === EXIT_RESTART && !s.signal) {
         void this.#renew(child, pump); // asked to restart: not a failure (i5)
       } else {
-        this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
+        const what = s.code === EXIT_LOST && !s.signal ? "lost its scheduler" : "died";
+        this.onFailure?.(new Error(`worker process ${child.pid} ${what} (${describeExit(s)})`));
       }
     };
     const status = child.status.then((s) => {

@@ -4,13 +4,19 @@ import { Client } from "../../mod.ts";
 import { config, drain, root, spawnDeno as spawn } from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
 
-Deno.test("--help answers on both commands", async () => {
+Deno.test("--help and --version answer on both commands", async () => {
+  const { version } = JSON.parse(await Deno.readTextFile(config));
   for (const cmd of ["scheduler/main.ts", "worker/main.ts"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "-q", "--config", config, new URL(cmd, root).href, "--help"],
-    }).output();
-    assert.equal(out.code, 0);
-    assert.match(new TextDecoder().decode(out.stdout), /Usage:/);
+    const run = (flag: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "-q", "--config", config, new URL(cmd, root).href, flag],
+      }).output();
+    const help = await run("--help");
+    assert.equal(help.code, 0);
+    assert.match(new TextDecoder().decode(help.stdout), /Usage:[^]*--contact-address/);
+    const v = await run("--version");
+    assert.equal(v.code, 0);
+    assert.equal(new TextDecoder().decode(v.stdout), `dtask ${version}\n`);
   }
 });
 
