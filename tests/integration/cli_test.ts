@@ -1,7 +1,7 @@
 // The scheduler and worker command lines, and what happens when a cluster's owner is killed.
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { config, drain, root, spawnDeno as spawn } from "./cli_process.ts";
+import { config, drain, endsWithin, root, spawnDeno as spawn } from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
 
 Deno.test("--help and --version answer on both commands", async () => {
@@ -48,6 +48,7 @@ Deno.test("scheduler and worker CLIs: run work, stop cleanly on SIGTERM", async 
     assert.deepEqual(await client.gather(client.map((x: number) => -x, [1, 2, 3])), [-1, -2, -3]);
   }
   worker.child.kill("SIGTERM");
+  assert.ok(await endsWithin(worker, 3000), "still running 3 s after SIGTERM");
   assert.equal((await drain(worker)).code, 0);
   sched.child.kill("SIGTERM");
   assert.equal((await drain(sched)).code, 0);
