@@ -9,6 +9,7 @@ import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { EXIT_DONE, EXIT_RESTART } from "../worker/exit_codes.ts";
+import { exposureWarning } from "../comm/exposure.ts";
 
 /** LocalCluster options (all optional). */
 export interface LocalClusterOptions {
@@ -20,7 +21,10 @@ export interface LocalClusterOptions {
   processes?: boolean;
   /** Per worker: bytes, "2GiB", or "auto" (system memory / nWorkers). */
   memoryLimit?: number | string | null;
-  /** Host everything listens on (default 127.0.0.1). */
+  /**
+   * Host everything listens on (default 127.0.0.1). With 0.0.0.0 the scheduler and workers
+   * advertise this machine's first non-loopback IPv4 address; without `authToken` it warns.
+   */
   host?: string;
   /** Scheduler TCP port (default 0: any free port). */
   schedulerPort?: number;
@@ -240,6 +244,12 @@ export class LocalCluster {
       }
     }
     const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
+    const warning = exposureWarning(options.host ?? "127.0.0.1", {
+      who: "this LocalCluster",
+      authToken: options.authToken,
+      fix: "Pass an authToken (and give it to clients).",
+    });
+    if (warning) console.warn(warning);
     const schedulerOptions: SchedulerOptions = {
       host: options.host ?? "127.0.0.1",
       port: options.schedulerPort ?? 0,

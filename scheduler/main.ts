@@ -4,16 +4,24 @@
  */
 import { parseArgs } from "node:util";
 import { Scheduler } from "./scheduler.ts";
+import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
+import { parseContactAddress } from "../comm/contact_address.ts";
+import { exposureWarning } from "../comm/exposure.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
 
 Starts a dtask scheduler; workers and clients connect to its tcp:// address.
 
 Options:
-  --host H                 interface to listen on (default 127.0.0.1)
+  --host H                 interface to listen on (default 127.0.0.1; 0.0.0.0: all)
   --port N                 TCP port (default 8786; 0 = any free port)
+  --contact-address A      the address workers and clients are told to dial, tcp://host[:port]
+                           (default: the listen address; with --host 0.0.0.0, this machine's
+                           first non-loopback IPv4 address)
   --dashboard-address A    HTTP server for /status, /health, /metrics (default :8787; "none" to disable)
-  --auth-token-file F      require the token in file F from every worker and client
+  --auth-token-file F      require the token in file F from every worker and client (or set
+                           ${AUTH_TOKEN_ENV})
   --ws-port N              WebSocket listener (not available yet)
   --tls-cert F --tls-key F TLS (not available yet)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
@@ -21,6 +29,7 @@ Options:
   --worker-ttl MS          remove a worker not heard from for this long (default 300000)
   --preload URL            module every worker imports, also workers that join later
                            (repeatable; absolute URL or import-map name; paths resolved)
+  --version                print the version
   -h, --help               this text`;
 
 /** Runs the scheduler CLI with `args`; resolves when it has stopped. */
@@ -31,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       options: {
         host: { type: "string", default: "127.0.0.1" },
+        "contact-address": { type: "string" },
         port: { type: "string", default: "8786" },
         "dashboard-address": { type: "string", default: ":8787" },
         "auth-token-file": { type: "string" },
@@ -41,6 +51,7 @@ export async function main(args: string[]): Promise<number> {
         "worker-saturation": { type: "string" },
         "no-work-stealing": { type: "boolean", default: false },
         "worker-ttl": { type: "string" },
+        version: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -50,6 +61,10 @@ export async function main(args: string[]): Promise<number> {
   }
   if (values.help) {
     console.log(HELP);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`dtask ${denoJson.version}`);
     return 0;
   }
   for (const opt of ["ws-port", "tls-cert", "tls-key"] as const) {
@@ -72,16 +87,20 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--port must be a port number, got ${values.port}`);
     return 2;
   }
-  const authToken = values["auth-token-file"]
-    ? (await Deno.readTextFile(values["auth-token-file"])).trim()
-    : undefined;
-  const loopback = /^(127\.|localhost$|::1$|\[::1\]$)/.test(values.host);
-  if (!loopback && !authToken) {
-    console.warn(
-      `WARNING: listening on ${values.host} without TLS or an auth token: anyone who can reach ` +
-        `this port can run code on your workers. Use --auth-token-file.`,
-    );
+  let authToken: string | undefined;
+  try {
+    if (values["contact-address"] !== undefined) parseContactAddress(values["contact-address"]);
+    authToken = await readAuthToken(values["auth-token-file"]);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
   }
+  const warning = exposureWarning(values.host, {
+    who: "the scheduler",
+    authToken,
+    fix: `Use --auth-token-file or ${AUTH_TOKEN_ENV}.`,
+  });
+  if (warning) console.warn(warning);
   const dash = values["dashboard-address"];
   const sat = values["worker-saturation"];
   const workerSaturation = sat === undefined
@@ -101,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
   const scheduler = await Scheduler.start({
     workerTtl: ttl,
     host: values.host,
+    contactAddress: values["contact-address"],
     port,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,

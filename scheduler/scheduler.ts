@@ -3,6 +3,7 @@ import { Connection } from "../comm/connection.ts";
 import { AUTH_FAILED, receiveHello, tokenMatches, withTimeout } from "../comm/handshake.ts";
 import { CommClosedError, TimeoutError, toEnvelope } from "../comm/errors.ts";
 import { listenTcp } from "../comm/tcp.ts";
+import { advertisedAddress } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
 import {
@@ -31,6 +32,8 @@ import { announceScatter } from "./announce_scatter.ts";
 export interface SchedulerOptions {
   /** Host to listen on (default 127.0.0.1). */
   host?: string;
+  /** The address peers are told to dial (see comm/contact_address.ts; default: the listener's). */
+  contactAddress?: string;
   /** TCP port (0 = any free port). */
   port?: number;
   /** `host:port` or `:port` for the HTTP server; null for none. */
@@ -153,7 +156,7 @@ export class Scheduler {
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept);
     const inproc = listenInproc(accept, options.inprocName);
     this.#listeners = [tcp, inproc];
-    this.address = tcp.address;
+    this.address = advertisedAddress(tcp.address, options.contactAddress);
     this.inprocAddress = inproc.address;
     const cfg = this.state.config;
     if (cfg.workStealing) {

@@ -5,15 +5,22 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Supervisor } from "../actor/supervisor.ts";
-import { Nanny } from "./nanny.ts";
 import { reportExit } from "./report_exit.ts";
-import { Worker } from "./worker.ts";
 import { parseMemoryLimit } from "./memory_limit.ts";
+import { parseDuration } from "./duration.ts";
+import { type KeeperOutcome, WorkerKeeper } from "./keeper.ts";
+import { startInProcess, startNanny } from "./kept_workers.ts";
+import { pause } from "../comm/backoff.ts";
+import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
+import { parseContactAddress } from "../comm/contact_address.ts";
+import { exposureWarning } from "../comm/exposure.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
 
 Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786).
+A worker that cannot start or loses its scheduler is started again (with backoff); the others
+keep running.
 
 Options:
   --nthreads N          thread slots per worker (default: cores / nworkers)
@@ -21,11 +28,16 @@ Options:
   --memory-limit M      per worker: bytes, 4GiB, or auto (default auto)
   --name NAME           worker name (with --nworkers > 1, NAME-0, NAME-1, ...)
   --resources R         e.g. GPU=1,MEM=2e9
-  --host H              interface to listen on for peers (default 127.0.0.1)
-  --auth-token-file F   token the scheduler requires
-  --no-nanny            run one worker in this process, without a nanny
+  --host H              interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
+  --contact-address A   the address peers dial, tcp://host[:port] (default: the listen address;
+                        with --host 0.0.0.0, this machine's first non-loopback IPv4 address)
+  --auth-token-file F   token the scheduler requires (or set ${AUTH_TOKEN_ENV})
+  --death-timeout T     exit when the scheduler cannot be reached for this long: 60s, 500ms,
+                        2m; a plain number is seconds (default: keep trying)
+  --no-nanny            run the workers in this process, without a nanny
   --preload URL         module every worker thread imports (repeatable; absolute URL or
                         import-map name; a relative path is resolved from here)
+  --version             print the version
   -h, --help            this text`;
 
 /** Parses `GPU=1,MEM=2e9` into a resources record. */
@@ -49,8 +61,22 @@ export function resolvePreload(s: string): string {
   return s;
 }
 
-/** Runs the worker CLI with `args`; resolves when it has stopped. */
+/** Runs the worker CLI with `args`; resolves with its exit code once it has stopped. */
 export async function main(args: string[]): Promise<number> {
+  // listening from the start: a signal during start-up stops it too
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
+  const onSignal = () => stop();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    return await run(args, stopped);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+async function run(args: string[], stopped: Promise<void>): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,9 +89,12 @@ export async function main(args: string[]): Promise<number> {
         name: { type: "string" },
         resources: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
+        "contact-address": { type: "string" },
         "auth-token-file": { type: "string" },
+        "death-timeout": { type: "string" },
         "no-nanny": { type: "boolean", default: false },
         preload: { type: "string", multiple: true },
+        version: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -78,15 +107,12 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (values.version) {
+    console.log(`dtask ${denoJson.version}`);
+    return 0;
+  }
   if (positionals.length !== 1) {
     console.error(`give exactly one scheduler address\n\n${HELP}`);
-    return 2;
-  }
-  let preload: string[] | undefined;
-  try {
-    preload = values.preload?.map(resolvePreload);
-  } catch (e) {
-    console.error((e as Error).message);
     return 2;
   }
   const scheduler = positionals[0];
@@ -100,16 +126,32 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   let memoryLimit: number, resources: Record<string, number> | undefined;
+  let preload: string[] | undefined, deathTimeout: number | undefined;
+  let authToken: string | undefined;
+  const contactAddress = values["contact-address"];
   try {
+    preload = values.preload?.map(resolvePreload);
     memoryLimit = parseMemoryLimit(values["memory-limit"], nworkers);
     resources = values.resources ? parseResources(values.resources) : undefined;
+    const death = values["death-timeout"];
+    deathTimeout = death === undefined ? undefined : parseDuration(death, "--death-timeout");
+    if (contactAddress !== undefined) {
+      const { port } = parseContactAddress(contactAddress);
+      if (port !== undefined && nworkers > 1) {
+        throw new TypeError("--contact-address with a port names one worker: use --nworkers 1");
+      }
+    }
+    authToken = await readAuthToken(values["auth-token-file"]);
   } catch (e) {
     console.error((e as Error).message);
     return 2;
   }
-  const authToken = values["auth-token-file"]
-    ? (await Deno.readTextFile(values["auth-token-file"])).trim()
-    : undefined;
+  const warning = exposureWarning(values.host, {
+    who: "this worker",
+    authToken,
+    fix: `Give the scheduler and its workers a token: --auth-token-file or ${AUTH_TOKEN_ENV}.`,
+  });
+  if (warning) console.warn(warning);
   const nameOf = (i: number) =>
     values.name === undefined ? undefined : nworkers > 1 ? `${values.name}-${i}` : values.name;
   const common = {
@@ -117,15 +159,14 @@ export async function main(args: string[]): Promise<number> {
     nthreads,
     memoryLimit,
     host: values.host,
+    contactAddress,
     authToken,
     resources,
     preload,
   };
 
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
-  // i5: each nanny tells the scheduler how its worker's process ended (for KilledWorker)
+  // each nanny tells the scheduler how its worker's process ended (for KilledWorker)
   let stopping = false;
-  stopped.then(() => (stopping = true));
   const reports = new Set<Promise<void>>();
   const onStarted = (address: string, exited: Promise<string>) => {
     exited.then((how) => {
@@ -135,56 +176,37 @@ export async function main(args: string[]): Promise<number> {
       p.finally(() => reports.delete(p));
     });
   };
-  const onSignal = () => stop();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  let exitCode = 0;
-  try {
-    if (values["no-nanny"]) {
-      const workers = await Promise.all(
-        Array.from({ length: nworkers }, (_, i) => Worker.start({ ...common, name: nameOf(i) })),
-      );
-      for (const w of workers) console.log(`Worker at: ${w.address}`);
-      await Promise.race([stopped, ...workers.map((w) => w.closed)]);
-      await Promise.all(workers.map((w) => w.close("stopped")));
-    } else {
-      const sup = new Supervisor({
-        onGiveUp: (name, e) => {
-          console.error(`gave up restarting worker ${name}: ${(e as Error)?.message}`);
-          stop();
-        },
-        // i5: a worker retired or told to close by its scheduler ends for good; when none is
-        // left, neither is the CLI
-        onEvent: (ev) => {
-          if (ev.type !== "exited") return;
-          queueMicrotask(() => { // the supervisor sets the child's status after the event
-            const live = sup.names().some((n) => /running|restarting/.test(sup.status(n) ?? ""));
-            if (!live) stop();
-          });
-        },
-      });
-      const nannies = await Promise.all(
-        Array.from(
-          { length: nworkers },
-          (_, i) =>
-            sup.supervise(`${i}`, () => new Nanny({ ...common, name: nameOf(i), onStarted }), {
-              restart: "transient", // exit 0 (retired, scheduler closed): not restarted (i5)
-            }),
-        ),
-      );
-      for (const n of nannies) console.log(`Worker at: ${n.workerAddress} (pid ${n.pid})`);
-      await stopped;
-      await sup.stop();
-      await Promise.all(reports);
-    }
-  } catch (e) {
-    console.error(`worker failed: ${(e as Error).message}`);
-    exitCode = 1;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-  }
-  return exitCode;
+  const keepers = Array.from({ length: nworkers }, (_, i) => {
+    const name = nameOf(i);
+    return new WorkerKeeper({
+      name: name ?? `${i}`,
+      scheduler,
+      deathTimeout,
+      log: (line) => console.error(line),
+      onStarted: (w) => console.log(`Worker at: ${w.address}${w.pid ? ` (pid ${w.pid})` : ""}`),
+      start: values["no-nanny"]
+        ? (budget) => startInProcess({ ...common, name }, budget)
+        : (budget) => startNanny({ ...common, name, onStarted }, budget),
+    });
+  });
+  // it ends when every worker has ended for good (retired, the scheduler closed or gone)
+  await Promise.race([stopped, Promise.all(keepers.map((k) => k.outcome))]);
+  stopping = true;
+  const outcomes: KeeperOutcome[] = await Promise.all(keepers.map((k) => k.stop()));
+  // reports in flight get a moment: the scheduler may be gone (best effort)
+  const enough = new AbortController();
+  await Promise.race([Promise.all(reports), pause(1000, enough.signal)]);
+  enough.abort();
+  return outcomes.includes("scheduler-gone") ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** How long a signalled command may take to stop before it exits regardless (ms). */
+const STOP_DEADLINE = 2500;
+
+if (import.meta.main) {
+  // SIGTERM/SIGINT end the command within 3 s, whatever its workers are doing
+  const deadline = () => Deno.unrefTimer(setTimeout(() => Deno.exit(1), STOP_DEADLINE));
+  Deno.addSignalListener("SIGINT", deadline);
+  Deno.addSignalListener("SIGTERM", deadline);
+  Deno.exit(await main(Deno.args));
+}

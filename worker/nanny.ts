@@ -1,10 +1,12 @@
 /**
  * The nanny: an actor in the cluster's (or worker CLI's) process that starts one worker
  * process, forwards its output, and reports when it dies so its supervisor can restart it.
+ * The auth token reaches the process in its environment: a command line is public (`ps`).
  */
 import { withTimeout } from "../comm/handshake.ts";
+import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { TextLineStream } from "./lines.ts";
-import { describeExit, EXIT_DONE, EXIT_RESTART } from "./exit_codes.ts";
+import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -13,6 +15,8 @@ export interface NannyOptions {
   name?: string;
   memoryLimit?: number;
   host?: string;
+  /** The address the worker advertises to peers (see WorkerOptions.contactAddress). */
+  contactAddress?: string;
   authToken?: string;
   silenceLogs?: boolean;
   resources?: Record<string, number>;
@@ -22,8 +26,10 @@ export interface NannyOptions {
   log?: (line: string) => void;
   /** How often the worker sends heartbeats (ms). */
   heartbeatInterval?: number;
-  /** How long the worker process may take to register (ms). */
+  /** How long the worker process may take to register (ms; default 60 s, or 30 s past deathTimeout). */
   startTimeout?: number;
+  /** The worker process gives up when it cannot reach the scheduler for this long (ms). */
+  deathTimeout?: number;
   /**
    * Called once the worker registered, with its address and a promise of how its process
    * ended ("exit code 1", "killed by signal SIGKILL"): the scheduler names it in KilledWorker.
@@ -63,7 +69,8 @@ export class Nanny {
     if (o.name !== undefined) args.push(`--name=${o.name}`);
     if (o.memoryLimit) args.push(`--memory-limit=${o.memoryLimit}`);
     if (o.host) args.push(`--host=${o.host}`);
-    if (o.authToken) args.push(`--auth-token=${o.authToken}`);
+    if (o.contactAddress) args.push(`--contact-address=${o.contactAddress}`);
+    if (o.deathTimeout !== undefined) args.push(`--death-timeout=${Math.ceil(o.deathTimeout)}`);
     if (o.silenceLogs) args.push("--silence-logs");
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
     for (const url of o.preload ?? []) args.push(`--preload=${url}`);
@@ -71,6 +78,7 @@ export class Nanny {
     if (o.onStarted) args.push("--nanny"); // someone reports how it ends (i5)
     const child = new Deno.Command(Deno.execPath(), {
       args,
+      ...(o.authToken && { env: { [AUTH_TOKEN_ENV]: o.authToken } }),
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -113,7 +121,8 @@ export class Nanny {
       } else if (s.code === EXIT_RESTART && !s.signal) {
         void this.#renew(child, pump); // asked to restart: not a failure (i5)
       } else {
-        this.onFailure?.(new Error(`worker process ${child.pid} died (${describeExit(s)})`));
+        const what = s.code === EXIT_LOST && !s.signal ? "lost its scheduler" : "died";
+        this.onFailure?.(new Error(`worker process ${child.pid} ${what} (${describeExit(s)})`));
       }
     };
     const status = child.status.then((s) => {
@@ -126,7 +135,8 @@ export class Nanny {
       return s;
     });
     try {
-      await withTimeout(ready.promise, o.startTimeout ?? 60_000, "starting the worker process");
+      const startTimeout = o.startTimeout ?? Math.max(60_000, (o.deathTimeout ?? 0) + 30_000);
+      await withTimeout(ready.promise, startTimeout, "starting the worker process");
       if (this.workerAddress) {
         o.onStarted?.(
           this.workerAddress,

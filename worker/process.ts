@@ -1,10 +1,13 @@
 /**
  * The entry point of a worker process started by a nanny. Prints one JSON line with its
  * address once registered, and exits when the scheduler is gone, on SIGTERM/SIGINT, or when
- * its stdin closes (its parent died: Deno has no parent-death signal).
+ * its stdin closes (its parent died: Deno has no parent-death signal). The auth token comes in
+ * the environment (DTASK_AUTH_TOKEN), never on the command line.
  */
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
+import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { TimeoutError } from "../comm/errors.ts";
 
 const { values } = parseArgs({
   options: {
@@ -13,11 +16,12 @@ const { values } = parseArgs({
     name: { type: "string" },
     "memory-limit": { type: "string", default: "0" },
     host: { type: "string", default: "127.0.0.1" },
-    "auth-token": { type: "string" },
+    "contact-address": { type: "string" },
     "silence-logs": { type: "boolean", default: false },
     resources: { type: "string" },
     preload: { type: "string", multiple: true },
     "connect-timeout": { type: "string", default: "30000" },
+    "death-timeout": { type: "string" },
     "heartbeat-interval": { type: "string", default: "1000" },
     nanny: { type: "boolean", default: false },
   },
@@ -28,21 +32,30 @@ if (!values.scheduler) {
   Deno.exit(2);
 }
 
+const deathTimeout = values["death-timeout"] === undefined
+  ? undefined
+  : Number(values["death-timeout"]);
+
 const worker = await Worker.start({
   scheduler: values.scheduler,
   nthreads: Number(values.nthreads),
   name: values.name,
   memoryLimit: Number(values["memory-limit"]),
   host: values.host,
-  authToken: values["auth-token"],
+  contactAddress: values["contact-address"],
+  authToken: Deno.env.get(AUTH_TOKEN_ENV) || undefined,
   silenceLogs: values["silence-logs"],
   resources: values.resources ? JSON.parse(values.resources) : undefined,
   preload: values.preload,
   connectTimeout: Number(values["connect-timeout"]),
+  deathTimeout: deathTimeout,
   heartbeatInterval: Number(values["heartbeat-interval"]),
   nanny: values.nanny,
 }).catch((e) => {
-  console.error(`worker could not start: ${e.message}`);
+  // past the death timeout its nanny says so, for every process it started
+  if (!(deathTimeout !== undefined && e instanceof TimeoutError)) {
+    console.error(`worker could not start: ${e.message}`);
+  }
   Deno.exit(1);
 });
 

@@ -1,12 +1,6 @@
 /** The worker actor: connects to the scheduler, serves peers, and runs the state machine. */
 import { Connection } from "../comm/connection.ts";
-import {
-  AUTH_FAILED,
-  type Dialer,
-  receiveHello,
-  sendHello,
-  tokenMatches,
-} from "../comm/handshake.ts";
+import { AUTH_FAILED, type Dialer, receiveHello, tokenMatches } from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { listenTcp } from "../comm/tcp.ts";
 import { listenInproc } from "../comm/inproc.ts";
@@ -32,6 +26,9 @@ import { FunctionRunner } from "../comm/function_runner.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
 import { ExpectedData } from "./expected_data.ts";
+import { advertisedAddress, parseContactAddress } from "../comm/contact_address.ts";
+import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
+import { register } from "./register.ts";
 
 /** The least time between two collections after large values were dropped (ms). */
 const COLLECT_INTERVAL_MS = 100;
@@ -46,15 +43,31 @@ export interface WorkerOptions {
   name?: string;
   /** Bytes of memory it may use (0 = no limit). */
   memoryLimit?: number;
-  /** Host to listen on for peers (default 127.0.0.1). */
+  /** Host to listen on for peers (default 127.0.0.1; 0.0.0.0: every interface). */
   host?: string;
+  /**
+   * The address peers are told to dial (Dask's contact address): `tcp://host[:port]` or
+   * `host[:port]`, the listener's port when it names none. Default: the listen address, or for
+   * 0.0.0.0 this machine's first non-loopback IPv4 address.
+   */
+  contactAddress?: string;
   /** Listen on an in-process address instead of TCP (workers inside the cluster's process). */
   inproc?: boolean;
   authToken?: string;
   silenceLogs?: boolean;
   resources?: Record<string, number>;
-  /** How long to keep retrying the first connection to the scheduler (ms). */
+  /** How long to keep retrying the first connection to the scheduler (ms, default 30 s). */
   connectTimeout?: number;
+  /** How long one connection attempt and its handshake may take (ms, default 30 s). */
+  handshakeTimeout?: number;
+  /**
+   * Give up when the scheduler cannot be reached for this long (ms; Dask's death timeout):
+   * the first connection is retried until then instead of `connectTimeout`, and `start`
+   * rejects with a TimeoutError saying the scheduler was gone. Default: no limit.
+   */
+  deathTimeout?: number;
+  /** Aborting it stops a start in progress: `start` rejects with the signal's reason. */
+  signal?: AbortSignal;
   /** Heartbeat period (ms). */
   heartbeatInterval?: number;
   dial?: Dialer;
@@ -107,10 +120,13 @@ export class Worker {
       this.#peerAccepting.add(p);
       p.finally(() => this.#peerAccepting.delete(p));
     };
+    if (options.contactAddress !== undefined) parseContactAddress(options.contactAddress);
     this.#listener = options.inproc
       ? listenInproc(onAccept)
       : listenTcp(options.host ?? "127.0.0.1", 0, onAccept);
-    this.address = this.#listener.address;
+    this.address = options.inproc
+      ? this.#listener.address
+      : advertisedAddress(this.#listener.address, options.contactAddress);
     this.name = options.name ?? this.address;
     this.#peers = new PeerPool(dial, this.name, options.authToken);
     this.closed = new Promise((r) => (this.#resolveClosed = r));
@@ -140,8 +156,6 @@ export class Worker {
 
   async #connect(): Promise<void> {
     const o = this.options;
-    const dial = o.dial ?? defaultDial;
-    const deadline = Date.now() + (o.connectTimeout ?? 30_000);
     const info: WorkerInfo = {
       address: this.address,
       name: this.name,
@@ -151,29 +165,16 @@ export class Worker {
       resources: o.resources,
       ...(o.nanny && { nanny: true }),
     };
-    let wait = 50;
-    let t: Transport;
-    for (;;) {
-      try {
-        t = await dial(o.scheduler);
-        break;
-      } catch (e) {
-        if (Date.now() + wait > deadline) throw e;
-        await new Promise((r) => setTimeout(r, wait));
-        wait = Math.min(wait * 2, 1000);
-      }
-    }
-    let welcome;
-    try {
-      welcome = await sendHello(
-        t,
-        { role: "worker", name: this.name, token: o.authToken, worker: info },
-        10_000,
-      );
-    } catch (e) {
-      t.close();
-      throw e;
-    }
+    const { transport: t, welcome } = await register({
+      scheduler: o.scheduler,
+      dial: o.dial ?? defaultDial,
+      hello: { role: "worker", name: this.name, token: o.authToken, worker: info },
+      retryFor: o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+      deathTimeout: o.deathTimeout,
+      handshakeTimeout: o.handshakeTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+      signal: o.signal,
+      log: o.silenceLogs ? undefined : this.#log,
+    });
     this.#executor = new Executor({
       nthreads: o.nthreads,
       silenceLogs: o.silenceLogs,

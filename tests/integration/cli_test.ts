@@ -1,16 +1,22 @@
 // The scheduler and worker command lines, and what happens when a cluster's owner is killed.
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { config, drain, root, spawnDeno as spawn } from "./cli_process.ts";
+import { config, drain, endsWithin, root, spawnDeno as spawn } from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
 
-Deno.test("--help answers on both commands", async () => {
+Deno.test("--help and --version answer on both commands", async () => {
+  const { version } = JSON.parse(await Deno.readTextFile(config));
   for (const cmd of ["scheduler/main.ts", "worker/main.ts"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "-q", "--config", config, new URL(cmd, root).href, "--help"],
-    }).output();
-    assert.equal(out.code, 0);
-    assert.match(new TextDecoder().decode(out.stdout), /Usage:/);
+    const run = (flag: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "-q", "--config", config, new URL(cmd, root).href, flag],
+      }).output();
+    const help = await run("--help");
+    assert.equal(help.code, 0);
+    assert.match(new TextDecoder().decode(help.stdout), /Usage:[^]*--contact-address/);
+    const v = await run("--version");
+    assert.equal(v.code, 0);
+    assert.equal(new TextDecoder().decode(v.stdout), `dtask ${version}\n`);
   }
 });
 
@@ -42,6 +48,7 @@ Deno.test("scheduler and worker CLIs: run work, stop cleanly on SIGTERM", async 
     assert.deepEqual(await client.gather(client.map((x: number) => -x, [1, 2, 3])), [-1, -2, -3]);
   }
   worker.child.kill("SIGTERM");
+  assert.ok(await endsWithin(worker, 3000), "still running 3 s after SIGTERM");
   assert.equal((await drain(worker)).code, 0);
   sched.child.kill("SIGTERM");
   assert.equal((await drain(sched)).code, 0);
