@@ -3,8 +3,8 @@
  *
  * What a peer can make this process hold is bounded before it has proven anything:
  * - an unauthenticated connection (one whose first packet, the handshake, has not arrived
- *   whole) may declare at most MAX_FIRST_PACKET bytes and MAX_FIRST_FRAMES frames, and holds at
- *   most a few KiB until the bytes it declared actually arrive;
+ *   whole) may declare at most MAX_FIRST_PACKET bytes and MAX_FIRST_FRAMES frames, and holds
+ *   1 KiB until the bytes it declared actually arrive;
  * - a listener keeps at most DEFAULT_MAX_UNAUTHENTICATED such connections, dropping the oldest;
  * - every declared length is checked against the others before anything is allocated, and a
  *   packet's buffers grow with the bytes received (at most about twice those bytes plus
@@ -35,7 +35,7 @@ export const MAX_FIRST_FRAMES = 16;
 export const READ_BUFFER = 64 * 1024;
 
 /** The read buffer of a connection until its first packet has arrived. */
-export const FIRST_READ_BUFFER = 4 * 1024;
+export const FIRST_READ_BUFFER = 1024;
 
 /**
  * A header or frame region up to this size is allocated whole once its first byte arrives;

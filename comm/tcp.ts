@@ -90,8 +90,9 @@ function stallTimeoutOf(opts: TcpOptions): number {
 export class TcpTransport implements Transport {
   readonly peer: string;
   #conn: Deno.Conn;
-  #enc: Packr = streamCodec();
-  #dec: Packr = streamCodec();
+  // Codecs are made on first use: a connection that never gets past its handshake costs less.
+  #enc: Packr | null = null;
+  #dec: Packr | null = null;
   #buf = new Uint8Array(FIRST_READ_BUFFER);
   #start = 0;
   #end = 0;
@@ -126,7 +127,7 @@ export class TcpTransport implements Transport {
   }
 
   async writeBatch(batch: Message[]): Promise<void> {
-    const chunks = encodePacket(this.#enc, batch);
+    const chunks = encodePacket(this.#enc ??= streamCodec(), batch);
     for (const c of chunks) {
       let off = 0;
       while (off < c.length) off += await this.#conn.write(c.subarray(off));
@@ -163,7 +164,7 @@ export class TcpTransport implements Transport {
       }
     }
     if (this.#first) this.#firstPacketRead();
-    const batch = decodePacket(this.#dec, header, frames);
+    const batch = decodePacket(this.#dec ??= streamCodec(), header, frames);
     if (!Array.isArray(batch)) throw new ProtocolError("packet header is not a batch of messages");
     return batch;
   }
