@@ -106,6 +106,7 @@ export class TcpTransport implements Transport {
   /** Whether the packet being read has started arriving (from then on, stalling is an error). */
   #inPacket = false;
   #lastByteAt = 0;
+  #stallDue = 0;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
   #dropReason: string | null = null;
 
@@ -297,13 +298,12 @@ export class TcpTransport implements Transport {
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
-  /** Reads from the socket; in the middle of a packet, with the stall timer running. */
+  /** Reads from the socket; in the middle of a packet, with the stall clock running. */
   async #recv(dst: Uint8Array): Promise<number | null> {
-    if (
-      this.#stallTimer === undefined && (this.#inPacket || this.#end > this.#start) &&
-      this.#stallTimeout < Infinity
-    ) {
-      this.#stallTimer = setTimeout(this.#checkStall, Math.min(this.#stallTimeout, MAX_TIMER));
+    const midPacket = this.#inPacket || this.#end > this.#start;
+    if (midPacket && this.#stallTimer === undefined && this.#stallTimeout < Infinity) {
+      this.#lastByteAt = performance.now(); // the clock starts when we start waiting
+      this.#scheduleStallCheck(this.#stallTimeout);
     }
     let r: number | null;
     try {
@@ -316,13 +316,17 @@ export class TcpTransport implements Transport {
     return r;
   }
 
+  #scheduleStallCheck(ms: number): void {
+    this.#stallDue = performance.now() + ms;
+    this.#stallTimer = setTimeout(this.#checkStall, Math.min(ms, MAX_TIMER));
+  }
+
   #checkStall = (): void => {
-    const quiet = performance.now() - this.#lastByteAt;
-    if (quiet < this.#stallTimeout) {
-      const left = this.#stallTimeout - quiet;
-      this.#stallTimer = setTimeout(this.#checkStall, Math.min(left, MAX_TIMER));
-      return;
-    }
+    const now = performance.now();
+    // Fired late: this process was too busy to read, so the silence may be ours, not the peer's.
+    if (now - this.#stallDue > 1000) this.#lastByteAt = now;
+    const left = this.#lastByteAt + this.#stallTimeout - now;
+    if (left > 0) return this.#scheduleStallCheck(left);
     this.#stallTimer = undefined;
     this.drop(
       `${this.peer} stalled mid-packet: it sent nothing for ${this.#stallTimeout} ms in the ` +
