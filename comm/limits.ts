@@ -8,7 +8,8 @@
  * - a listener keeps at most DEFAULT_MAX_UNAUTHENTICATED such connections, dropping the oldest;
  * - every declared length is checked against the others before anything is allocated, and a
  *   packet's buffers grow with the bytes received (at most about twice those bytes plus
- *   EAGER_REGION), never with the bytes merely declared;
+ *   EAGER_REGION; three times for the moment the staged half of a large region is copied into
+ *   its final buffer), never with the bytes merely declared;
  * - a connection that stops sending in the middle of a packet is dropped after
  *   DEFAULT_STALL_TIMEOUT ms (idle time between packets is fine).
  */
@@ -24,7 +25,8 @@ export const MAX_FRAMES = 1 << 20;
 
 /**
  * Largest first packet of a stream. It holds the handshake (hello, welcome or refused), which
- * is small: an unauthenticated peer cannot make us hold a large header or frame region.
+ * is small (a few hundred bytes; the limit leaves room for long names). Nothing is allocated
+ * for it before its bytes arrive, so this bounds what a pending connection can ever hold.
  */
 export const MAX_FIRST_PACKET = 128 * 1024;
 

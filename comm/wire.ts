@@ -13,6 +13,7 @@ import type { Message } from "./protocol.ts";
 /** Values whose header is at most this many bytes (and have no frames) travel inline. */
 const INLINE_MAX = 16 * 1024;
 
+/** The frame and header limits (they live with the transport's other limits). */
 export { DEFAULT_MAX_FRAME, MAX_HEADER } from "./limits.ts";
 
 /** The frames of every inline Payload read (frozen: shared, so it must never change). */
