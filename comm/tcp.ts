@@ -1,43 +1,120 @@
-/** TCP transport: length-prefixed packets (see wire.ts) over a Deno TCP connection. */
+/**
+ * TCP transport: length-prefixed packets (see wire.ts) over a Deno TCP connection.
+ *
+ * The reader trusts no declared length: each is checked against the others before anything is
+ * allocated, and buffers grow with the bytes that actually arrive (limits.ts has the figures).
+ */
 import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
 import type { Listener, Transport } from "./transport.ts";
-import {
-  align8,
-  decodePacket,
-  DEFAULT_MAX_FRAME,
-  encodePacket,
-  MAX_HEADER,
-  streamCodec,
-} from "./wire.ts";
+import { align8, decodePacket, encodePacket, streamCodec } from "./wire.ts";
 import { ProtocolError } from "./errors.ts";
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_MAX_UNAUTHENTICATED,
+  DEFAULT_STALL_TIMEOUT,
+  EAGER_REGION,
+  FIRST_READ_BUFFER,
+  MAX_FIRST_FRAMES,
+  MAX_FIRST_PACKET,
+  MAX_FRAMES,
+  MAX_HEADER,
+  READ_BUFFER,
+  SHARED_MIN,
+  SPARE_STAGING,
+} from "./limits.ts";
 
-const READ_CHUNK = 64 * 1024;
-/** Frame regions at least this large are read into shared memory (threads see them uncopied). */
-const SHARED_MIN = 64 * 1024;
-const MAX_FRAMES = 1 << 20;
-/**
- * Largest first packet of a stream. It holds the handshake (hello, welcome or refused), which
- * is small: an unauthenticated peer cannot make us allocate a large header or frame region.
- */
-export const MAX_FIRST_PACKET = 1024 * 1024;
+export { MAX_FIRST_PACKET };
+
+/** Options of one TCP transport. */
+export interface TcpOptions {
+  /** Largest frame accepted, in bytes (default 1 GiB). */
+  maxFrame?: number;
+  /**
+   * Ms a peer may send nothing in the middle of a packet before the connection is dropped
+   * (default 30 s; Infinity: never). Idle time between packets is not limited.
+   */
+  stallTimeout?: number;
+  /** Called once: when the first packet has been read whole, or at close if that comes first. */
+  onFirstPacket?: () => void;
+}
+
+/** Options of a TCP listener: those of the transports it accepts, and a cap on handshakes. */
+export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {
+  /**
+   * Most accepted connections that have not yet sent their first packet (the handshake) whole
+   * (default 1000). Over it, the oldest of them is dropped.
+   */
+  maxUnauthenticated?: number;
+}
+
+/** Staging chunks kept for reuse by size (their pages are warm), SPARE_STAGING bytes at most. */
+const spareStaging = new Map<number, ArrayBuffer[]>();
+let spareBytes = 0;
+
+/** A staging chunk of `size` bytes: a spare one if there is one, else a fresh one. */
+function takeStaging(size: number): Uint8Array {
+  const spare = spareStaging.get(size)?.pop();
+  if (spare === undefined) return new Uint8Array(size);
+  spareBytes -= size;
+  return new Uint8Array(spare);
+}
+
+/** Keeps a staging chunk for reuse, or frees it now rather than at the next collection. */
+function returnStaging(chunk: ArrayBuffer): void {
+  if (chunk.byteLength < EAGER_REGION || spareBytes + chunk.byteLength > SPARE_STAGING) {
+    chunk.transfer(0);
+    return;
+  }
+  spareBytes += chunk.byteLength;
+  const list = spareStaging.get(chunk.byteLength);
+  if (list) list.push(chunk);
+  else spareStaging.set(chunk.byteLength, [chunk]);
+}
+
+/** Longest delay setTimeout takes without overflowing. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** The stall timeout an options object asks for, checked. */
+function stallTimeoutOf(opts: TcpOptions): number {
+  const ms = opts.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+  if (!(ms > 0)) {
+    throw new RangeError(
+      `stallTimeout must be a positive number of ms (Infinity: never), got ${ms}`,
+    );
+  }
+  return ms;
+}
 
 /** A transport over one TCP connection. */
 export class TcpTransport implements Transport {
   readonly peer: string;
   #conn: Deno.Conn;
-  #enc: Packr = streamCodec();
-  #dec: Packr = streamCodec();
-  #buf = new Uint8Array(READ_CHUNK);
+  // Codecs are made on first use: a connection that never gets past its handshake costs less.
+  #enc: Packr | null = null;
+  #dec: Packr | null = null;
+  #buf = new Uint8Array(FIRST_READ_BUFFER);
   #start = 0;
   #end = 0;
   #closed = false;
   #first = true;
   #maxFrame: number;
+  #stallTimeout: number;
+  #onFirstPacket: (() => void) | undefined;
+  /** Bytes allocated for the packet being read (lengths, header, staging chunks, frames). */
+  #held = 0;
+  /** Whether the packet being read has started arriving (from then on, stalling is an error). */
+  #inPacket = false;
+  #lastByteAt = 0;
+  #stallDue = 0;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  #dropReason: string | null = null;
 
-  constructor(conn: Deno.Conn, opts: { maxFrame?: number } = {}) {
+  constructor(conn: Deno.Conn, opts: TcpOptions = {}) {
     this.#conn = conn;
     this.#maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
+    this.#stallTimeout = stallTimeoutOf(opts);
+    this.#onFirstPacket = opts.onFirstPacket;
     const a = conn.remoteAddr as Deno.NetAddr;
     this.peer = `tcp://${a.hostname}:${a.port}`;
     try {
@@ -45,8 +122,13 @@ export class TcpTransport implements Transport {
     } catch { /* not a TCP socket */ }
   }
 
+  /** Bytes this transport holds for reading: its read buffer and the packet being received. */
+  get reservedBytes(): number {
+    return this.#buf.length + this.#held;
+  }
+
   async writeBatch(batch: Message[]): Promise<void> {
-    const chunks = encodePacket(this.#enc, batch);
+    const chunks = encodePacket(this.#enc ??= streamCodec(), batch);
     for (const c of chunks) {
       let off = 0;
       while (off < c.length) off += await this.#conn.write(c.subarray(off));
@@ -54,66 +136,145 @@ export class TcpTransport implements Transport {
   }
 
   async readBatch(): Promise<unknown[] | null> {
+    try {
+      return await this.#readPacket();
+    } finally {
+      this.#inPacket = false;
+      this.#held = 0;
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
+  }
+
+  async #readPacket(): Promise<unknown[] | null> {
     if (!(await this.#fill(12, true))) return null;
+    this.#inPacket = true;
     const dv = new DataView(this.#buf.buffer, this.#start, 12);
     const body = dv.getUint32(0, true), hlen = dv.getUint32(4, true), n = dv.getUint32(8, true);
     this.#start += 12;
-    if (this.#first) {
-      this.#first = false;
-      if (body > MAX_FIRST_PACKET) {
-        throw new ProtocolError(`a first packet (the handshake) of ${body} bytes is too large`);
-      }
-    }
-    if (n > MAX_FRAMES) throw new ProtocolError(`packet declares ${n} frames`);
-    if (hlen > MAX_HEADER) throw new ProtocolError(`packet header of ${hlen} bytes is too large`);
-    const lens = new Uint32Array(n);
-    if (n > 0) {
-      await this.#fill(4 * n);
-      const ldv = new DataView(this.#buf.buffer, this.#start, 4 * n);
-      for (let i = 0; i < n; i++) lens[i] = ldv.getUint32(4 * i, true);
-      this.#start += 4 * n;
-    }
-    let region = 0;
-    for (const l of lens) {
-      if (l > this.#maxFrame) {
-        throw new ProtocolError(`frame of ${l} bytes exceeds the limit of ${this.#maxFrame}`);
-      }
-      region += align8(l);
-    }
-    if (body !== 8 + 4 * n + hlen + region) {
-      throw new ProtocolError(`packet length ${body} does not match its contents`);
-    }
-    const header = new Uint8Array(hlen);
-    await this.#readInto(header);
+    const region = this.#checkPrefix(body, hlen, n);
+    const lens = await this.#readLengths(n, region);
+    const header = await this.#readRegion(hlen, false);
     const frames: Uint8Array[] = [];
     if (n > 0) {
-      const mem = new Uint8Array(
-        region >= SHARED_MIN ? new SharedArrayBuffer(region) : new ArrayBuffer(region),
-      );
-      await this.#readInto(mem);
+      const mem = await this.#readRegion(region, true);
       let off = 0;
       for (const l of lens) {
         frames.push(mem.subarray(off, off + l));
         off += align8(l);
       }
     }
-    const batch = decodePacket(this.#dec, header, frames);
+    if (this.#first) this.#firstPacketRead();
+    const batch = decodePacket(this.#dec ??= streamCodec(), header, frames);
     if (!Array.isArray(batch)) throw new ProtocolError("packet header is not a batch of messages");
     return batch;
   }
 
-  /** Ensures `n` bytes are buffered; false at a clean end of stream when `eofOk`. */
-  async #fill(n: number, eofOk = false): Promise<boolean> {
-    if (this.#end - this.#start >= n) return true;
-    if (this.#buf.length - this.#start < n) {
-      const next = new Uint8Array(Math.max(READ_CHUNK, n));
-      next.set(this.#buf.subarray(this.#start, this.#end));
-      this.#end -= this.#start;
-      this.#start = 0;
-      this.#buf = next;
+  /** Checks a packet's prefix against the limits and itself; returns its frame region's size. */
+  #checkPrefix(body: number, hlen: number, n: number): number {
+    if (this.#first && body > MAX_FIRST_PACKET) {
+      throw new ProtocolError(
+        `a first packet (the handshake) of ${body} bytes is too large: the limit is ` +
+          `${MAX_FIRST_PACKET} (is the peer a dtask process of the same version?)`,
+      );
     }
+    if (this.#first && n > MAX_FIRST_FRAMES) {
+      throw new ProtocolError(
+        `a first packet (the handshake) declares ${n} frames: the limit is ${MAX_FIRST_FRAMES} ` +
+          `(is the peer a dtask process of the same version?)`,
+      );
+    }
+    if (n > MAX_FRAMES) {
+      throw new ProtocolError(`packet declares ${n} frames, more than the limit of ${MAX_FRAMES}`);
+    }
+    if (hlen > MAX_HEADER) {
+      throw new ProtocolError(`packet header of ${hlen} bytes is too large (limit ${MAX_HEADER})`);
+    }
+    const region = body - (8 + 4 * n + hlen);
+    if (region < 0 || region % 8 !== 0 || (n === 0 && region !== 0)) {
+      throw new ProtocolError(
+        `packet length ${body} does not match its contents (${n} frames, a ${hlen}-byte header)`,
+      );
+    }
+    return region;
+  }
+
+  /** Reads `n` frame lengths as they arrive, checking each; they must add up to `region`. */
+  async #readLengths(n: number, region: number): Promise<number[]> {
+    const lens: number[] = [];
+    let sum = 0;
+    while (lens.length < n) {
+      await this.#fill(4);
+      const k = Math.min(n - lens.length, (this.#end - this.#start) >>> 2);
+      const dv = new DataView(this.#buf.buffer, this.#start, 4 * k);
+      for (let i = 0; i < k; i++) {
+        const l = dv.getUint32(4 * i, true);
+        if (l > this.#maxFrame) {
+          throw new ProtocolError(`frame of ${l} bytes exceeds the limit of ${this.#maxFrame}`);
+        }
+        sum += align8(l);
+        lens.push(l);
+      }
+      this.#start += 4 * k;
+      this.#held += 8 * k;
+      if (sum > region) break;
+    }
+    if (sum !== region) {
+      throw new ProtocolError(
+        `packet frame lengths add up to ${sum} bytes, which does not match ` +
+          `the ${region} bytes its length leaves for them`,
+      );
+    }
+    return lens;
+  }
+
+  /**
+   * Reads a region of `size` bytes into one buffer (shared memory when `shared` and large),
+   * allocating only as bytes arrive: a region up to the eager size is allocated once its first
+   * byte is in; a larger one goes into staging chunks of doubling size until half of it is in,
+   * which are then copied into the final buffer, and the rest is read straight into that.
+   */
+  async #readRegion(size: number, shared: boolean): Promise<Uint8Array> {
+    if (size === 0) return new Uint8Array(0);
+    const staged: Uint8Array[] = [];
+    let got = 0, stagedBytes = 0;
+    if (size > EAGER_REGION || (this.#first && size > FIRST_READ_BUFFER)) {
+      const half = Math.ceil(size / 2);
+      for (let next = this.#first ? FIRST_READ_BUFFER : EAGER_REGION; got < half; next *= 2) {
+        await this.#fill(1);
+        const part = takeStaging(next).subarray(0, Math.min(next, half - got));
+        this.#held += next;
+        stagedBytes += next;
+        await this.#readInto(part);
+        staged.push(part);
+        got += part.length;
+      }
+    }
+    await this.#fill(1);
+    const out = new Uint8Array(
+      shared && size >= SHARED_MIN ? new SharedArrayBuffer(size) : new ArrayBuffer(size),
+    );
+    this.#held += size - stagedBytes;
+    let off = 0;
+    for (const part of staged) {
+      out.set(part, off);
+      off += part.length;
+      returnStaging(part.buffer as ArrayBuffer); // detaches `part` when it frees it
+    }
+    await this.#readInto(out.subarray(got));
+    return out;
+  }
+
+  /** Ensures `n` (at most 12) bytes are buffered; false at a clean end of stream when `eofOk`. */
+  async #fill(n: number, eofOk = false): Promise<boolean> {
     while (this.#end - this.#start < n) {
-      const r = await this.#conn.read(this.#buf.subarray(this.#end));
+      if (this.#start === this.#end) this.#start = this.#end = 0;
+      else if (this.#buf.length - this.#start < n) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      const r = await this.#recv(this.#buf.subarray(this.#end));
       if (r === null) {
         if (eofOk && this.#end === this.#start) return false;
         throw new ProtocolError("connection closed in the middle of a packet");
@@ -130,11 +291,71 @@ export class TcpTransport implements Transport {
     this.#start += have;
     let off = have;
     while (off < dst.length) {
-      const r = await this.#conn.read(dst.subarray(off));
+      const r = await this.#recv(dst.subarray(off));
       if (r === null) throw new ProtocolError("connection closed in the middle of a packet");
       off += r;
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  /** Reads from the socket; in the middle of a packet, with the stall clock running. */
+  async #recv(dst: Uint8Array): Promise<number | null> {
+    const midPacket = this.#inPacket || this.#end > this.#start;
+    if (midPacket && this.#stallTimer === undefined && this.#stallTimeout < Infinity) {
+      this.#lastByteAt = performance.now(); // the clock starts when we start waiting
+      this.#scheduleStallCheck(this.#stallTimeout);
+    }
+    let r: number | null;
+    try {
+      r = await this.#conn.read(dst);
+    } catch (e) {
+      if (this.#dropReason !== null) throw new ProtocolError(this.#dropReason);
+      throw e;
+    }
+    if (r !== null) this.#lastByteAt = performance.now();
+    return r;
+  }
+
+  #scheduleStallCheck(ms: number): void {
+    this.#stallDue = performance.now() + ms;
+    this.#stallTimer = setTimeout(this.#checkStall, Math.min(ms, MAX_TIMER));
+  }
+
+  #checkStall = (): void => {
+    const now = performance.now();
+    // Fired late: this process was too busy to read, so the silence may be ours, not the peer's.
+    if (now - this.#stallDue > 1000) this.#lastByteAt = now;
+    const left = this.#lastByteAt + this.#stallTimeout - now;
+    if (left > 0) return this.#scheduleStallCheck(left);
+    this.#stallTimer = undefined;
+    this.drop(
+      `${this.peer} stalled mid-packet: it sent nothing for ${this.#stallTimeout} ms in the ` +
+        `middle of a packet, so the connection was dropped (a slower network needs a larger ` +
+        `stallTimeout)`,
+    );
+  };
+
+  /** The first packet is in: the stream is past its handshake, so reads get the full buffer. */
+  #firstPacketRead(): void {
+    this.#first = false;
+    const next = new Uint8Array(READ_BUFFER);
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = next;
+    this.#settleFirstPacket();
+  }
+
+  #settleFirstPacket(): void {
+    const f = this.#onFirstPacket;
+    this.#onFirstPacket = undefined;
+    f?.();
+  }
+
+  /** Closes the connection; a pending or later read throws a ProtocolError saying `reason`. */
+  drop(reason: string): void {
+    this.#dropReason ??= reason;
+    this.close();
   }
 
   close(): void {
@@ -143,23 +364,43 @@ export class TcpTransport implements Transport {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
+    this.#settleFirstPacket();
   }
 }
 
 /** Opens a TCP transport to host:port. */
-export async function connectTcp(host: string, port: number): Promise<TcpTransport> {
-  return new TcpTransport(await Deno.connect({ hostname: host, port, transport: "tcp" }));
+export async function connectTcp(
+  host: string,
+  port: number,
+  opts: TcpOptions = {},
+): Promise<TcpTransport> {
+  return new TcpTransport(await Deno.connect({ hostname: host, port, transport: "tcp" }), opts);
 }
 
-/** Listens on host:port (0 = any free port) and hands each accepted transport to `onAccept`. */
+/**
+ * Listens on host:port (0 = any free port) and hands each accepted transport to `onAccept`.
+ * At most `maxUnauthenticated` of them may be waiting for their first packet at once: the
+ * oldest is dropped to make room, so a flood of silent connections cannot lock out a peer
+ * whose handshake takes milliseconds.
+ */
 export function listenTcp(
   host: string,
   port: number,
   onAccept: (t: TcpTransport) => void,
+  opts: TcpListenOptions = {},
 ): Listener {
+  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, ...transportOpts } = opts;
+  if (!(Number.isInteger(maxUnauthenticated) && maxUnauthenticated > 0)) {
+    throw new RangeError(
+      `maxUnauthenticated must be a positive integer, got ${maxUnauthenticated}`,
+    );
+  }
+  stallTimeoutOf(transportOpts);
   const l = Deno.listen({ hostname: host, port, transport: "tcp" });
   const addr = l.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  /** Accepted transports still waiting for their first packet, oldest first. */
+  const unauthenticated = new Set<TcpTransport>();
   let closing: Promise<void> | null = null;
   const loop = (async () => {
     while (closing === null) {
@@ -172,12 +413,24 @@ export function listenTcp(
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
+      if (unauthenticated.size >= maxUnauthenticated) {
+        const oldest = unauthenticated.values().next().value!;
+        unauthenticated.delete(oldest);
+        oldest.drop(
+          `dropped ${oldest.peer} before its handshake: ${maxUnauthenticated} connections were ` +
+            `waiting to send theirs and it was the oldest (raise the listener's ` +
+            `maxUnauthenticated if that many real peers connect at once)`,
+        );
+      }
+      const t: TcpTransport = new TcpTransport(conn, {
+        ...transportOpts,
+        onFirstPacket: () => unauthenticated.delete(t),
+      });
+      unauthenticated.add(t);
       try {
-        onAccept(new TcpTransport(conn));
+        onAccept(t);
       } catch {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
+        t.close();
       }
     }
   })();

@@ -13,11 +13,8 @@ import type { Message } from "./protocol.ts";
 /** Values whose header is at most this many bytes (and have no frames) travel inline. */
 const INLINE_MAX = 16 * 1024;
 
-/** Largest frame accepted by default (1 GiB). */
-export const DEFAULT_MAX_FRAME = 1024 ** 3;
-
-/** Largest msgpack header of one batch accepted. */
-export const MAX_HEADER = 512 * 1024 * 1024;
+/** The frame and header limits (they live with the transport's other limits). */
+export { DEFAULT_MAX_FRAME, MAX_HEADER } from "./limits.ts";
 
 /** The frames of every inline Payload read (frozen: shared, so it must never change). */
 const NO_FRAMES = Object.freeze([]) as unknown as Uint8Array[];
@@ -55,9 +52,9 @@ export function streamCodec(): Packr {
   return new Packr({ sequential: true } as ConstructorParameters<typeof Packr>[0]);
 }
 
-/** Pads `n` up to a multiple of 8. */
+/** Pads `n` up to a multiple of 8 (exact for any length below 2^53, not just below 2^31). */
 export function align8(n: number): number {
-  return (n + 7) & ~7;
+  return n + (-n & 7);
 }
 
 /** Encodes a batch into the chunks to write, in order (frames are not copied). */
