@@ -6,12 +6,12 @@
  */
 import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
-import type { Listener, Transport } from "./transport.ts";
+import type { Transport } from "./transport.ts";
 import { align8, decodePacket, encodePacket, streamCodec } from "./wire.ts";
 import { ProtocolError } from "./errors.ts";
+import { returnStaging, takeStaging } from "./staging.ts";
 import {
   DEFAULT_MAX_FRAME,
-  DEFAULT_MAX_UNAUTHENTICATED,
   DEFAULT_STALL_TIMEOUT,
   EAGER_REGION,
   FIRST_READ_BUFFER,
@@ -21,7 +21,6 @@ import {
   MAX_HEADER,
   READ_BUFFER,
   SHARED_MIN,
-  SPARE_STAGING,
 } from "./limits.ts";
 
 export { MAX_FIRST_PACKET };
@@ -39,44 +38,11 @@ export interface TcpOptions {
   onFirstPacket?: () => void;
 }
 
-/** Options of a TCP listener: those of the transports it accepts, and a cap on handshakes. */
-export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {
-  /**
-   * Most accepted connections that have not yet sent their first packet (the handshake) whole
-   * (default 1000). Over it, the oldest of them is dropped.
-   */
-  maxUnauthenticated?: number;
-}
-
-/** Staging chunks kept for reuse by size (their pages are warm), SPARE_STAGING bytes at most. */
-const spareStaging = new Map<number, ArrayBuffer[]>();
-let spareBytes = 0;
-
-/** A staging chunk of `size` bytes: a spare one if there is one, else a fresh one. */
-function takeStaging(size: number): Uint8Array {
-  const spare = spareStaging.get(size)?.pop();
-  if (spare === undefined) return new Uint8Array(size);
-  spareBytes -= size;
-  return new Uint8Array(spare);
-}
-
-/** Keeps a staging chunk for reuse, or frees it now rather than at the next collection. */
-function returnStaging(chunk: ArrayBuffer): void {
-  if (chunk.byteLength < EAGER_REGION || spareBytes + chunk.byteLength > SPARE_STAGING) {
-    chunk.transfer(0);
-    return;
-  }
-  spareBytes += chunk.byteLength;
-  const list = spareStaging.get(chunk.byteLength);
-  if (list) list.push(chunk);
-  else spareStaging.set(chunk.byteLength, [chunk]);
-}
-
 /** Longest delay setTimeout takes without overflowing. */
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The stall timeout an options object asks for, checked. */
-function stallTimeoutOf(opts: TcpOptions): number {
+export function stallTimeoutOf(opts: TcpOptions): number {
   const ms = opts.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   if (!(ms > 0)) {
     throw new RangeError(
@@ -375,75 +341,4 @@ export async function connectTcp(
   opts: TcpOptions = {},
 ): Promise<TcpTransport> {
   return new TcpTransport(await Deno.connect({ hostname: host, port, transport: "tcp" }), opts);
-}
-
-/**
- * Listens on host:port (0 = any free port) and hands each accepted transport to `onAccept`.
- * At most `maxUnauthenticated` of them may be waiting for their first packet at once: the
- * oldest is dropped to make room, so a flood of silent connections cannot lock out a peer
- * whose handshake takes milliseconds.
- */
-export function listenTcp(
-  host: string,
-  port: number,
-  onAccept: (t: TcpTransport) => void,
-  opts: TcpListenOptions = {},
-): Listener {
-  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, ...transportOpts } = opts;
-  if (!(Number.isInteger(maxUnauthenticated) && maxUnauthenticated > 0)) {
-    throw new RangeError(
-      `maxUnauthenticated must be a positive integer, got ${maxUnauthenticated}`,
-    );
-  }
-  stallTimeoutOf(transportOpts);
-  const l = Deno.listen({ hostname: host, port, transport: "tcp" });
-  const addr = l.addr as Deno.NetAddr;
-  const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  /** Accepted transports still waiting for their first packet, oldest first. */
-  const unauthenticated = new Set<TcpTransport>();
-  let closing: Promise<void> | null = null;
-  const loop = (async () => {
-    while (closing === null) {
-      let conn: Deno.Conn;
-      try {
-        conn = await l.accept();
-      } catch (e) {
-        if (closing !== null || e instanceof Deno.errors.BadResource) return;
-        // A connection reset before it was accepted, or out of descriptors: keep listening.
-        await new Promise((r) => setTimeout(r, 10));
-        continue;
-      }
-      if (unauthenticated.size >= maxUnauthenticated) {
-        const oldest = unauthenticated.values().next().value!;
-        unauthenticated.delete(oldest);
-        oldest.drop(
-          `dropped ${oldest.peer} before its handshake: ${maxUnauthenticated} connections were ` +
-            `waiting to send theirs and it was the oldest (raise the listener's ` +
-            `maxUnauthenticated if that many real peers connect at once)`,
-        );
-      }
-      const t: TcpTransport = new TcpTransport(conn, {
-        ...transportOpts,
-        onFirstPacket: () => unauthenticated.delete(t),
-      });
-      unauthenticated.add(t);
-      try {
-        onAccept(t);
-      } catch {
-        t.close();
-      }
-    }
-  })();
-  return {
-    address: `tcp://${shown}:${addr.port}`,
-    close() {
-      closing ??= (async () => {
-        try {
-          l.close();
-        } catch { /* already closed */ }
-        await loop;
-      })();
-      return closing;
-    },
-  };
 }

@@ -2,7 +2,7 @@
 import { Connection } from "../comm/connection.ts";
 import { AUTH_FAILED, receiveHello, tokenMatches, withTimeout } from "../comm/handshake.ts";
 import { CommClosedError, TimeoutError, toEnvelope } from "../comm/errors.ts";
-import { listenTcp } from "../comm/tcp.ts";
+import { listenTcp } from "../comm/tcp_listener.ts";
 import { advertisedAddress } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";

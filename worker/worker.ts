@@ -2,7 +2,7 @@
 import { Connection } from "../comm/connection.ts";
 import { AUTH_FAILED, type Dialer, receiveHello, tokenMatches } from "../comm/handshake.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
-import { listenTcp } from "../comm/tcp.ts";
+import { listenTcp } from "../comm/tcp_listener.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import { dial as defaultDial } from "../comm/dial.ts";
 import type { Listener, Transport } from "../comm/transport.ts";

@@ -2,7 +2,8 @@
 // in-process pairs, and over a scripted transport that shows exactly how sends are batched.
 import assert from "node:assert/strict";
 import { Connection, validateMessage } from "../../comm/connection.ts";
-import { connectTcp, listenTcp, TcpTransport } from "../../comm/tcp.ts";
+import { connectTcp, TcpTransport } from "../../comm/tcp.ts";
+import { listenTcp } from "../../comm/tcp_listener.ts";
 import { connectInproc, inprocPair, listenInproc } from "../../comm/inproc.ts";
 import { encodePacket, streamCodec } from "../../comm/wire.ts";
 import { decodeValue, encodeValue, Payload } from "../../comm/serialize.ts";

@@ -1,7 +1,8 @@
 // The TCP transport's limits (comm/limits.ts) against hostile peers, through real sockets: a
 // listener from listenTcp reads each connection in a loop; the hostile side writes raw bytes.
 import assert from "node:assert/strict";
-import { connectTcp, listenTcp, type TcpListenOptions, type TcpTransport } from "../../comm/tcp.ts";
+import { connectTcp, type TcpTransport } from "../../comm/tcp.ts";
+import { listenTcp, type TcpListenOptions } from "../../comm/tcp_listener.ts";
 import { EAGER_REGION, FIRST_READ_BUFFER, READ_BUFFER } from "../../comm/limits.ts";
 import { encodePacket, streamCodec } from "../../comm/wire.ts";
 import { Payload } from "../../comm/serialize.ts";

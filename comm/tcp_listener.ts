@@ -1,0 +1,84 @@
+/** The TCP listener: accepts connections and bounds those still before their handshake. */
+import type { Listener } from "./transport.ts";
+import { DEFAULT_MAX_UNAUTHENTICATED } from "./limits.ts";
+import { stallTimeoutOf, type TcpOptions, TcpTransport } from "./tcp.ts";
+
+/** Options of a TCP listener: those of the transports it accepts, and a cap on handshakes. */
+export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {
+  /**
+   * Most accepted connections that have not yet sent their first packet (the handshake) whole
+   * (default 1000). Over it, the oldest of them is dropped.
+   */
+  maxUnauthenticated?: number;
+}
+
+/**
+ * Listens on host:port (0 = any free port) and hands each accepted transport to `onAccept`.
+ * At most `maxUnauthenticated` of them may be waiting for their first packet at once: the
+ * oldest is dropped to make room, so a flood of silent connections cannot lock out a peer
+ * whose handshake takes milliseconds.
+ */
+export function listenTcp(
+  host: string,
+  port: number,
+  onAccept: (t: TcpTransport) => void,
+  opts: TcpListenOptions = {},
+): Listener {
+  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, ...transportOpts } = opts;
+  if (!(Number.isInteger(maxUnauthenticated) && maxUnauthenticated > 0)) {
+    throw new RangeError(
+      `maxUnauthenticated must be a positive integer, got ${maxUnauthenticated}`,
+    );
+  }
+  stallTimeoutOf(transportOpts);
+  const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+  const addr = l.addr as Deno.NetAddr;
+  const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  /** Accepted transports still waiting for their first packet, oldest first. */
+  const unauthenticated = new Set<TcpTransport>();
+  let closing: Promise<void> | null = null;
+  const loop = (async () => {
+    while (closing === null) {
+      let conn: Deno.Conn;
+      try {
+        conn = await l.accept();
+      } catch (e) {
+        if (closing !== null || e instanceof Deno.errors.BadResource) return;
+        // A connection reset before it was accepted, or out of descriptors: keep listening.
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      if (unauthenticated.size >= maxUnauthenticated) {
+        const oldest = unauthenticated.values().next().value!;
+        unauthenticated.delete(oldest);
+        oldest.drop(
+          `dropped ${oldest.peer} before its handshake: ${maxUnauthenticated} connections were ` +
+            `waiting to send theirs and it was the oldest (raise the listener's ` +
+            `maxUnauthenticated if that many real peers connect at once)`,
+        );
+      }
+      const t: TcpTransport = new TcpTransport(conn, {
+        ...transportOpts,
+        onFirstPacket: () => unauthenticated.delete(t),
+      });
+      unauthenticated.add(t);
+      try {
+        onAccept(t);
+      } catch {
+        t.close();
+      }
+    }
+  })();
+  return {
+    address: `tcp://${shown}:${addr.port}`,
+    close() {
+      closing ??= (async () => {
+        try {
+          l.close();
+        } catch { /* already closed */ }
+        await loop;
+      })();
+      return closing;
+    },
+  };
+}
