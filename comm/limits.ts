@@ -68,4 +68,4 @@ export const DEFAULT_STALL_TIMEOUT = 30_000;
  * it, the oldest such connection is dropped (a flood cannot lock out a real handshake, which
  * takes milliseconds). Listeners take a `maxUnauthenticated` option.
  */
-export const DEFAULT_MAX_UNAUTHENTICATED = 1000;
+export const DEFAULT_MAX_UNAUTHENTICATED = 256;

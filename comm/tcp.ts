@@ -7,7 +7,7 @@
 import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
 import type { Transport } from "./transport.ts";
-import { align8, decodePacket, encodePacket, streamCodec } from "./wire.ts";
+import { align8, decodePacket, encodePacket, handshakeCodec, streamCodec } from "./wire.ts";
 import { ProtocolError } from "./errors.ts";
 import { returnStaging, takeStaging } from "./staging.ts";
 import {
@@ -94,7 +94,11 @@ export class TcpTransport implements Transport {
   }
 
   async writeBatch(batch: Message[]): Promise<void> {
-    const chunks = encodePacket(this.#enc ??= streamCodec(), batch);
+    // a hello, or the refusal of a peer that never sent one, needs no codec of its own
+    const lone = this.#enc === null && this.#first && batch.length === 1 &&
+      (batch[0].op === "hello" || batch[0].op === "refused");
+    const codec = lone ? handshakeCodec() : (this.#enc ??= streamCodec());
+    const chunks = encodePacket(codec, batch);
     for (const c of chunks) {
       let off = 0;
       while (off < c.length) off += await this.#conn.write(c.subarray(off));

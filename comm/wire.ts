@@ -49,7 +49,21 @@ addExtension({
 
 /** Creates the msgpack codec of one stream (records mode: both ends keep record definitions). */
 export function streamCodec(): Packr {
-  return new Packr({ sequential: true } as ConstructorParameters<typeof Packr>[0]);
+  // plain maps (the handshake codec's) decode as objects, like records
+  return new Packr(
+    { sequential: true, mapsAsObjects: true } as ConstructorParameters<typeof Packr>[0],
+  );
+}
+
+let handshake: Packr | null = null;
+
+/**
+ * The codec of what a stream writes before it has read anything (a hello, or the refusal of a
+ * peer that never sent one): plain msgpack that any stream's decoder reads, shared, so a
+ * connection refused before its handshake never costs a codec of its own.
+ */
+export function handshakeCodec(): Packr {
+  return handshake ??= new Packr({ useRecords: false } as ConstructorParameters<typeof Packr>[0]);
 }
 
 /** Pads `n` up to a multiple of 8 (exact for any length below 2^53, not just below 2^31). */
