@@ -7,7 +7,7 @@ import { stallTimeoutOf, type TcpOptions, TcpTransport } from "./tcp.ts";
 export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {
   /**
    * Most accepted connections that have not yet sent their first packet (the handshake) whole
-   * (default 1000). Over it, the oldest of them is dropped.
+   * (default 256). Over it, the oldest of them is dropped.
    */
   maxUnauthenticated?: number;
 }
