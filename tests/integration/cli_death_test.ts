@@ -1,7 +1,7 @@
 // --death-timeout: a worker command whose scheduler cannot be reached gives up and says so; and
 // SIGTERM stops a worker command at once while it is still trying to reach its scheduler.
 import assert from "node:assert/strict";
-import { childPids, endsWithin, root, spawnDeno, stop } from "./cli_process.ts";
+import { childPids, endsWithin, root, schedulerArgs, spawnDeno, stop } from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
 
 const WORKER = new URL("worker/main.ts", root).href;
@@ -31,13 +31,7 @@ Deno.test("worker CLI: --death-timeout 2s with no scheduler: it exits by itself,
 });
 
 Deno.test("worker CLI: its scheduler killed, it exits past the death timeout", async () => {
-  const sched = spawnDeno([
-    new URL("scheduler/main.ts", root).href,
-    "--port",
-    "0",
-    "--dashboard-address",
-    "none",
-  ]);
+  const sched = spawnDeno(schedulerArgs());
   const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
   const cli = spawnDeno([
     WORKER,

@@ -1,22 +1,14 @@
 // The command lines' --preload (worker and scheduler) and the worker's --resources.
 import assert from "node:assert/strict";
 import { Client, getWorker } from "../../mod.ts";
-import { root, spawnDeno as spawn, stop } from "./cli_process.ts";
+import { root, schedulerArgs, spawnDeno as spawn, stop } from "./cli_process.ts";
 import { readUntil } from "./helpers.ts";
 import { greet } from "../fixtures/preload_mod.ts";
 
 const MOD = new URL("tests/fixtures/preload_mod.ts", root).href;
 
 Deno.test("CLIs: worker --preload and --resources, scheduler --preload", async () => {
-  const sched = spawn([
-    new URL("scheduler/main.ts", root).href,
-    "--port",
-    "0",
-    "--dashboard-address",
-    "none",
-    "--preload",
-    MOD,
-  ]);
+  const sched = spawn(schedulerArgs(["--preload", MOD]));
   const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
   const gpu = spawn([
     new URL("worker/main.ts", root).href,

@@ -78,3 +78,9 @@ export async function endsWithin(p: CliProcess, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
+
+/** The scheduler CLI's arguments: any free port, no dashboard, then `extra`. */
+export function schedulerArgs(extra: string[] = []): string[] {
+  return [new URL("scheduler/main.ts", root).href, "--port", "0", "--dashboard-address", "none"]
+    .concat(extra);
+}

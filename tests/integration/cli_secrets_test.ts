@@ -3,7 +3,7 @@
 // environment.
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
-import { childPids, root, spawnDeno, stop } from "./cli_process.ts";
+import { childPids, root, schedulerArgs, spawnDeno, stop } from "./cli_process.ts";
 import { readUntil } from "./helpers.ts";
 
 /** The pids of every process whose command line holds `secret`. */
@@ -24,15 +24,7 @@ Deno.test("CLIs: the token travels by file and environment, on no process's comm
   const token = `secret-${crypto.randomUUID()}`;
   const tokenFile = await Deno.makeTempFile();
   await Deno.writeTextFile(tokenFile, token + "\n");
-  const sched = spawnDeno([
-    new URL("scheduler/main.ts", root).href,
-    "--port",
-    "0",
-    "--dashboard-address",
-    "none",
-    "--auth-token-file",
-    tokenFile,
-  ]);
+  const sched = spawnDeno(schedulerArgs(["--auth-token-file", tokenFile]));
   let worker;
   try {
     const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);

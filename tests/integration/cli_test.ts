@@ -1,7 +1,14 @@
 // The scheduler and worker command lines, and what happens when a cluster's owner is killed.
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { config, drain, endsWithin, root, spawnDeno as spawn } from "./cli_process.ts";
+import {
+  config,
+  drain,
+  endsWithin,
+  root,
+  schedulerArgs,
+  spawnDeno as spawn,
+} from "./cli_process.ts";
 import { alive, readUntil, until } from "./helpers.ts";
 
 Deno.test("--help and --version answer on both commands", async () => {
@@ -21,13 +28,7 @@ Deno.test("--help and --version answer on both commands", async () => {
 });
 
 Deno.test("scheduler and worker CLIs: run work, stop cleanly on SIGTERM", async () => {
-  const sched = spawn([
-    new URL("scheduler/main.ts", root).href,
-    "--port",
-    "0",
-    "--dashboard-address",
-    "none",
-  ]);
+  const sched = spawn(schedulerArgs());
   const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
   const worker = spawn([
     new URL("worker/main.ts", root).href,

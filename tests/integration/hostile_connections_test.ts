@@ -3,7 +3,7 @@
 // so both processes need a descriptor limit (`ulimit -n`) above ~2,100.
 import assert from "node:assert/strict";
 import { Client } from "../../mod.ts";
-import { type CliProcess, root, spawnDeno } from "./cli_process.ts";
+import { type CliProcess, root, schedulerArgs, spawnDeno } from "./cli_process.ts";
 import { readUntil } from "./helpers.ts";
 import { MAX_FIRST_PACKET } from "../../comm/limits.ts";
 
@@ -55,13 +55,7 @@ Deno.test({
   name: "a scheduler flooded by 2,000 hostile connections keeps its memory and serves a client",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
-    const sched = spawnDeno([
-      new URL("scheduler/main.ts", root).href,
-      "--port",
-      "0",
-      "--dashboard-address",
-      "none",
-    ]);
+    const sched = spawnDeno(schedulerArgs());
     const schedOut: string[] = [];
     const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/, schedOut);
     const schedPumping = pump(sched, schedOut);
