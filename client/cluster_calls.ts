@@ -2,16 +2,7 @@
  * Cluster-wide client calls: `run` / `runOnScheduler`, `replicate` / `rebalance`, published
  * datasets, the event log and topics, and the task stream. Browser-safe, like the Client.
  */
-import type {
-  Ack,
-  DatasetReply,
-  EventsReply,
-  ListDatasetsReply,
-  Message,
-  RunReply,
-  TaskStreamReply,
-  TopicEvent,
-} from "../comm/protocol.ts";
+import type { Message, Requester, TopicEvent } from "../comm/protocol.ts";
 import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, fromEnvelope } from "../comm/errors.ts";
 import { functionHash } from "../comm/keys.ts";
@@ -22,9 +13,9 @@ import { collectFutures } from "./gather.ts";
 /** What these calls need from their Client. */
 export interface CallsClient {
   /** Sends a request after everything submitted so far; resolves with its reply. */
-  request<R extends Message>(msg: Message & { id: number }): Promise<R>;
+  request: Requester;
   /** Sends a request at once (queued submissions stay queued); resolves with its reply. */
-  ask<R extends Message>(msg: Message & { id: number }): Promise<R>;
+  ask: Requester;
   /** The keys this client holds. */
   heldKeys(): string[];
   /** Sends a stream message after everything submitted so far. */
@@ -67,7 +58,7 @@ export async function run<R>(
   fn: (...args: any[]) => R,
   args: unknown[],
 ): Promise<Record<string, Awaited<R>>> {
-  const r = await c.request<RunReply>({ op: "run", id: 0, ...encodeRun(fn, args) });
+  const r = await c.request({ op: "run", id: 0, ...encodeRun(fn, args) });
   raise(r.e);
   const out: Record<string, Awaited<R>> = {};
   for (const [w, v] of Object.entries(r.results ?? {})) out[w] = decodeValue(v) as Awaited<R>;
@@ -80,7 +71,7 @@ export async function runOnScheduler<R>(
   fn: (...args: any[]) => R,
   args: unknown[],
 ): Promise<Awaited<R>> {
-  const r = await c.request<RunReply>({
+  const r = await c.request({
     op: "run",
     id: 0,
     ...encodeRun(fn, args),
@@ -116,7 +107,7 @@ export async function replicate(
   await settled(fs);
   const keys = fs.filter((f) => f.status === "finished").map((f) => f.key);
   if (!keys.length) return;
-  raise((await c.request<Ack>({ op: "replicate", id: 0, keys, n })).e);
+  raise((await c.request({ op: "replicate", id: 0, keys, n })).e);
 }
 
 /** `client.rebalance`: evens out the bytes the workers hold (of these Futures, or all data). */
@@ -127,7 +118,7 @@ export async function rebalance(c: CallsClient, futures?: unknown): Promise<void
     await settled(fs);
     keys = fs.filter((f) => f.status === "finished").map((f) => f.key);
   }
-  raise((await c.request<Ack>({ op: "rebalance", id: 0, keys })).e);
+  raise((await c.request({ op: "rebalance", id: 0, keys })).e);
 }
 
 /** `client.publishDataset`: names a value (Futures inside stay alive while it is published). */
@@ -139,7 +130,7 @@ export async function publishDataset(
   if (typeof name !== "string") throw new TypeError("a dataset name must be a string");
   const deps = new Set<string>();
   const v = encodeValue(value, { refKey: (x) => c.keyOf(x), deps, path: "dataset" });
-  const r = await c.request<Ack>({ op: "publish-dataset", id: 0, name, v, keys: [...deps] });
+  const r = await c.request({ op: "publish-dataset", id: 0, name, v, keys: [...deps] });
   raise(r.e);
 }
 
@@ -149,7 +140,7 @@ export async function getDataset(
   name: string,
   options: { timeout?: number } = {},
 ): Promise<unknown> {
-  const r = await c.request<DatasetReply>({
+  const r = await c.request({
     op: "get-dataset",
     id: 0,
     name,
@@ -170,12 +161,12 @@ export async function getDataset(
 
 /** `client.listDatasets`: names published. */
 export async function listDatasets(c: CallsClient): Promise<string[]> {
-  return (await c.request<ListDatasetsReply>({ op: "list-datasets", id: 0 })).names;
+  return (await c.request({ op: "list-datasets", id: 0 })).names;
 }
 
 /** `client.unpublishDataset`: drops the name (and the scheduler's hold on its data). */
 export async function unpublishDataset(c: CallsClient, name: string): Promise<void> {
-  raise((await c.request<Ack>({ op: "unpublish-dataset", id: 0, name })).e);
+  raise((await c.request({ op: "unpublish-dataset", id: 0, name })).e);
 }
 
 /** `client.logEvent`: records `msg` under one topic or several. */
@@ -196,7 +187,7 @@ export async function getEvents(
   c: CallsClient,
   topic?: string,
 ): Promise<TopicEventRecord[] | Record<string, TopicEventRecord[]>> {
-  const r = await c.request<EventsReply>({ op: "get-events", id: 0, topic });
+  const r = await c.request({ op: "get-events", id: 0, topic });
   if (topic !== undefined) return decodeEvents(r.events[topic] ?? []);
   const out: Record<string, TopicEventRecord[]> = {};
   for (const [t, evs] of Object.entries(r.events)) out[t] = decodeEvents(evs);
@@ -208,7 +199,7 @@ export async function getTaskStream(
   c: CallsClient,
   options: { start?: number } = {},
 ): Promise<TaskStreamRecord[]> {
-  const r = await c.request<TaskStreamReply>({
+  const r = await c.request({
     op: "get-task-stream",
     id: 0,
     start: options.start,

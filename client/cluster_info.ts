@@ -2,14 +2,7 @@
  * A Client's calls about the cluster's workers: scheduler info, who holds what, waiting for
  * workers, restarting and retiring them, and preloading modules on them.
  */
-import type {
-  Ack,
-  HasWhatReply,
-  SchedulerInfoReply,
-  WaitForWorkersReply,
-  WhoHasReply,
-  WorkerInfo,
-} from "../comm/protocol.ts";
+import type { WorkerInfo } from "../comm/protocol.ts";
 import { CommClosedError, fromEnvelope, TimeoutError } from "../comm/errors.ts";
 import { Future } from "./future.ts";
 import type { CallsClient } from "./cluster_calls.ts";
@@ -18,7 +11,7 @@ import type { CallsClient } from "./cluster_calls.ts";
 export async function schedulerInfo(
   c: CallsClient,
 ): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
-  const r = await c.ask<SchedulerInfoReply>({ op: "scheduler-info", id: 0 });
+  const r = await c.ask({ op: "scheduler-info", id: 0 });
   return { address: r.address, workers: r.workers };
 }
 
@@ -32,13 +25,13 @@ export async function whoHas(
     : futures instanceof Future
     ? [futures.key]
     : Array.from(futures, (f) => f.key);
-  const r = await c.ask<WhoHasReply>({ op: "who-has", id: 0, keys });
+  const r = await c.ask({ op: "who-has", id: 0, keys });
   return r.whoHas;
 }
 
 /** `client.hasWhat`: keys held by each worker. */
 export async function hasWhat(c: CallsClient): Promise<Record<string, string[]>> {
-  const r = await c.ask<HasWhatReply>({ op: "has-what", id: 0 });
+  const r = await c.ask({ op: "has-what", id: 0 });
   return r.hasWhat;
 }
 
@@ -50,7 +43,7 @@ export async function waitForWorkers(
 ): Promise<void> {
   if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number, got ${n}`);
   const timeout = options.timeout ?? 2 ** 31 - 1;
-  const r = await c.ask<WaitForWorkersReply>({
+  const r = await c.ask({
     op: "wait-for-workers",
     id: 0,
     n,
@@ -70,7 +63,7 @@ export async function nthreads(c: CallsClient): Promise<Record<string, number>> 
 
 /** `client.restart`: every worker restarts through its nanny; resolves once they are back. */
 export async function restart(c: CallsClient, options: { timeout?: number } = {}): Promise<void> {
-  const r = await c.request<Ack>({
+  const r = await c.request({
     op: "restart",
     id: 0,
     timeout: options.timeout ?? 60_000,
@@ -83,7 +76,7 @@ export async function retireWorkers(
   c: CallsClient,
   addresses: string | Iterable<string>,
 ): Promise<void> {
-  const r = await c.request<Ack>({
+  const r = await c.request({
     op: "retire-workers",
     id: 0,
     workers: typeof addresses === "string" ? [addresses] : [...addresses],

@@ -2,7 +2,7 @@
  * What the graph, scatter, cancel and values modules need from their Client: a narrow view
  * of its key records and its queue to the scheduler, so that client.ts only delegates.
  */
-import type { ClientToScheduler, Message, TaskSpec } from "../comm/protocol.ts";
+import type { ClientToScheduler, Requester, TaskSpec } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { Future, KeyState } from "./future.ts";
 
@@ -50,7 +50,7 @@ export interface ClientHost {
   /** Sends after the queued tasks; CommClosedError when closed. */
   send(msg: ClientToScheduler): void;
   /** Sends a request after the queued tasks; CommClosedError when closed. */
-  request<R extends Message>(msg: ClientToScheduler & { id: number }): Promise<R>;
+  request: Requester<ClientToScheduler>;
   /** Gives a worker values to keep (scatter). */
   putData(worker: string, values: Record<string, Payload>): Promise<void>;
   /** Values of Futures in the same structure (client.gather). */

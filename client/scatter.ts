@@ -1,5 +1,5 @@
 /**
- * Scatter (i4-graph): client data onto workers. The Futures come back at once; in the
+ * Scatter: client data onto workers. The Futures come back at once; in the
  * background the scheduler plans where each value goes (`scatter` / `scatter-plan`), the
  * client sends the values straight to those workers (`put-data`, large buffers as frames), and
  * then tells the scheduler who got what (`update-data`).
@@ -115,7 +115,7 @@ async function deliver(
     : [...options.workers];
   let plan: ScatterPlan;
   try {
-    plan = await host.request<ScatterPlan>({
+    plan = await host.request({
       op: "scatter",
       id: 0,
       keys: fresh.map(([ks]) => ks.key),

@@ -3,9 +3,16 @@
  * request/reply matching by `id`.
  */
 import type { Transport } from "./transport.ts";
-import type { Message } from "./protocol.ts";
+import {
+  type Message,
+  type Replies,
+  REPLY_OPS,
+  type RequestMessage,
+  type RequestOp,
+  validateMessage,
+} from "./protocol/messages.ts";
+import { describe } from "./protocol/fields.ts";
 import { CommClosedError, ProtocolError } from "./errors.ts";
-import { describe, validateMessage } from "./validate.ts";
 import type { Payload } from "./serialize.ts";
 
 export { validateMessage };
@@ -20,24 +27,6 @@ const MAX_BATCH = 5000;
 function weight(msg: Message): number {
   return msg.op === "update-graph" ? msg.tasks.length + (msg.plain?.k.length ?? 0) || 1 : 1;
 }
-
-/** Ops that answer a request carrying the same `id`. */
-const REPLIES: ReadonlySet<string> = new Set([
-  "data",
-  "scheduler-info-reply",
-  "who-has-reply",
-  "has-what-reply",
-  "wait-for-workers-reply",
-  // cluster-wide calls (i4-cluster)
-  "run-reply",
-  "ack",
-  "dataset-reply",
-  "list-datasets-reply",
-  "events-reply",
-  "task-stream-reply",
-  "acquire-replicas-reply",
-  "scatter-plan", // i4-graph
-]);
 
 /** Bytes of values a message carries (results, fetched or scattered data). */
 function carried(msg: Message): number {
@@ -114,8 +103,8 @@ export class Connection {
     this.#queueWatch = { limit, over: false, onChange };
   }
 
-  /** Sends a request and resolves with the reply carrying the same id. */
-  request<R extends Message>(msg: Message & { id: number }): Promise<R> {
+  /** Sends a request and resolves with the reply carrying the same id, typed by its op. */
+  request<O extends RequestOp>(msg: RequestMessage<O>): Promise<Replies[O]> {
     if (this.closeReason !== null) {
       return Promise.reject(new CommClosedError(`connection to ${this.peer} is closed`));
     }
@@ -124,7 +113,7 @@ export class Connection {
     const w = Promise.withResolvers<Message>();
     this.#requests.set(id, w);
     this.send(msg);
-    return w.promise as Promise<R>;
+    return w.promise as Promise<Replies[O]>;
   }
 
   async #flush(): Promise<void> {
@@ -178,7 +167,7 @@ export class Connection {
         for (const raw of batch) {
           if (this.closeReason !== null) return;
           const msg = validateMessage(raw);
-          if (REPLIES.has(msg.op)) {
+          if (REPLY_OPS.has(msg.op)) {
             const id = (msg as { id?: number }).id as number;
             const w = this.#requests.get(id);
             if (w) {

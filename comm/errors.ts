@@ -89,7 +89,7 @@ register(CommClosedError, "CommClosedError");
 register(ProtocolError, "ProtocolError");
 register(SerializationError, "SerializationError");
 register(ScopeError, "ScopeError");
-register(KeyError, "KeyError"); // cluster-wide calls (i4-cluster)
+register(KeyError, "KeyError"); // cluster-wide calls
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

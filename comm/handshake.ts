@@ -1,8 +1,9 @@
 /** The handshake every connection starts with: protocol version, role, name, auth token. */
 import type { Transport } from "./transport.ts";
-import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol.ts";
+import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol/handshake.ts";
+import { validateHello, validateMessage } from "./protocol/messages.ts";
+import { describe } from "./protocol/fields.ts";
 import { CommClosedError, ProtocolError, TimeoutError } from "./errors.ts";
-import { describe, validateHello, validateMessage } from "./validate.ts";
 
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
 export type Dialer = (address: string) => Promise<Transport>;

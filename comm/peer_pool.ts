@@ -2,7 +2,6 @@
 import { Connection } from "./connection.ts";
 import type { Dialer } from "./handshake.ts";
 import { sendHello } from "./handshake.ts";
-import type { Ack, Data } from "./protocol.ts";
 import { fromEnvelope } from "./errors.ts";
 import type { Payload } from "./serialize.ts";
 
@@ -21,14 +20,14 @@ export class PeerPool {
   /** Fetches `keys` from `address`; keys it does not hold are absent from the result. */
   async getData(address: string, keys: string[]): Promise<Record<string, Payload>> {
     const conn = await this.#connect(address);
-    const reply = await conn.request<Data>({ op: "get-data", id: 0, keys });
+    const reply = await conn.request({ op: "get-data", id: 0, keys });
     return reply.values;
   }
 
-  /** Gives `address` values to keep (scatter, i4-graph); rejects when it refuses or is gone. */
+  /** Gives `address` values to keep (scatter); rejects when it refuses or is gone. */
   async putData(address: string, values: Record<string, Payload>): Promise<void> {
     const conn = await this.#connect(address);
-    const reply = await conn.request<Ack>({ op: "put-data", id: 0, values });
+    const reply = await conn.request({ op: "put-data", id: 0, values });
     if (reply.e) throw fromEnvelope(reply.e);
   }
 

@@ -3,7 +3,6 @@
  * to accept (`expect-data`): a worker refuses any `put-data` it was not told of.
  */
 import type { Connection } from "../comm/connection.ts";
-import type { Ack } from "../comm/protocol.ts";
 
 /**
  * Announces the planned keys (key -> worker addresses) to their workers and resolves once each
@@ -25,7 +24,7 @@ export async function announceScatter(
     Array.from(
       byWorker,
       ([address, keys]) =>
-        worker(address)?.request<Ack>({ op: "expect-data", id: 0, keys }).catch(() => {}),
+        worker(address)?.request({ op: "expect-data", id: 0, keys }).catch(() => {}),
     ),
   );
 }

@@ -5,7 +5,6 @@
  */
 import type { Connection } from "../comm/connection.ts";
 import type {
-  AcquireReplicasReply,
   ClusterCallRequest,
   EventRecord,
   RunReply,
@@ -208,7 +207,7 @@ export class ClusterCalls {
     const replies = await Promise.all(addresses.map(async (address) => {
       const conn = this.host.worker(address);
       if (!conn) throw new CommClosedError(`worker ${address} left during run`);
-      return await conn.request<RunReply>({ op: "run", id: 0, fn, a });
+      return await conn.request({ op: "run", id: 0, fn, a });
     })).catch((e) => e as Error);
     if (replies instanceof Error) return { e: toEnvelope(replies) };
     const results: Record<string, Payload> = {};
@@ -227,7 +226,7 @@ export class ClusterCalls {
       const conn = this.host.worker(address);
       if (!conn) return;
       try {
-        const r = await conn.request<AcquireReplicasReply>({ op: "acquire-replicas", id: 0, who });
+        const r = await conn.request({ op: "acquire-replicas", id: 0, who });
         addReplicas(this.host.state, address, r.keys);
         got.set(address, r.keys);
       } catch { /* that worker left: its copies were never made */ }

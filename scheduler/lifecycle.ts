@@ -1,12 +1,11 @@
 /**
- * Restarting and retiring workers (i5): the scheduler actor's side of `client.restart()` and
+ * Restarting and retiring workers: the scheduler actor's side of `client.restart()` and
  * `client.retireWorkers()`. Decisions come from the state machine and scheduler/retire.ts;
  * this file sends the messages and waits for the workers to come and go.
  *
  * @module
  */
 import type { Connection } from "../comm/connection.ts";
-import type { AcquireReplicasReply } from "../comm/protocol.ts";
 import type { SchedulerState } from "./state.ts";
 import { addReplicas } from "./replicas.ts";
 import { planRetire, resolveWorkers } from "./retire.ts";
@@ -61,7 +60,7 @@ export async function retireWorkers(
     const conn = host.worker(address);
     if (!conn) return;
     try {
-      const r = await conn.request<AcquireReplicasReply>({ op: "acquire-replicas", id: 0, who });
+      const r = await conn.request({ op: "acquire-replicas", id: 0, who });
       addReplicas(host.state, address, r.keys);
     } catch { /* that worker left too: its copies were never made */ }
   }));

@@ -8,7 +8,12 @@
  */
 import { Payload } from "../comm/serialize.ts";
 import { DtaskError, type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
-import type { FromThread, ToThread, WireOutcome, WireTask } from "./thread.ts";
+import type {
+  FromThread,
+  ToThread,
+  WireOutcome,
+  WireTask,
+} from "../comm/protocol/worker_thread.ts";
 import type { TaskWorkerInfo } from "../comm/in_task.ts";
 
 /** A task to run: its function by hash (source the first time), encoded args and deps. */
@@ -49,7 +54,7 @@ export interface ExecutorOptions {
   onThreadError?: (info: ThreadErrorInfo) => void;
   /** The thread script (default worker/thread.ts; tests substitute failing ones). */
   threadUrl?: string | URL;
-  // in-task (issue 4)
+  // in-task
   /** The worker, for getWorker()/getClient() in tasks (without it they throw). */
   worker?: Omit<TaskWorkerInfo, "thread">;
   /** The auth token the thread's getClient() presents. */
@@ -217,7 +222,7 @@ export class Executor {
     this.#dispatch();
   }
 
-  // in-task (issue 4)
+  // in-task
 
   /** A seceded task may go on holding a slot (answers onRejoin). */
   rejoined(key: string): void {
@@ -308,7 +313,7 @@ export class Executor {
         return this.#onThreadError({ thread: slot.index, key: msg.key, error: msg.error });
       case "closing":
         return this.#crash(slot, msg.reason);
-      // in-task (issue 4)
+      // in-task
       case "secede":
         slot.detached.add(msg.key);
         this.#opts.onSecede?.(msg.key);

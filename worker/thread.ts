@@ -9,10 +9,16 @@
  */
 import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
+import type {
+  FromThread,
+  ToThread,
+  WireOutcome,
+  WireTask,
+} from "../comm/protocol/worker_thread.ts";
 import { compileFunction, scopeErrorFrom, type TaskFunction } from "../comm/compile.ts";
 import { setCurrentTask } from "./task_context.ts";
 import { collectGarbage } from "./collect_garbage.ts";
-// in-task (issue 4): getWorker/getClient/secede/rejoin, preload
+// in-task: getWorker/getClient/secede/rejoin, preload
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   getWorker,
@@ -29,63 +35,6 @@ const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;
 
 /** The client side of the thread, imported on first need (it weighs ~20 ms of start-up). */
 type ClientModule = typeof import("../client/in_task.ts");
-
-/** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
-export interface WireTask {
-  /** Key. */
-  k: string;
-  /** Function hash. */
-  h: string;
-  /** Function name (with `s`). */
-  n?: string;
-  /** Function source, sent once per thread per hash. */
-  s?: string;
-  /** Argument payload: header and frames. */
-  a: [Uint8Array, Uint8Array[]];
-  /** Dependency payloads: key, header, frames. */
-  d?: [string, Uint8Array, Uint8Array[]][];
-}
-
-/** An outcome as a thread posts it: value (header, frames) or error envelope, start/stop. */
-export interface WireOutcome {
-  /** Key. */
-  k: string;
-  /** Start, epoch ms. */
-  s: number;
-  /** Stop, epoch ms. */
-  t: number;
-  /** The encoded result when the task succeeded. */
-  v?: [Uint8Array, Uint8Array[]];
-  /** The error when it failed. */
-  e?: ErrorEnvelope;
-}
-
-/** Messages from the executor to a thread. */
-export type ToThread =
-  | {
-    op: "init";
-    thread: number;
-    silenceLogs: boolean;
-    /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
-    worker?: TaskWorkerInfo;
-    authToken?: string;
-  }
-  | { op: "run"; tasks: WireTask[] }
-  // in-task (issue 4)
-  | { op: "rejoined"; key: string }
-  | { op: "preload"; urls: string[] }
-  /** Collect garbage now: the worker dropped a large value this thread may still reference. */
-  | { op: "collect" };
-
-/** Messages from a thread to the executor. */
-export type FromThread =
-  | { op: "ready" }
-  | { op: "done"; outcomes: WireOutcome[] }
-  | { op: "stray"; key?: string; error: ErrorEnvelope }
-  | { op: "closing"; reason: string }
-  // in-task (issue 4)
-  | { op: "secede"; key: string }
-  | { op: "rejoin"; key: string };
 
 /** The part of the worker global scope this script uses (typed here to stay lib-neutral). */
 interface ThreadScope {
@@ -130,7 +79,7 @@ class ThreadRunner {
   /** Posting to itself is a macrotask hop: it flushes once this macrotask's microtasks ran. */
   #tick: MessageChannel;
   #tickPending = false;
-  // in-task (issue 4)
+  // in-task
   /** The context of each task's code, across its awaits. */
   #als = new AsyncLocalStorage<InTaskContext>();
   /** The async task holding the thread (its next task waits for it), unless it seceded. */
@@ -205,7 +154,7 @@ class ThreadRunner {
     if (!this.#busy) this.#pump();
   }
 
-  // ---------------------------------------------------------------- in-task (issue 4)
+  // ---------------------------------------------------------------- in-task
 
   /** The key of the task whose code runs now (follows its awaits). */
   get taskKey(): string | undefined {

@@ -1,0 +1,66 @@
+/**
+ * The handshake channel: the first message on every connection (`hello`) and its answer
+ * (`welcome`, or `refused` before the connection closes).
+ */
+import { isNum, isStr, optStr } from "./fields.ts";
+import { isWorkerInfo, type WorkerInfo } from "./common.ts";
+import { message, type Table } from "./spec.ts";
+
+/** The protocol version; a peer with another one is refused at the handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** Who opens a connection. */
+export type Role = "client" | "worker" | "peer";
+
+const ROLES: ReadonlySet<string> = new Set<Role>(["client", "worker", "peer"]);
+
+/** First message on every connection. */
+export interface Hello {
+  op: "hello";
+  version: number;
+  role: Role;
+  name: string;
+  token?: string;
+  /** Required of a worker. */
+  worker?: WorkerInfo;
+  /** A client reconnecting: the id it had, so the scheduler gives it back its wanted keys. */
+  resume?: string;
+}
+
+/** Handshake accepted. */
+export interface Welcome {
+  op: "welcome";
+  version: number;
+  /** The scheduler's (or peer's) own address. */
+  address: string;
+  /** Client id assigned by the scheduler. */
+  id?: string;
+}
+
+/** Handshake refused; the connection closes after it. */
+export interface Refused {
+  op: "refused";
+  reason: string;
+}
+
+/** Handshake messages. */
+export type HandshakeMessage = Hello | Welcome | Refused;
+
+/** The handshake's messages, either way. */
+export const HANDSHAKE: Table<HandshakeMessage> = {
+  hello: message<Hello>((m) => {
+    if (!isNum(m.version)) return "version";
+    if (!isStr(m.role) || !ROLES.has(m.role)) return "role";
+    if (!isStr(m.name)) return "name";
+    if (!optStr(m.token)) return "token";
+    if (m.worker !== undefined && !isWorkerInfo(m.worker)) return "worker";
+    if (!optStr(m.resume)) return "resume";
+    return m.role === "worker" && m.worker === undefined ? "worker" : null;
+  }),
+  welcome: message<Welcome>((m) => {
+    if (!isNum(m.version)) return "version";
+    if (!isStr(m.address)) return "address";
+    return optStr(m.id) ? null : "id";
+  }),
+  refused: message<Refused>((m) => isStr(m.reason) ? null : "reason"),
+};

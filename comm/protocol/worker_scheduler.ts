@@ -1,0 +1,248 @@
+/**
+ * The worker–scheduler channel: the scheduler hands a worker tasks, frees keys, moves
+ * replicas, steals queued tasks back and stops it; the worker reports results, errors,
+ * missing dependencies and its load. `run` and `preload` are the client's messages, relayed.
+ */
+import type { Payload } from "../serialize.ts";
+import type { ErrorEnvelope } from "../errors.ts";
+import {
+  envelope,
+  isNum,
+  isPayload,
+  isSize,
+  isStr,
+  nums,
+  optBool,
+  optPayload,
+  strs,
+  values,
+} from "./fields.ts";
+import { type Ack, type FunctionDef, isFunctionDef } from "./common.ts";
+import {
+  CLUSTER_CALL_REPLIES,
+  CLUSTER_CALL_REQUESTS,
+  type Run,
+  type RunReply,
+} from "./cluster_calls.ts";
+import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
+import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
+
+/** Run a task. Dependencies not on this worker are listed with their holders. */
+export interface ComputeTask {
+  op: "compute-task";
+  k: string;
+  f: string;
+  /** Function name and source, sent the first time this worker needs the hash. */
+  fn?: FunctionDef;
+  a: Payload;
+  /** Dependencies: key -> workers holding it. */
+  d: Record<string, string[]>;
+  /** Priority tuple flattened: lower runs first. */
+  p: number[];
+  /** Send the value back with `task-finished` (a client wants it and it is small). */
+  r?: boolean;
+}
+
+/** Drop these keys (data or pending tasks). */
+export interface FreeKeys {
+  op: "free-keys";
+  keys: string[];
+}
+
+/** Stop now. */
+export interface CloseWorker {
+  op: "close-worker";
+  reason: string;
+  /** Exit so that the nanny starts a new worker process (client.restart()). */
+  restart?: boolean;
+}
+
+/** Fetch these keys from their holders and keep them (replicate, rebalance, retire). */
+export interface AcquireReplicas {
+  op: "acquire-replicas";
+  id: number;
+  /** key -> workers holding it. */
+  who: Record<string, string[]>;
+}
+
+/** Give `k` up if it has not started; the worker answers with `steal-response`. */
+export interface StealRequest {
+  op: "steal-request";
+  k: string;
+}
+
+/**
+ * A client will `put-data` these keys (a scatter the scheduler planned); answered once the
+ * worker expects them. A worker stores no value it was not told of.
+ */
+export interface ExpectData {
+  op: "expect-data";
+  id: number;
+  keys: string[];
+}
+
+/** A task finished; `v` is its value when the scheduler asked for it. */
+export interface TaskFinished {
+  op: "task-finished";
+  k: string;
+  nbytes: number;
+  start: number;
+  stop: number;
+  v?: Payload;
+}
+
+/** A task raised. */
+export interface TaskErred {
+  op: "task-erred";
+  k: string;
+  e: ErrorEnvelope;
+  start: number;
+  stop: number;
+}
+
+/** A worker could not get a dependency from any holder. */
+export interface MissingData {
+  op: "missing-data";
+  k: string;
+  key: string;
+  worker: string;
+}
+
+/** Periodic liveness and metrics. */
+export interface Heartbeat {
+  op: "heartbeat";
+  memory: number;
+  executing: number;
+  ready: number;
+  stored: number;
+}
+
+/** The keys a worker now holds after `acquire-replicas` (the others could not be fetched). */
+export interface AcquireReplicasReply {
+  op: "acquire-replicas-reply";
+  id: number;
+  keys: string[];
+}
+
+/**
+ * A worker's state of `k` when asked to give it up (null: it does not know `k`). "waiting" or
+ * "ready" mean it dropped the task; anything else means it keeps it.
+ */
+export interface StealResponse {
+  op: "steal-response";
+  k: string;
+  state: string | null;
+}
+
+/** A running task seceded: it no longer holds a thread slot. */
+export interface LongRunning {
+  op: "long-running";
+  k: string;
+}
+
+/** Messages the scheduler sends a worker. */
+export type SchedulerToWorker =
+  | ComputeTask
+  | FreeKeys
+  | CloseWorker
+  | Run
+  | AcquireReplicas
+  | StealRequest
+  | Preload
+  | ExpectData;
+
+/** Each request the scheduler sends a worker, and its reply. */
+export interface SchedulerRequestReplies {
+  run: RunReply;
+  "acquire-replicas": AcquireReplicasReply;
+  "expect-data": Ack;
+}
+
+/** Messages a worker sends the scheduler on its stream. */
+export type WorkerToScheduler =
+  | TaskFinished
+  | TaskErred
+  | MissingData
+  | Heartbeat
+  | RunReply
+  | AcquireReplicasReply
+  | StealResponse
+  | LongRunning;
+
+/** What the scheduler may send a worker. */
+export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestReplies> = {
+  "compute-task": message<ComputeTask>((m) => {
+    if (!isStr(m.k)) return "k";
+    if (!isStr(m.f)) return "f";
+    if (m.fn !== undefined && !isFunctionDef(m.fn)) return "fn";
+    if (!isPayload(m.a)) return "a";
+    if (!values(m.d, strs)) return "d";
+    if (!nums(m.p)) return "p";
+    return optBool(m.r) ? null : "r";
+  }),
+  "free-keys": message<FreeKeys>((m) => strs(m.keys) ? null : "keys"),
+  "close-worker": message<CloseWorker>((m) => {
+    if (!optBool(m.restart)) return "restart";
+    return isStr(m.reason) ? null : "reason";
+  }),
+  run: CLUSTER_CALL_REQUESTS.run,
+  "acquire-replicas": request<AcquireReplicas, AcquireReplicasReply>(
+    "acquire-replicas-reply",
+    (m) => {
+      if (!isNum(m.id)) return "id";
+      return values(m.who, strs) ? null : "who";
+    },
+  ),
+  "steal-request": message<StealRequest>((m) => isStr(m.k) ? null : "k"),
+  preload: CLIENT_TO_SCHEDULER.preload,
+  "expect-data": request<ExpectData, Ack>("ack", (m) => {
+    if (!isNum(m.id)) return "id";
+    return strs(m.keys) ? null : "keys";
+  }),
+};
+
+/**
+ * What a worker may send the scheduler on its stream. (It answers `expect-data` with an `ack`,
+ * which the scheduler's pending request takes before any handler sees it.)
+ */
+export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
+  "task-finished": message<TaskFinished>((m) => {
+    if (!isStr(m.k)) return "k";
+    if (!isSize(m.nbytes)) return "nbytes";
+    if (!isNum(m.start)) return "start";
+    if (!isNum(m.stop)) return "stop";
+    return optPayload(m.v) ? null : "v";
+  }),
+  "task-erred": message<TaskErred>((m) => {
+    if (!isStr(m.k)) return "k";
+    if (!envelope(m.e)) return "e";
+    if (!isNum(m.start)) return "start";
+    return isNum(m.stop) ? null : "stop";
+  }),
+  "missing-data": message<MissingData>((m) => {
+    if (!isStr(m.k)) return "k";
+    if (!isStr(m.key)) return "key";
+    return isStr(m.worker) ? null : "worker";
+  }),
+  heartbeat: message<Heartbeat>((m) => {
+    if (!isNum(m.memory)) return "memory";
+    if (!isNum(m.executing)) return "executing";
+    if (!isNum(m.ready)) return "ready";
+    return isNum(m.stored) ? null : "stored";
+  }),
+  "run-reply": CLUSTER_CALL_REPLIES["run-reply"],
+  "acquire-replicas-reply": message<AcquireReplicasReply>((m) => {
+    if (!isNum(m.id)) return "id";
+    return strs(m.keys) ? null : "keys";
+  }),
+  "steal-response": message<StealResponse>((m) => {
+    if (!isStr(m.k)) return "k";
+    return m.state === null || isStr(m.state) ? null : "state";
+  }),
+  "long-running": message<LongRunning>((m) => isStr(m.k) ? null : "k"),
+};
+
+/** Ops the scheduler may send a worker. */
+export const SCHEDULER_TO_WORKER_OPS: OpSet<SchedulerToWorker> = opsOf(SCHEDULER_TO_WORKER);
+/** Ops a worker may send the scheduler. */
+export const WORKER_OPS: OpSet<WorkerToScheduler> = opsOf(WORKER_TO_SCHEDULER);

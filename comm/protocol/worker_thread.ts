@@ -1,0 +1,65 @@
+/**
+ * The worker–thread channel: messages between a worker's executor and its Web Worker threads.
+ * They travel by structured clone with transfer lists, between parts of one process that trust
+ * each other, so they are not validated and share no op namespace with the network channels.
+ */
+import type { ErrorEnvelope } from "../errors.ts";
+import type { TaskWorkerInfo } from "../in_task.ts";
+
+/** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
+export interface WireTask {
+  /** Key. */
+  k: string;
+  /** Function hash. */
+  h: string;
+  /** Function name (with `s`). */
+  n?: string;
+  /** Function source, sent once per thread per hash. */
+  s?: string;
+  /** Argument payload: header and frames. */
+  a: [Uint8Array, Uint8Array[]];
+  /** Dependency payloads: key, header, frames. */
+  d?: [string, Uint8Array, Uint8Array[]][];
+}
+
+/** An outcome as a thread posts it: value (header, frames) or error envelope, start/stop. */
+export interface WireOutcome {
+  /** Key. */
+  k: string;
+  /** Start, epoch ms. */
+  s: number;
+  /** Stop, epoch ms. */
+  t: number;
+  /** The encoded result when the task succeeded. */
+  v?: [Uint8Array, Uint8Array[]];
+  /** The error when it failed. */
+  e?: ErrorEnvelope;
+}
+
+/** Messages from the executor to a thread. */
+export type ToThread =
+  | {
+    op: "init";
+    thread: number;
+    silenceLogs: boolean;
+    /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
+    worker?: TaskWorkerInfo;
+    authToken?: string;
+  }
+  | { op: "run"; tasks: WireTask[] }
+  /** A seceded task may take a thread slot again (it asked with `rejoin`). */
+  | { op: "rejoined"; key: string }
+  | { op: "preload"; urls: string[] }
+  /** Collect garbage now: the worker dropped a large value this thread may still reference. */
+  | { op: "collect" };
+
+/** Messages from a thread to the executor. */
+export type FromThread =
+  | { op: "ready" }
+  | { op: "done"; outcomes: WireOutcome[] }
+  | { op: "stray"; key?: string; error: ErrorEnvelope }
+  | { op: "closing"; reason: string }
+  /** A running task gave its thread slot back (secede()). */
+  | { op: "secede"; key: string }
+  /** A seceded task asks for a thread slot again (rejoin()). */
+  | { op: "rejoin"; key: string };
