@@ -1,0 +1,266 @@
+// The protocol's tables: every op is declared once (one validator, one channel), every request
+// has a reply that exists, and each op's validator takes a well-formed message and names the
+// field of a broken one.
+import assert from "node:assert/strict";
+import {
+  CHANNELS,
+  CLIENT_OPS,
+  type Message,
+  type MessageByOp,
+  OPS,
+  PEER_REQUEST_OPS,
+  type Replies,
+  REPLY_OPS,
+  type RequestOp,
+  SCHEDULER_TO_CLIENT_OPS,
+  SCHEDULER_TO_WORKER_OPS,
+  type SpecEntry,
+  validateMessage,
+  WORKER_OPS,
+} from "../../comm/protocol.ts";
+import { ProtocolError } from "../../comm/errors.ts";
+import { Payload } from "../../comm/serialize.ts";
+
+/** Every direction table, with its channel's name. */
+const directions = Object.entries(CHANNELS).flatMap(([channel, tables]) =>
+  Object.entries(tables as Record<string, Record<string, SpecEntry>>).map(([name, table]) => ({
+    channel,
+    name,
+    table,
+  }))
+);
+
+/** The ops carried on two channels: one declaration, reused by the second channel's table. */
+const SHARED: Record<string, string[]> = {
+  run: ["client-scheduler", "worker-scheduler"], // a client's call, relayed to each worker
+  "run-reply": ["client-scheduler", "worker-scheduler"],
+  preload: ["client-scheduler", "worker-scheduler"],
+  // the generic reply (a worker's ack of expect-data is taken by the scheduler's pending
+  // request before its stream handler, so the worker-to-scheduler table does not list it)
+  ack: ["client-scheduler", "worker-worker"],
+};
+
+function specOf(op: string): SpecEntry {
+  for (const d of directions) if (op in d.table) return d.table[op];
+  throw new Error(`no spec for ${op}`);
+}
+
+Deno.test("every op has exactly one validator and belongs to exactly one channel", () => {
+  const specs = new Map<string, Set<SpecEntry>>();
+  const channels = new Map<string, Set<string>>();
+  for (const { channel, table } of directions) {
+    for (const [op, spec] of Object.entries(table)) {
+      if (!specs.has(op)) specs.set(op, new Set()), channels.set(op, new Set());
+      specs.get(op)!.add(spec);
+      channels.get(op)!.add(channel);
+      assert.equal(typeof spec.check, "function", op);
+    }
+  }
+  assert.deepEqual([...specs.keys()].sort(), [...OPS].sort());
+  for (const [op, s] of specs) assert.equal(s.size, 1, `${op} has ${s.size} validators`);
+  const owners = new Map<SpecEntry, string>();
+  for (const [op, s] of specs) {
+    const spec = [...s][0];
+    assert.equal(owners.get(spec) ?? op, op, `${op} and ${owners.get(spec)} share a spec`);
+    owners.set(spec, op);
+  }
+  for (const [op, c] of channels) {
+    assert.deepEqual([...c].sort(), SHARED[op] ?? [...c].slice(0, 1), `${op} is on ${[...c]}`);
+  }
+});
+
+Deno.test("every direction's op set is its table's ops", () => {
+  const sets: [ReadonlySet<string>, object][] = [
+    [CLIENT_OPS, CHANNELS["client-scheduler"].CLIENT_TO_SCHEDULER],
+    [SCHEDULER_TO_CLIENT_OPS, CHANNELS["client-scheduler"].SCHEDULER_TO_CLIENT],
+    [SCHEDULER_TO_WORKER_OPS, CHANNELS["worker-scheduler"].SCHEDULER_TO_WORKER],
+    [WORKER_OPS, CHANNELS["worker-scheduler"].WORKER_TO_SCHEDULER],
+    [PEER_REQUEST_OPS, CHANNELS["worker-worker"].PEER_TO_WORKER],
+  ];
+  for (const [set, table] of sets) assert.deepEqual([...set].sort(), Object.keys(table).sort());
+});
+
+/** The reply op of each request: the compiler demands every request op, with its reply's op. */
+const REPLY_OP: { [O in RequestOp]: Replies[O]["op"] } = {
+  "scheduler-info": "scheduler-info-reply",
+  "who-has": "who-has-reply",
+  "has-what": "has-what-reply",
+  "wait-for-workers": "wait-for-workers-reply",
+  scatter: "scatter-plan",
+  restart: "ack",
+  "retire-workers": "ack",
+  run: "run-reply",
+  replicate: "ack",
+  rebalance: "ack",
+  "publish-dataset": "ack",
+  "get-dataset": "dataset-reply",
+  "list-datasets": "list-datasets-reply",
+  "unpublish-dataset": "ack",
+  "get-events": "events-reply",
+  "get-task-stream": "task-stream-reply",
+  "acquire-replicas": "acquire-replicas-reply",
+  "expect-data": "ack",
+  "get-data": "data",
+  "put-data": "ack",
+};
+
+Deno.test("every request op has a reply op that exists, and only replies are matched by id", () => {
+  const requests = [...OPS].filter((op) => specOf(op).reply !== null);
+  assert.deepEqual(requests.sort(), Object.keys(REPLY_OP).sort());
+  for (const op of requests) {
+    const reply = specOf(op).reply!;
+    assert.equal(reply, REPLY_OP[op as RequestOp], op);
+    assert.ok(OPS.has(reply), `${op}'s reply ${reply} is no op`);
+    assert.equal(specOf(reply).reply, null, `${reply} answers, it does not ask`);
+    assert.ok("id" in SAMPLES[op as Message["op"]] && "id" in SAMPLES[reply as Message["op"]]);
+  }
+  assert.deepEqual([...REPLY_OPS].sort(), [...new Set(Object.values(REPLY_OP))].sort());
+});
+
+const p = new Payload(new Uint8Array([0xc0]), []);
+const env = { name: "Error", message: "m" };
+const fn = { h: "h", n: "f", s: "() => 1" };
+const info = { address: "tcp://w:1", name: "w", nthreads: 1, memoryLimit: 0, pid: 1 };
+const plain = { k: ["a-1"], f: ["h"], fi: [0], a: p, ae: [1], d: ["x"], dc: [1], di: [0] };
+const task = {
+  k: "b",
+  f: "h",
+  a: p,
+  d: ["a"],
+  p: 1,
+  r: 1,
+  w: ["w"],
+  lo: true,
+  rs: { GPU: 1 },
+  ps: "a",
+};
+
+/** A well-formed message of every op, optional fields included (the compiler demands each op). */
+const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
+  hello: {
+    op: "hello",
+    version: 1,
+    role: "worker",
+    name: "w",
+    token: "t",
+    worker: info,
+    resume: "c",
+  },
+  welcome: { op: "welcome", version: 1, address: "a", id: "c" },
+  refused: { op: "refused", reason: "r" },
+  "update-graph": {
+    op: "update-graph",
+    tasks: [task],
+    plain,
+    wanted: ["b"],
+    functions: [fn],
+    fifo: 100,
+  },
+  "release-keys": { op: "release-keys", keys: ["a"] },
+  "request-values": { op: "request-values", keys: ["a"] },
+  "scheduler-info": { op: "scheduler-info", id: 1 },
+  "who-has": { op: "who-has", id: 1, keys: ["a"] },
+  "has-what": { op: "has-what", id: 1 },
+  "wait-for-workers": { op: "wait-for-workers", id: 1, n: 1, timeout: 10 },
+  "close-client": { op: "close-client" },
+  preload: { op: "preload", urls: ["u"] },
+  "cancel-keys": { op: "cancel-keys", keys: ["a"], force: true },
+  "retry-keys": { op: "retry-keys", keys: ["a"] },
+  "fire-and-forget": { op: "fire-and-forget", keys: ["a"] },
+  scatter: {
+    op: "scatter",
+    id: 1,
+    keys: ["a"],
+    nbytes: [1],
+    workers: ["w"],
+    broadcast: true,
+    timeout: 1,
+  },
+  "update-data": { op: "update-data", who: { a: ["w"] }, nbytes: { a: 1 } },
+  restart: { op: "restart", id: 1, timeout: 10 },
+  "retire-workers": { op: "retire-workers", id: 1, workers: ["w"] },
+  "worker-exited": { op: "worker-exited", address: "w", how: "exit code 3" },
+  run: { op: "run", id: 1, fn, a: p, scheduler: true },
+  replicate: { op: "replicate", id: 1, keys: ["a"], n: 2 },
+  rebalance: { op: "rebalance", id: 1, keys: ["a"] },
+  "publish-dataset": { op: "publish-dataset", id: 1, name: "d", v: p, keys: ["a"] },
+  "get-dataset": { op: "get-dataset", id: 1, name: "d", timeout: 10 },
+  "list-datasets": { op: "list-datasets", id: 1 },
+  "unpublish-dataset": { op: "unpublish-dataset", id: 1, name: "d" },
+  "log-event": { op: "log-event", topics: ["t"], msg: p },
+  "get-events": { op: "get-events", id: 1, topic: "t" },
+  "subscribe-topic": { op: "subscribe-topic", topic: "t" },
+  "unsubscribe-topic": { op: "unsubscribe-topic", topic: "t" },
+  "get-task-stream": { op: "get-task-stream", id: 1, start: 0 },
+  "key-in-memory": { op: "key-in-memory", k: "a", w: ["w"], v: p },
+  "key-erred": { op: "key-erred", k: "a", e: env, blame: "a" },
+  "keys-cancelled": { op: "keys-cancelled", keys: ["a"], reason: "r" },
+  "scheduler-info-reply": { op: "scheduler-info-reply", id: 1, address: "a", workers: { w: info } },
+  "who-has-reply": { op: "who-has-reply", id: 1, whoHas: { a: ["w"] } },
+  "has-what-reply": { op: "has-what-reply", id: 1, hasWhat: { w: ["a"] } },
+  "wait-for-workers-reply": { op: "wait-for-workers-reply", id: 1, n: 1, error: "e" },
+  "scatter-plan": { op: "scatter-plan", id: 1, who: { a: ["w"] }, e: env },
+  "scheduler-closing": { op: "scheduler-closing", reason: "r" },
+  "run-reply": { op: "run-reply", id: 1, v: p, results: { w: p }, e: env },
+  ack: { op: "ack", id: 1, e: env },
+  "dataset-reply": { op: "dataset-reply", id: 1, v: p, keys: ["a"], e: env },
+  "list-datasets-reply": { op: "list-datasets-reply", id: 1, names: ["d"] },
+  "events-reply": { op: "events-reply", id: 1, events: { t: [[1, p]] } },
+  "topic-event": { op: "topic-event", topic: "t", time: 1, msg: p },
+  "task-stream-reply": {
+    op: "task-stream-reply",
+    id: 1,
+    keys: ["a"],
+    workers: ["w"],
+    starts: [0],
+    stops: [1],
+    ok: [1],
+  },
+  "compute-task": {
+    op: "compute-task",
+    k: "a",
+    f: "h",
+    fn,
+    a: p,
+    d: { x: ["w"] },
+    p: [0, 1],
+    r: true,
+  },
+  "free-keys": { op: "free-keys", keys: ["a"] },
+  "close-worker": { op: "close-worker", reason: "r", restart: true },
+  "acquire-replicas": { op: "acquire-replicas", id: 1, who: { a: ["w"] } },
+  "steal-request": { op: "steal-request", k: "a" },
+  "expect-data": { op: "expect-data", id: 1, keys: ["a"] },
+  "task-finished": { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p },
+  "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
+  "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
+  heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
+  "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
+  "steal-response": { op: "steal-response", k: "a", state: "ready" },
+  "long-running": { op: "long-running", k: "a" },
+  "get-data": { op: "get-data", id: 1, keys: ["a"] },
+  data: { op: "data", id: 1, values: { a: p } },
+  "put-data": { op: "put-data", id: 1, values: { a: p } },
+};
+
+/** A value no field of any message accepts. */
+const WRONG = Symbol("wrong");
+
+Deno.test("a sample of each op passes; the same with any one field of a wrong type fails", () => {
+  assert.deepEqual(Object.keys(SAMPLES).sort(), [...OPS].sort());
+  for (const [op, sample] of Object.entries(SAMPLES)) {
+    assert.equal(validateMessage(sample), sample, op);
+    for (const field of Object.keys(sample)) {
+      if (field === "op") continue;
+      const broken = { ...sample, [field]: WRONG };
+      assert.throws(
+        () => validateMessage(broken),
+        (e) =>
+          e instanceof ProtocolError &&
+          e.message === `malformed ${op} message: field ${field} is missing or has a wrong type`,
+        `${op} with a wrong ${field}`,
+      );
+    }
+    assert.throws(() => validateMessage({ ...sample, op: `${op}!` }), /unknown op/);
+  }
+});
