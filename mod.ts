@@ -3,10 +3,11 @@
  * local cluster that starts in one line.
  *
  * ```ts
- * import { Client, LocalCluster } from "./mod.ts";
+ * import { Client, LocalCluster } from "@x/dtask";
+ *
  * await using cluster = await LocalCluster.start({ nWorkers: 2 });
  * await using client = await Client.connect(cluster);
- * console.log(await client.gather(client.map((x: number) => x + 1, [1, 2, 3])));
+ * console.log(await client.gather(client.map((x: number) => x + 1, [1, 2, 3]))); // [2, 3, 4]
  * ```
  * @module
  */
@@ -21,9 +22,10 @@ setDefaultCluster(() => LocalCluster.start());
 export * from "./client/mod.ts";
 export { LocalCluster, type LocalClusterOptions, type LocalWorkerInfo } from "./cluster/local.ts";
 export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
+export type { SchedulerConfig } from "./scheduler/state.ts";
+export type { ClusterView, WorkerView } from "./dashboard/metrics.ts";
 export { Worker, type WorkerOptions } from "./worker/worker.ts";
 export { Nanny, type NannyOptions } from "./worker/nanny.ts";
-// in-task (issue 4)
 export {
   getClient,
   getWorker,

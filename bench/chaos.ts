@@ -36,6 +36,7 @@ import {
   type SchedulerKillTimeline,
   worstBreakdown,
 } from "./chaos_timeline.ts";
+import { schedulerState } from "../scheduler/internals.ts";
 
 /** LocalCluster's defaults: restarts a nanny allows within the restart window (ms). */
 const MAX_RESTARTS = 5;
@@ -151,7 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const failing = cluster.scheduler;
         await rec.schedulerFailing();
         report.schedulerKills++;
-        failing.state.balance = () => {
+        schedulerState(failing).balance = () => {
           throw new Error("chaos: a scheduler transition failed");
         };
         log("scheduler failing");

@@ -1,10 +1,10 @@
 /**
- * Cancel, retry and fire-and-forget (i4-graph). Fire-and-forget: a task keeps running to
+ * Cancel, retry and fire-and-forget. Fire-and-forget: a task keeps running to
  * completion with no Future held, even after its client releases it or closes (Dask's
  * "fire-and-forget" pseudo-client wants it).
  */
 import { CancelledError } from "../comm/errors.ts";
-import { Future, type KeyState } from "./future.ts";
+import { Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures } from "./gather.ts";
 import type { ClientHost } from "./host.ts";
 
@@ -64,7 +64,7 @@ export function retryKeys(host: ClientHost, futures: Future<unknown>[]): void {
   host.checkOpen();
   const keys = new Set<string>();
   for (const f of futures) {
-    const ks = f.state;
+    const ks = keyStateOf(f);
     if (host.key(ks.key) !== ks) continue;
     if (ks.status === "error") {
       ks.reset();

@@ -8,16 +8,17 @@
 import { Connection } from "../comm/connection.ts";
 import { PendingTransport } from "../comm/pending_transport.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
-import type { Message, WorkerInfo } from "../comm/protocol.ts";
+import type { Message } from "../comm/protocol.ts";
 import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts";
-import { Future, type FutureHost, KeyState } from "./future.ts";
+import { Future, type FutureHost, KeyState, keyStateOf, newFuture } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
+import type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
+import type { GatherOptions } from "./values.ts";
 import { dialAny, open, openSoon } from "./dialers.ts";
 import { Submitter, withOptions } from "./submit.ts";
-// graph, scatter, cancel, retry, fire-and-forget (i4-graph)
 import * as graphs from "./graph.ts";
 import type { Graph, KeyTree } from "./graph.ts";
 import { scatter as scatterData, type ScatterOptions } from "./scatter.ts";
@@ -29,6 +30,7 @@ import type {
   ClusterLike,
   ComputeOptions,
   InTaskClientHooks,
+  SchedulerInfo,
   SubmitOptions,
 } from "./options.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
@@ -47,16 +49,37 @@ export type {
   ComputeOptions,
   InTaskClientHooks,
   MaybeFuture,
+  SchedulerInfo,
+  SchedulerWorkerInfo,
   SubmitOptions,
 } from "./options.ts";
 
-/** A connection to a dtask scheduler. */
-export class Client implements FutureHost {
+let connectSoon: (address: string, options: ClientOptions, inTask: InTaskClientHooks) => Client;
+
+/**
+ * A connection to a dtask scheduler (Dask's `Client`): submits tasks and hands out Futures at
+ * once, gathers their values, and makes cluster-wide calls. Make one with `Client.connect`;
+ * close it with `close()` or `await using`.
+ *
+ * @example Map over a local cluster and gather the results
+ * ```ts
+ * import { Client, LocalCluster } from "@x/dtask";
+ *
+ * const inc = (x: number) => x + 1;
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1 });
+ * await using client = await Client.connect(cluster);
+ * const futures = client.map(inc, [1, 2, 3]); // Futures, at once
+ * console.log(await client.gather(futures)); // [2, 3, 4]
+ * const total = client.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), futures);
+ * console.log(await total); // 9: Futures among the arguments arrive as their values
+ * ```
+ */
+export class Client {
   /** The scheduler's address. */
   readonly schedulerAddress: string;
   #conn: Connection;
   #id: string;
-  /** How to reconnect (i5): the address dialled, the hello, and when to give up. */
+  /** How to reconnect: the address dialled, the hello, and when to give up. */
   #via: string;
   #hello: { name: string; token?: string };
   #reconnectTimeout = DEFAULT_RECONNECT_TIMEOUT;
@@ -68,6 +91,7 @@ export class Client implements FutureHost {
   /** Submissions and the queue to the scheduler (submit.ts). */
   #queue = new Submitter({
     client: this,
+    future: (ks) => newFuture(ks, this.#futureHost, this),
     keys: this.#keys,
     checkOpen: () => this.#checkOpen(),
     taskKey: () => this.#inTask?.key(),
@@ -75,7 +99,7 @@ export class Client implements FutureHost {
   });
   #ownCluster: ClusterLike | null = null;
   #closing: Promise<void> | null = null;
-  /** Cluster-wide calls (i4-cluster): their view of this client, and topic handlers. */
+  /** Cluster-wide calls: their view of this client, and topic handlers. */
   #calls: calls.CallsClient = {
     request: (msg) => {
       this.#checkOpen();
@@ -121,8 +145,8 @@ export class Client implements FutureHost {
   }
 
   /**
-   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects
-   * (i5), or fails what is pending if it never opened, the scheduler closed, or we did.
+   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects,
+   * or fails what is pending if it never opened, the scheduler closed, or we did.
    */
   #attach(conn: Connection, opening: Promise<unknown> | null): void {
     conn.start((msg) => this.#onMessage(msg));
@@ -176,7 +200,19 @@ export class Client implements FutureHost {
 
   /**
    * Connects to a LocalCluster, an address (`tcp://host:port`), or — with no target — a new
-   * LocalCluster that closes with this client.
+   * LocalCluster that closes with this client. Rejects with TimeoutError when the scheduler does
+   * not answer within `options.timeout` ms (default 30 000).
+   *
+   * @example Three ways to connect
+   * ```ts
+   * import { Client, LocalCluster } from "@x/dtask";
+   *
+   * await using cluster = await LocalCluster.start({ nWorkers: 1 });
+   * await using a = await Client.connect(cluster); // a cluster in this program
+   * await using b = await Client.connect(cluster.schedulerAddress, { name: "b" }); // an address
+   * await using c = await Client.connect(); // its own LocalCluster, closed with it
+   * console.log(a.schedulerAddress === b.schedulerAddress, c.schedulerAddress); // true, tcp://…
+   * ```
    */
   static async connect(
     target?: ClusterLike | string,
@@ -204,7 +240,7 @@ export class Client implements FutureHost {
    * A Client whose connection opens in the background: usable at once, its messages go out
    * once connected (getClient() inside a task; `address` must be tcp://).
    */
-  static connectSoon(
+  private static connectSoon(
     address: string,
     options: ClientOptions = {},
     inTask?: InTaskClientHooks,
@@ -251,19 +287,27 @@ export class Client implements FutureHost {
   // ---------------------------------------------------------------- results
 
   /** Values of Futures, in the same structure (arrays and plain objects are walked). */
-  gather<T>(futures: T, options: values.GatherOptions = {}): Promise<Gathered<T>> {
+  gather<T>(futures: T, options: GatherOptions = {}): Promise<Gathered<T>> {
     if (this.#inTask) return this.#inTask.wait(() => values.gather(this.#host, futures, options));
     return values.gather(this.#host, futures, options);
   }
 
-  /** FutureHost: one key's value. */
-  valueOf(ks: KeyState): Promise<unknown> {
+  /** What this client's Futures call: a private object, so none of it is public API. */
+  #futureHost: FutureHost = {
+    keyValue: (ks) => this.#keyValue(ks),
+    releaseKey: (ks) => this.#releaseKey(ks),
+    cancelKeys: (states, force) => this.#cancelKeys(states, force),
+    retryKeys: (futures) => this.#retryKeys(futures),
+  };
+
+  /** One key's value. */
+  #keyValue(ks: KeyState): Promise<unknown> {
     if (this.#inTask && !ks.settled) return this.#inTask.wait(() => values.valueOf(this.#host, ks));
     return values.valueOf(this.#host, ks);
   }
 
-  /** FutureHost: a Future of `ks` was released. */
-  releaseKey(ks: KeyState): void {
+  /** A Future of `ks` was released. */
+  #releaseKey(ks: KeyState): void {
     if (--ks.refs > 0) return;
     ks.dropSpec();
     if (this.#keys.get(ks.key) !== ks) return;
@@ -301,11 +345,9 @@ export class Client implements FutureHost {
           if (ks.status !== "cancelled") ks.settle("cancelled", new CancelledError(msg.reason));
         }
         return;
-      // fault tolerance (i5)
       case "scheduler-closing":
         this.#schedulerGone = msg.reason;
         return;
-      // cluster-wide calls (i4-cluster)
       case "topic-event":
         this.#topics.dispatch(msg);
         return;
@@ -325,7 +367,7 @@ export class Client implements FutureHost {
     }
   }
 
-  // ---------------------------------------------------------------- workers (i5)
+  // ---------------------------------------------------------------- workers
 
   /**
    * Restarts every worker through its nanny: every Future (of every client) becomes cancelled;
@@ -357,7 +399,7 @@ export class Client implements FutureHost {
   }
 
   /** The scheduler's address and its workers. */
-  schedulerInfo(): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
+  schedulerInfo(): Promise<SchedulerInfo> {
     return info.schedulerInfo(this.#calls);
   }
 
@@ -381,7 +423,7 @@ export class Client implements FutureHost {
     return info.nthreads(this.#calls);
   }
 
-  // ---------------------------------------------------------------- cluster-wide calls (i4-cluster)
+  // ---------------------------------------------------------------- cluster-wide calls
 
   /** Runs `fn(...args)` on every worker (in its process; may be async): results by address. */
   run<A extends unknown[], R>(
@@ -431,17 +473,18 @@ export class Client implements FutureHost {
     calls.logEvent(this.#calls, topic, msg);
   }
 
-  /** A topic's events as `[timestampMs, msg]`, oldest first; every topic's when absent. */
-  getEvents(topic: string): Promise<calls.TopicEventRecord[]>;
-  getEvents(): Promise<Record<string, calls.TopicEventRecord[]>>;
+  /** A topic's events as `[timestampMs, msg]`, oldest first. */
+  getEvents(topic: string): Promise<TopicEventRecord[]>;
+  /** Every topic's events as `[timestampMs, msg]`, oldest first, by topic. */
+  getEvents(): Promise<Record<string, TopicEventRecord[]>>;
   getEvents(
     topic?: string,
-  ): Promise<calls.TopicEventRecord[] | Record<string, calls.TopicEventRecord[]>> {
+  ): Promise<TopicEventRecord[] | Record<string, TopicEventRecord[]>> {
     return calls.getEvents(this.#calls, topic);
   }
 
   /** Calls `handler([timestampMs, msg])` for each new event of `topic`. */
-  subscribeTopic(topic: string, handler: (event: calls.TopicEventRecord) => unknown): void {
+  subscribeTopic(topic: string, handler: (event: TopicEventRecord) => unknown): void {
     this.#topics.subscribe(this.#calls, topic, handler);
   }
 
@@ -451,7 +494,7 @@ export class Client implements FutureHost {
   }
 
   /** Records of the tasks that finished since `start` (ms since the epoch; default: all kept). */
-  getTaskStream(options?: { start?: number }): Promise<calls.TaskStreamRecord[]> {
+  getTaskStream(options?: { start?: number }): Promise<TaskStreamRecord[]> {
     return calls.getTaskStream(this.#calls, options);
   }
 
@@ -469,7 +512,7 @@ export class Client implements FutureHost {
         this.#queue.want(key);
         fresh.push(key);
       }
-      return new Future(ks, this, this);
+      return newFuture(ks, this.#futureHost, this);
     });
     if (fresh.length) {
       this.#queue.flushGraph();
@@ -478,7 +521,7 @@ export class Client implements FutureHost {
     return futures;
   }
 
-  // ---------------------------------------------------------------- preload (issue 4)
+  // ---------------------------------------------------------------- preload
 
   /**
    * Every worker imports the module at `moduleUrl` (an absolute URL or import-map name), now and
@@ -489,7 +532,7 @@ export class Client implements FutureHost {
     return info.preload(this.#calls, moduleUrl);
   }
 
-  // ---------------------------------------------------------------- graphs, scatter, cancel (i4-graph)
+  // ---------------------------------------------------------------- graphs, scatter, cancel
 
   /**
    * Submits a task graph `{ key: task(fn, ...args) | value }` (`ref("k")` in arguments for a
@@ -498,7 +541,9 @@ export class Client implements FutureHost {
    * cycles throw here, and then nothing is sent.
    */
   compute(graph: Graph, keys: string, options?: ComputeOptions): Future<any>;
+  /** Submits a task graph: Futures of `keys`, in the same (nested) arrays. */
   compute(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): any[];
+  /** Submits a task graph: every graph key's Future, by key. */
   compute(graph: Graph, keys?: undefined, options?: ComputeOptions): Record<string, Future<any>>;
   compute(graph: Graph, keys?: KeyTree, options: ComputeOptions = {}): unknown {
     return graphs.compute(this.#host, graph, keys, options);
@@ -506,6 +551,7 @@ export class Client implements FutureHost {
 
   /** Computes a graph: the values of `keys` in the same shape; the first error rejects at once. */
   get(graph: Graph, keys: string, options?: ComputeOptions): Promise<any>;
+  /** Computes a graph: the values of `keys`, in the same (nested) arrays. */
   get(graph: Graph, keys: readonly KeyTree[], options?: ComputeOptions): Promise<any[]>;
   get(graph: Graph, keys: KeyTree, options: ComputeOptions = {}): Promise<unknown> {
     return graphs.get(this.#host, graph, keys, options);
@@ -518,10 +564,12 @@ export class Client implements FutureHost {
    * puts a copy on every worker.
    */
   scatter<T>(data: T[], options?: ScatterOptions): Future<T>[];
+  /** Puts each value of a plain object on the workers: an object of Futures, by the same keys. */
   scatter<T extends Record<string, unknown>>(
     data: T,
     options?: ScatterOptions,
   ): { [K in keyof T]: Future<T[K]> };
+  /** Puts one value on the workers: its Future. */
   scatter<T>(data: T, options?: ScatterOptions): Future<T>;
   scatter(data: unknown, options: ScatterOptions = {}): unknown {
     return scatterData(this.#host, data, options);
@@ -533,23 +581,23 @@ export class Client implements FutureHost {
    * dependents only this client wants; `force` also drops other clients' interest.
    */
   cancel(futures: unknown, options: { force?: boolean } = {}): Promise<void> {
-    const mine = futuresIn(futures).filter((f) => f.client === this).map((f) => f.state);
-    return this.cancelKeys(mine, options.force === true);
+    const mine = futuresIn(futures).filter((f) => f.client === this).map(keyStateOf);
+    return this.#cancelKeys(mine, options.force === true);
   }
 
-  /** FutureHost: cancels keys of this client. */
-  cancelKeys(states: KeyState[], force: boolean): Promise<void> {
+  /** Cancels keys of this client. */
+  #cancelKeys(states: KeyState[], force: boolean): Promise<void> {
     cancelKeys(this.#host, new Set(states), force);
     return Promise.resolve();
   }
 
   /** Runs erred Futures again (with their erred dependencies); they go back to pending. */
   retry(futures: unknown): Promise<void> {
-    return this.retryKeys(futuresIn(futures).filter((f) => f.client === this));
+    return this.#retryKeys(futuresIn(futures).filter((f) => f.client === this));
   }
 
-  /** FutureHost: re-runs the erred keys of these Futures. */
-  retryKeys(futures: Future<unknown>[]): Promise<void> {
+  /** Re-runs the erred keys of these Futures. */
+  #retryKeys(futures: Future<unknown>[]): Promise<void> {
     retryKeys(this.#host, futures);
     return Promise.resolve();
   }
@@ -574,7 +622,7 @@ export class Client implements FutureHost {
       return ks;
     },
     dropKey: (ks) => this.#keys.get(ks.key) === ks && this.#keys.delete(ks.key),
-    future: (ks) => new Future(ks, this, this),
+    future: (ks) => newFuture(ks, this.#futureHost, this),
     queued: () => this.#queue.queuedSpecs,
     enqueue: (key, fn, args, deps, options, want) =>
       this.#queue.enqueue(key, fn, args, deps, options, want),
@@ -622,6 +670,22 @@ export class Client implements FutureHost {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  static {
+    connectSoon = (address, options, inTask) => Client.connectSoon(address, options, inTask);
+  }
+}
+
+/**
+ * getClient()'s Client: connects to `address` in the background and runs its waits through the
+ * task's hooks (client/ only; mod.ts does not export it).
+ */
+export function connectInTask(
+  address: string,
+  options: ClientOptions,
+  inTask: InTaskClientHooks,
+): Client {
+  return connectSoon(address, options, inTask);
 }
 
 /** A Future, or an iterable of them (a Set...), as arrays for walking; other values as they are. */

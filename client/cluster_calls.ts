@@ -7,7 +7,7 @@ import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
 import { type ErrorEnvelope, fromEnvelope } from "../comm/errors.ts";
 import { functionHash } from "../comm/keys.ts";
 import { checkFunctionSource } from "../comm/function_source.ts";
-import type { Future } from "./future.ts";
+import { type Future, keyStateOf } from "./future.ts";
 import { collectFutures } from "./gather.ts";
 
 /** What these calls need from their Client. */
@@ -33,9 +33,13 @@ export type TopicEventRecord = [number, unknown];
 
 /** A finished task, as Dask's task stream records it (times in ms since the epoch). */
 export interface TaskStreamRecord {
+  /** The task's key. */
   key: string;
+  /** The address of the worker that ran it. */
   worker: string;
+  /** When it computed (ms since the epoch). */
   startstops: { action: "compute"; start: number; stop: number }[];
+  /** Whether it finished ("OK") or erred. */
   status: "OK" | "error";
 }
 
@@ -90,7 +94,7 @@ function futuresIn(futures: unknown): Future[] {
 
 /** Waits until the Futures settle (errors are not raised here). */
 async function settled(fs: Future[]): Promise<void> {
-  await Promise.all(fs.map((f) => new Promise<void>((r) => f.state.onSettled(r))));
+  await Promise.all(fs.map((f) => new Promise<void>((r) => keyStateOf(f).onSettled(r))));
 }
 
 /** `client.replicate`: copies of each finished Future's data on `n` workers (all by default). */

@@ -3,15 +3,19 @@
  * from outside, so client/ stays browser-safe), what `Client.connect()` with no target starts,
  * and the dial-and-hello that opens a connection.
  */
-import { type Dialer, sendHello, withTimeout } from "../comm/handshake.ts";
+import { type Dialer as WireDialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { parseAddress, type Transport } from "../comm/transport.ts";
 import { CommClosedError } from "../comm/errors.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
+import type { Dialer } from "./transport.ts";
 
-const dialers = new Map<string, Dialer>();
+const dialers = new Map<string, WireDialer>();
 let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = null;
 
-/** Makes `scheme://` addresses reachable (tcp and inproc from mod.ts, ws from client/mod.ts). */
+/**
+ * Makes `scheme://` addresses reachable with `dialer` (mod.ts registers tcp and inproc; the
+ * browser-safe client/mod.ts registers none). A later registration for a scheme replaces it.
+ */
 export function registerDialer(scheme: string, dialer: Dialer): void {
   dialers.set(scheme, dialer);
 }
@@ -22,7 +26,7 @@ export function setDefaultCluster(f: (options: ClientOptions) => Promise<Cluster
 }
 
 /** Dials `address` with the transport registered for its scheme. */
-export function dialAny(address: string): ReturnType<Dialer> {
+export function dialAny(address: string): ReturnType<WireDialer> {
   const scheme = parseAddress(address).scheme;
   const d = dialers.get(scheme);
   if (!d) {

@@ -1,7 +1,12 @@
-/** Futures: a client's handle on a key, thenable so `await future` gives the value. */
+/**
+ * Futures: a client's handle on a key, thenable so `await future` gives the value. The key's
+ * record (KeyState) and what a Future asks of its client (FutureHost) are internal to client/:
+ * `newFuture` and `keyStateOf` are how the client's modules make and look into Futures.
+ */
 import type { Payload } from "../comm/serialize.ts";
 import type { TaskSpec } from "../comm/protocol.ts";
 import { CancelledError, TimeoutError } from "../comm/errors.ts";
+import type { Client } from "./client.ts";
 
 /** Where a Future stands. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
@@ -105,16 +110,16 @@ export class KeyState {
   }
 }
 
-/** What a Future needs from its client. */
+/** What a Future needs from its client (a private object of the Client, not the Client). */
 export interface FutureHost {
   /** Resolves with the key's value (fetching it if needed), or rejects with its error. */
-  valueOf(ks: KeyState): Promise<unknown>;
+  keyValue(ks: KeyState): Promise<unknown>;
   /** Drops one reference to the key. */
   releaseKey(ks: KeyState): void;
-  /** Cancels the key (i4-graph). */
-  cancelKeys?(states: KeyState[], force: boolean): Promise<void>;
-  /** Runs the erred key again (i4-graph). */
-  retryKeys?(futures: Future<unknown>[]): Promise<void>;
+  /** Cancels the keys. */
+  cancelKeys(states: KeyState[], force: boolean): Promise<void>;
+  /** Runs the erred keys of these Futures again. */
+  retryKeys(futures: Future<unknown>[]): Promise<void>;
 }
 
 interface Token {
@@ -130,14 +135,39 @@ const registry = new FinalizationRegistry<Token>((t) => {
   }
 });
 
-/** A handle on a task's result. `await future` gives its value (or throws its error). */
+let make: (ks: KeyState, host: FutureHost, client: Client) => Future<unknown>;
+let stateOf: (future: Future<unknown>) => KeyState;
+
+/**
+ * A handle on a task's result, returned at once by `client.submit`, `map`, `scatter` and
+ * `compute`. `await future` gives its value (or throws the task's error); the cluster keeps
+ * the value while a Future of its key lives, and `release()` (or `using`) lets it go.
+ *
+ * @example Submit, await, and release
+ * ```ts
+ * import { Client, LocalCluster } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 1 });
+ * await using client = await Client.connect(cluster);
+ * using future = client.submit((x: number) => x * 2, 21);
+ * console.log(future.key, future.status); // "lambda-…" "pending"
+ * console.log(await future); // 42
+ * console.log(future.status); // "finished"
+ * const late = client.submit((ms: number) => new Promise((r) => setTimeout(r, ms)), 60_000);
+ * await late.result({ timeout: 100 }).catch((e) => console.log(e.name)); // "TimeoutError"
+ * await late.cancel();
+ * ```
+ */
 export class Future<T = unknown> implements PromiseLike<T> {
+  /** The Client that made this Future. */
+  readonly client: Client;
   readonly #ks: KeyState;
   readonly #host: FutureHost;
   readonly #token: Token;
 
-  /** Made by the client; one Future holds one reference to its key. */
-  constructor(ks: KeyState, host: FutureHost, readonly client: unknown) {
+  /** Made by a Client (see `newFuture`); one Future holds one reference to its key. */
+  private constructor(ks: KeyState, host: FutureHost, client: Client) {
+    this.client = client;
     this.#ks = ks;
     this.#host = host;
     this.#token = { released: false, ks, host };
@@ -156,11 +186,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#ks.status;
   }
 
-  /** The client's record of the key (internal). */
-  get state(): KeyState {
-    return this.#ks;
-  }
-
   /** Whether the Future has settled. */
   done(): boolean {
     return this.#ks.settled;
@@ -172,11 +197,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return Promise.reject(new CancelledError(`Future ${this.key} was released`));
     }
     const ks = this.#ks;
-    if (ks.settled || options.timeout === undefined) return this.#host.valueOf(ks) as Promise<T>;
+    if (ks.settled || options.timeout === undefined) return this.#host.keyValue(ks) as Promise<T>;
     return new Promise<T>((resolve, reject) => {
       const onSettled = () => {
         clearTimeout(timer);
-        (this.#host.valueOf(ks) as Promise<T>).then(resolve, reject);
+        (this.#host.keyValue(ks) as Promise<T>).then(resolve, reject);
       };
       const timer = setTimeout(() => {
         ks.offSettled(onSettled);
@@ -222,7 +247,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * `force`, even when other clients want them).
    */
   cancel(options: { force?: boolean } = {}): Promise<void> {
-    if (!this.#host.cancelKeys) return Promise.reject(new TypeError("this Future cannot cancel"));
     return this.#host.cancelKeys([this.#ks], options.force === true);
   }
 
@@ -233,7 +257,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Runs an erred task again (and its erred dependencies): the Future goes back to pending. */
   retry(): Promise<void> {
-    if (!this.#host.retryKeys) return Promise.reject(new TypeError("this Future cannot retry"));
     return this.#host.retryKeys([this as Future<unknown>]);
   }
 
@@ -255,7 +278,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#token.released;
   }
 
+  /** `<Future: status, key: key>`, as Dask prints a Future. */
   toString(): string {
     return `<Future: ${this.status}, key: ${this.key}>`;
   }
+
+  static {
+    make = (ks, host, client) => new Future(ks, host, client);
+    stateOf = (future) => future.#ks;
+  }
+}
+
+/** A new Future of `ks` for `client`, one more reference to the key (client/ only). */
+export function newFuture<T = unknown>(ks: KeyState, host: FutureHost, client: Client): Future<T> {
+  return make(ks, host, client) as Future<T>;
+}
+
+/** The client's record of a Future's key, shared by every Future of that key (client/ only). */
+export function keyStateOf(future: Future<unknown>): KeyState {
+  return stateOf(future);
 }

@@ -1,11 +1,11 @@
 /**
- * Task graphs (i4-graph): `{ key: task(fn, ...args) | literal }`, with `ref("key")` inside the
+ * Task graphs: `{ key: task(fn, ...args) | literal }`, with `ref("key")` inside the
  * arguments for a dependency on another graph key or on a key this client already holds.
  * Checked (unknown refs, cycles) and ordered dependencies first, before anything is sent.
  */
 import { encodeValue, type Payload } from "../comm/serialize.ts";
 import { CancelledError, DtaskError, KeyError } from "../comm/errors.ts";
-import { Future } from "./future.ts";
+import { Future, keyStateOf } from "./future.ts";
 import type { ClientHost, TaskOptions } from "./host.ts";
 
 /** Tasks per `update-graph` (submit.ts's GRAPH_CHUNK): a bigger graph goes in several. */
@@ -13,8 +13,11 @@ const GRAPH_CHUNK = 2000;
 
 /** One task of a graph: `fn(...args)`, made with `task(fn, ...args)`. */
 export class GraphTask {
+  /** Checks that `fn` is a function. */
   constructor(
+    /** The function the task runs. */
     readonly fn: (...args: any[]) => unknown,
+    /** Its arguments; `ref(key)` among them stands for that key's value. */
     readonly args: unknown[],
   ) {
     if (typeof fn !== "function") {
@@ -25,7 +28,11 @@ export class GraphTask {
 
 /** A dependency on a key inside a graph's arguments, made with `ref(key)`. */
 export class GraphRef {
-  constructor(readonly key: string) {
+  /** Checks that `key` is a string. */
+  constructor(
+    /** The key depended on. */
+    readonly key: string,
+  ) {
     if (typeof key !== "string") {
       throw new TypeError(`ref(key) needs a string key, got ${typeof key}`);
     }
@@ -221,9 +228,9 @@ export async function get(
       let left = list.length;
       if (left === 0) resolve();
       for (const f of list) {
-        f.state.onSettled(() => {
+        keyStateOf(f).onSettled(() => {
           if (f.status !== "finished") {
-            reject(f.state.error ?? new CancelledError(`${f.key} was ${f.status}`));
+            reject(keyStateOf(f).error ?? new CancelledError(`${f.key} was ${f.status}`));
           } else if (--left === 0) resolve();
         });
       }

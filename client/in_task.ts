@@ -6,7 +6,7 @@
  */
 import { inTask, waitOutsideSlot } from "../comm/in_task.ts";
 export { asCompleted, wait } from "./wait.ts";
-import { Client, type ClientOptions } from "./client.ts";
+import { Client, type ClientOptions, connectInTask } from "./client.ts";
 
 export {
   getWorker,
@@ -32,7 +32,7 @@ export function getClient(options: Pick<ClientOptions, "timeout"> = {}): Client 
     void hooks.client.close(); // cut off (e.g. its connection timed out): make a new one
   }
   const w = hooks.worker;
-  const client = Client.connectSoon(w.schedulerAddress, {
+  const client = connectInTask(w.schedulerAddress, {
     timeout: options.timeout,
     authToken: hooks.authToken,
     name: `${w.name}-thread-${w.thread}`,

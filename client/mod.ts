@@ -1,18 +1,33 @@
 /**
  * The browser-safe client: no Deno APIs, no node: modules. Connect it over a transport you
- * register (the full `mod.ts` registers tcp:// and in-process transports).
+ * register with `registerDialer` (the full `mod.ts` registers tcp:// and in-process transports).
+ *
+ * ```ts
+ * import { Client, type Dialer, registerDialer } from "@x/dtask/client";
+ *
+ * declare const myWebSocketDialer: Dialer; // opens a Transport to a ws:// address
+ * registerDialer("ws", myWebSocketDialer);
+ * await using client = await Client.connect("ws://scheduler.example:8788");
+ * console.log(await client.submit((x: number) => x + 1, 1)); // 2
+ * ```
  * @module
  */
-export {
-  Client,
-  type ClientOptions,
-  type ComputeOptions,
-  registerDialer,
-  type SubmitOptions,
-} from "./client.ts";
-// graph, scatter, cancel, retry, fire-and-forget (i4-graph)
+export { Client, registerDialer } from "./client.ts";
+export type {
+  Args,
+  ClientOptions,
+  ClusterLike,
+  ComputeOptions,
+  MaybeFuture,
+  SchedulerInfo,
+  SchedulerWorkerInfo,
+  SubmitOptions,
+} from "./options.ts";
+export type { Dialer, Transport } from "./transport.ts";
+export type { GatherOptions } from "./values.ts";
+export type { Gathered } from "./gather.ts";
 export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./graph.ts";
-export { type ScatterOptions } from "./scatter.ts";
+export type { ScatterOptions } from "./scatter.ts";
 export { fireAndForget } from "./cancel.ts";
 export { Future, type FutureStatus } from "./future.ts";
 export type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
@@ -20,6 +35,7 @@ export {
   AsCompleted,
   asCompleted,
   type AsCompletedIterator,
+  type AsCompletedOptions,
   wait,
   type WaitOptions,
   type WaitResult,

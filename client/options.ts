@@ -1,6 +1,5 @@
-/** The Client's option types, and the argument types of `submit`. */
+/** The Client's option types, the argument types of `submit`, and what `schedulerInfo` gives. */
 import type { Future } from "./future.ts";
-import type { TaskOptions } from "./host.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -8,25 +7,33 @@ export interface ClientOptions {
   timeout?: number;
   /** A name shown in the scheduler's logs. */
   name?: string;
+  /** The token the scheduler was started with, if it requires one. */
   authToken?: string;
+  /** Accepted as in Dask, and not used yet: the connection itself shows the client is alive. */
   heartbeatInterval?: number;
   /** How long to keep trying to reconnect after the scheduler connection drops (ms, 30000; 0: never). */
   reconnectTimeout?: number;
 }
 
-/** Something with a scheduler address: a LocalCluster, for example. */
+/** Something with a scheduler address that `Client.connect` accepts: a LocalCluster, for example. */
 export interface ClusterLike {
+  /** The scheduler's address (`tcp://host:port`). */
   readonly schedulerAddress: string;
   /** An in-process address, used when the cluster lives in this process. */
   readonly inprocAddress?: string;
+  /** Stops the cluster (a Client started by `Client.connect()` closes its own this way). */
   close(): Promise<void>;
 }
 
 /** Options of `client.with(...)` for submit and map. */
 export interface SubmitOptions {
+  /** The task's key (default: a hash of the function and arguments, or random if not pure). */
   key?: string;
+  /** Same function and arguments give the same key, computed once (default true). */
   pure?: boolean;
+  /** Higher runs first among tasks that are ready (default 0). */
   priority?: number;
+  /** How many times to run the task again after it errs (default 0). */
   retries?: number;
   /** Workers (addresses or names) the task may run on. */
   workers?: string | string[];
@@ -50,7 +57,10 @@ export interface InTaskClientHooks {
 }
 
 /** Options of `client.compute` / `client.get`, applied to every task of the graph. */
-export type ComputeOptions = TaskOptions;
+export type ComputeOptions = Pick<
+  SubmitOptions,
+  "priority" | "retries" | "workers" | "allowOtherWorkers" | "resources"
+>;
 
 /** A value, or a Future of it, also nested inside arrays and plain objects. */
 export type MaybeFuture<T> =
@@ -62,3 +72,27 @@ export type MaybeFuture<T> =
 
 /** Arguments where any value may also be given as a Future of it. */
 export type Args<A extends unknown[]> = { [I in keyof A]: MaybeFuture<A[I]> };
+
+/** One worker as `client.schedulerInfo()` describes it. */
+export interface SchedulerWorkerInfo {
+  /** Its address, which names it everywhere. */
+  address: string;
+  /** Its name (its address unless it was given one). */
+  name: string;
+  /** Its thread slots. */
+  nthreads: number;
+  /** Bytes of memory it may use (0: no limit). */
+  memoryLimit: number;
+  /** Its process id. */
+  pid: number;
+  /** What it offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+}
+
+/** What `client.schedulerInfo()` resolves to: the scheduler's address and its workers. */
+export interface SchedulerInfo {
+  /** The scheduler's address. */
+  address: string;
+  /** The workers, by address. */
+  workers: Record<string, SchedulerWorkerInfo>;
+}

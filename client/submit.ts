@@ -6,7 +6,7 @@
 import type { ClientToScheduler, FunctionDef, TaskSpec } from "../comm/protocol.ts";
 import { encodeValue, type Payload } from "../comm/serialize.ts";
 import { pureKey, randomKey } from "../comm/keys.ts";
-import { Future, type FutureHost, KeyState } from "./future.ts";
+import { Future, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
 import { fnInfo } from "./functions.ts";
 import { specOptions, type TaskOptions } from "./host.ts";
@@ -21,8 +21,10 @@ const GRAPH_CHUNK = 2000;
 
 /** What the queue needs from its Client. */
 export interface SubmitHost {
-  /** The Client: the host of its Futures, and the owner of the Futures it may refer to. */
-  readonly client: FutureHost;
+  /** The Client: the owner of the Futures a submission may refer to. */
+  readonly client: unknown;
+  /** A new Future of `ks` for the Client (one more reference). */
+  future(ks: KeyState): Future<unknown>;
   /** The Client's key records (the same Map for the Client's lifetime). */
   readonly keys: Map<string, KeyState>;
   /** Throws CommClosedError when the client is closed. */
@@ -67,14 +69,14 @@ export class Submitter {
   readonly #h: SubmitHost;
   /** Function hashes sent on the current connection. */
   readonly sentFns = new Set<string>();
-  /** Every function this client sent, by hash (sent again after a reconnect, i5). */
+  /** Every function this client sent, by hash (sent again after a reconnect). */
   readonly fnDefs = new Map<string, FunctionDef>();
   #tasks: TaskSpec[] = [];
   /** Queued option-less tasks (sent as columns); a message carries these or `#tasks`, in order. */
   #plain: PlainBlock | null = null;
   #wanted: string[] = [];
   #fns: FunctionDef[] = [];
-  /** fifoTimeout (ms) of the queued submissions (i4-steal). */
+  /** fifoTimeout (ms) of the queued submissions. */
   #fifo = DEFAULT_FIFO;
   #released: string[] = [];
   #flushQueued = false;
@@ -143,7 +145,7 @@ export class Submitter {
         this.#fifo = fifo;
       }
       const spec = specOptions({ k: key, f: info.h, a: payload, d: [...deps] }, options);
-      // in-task (issue 4)
+      // submitted from inside a task: it runs before that task's waiting siblings
       const parent = h.taskKey();
       if (parent !== undefined) spec.ps = parent;
       if (isPlain(spec)) {
@@ -169,7 +171,7 @@ export class Submitter {
       if (this.queued >= GRAPH_CHUNK) this.flushGraph();
       else this.#scheduleFlush();
     }
-    return new Future(ks, client, client);
+    return h.future(ks);
   }
 
   /** Queues a graph's task `key` = `fn(...args)` (ClientHost.enqueue). */

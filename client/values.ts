@@ -4,12 +4,13 @@
  */
 import { decodeValue, type Payload } from "../comm/serialize.ts";
 import { CancelledError } from "../comm/errors.ts";
-import type { Future, KeyState } from "./future.ts";
+import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import type { ClientHost } from "./host.ts";
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
+  /** "raise" (default): reject with the first error; "skip": leave erred Futures out. */
   errors?: "raise" | "skip";
 }
 
@@ -21,7 +22,7 @@ export async function gather<T>(
 ): Promise<Gathered<T>> {
   const found: Future[] = [];
   collectFutures(futures, found);
-  const states = found.map((f) => f.state);
+  const states = found.map(keyStateOf);
   const skip = options.errors === "skip";
   // like Dask, raising gathers stop at the first error instead of waiting for the rest
   await allSettled(states, !skip);
@@ -31,7 +32,7 @@ export async function gather<T>(
   }
   await fetchMissing(host, states);
   return rebuild(futures, (f) => {
-    const ks = f.state;
+    const ks = keyStateOf(f);
     if (ks.status === "finished") return decoded(ks);
     if (skip) return SKIP;
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);

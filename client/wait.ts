@@ -1,11 +1,13 @@
 /** Waiting on many Futures: `wait` and `asCompleted`. */
 import { TimeoutError } from "../comm/errors.ts";
-import { Future } from "./future.ts";
+import { Future, keyStateOf } from "./future.ts";
 import { waitOutsideSlot } from "../comm/in_task.ts";
 
 /** What `wait` resolves to: the Futures that settled and those that did not. */
 export interface WaitResult<T = unknown> {
+  /** The Futures that settled (finished, erred, cancelled or lost). */
   done: Set<Future<T>>;
+  /** The Futures still pending. */
   notDone: Set<Future<T>>;
 }
 
@@ -13,10 +15,29 @@ export interface WaitResult<T = unknown> {
 export interface WaitOptions {
   /** Milliseconds; past it `wait` rejects with TimeoutError. */
   timeout?: number;
+  /** Resolve once every Future settled (default) or once the first one did. */
   returnWhen?: "ALL_COMPLETED" | "FIRST_COMPLETED";
 }
 
-/** Waits until all (or the first of) the Futures settle; errors do not reject. */
+/**
+ * Waits until all (or the first of) the Futures settle; a task's error does not reject (look at
+ * the Futures). Rejects with TimeoutError after `timeout` ms. Inside a task, the task gives its
+ * thread slot back while it waits.
+ *
+ * @example Wait for the first, then for all
+ * ```ts
+ * import { Client, LocalCluster, wait } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 2 });
+ * await using client = await Client.connect(cluster);
+ * const sleep = (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms));
+ * const futures = client.map(sleep, [10, 500, 1000]);
+ * const first = await wait(futures, { returnWhen: "FIRST_COMPLETED" });
+ * console.log(first.done.size >= 1); // true
+ * const all = await wait(futures, { timeout: 30_000 });
+ * console.log(all.done.size, all.notDone.size); // 3 0
+ * ```
+ */
 export function wait<T>(
   futures: Iterable<Future<T>> | Future<T>,
   options: WaitOptions = {},
@@ -34,7 +55,7 @@ export function wait<T>(
   let left = 0;
   for (const f of list) if (!f.done()) left++;
   if (left === 0 || (first && left < list.length)) return Promise.resolve(split());
-  // inside a task, the task gives its thread slot back while it waits (in-task, issue 4)
+  // inside a task, the task gives its thread slot back while it waits
   return waitOutsideSlot(() =>
     new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -44,7 +65,7 @@ export function wait<T>(
         if (finished) return;
         finished = true;
         clearTimeout(timer);
-        for (const [f, cb] of cbs) f.state.offSettled(cb);
+        for (const [f, cb] of cbs) keyStateOf(f).offSettled(cb);
         if (err) reject(err);
         else resolve(split());
       };
@@ -54,7 +75,7 @@ export function wait<T>(
           if (first || --left === 0) finish();
         };
         cbs.push([f, cb]);
-        f.state.onSettled(cb);
+        keyStateOf(f).onSettled(cb);
       }
       if (options.timeout !== undefined) {
         timer = setTimeout(
@@ -74,8 +95,8 @@ export interface AsCompletedOptions {
 }
 
 /**
- * Yields Futures as they settle, in completion order. Hand-written (not an async generator),
- * because a generator would await each yielded Future.
+ * Yields Futures as they settle, in completion order (what `asCompleted` returns). Hand-written
+ * (not an async generator), because a generator would await each yielded Future.
  */
 export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T> | [Future<T>, T]> {
   #ready: Future<T>[] = [];
@@ -84,7 +105,12 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
   #waiter: ((r: IteratorResult<Future<T> | [Future<T>, T]>) => void) | null = null;
   #waiterReject: ((e: unknown) => void) | null = null;
 
-  constructor(futures: Iterable<Future<T>> = [], readonly options: AsCompletedOptions = {}) {
+  /** Waits for `futures`; more can be added with `add`. */
+  constructor(
+    futures: Iterable<Future<T>> = [],
+    /** Whether it yields `[future, value]` pairs. */
+    readonly options: AsCompletedOptions = {},
+  ) {
     for (const f of futures) this.add(f);
   }
 
@@ -140,17 +166,54 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** Itself: `for await (const f of asCompleted(futures))`. */
   [Symbol.asyncIterator](): this {
     return this;
   }
 }
 
-/** Iterates Futures in the order they complete (`[future, value]` pairs with withResults). */
+/**
+ * Iterates Futures in the order they settle, as `[future, value]` pairs (the value is awaited;
+ * a task's error rejects the iteration). Futures can be added while iterating with `add`.
+ *
+ * @example Handle results as they arrive
+ * ```ts
+ * import { asCompleted, Client, LocalCluster } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 2 });
+ * await using client = await Client.connect(cluster);
+ * const sleep = (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms));
+ * const results = asCompleted(client.map(sleep, [600, 10, 300]), { withResults: true });
+ * let extra = true;
+ * for await (const [future, ms] of results) {
+ *   console.log(future.key, ms); // as they finish: 10, 5 (added meanwhile), 300, 600
+ *   if (extra) results.add(client.submit(sleep, 5)); // added while iterating
+ *   extra = false;
+ * }
+ * ```
+ */
 export function asCompleted<T>(
   futures: Iterable<Future<T>>,
   options: { withResults: true },
 ): AsCompletedIterator<[Future<T>, T], T>;
-/** Iterates Futures in the order they complete. */
+/**
+ * Iterates the Futures themselves in the order they settle (finished or not: look at
+ * `future.status`). Futures can be added while iterating with `add`.
+ *
+ * @example Cancel the rest once one finished
+ * ```ts
+ * import { asCompleted, Client, LocalCluster } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1 });
+ * await using client = await Client.connect(cluster);
+ * const sleep = (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms));
+ * const futures = client.map(sleep, [10, 60_000]);
+ * const it = asCompleted(futures);
+ * const first = await it.next(); // the first Future to settle, not its value
+ * console.log(first.value === futures[0], it.count()); // true 1
+ * await client.cancel(futures[1]);
+ * ```
+ */
 export function asCompleted<T>(
   futures?: Iterable<Future<T>>,
   options?: AsCompletedOptions,

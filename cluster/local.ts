@@ -5,6 +5,7 @@
 import { Supervisor } from "../actor/supervisor.ts";
 import type { Supervisable } from "../actor/supervisor.ts";
 import { Scheduler, type SchedulerOptions } from "../scheduler/scheduler.ts";
+import { clusterCalls, schedulerState } from "../scheduler/internals.ts";
 import { Nanny } from "../worker/nanny.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
@@ -34,6 +35,7 @@ export interface LocalClusterOptions {
   resources?: Record<string, number>;
   /** Quiet the cluster's logs and what tasks print. */
   silenceLogs?: boolean;
+  /** A token every worker and client must present (give it to `Client.connect` too). */
   authToken?: string;
   /** Root tasks a worker may hold per thread before the rest queue (Dask's 1.1; Infinity: off). */
   workerSaturation?: number;
@@ -61,9 +63,13 @@ type ClusterSettings =
 
 /** One worker of the cluster, as `workers` lists it. */
 export interface LocalWorkerInfo {
+  /** Its address, which names it everywhere. */
   address: string;
+  /** Its name within the cluster ("0", "1", …). */
   name: string;
+  /** Its thread slots. */
   nthreads: number;
+  /** Bytes of memory it may use (0: no limit). */
   memoryLimit: number;
   /** Its process id (processes: true), else this process's. */
   pid: number;
@@ -75,7 +81,7 @@ class InprocessWorker implements Supervisable {
   onFailure: ((e: unknown) => void) | undefined;
   onExit: (() => void) | undefined;
   #stopping = false;
-  /** A restart asked for by `client.restart()`, in progress (i5). */
+  /** A restart asked for by `client.restart()`, in progress. */
   #renewing: Promise<void> | null = null;
 
   constructor(readonly options: WorkerOptions) {}
@@ -87,7 +93,7 @@ class InprocessWorker implements Supervisable {
     w.closed.then((reason) => {
       if (this.#stopping) return;
       // told to stop for good (retired): not restarted, as a nanny's process exiting with 0;
-      // asked to restart: a new worker, not a failure (no restart intensity) (i5)
+      // asked to restart: a new worker, not a failure (no restart intensity)
       if (w.exitCode === EXIT_DONE) this.onExit?.();
       else if (w.exitCode === EXIT_RESTART) {
         this.#renewing = this.start().catch((e) => {
@@ -145,7 +151,24 @@ class SchedulerChild implements Supervisable {
   }
 }
 
-/** A scheduler plus workers on this machine. */
+/**
+ * A scheduler plus workers on this machine (Dask's `LocalCluster`), supervised: a worker that
+ * dies is restarted by its nanny, a scheduler that fails is replaced on the same addresses.
+ * Start one with `LocalCluster.start`; closing it (`close()` or `await using`) leaves no
+ * process, port, timer or temporary file behind.
+ *
+ * @example A cluster, a client, and scaling
+ * ```ts
+ * import { Client, LocalCluster } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 2, threadsPerWorker: 1 });
+ * console.log(cluster.schedulerAddress, cluster.dashboardLink); // tcp://127.0.0.1:…, http://…
+ * await using client = await Client.connect(cluster);
+ * console.log(await client.submit((a: number, b: number) => a * b, 6, 7)); // 42
+ * await cluster.scale(3);
+ * console.log(cluster.workers.map((w) => w.address)); // three tcp:// addresses
+ * ```
+ */
 export class LocalCluster {
   /** The scheduler's tcp:// address. */
   readonly schedulerAddress: string;
@@ -164,7 +187,7 @@ export class LocalCluster {
   #seq = 0;
   #children: string[] = [];
   #closing: Promise<void> | null = null;
-  /** How each worker process ended (or will), by address: the scheduler names it (i5). */
+  /** How each worker process ended (or will), by address: the scheduler names it. */
   #exits = new Map<string, Promise<string>>();
 
   private constructor(
@@ -193,8 +216,12 @@ export class LocalCluster {
           `${maxRestarts} times within ${window} ms (maxRestarts / restartWindow); last: ` +
           `${(e as Error)?.message ?? e}`;
         log(`[cluster] ${text}`);
-        this.#scheduler.calls.schedulerEvent("workers", text);
-        this.#scheduler.calls.log("all", { action: "nanny-gave-up", worker: name, reason: text });
+        clusterCalls(this.#scheduler).schedulerEvent("workers", text);
+        clusterCalls(this.#scheduler).log("all", {
+          action: "nanny-gave-up",
+          worker: name,
+          reason: text,
+        });
       },
     });
   }
@@ -212,7 +239,7 @@ export class LocalCluster {
   #adopt(child: SchedulerChild): void {
     this.#schedulerChild = child;
     const scheduler = child.scheduler!;
-    // i5: the scheduler learns how a worker's process ended, for KilledWorker's message
+    // the scheduler learns how a worker's process ended, for KilledWorker's message
     scheduler.exitStatusOf = (address) => {
       const exit = this.#exits.get(address);
       this.#exits.delete(address);
@@ -220,7 +247,26 @@ export class LocalCluster {
     };
   }
 
-  /** Starts a scheduler and `nWorkers` workers; resolves once every worker has registered. */
+  /**
+   * Starts a scheduler and `nWorkers` workers; resolves once every worker has registered.
+   * Throws TypeError for options that make no sense (say which), and closes what it started
+   * when a worker cannot start.
+   *
+   * @example Workers in this process, quiet, with no dashboard
+   * ```ts
+   * import { Client, LocalCluster } from "@x/dtask";
+   *
+   * await using cluster = await LocalCluster.start({
+   *   nWorkers: 1,
+   *   threadsPerWorker: 2,
+   *   processes: false, // the workers' threads run in this process
+   *   dashboardAddress: null,
+   *   silenceLogs: true,
+   * });
+   * await using client = await Client.connect(cluster);
+   * console.log(await client.nthreads()); // { "inproc://…": 2 }
+   * ```
+   */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const cores = navigator.hardwareConcurrency || 1;
     const nWorkers = options.nWorkers ?? cores;
@@ -312,8 +358,8 @@ export class LocalCluster {
   }
 
   #pidOf(address: string): number {
-    // what the worker itself said in its hello: right also before its nanny heard from it (i5)
-    const pid = this.#scheduler.state.workers.get(address)?.info.pid;
+    // what the worker itself said in its hello: right also before its nanny heard from it
+    const pid = schedulerState(this.#scheduler).workers.get(address)?.info.pid;
     if (pid) return pid;
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
@@ -327,7 +373,7 @@ export class LocalCluster {
     const pids: number[] = [];
     for (const name of this.#children) {
       const c = this.#supervisor.child(name);
-      // running only: a retired worker or one its nanny gave up on has no process (i5)
+      // running only: a retired worker or one its nanny gave up on has no process
       if (c instanceof Nanny && c.pid && this.#supervisor.status(name) === "running") {
         pids.push(c.pid);
       }
@@ -338,7 +384,7 @@ export class LocalCluster {
   /** Grows or shrinks to `n` workers. */
   async scale(n: number): Promise<void> {
     const o = this.#options;
-    // workers that ended for good (retired, or given up on) no longer count (i5)
+    // workers that ended for good (retired, or given up on) no longer count
     for (const name of [...this.#children]) {
       const st = this.#supervisor.status(name);
       if (st === "exited" || st === "failed" || st === "gave-up") {
@@ -370,7 +416,7 @@ export class LocalCluster {
         // bounded: entries the scheduler never asked for (expected exits) go oldest first
         if (this.#exits.size > 1000) this.#exits.delete(this.#exits.keys().next().value!);
       };
-      // transient: a worker that exits cleanly (retired) is not restarted (i5)
+      // transient: a worker that exits cleanly (retired) is not restarted
       starting.push(this.#supervisor.supervise(
         name,
         () =>

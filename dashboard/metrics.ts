@@ -2,22 +2,35 @@
 
 /** One worker as the dashboard sees it. */
 export interface WorkerView {
+  /** Its address. */
   address: string;
+  /** Its name. */
   name: string;
+  /** Its thread slots. */
   nthreads: number;
+  /** Bytes of memory it may use (0: no limit). */
   memoryLimit: number;
+  /** Bytes of task data it holds. */
   memory: number;
+  /** Tasks assigned to it and not finished. */
   processing: number;
+  /** Keys whose values it holds. */
   stored: number;
 }
 
-/** A read-only snapshot of the cluster. */
+/** A read-only snapshot of the cluster (`scheduler.view()`). */
 export interface ClusterView {
+  /** The scheduler's address. */
   address: string;
+  /** Seconds since the scheduler started. */
   uptimeSeconds: number;
+  /** Tasks the scheduler knows, by state ("waiting", "processing", "memory", …). */
   counts: Readonly<Record<string, number>>;
+  /** Tasks that finished, ever. */
   tasksCompleted: number;
+  /** Connected clients. */
   clients: number;
+  /** The connected workers. */
   workers: WorkerView[];
 }
 

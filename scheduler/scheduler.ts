@@ -67,9 +67,14 @@ export const CLIENT_QUEUE_BYTES = 32 * 1024 * 1024;
 /** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
 const EXIT_STATUS_WAIT = 500;
 
-/** A running scheduler. */
+/**
+ * A running scheduler: it listens for workers and clients on `address` (tcp://) and
+ * `inprocAddress`, and serves the dashboard at `dashboardLink`. `LocalCluster` and the
+ * scheduler command line start one; `Scheduler.start` starts one on its own.
+ */
 export class Scheduler {
-  readonly state: SchedulerState;
+  /** The state machine (internal; dtask's own modules reach it through scheduler/internals.ts). */
+  private readonly state: SchedulerState;
   /** Its tcp:// address. */
   readonly address: string;
   /** Its inproc:// address (for clients and workers in this process). */
@@ -92,15 +97,15 @@ export class Scheduler {
   #workerWatchers = new Set<(closing?: boolean) => void>();
   #log: (line: string) => void;
   readonly #startedAt = Date.now();
-  /** Cluster-wide client calls: run, replicate, datasets, events, task stream (i4-cluster). */
-  readonly calls: ClusterCalls;
+  /** Cluster-wide client calls: run, replicate, datasets, events, task stream (internal). */
+  private readonly calls: ClusterCalls;
   /** The work-stealing timer (i4-steal). */
   #balancer: ReturnType<typeof setInterval> | undefined;
   /** Modules every worker imports (in-task, issue 4). */
   readonly #preloads: string[] = [];
   // fault tolerance (i5)
-  /** Heartbeat times per worker, checked against `workerTtl`. */
-  readonly liveness: Liveness = new Liveness();
+  /** Heartbeat times per worker, checked against `workerTtl` (internal). */
+  private readonly liveness: Liveness = new Liveness();
   #ttlTimer: ReturnType<typeof setInterval> | undefined;
   /** Workers whose departure was asked for (retire, restart): not suspicious, not waited on. */
   #expected = new Map<string, string>();

@@ -10,15 +10,23 @@ import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.t
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
+  /** The scheduler's address. */
   scheduler: string;
+  /** The worker's thread slots. */
   nthreads: number;
+  /** The worker's name (default: its address). */
   name?: string;
+  /** Bytes of memory the worker may use (0 or absent: no limit). */
   memoryLimit?: number;
+  /** Host the worker listens on (default 127.0.0.1). */
   host?: string;
   /** The address the worker advertises to peers (see WorkerOptions.contactAddress). */
   contactAddress?: string;
+  /** The token the scheduler requires, if any (passed in the environment, not the command line). */
   authToken?: string;
+  /** Quiet the worker's log and what its tasks print. */
   silenceLogs?: boolean;
+  /** What the worker offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
   resources?: Record<string, number>;
   /** Modules every thread of the worker imports. */
   preload?: string[];
@@ -40,7 +48,10 @@ export interface NannyOptions {
 const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 
-/** Supervises one worker process. */
+/**
+ * Supervises one worker process (Dask's nanny): starts it, forwards its output, and reports when
+ * it dies so that its supervisor can restart it. LocalCluster runs one per worker.
+ */
 export class Nanny {
   /** The worker's address once started. */
   workerAddress = "";
@@ -48,13 +59,17 @@ export class Nanny {
   pid = 0;
   /** Called when the worker process exits without being asked to. */
   onFailure: ((error: unknown) => void) | undefined;
-  /** Called when the worker process ends on its own and wants no restart (retired, i5). */
+  /** Called when the worker process ends on its own and wants no restart (retired). */
   onExit: (() => void) | undefined;
   #child: Deno.ChildProcess | null = null;
   #pump: Promise<void> | null = null;
   #stopping = false;
 
-  constructor(readonly options: NannyOptions) {}
+  /** A nanny that starts its worker process on `start()`. */
+  constructor(
+    /** How it starts its worker process. */
+    readonly options: NannyOptions,
+  ) {}
 
   /** Starts the worker process and resolves once it has registered with the scheduler. */
   async start(): Promise<void> {

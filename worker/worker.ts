@@ -1,6 +1,7 @@
 /** The worker actor: connects to the scheduler, serves peers, and runs the state machine. */
 import { Connection } from "../comm/connection.ts";
-import { AUTH_FAILED, type Dialer, receiveHello, tokenMatches } from "../comm/handshake.ts";
+import { AUTH_FAILED, receiveHello, tokenMatches } from "../comm/handshake.ts";
+import type { Dialer } from "../client/transport.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { listenTcp } from "../comm/tcp_listener.ts";
 import { listenInproc } from "../comm/inproc.ts";
@@ -53,8 +54,11 @@ export interface WorkerOptions {
   contactAddress?: string;
   /** Listen on an in-process address instead of TCP (workers inside the cluster's process). */
   inproc?: boolean;
+  /** The token the scheduler requires, if any; peers must present it too. */
   authToken?: string;
+  /** Quiet the worker's log and what its tasks print. */
   silenceLogs?: boolean;
+  /** What it offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
   resources?: Record<string, number>;
   /** How long to keep retrying the first connection to the scheduler (ms, default 30 s). */
   connectTimeout?: number;
@@ -70,17 +74,25 @@ export interface WorkerOptions {
   signal?: AbortSignal;
   /** Heartbeat period (ms). */
   heartbeatInterval?: number;
+  /** How it opens connections to the scheduler and to peers (default: tcp:// and inproc://). */
   dial?: Dialer;
+  /** Where its log lines go (default: stderr). */
   log?: (line: string) => void;
   /** Modules every thread imports (URLs or import-map names); the scheduler may add more. */
   preload?: string[];
-  /** Started by a nanny that reports how its process ends (i5). */
+  /** Started by a nanny that reports how its process ends. */
   nanny?: boolean;
 }
 
-/** A running worker. */
+/**
+ * A running worker: it registers with the scheduler, runs tasks on its thread slots (Web Worker
+ * threads), and serves its data to peers. `LocalCluster` and the worker command line start
+ * them; `Worker.start` starts one on its own.
+ */
 export class Worker {
+  /** The address peers and the scheduler know it by. */
   readonly address: string;
+  /** Its name (its address unless it was given one). */
   readonly name: string;
   /** Resolves with the reason once the worker has closed. */
   readonly closed: Promise<string>;

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { CancelledError, Client, fireAndForget, ref, task } from "../../mod.ts";
 import { blockUntil, gate, miniCluster } from "./graph_fixtures.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 
@@ -24,7 +25,7 @@ Deno.test("test_cancel: cancelling x cancels its dependent y; the scheduler drai
   );
   await assert.rejects(y.result(), CancelledError);
   assert.equal(y.status, "cancelled");
-  await until(() => c.s.state.tasks.size === 0, "the scheduler to drop x and y");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the scheduler to drop x and y");
   await g.open();
   // gather on cancelled futures raises, or skips them
   await assert.rejects(client.gather([x, y]), CancelledError);
@@ -60,7 +61,10 @@ Deno.test("test_cancel_multi_client: cancelling in one client leaves the other's
   const x = c1.submit(blockUntil, g.path, 2);
   const y = c2.submit(blockUntil, g.path, 2);
   assert.equal(x.key, y.key);
-  await until(() => c.s.state.tasks.get(x.key)?.wantCount === 2, "both clients to want x");
+  await until(
+    () => schedulerState(c.s).tasks.get(x.key)?.wantCount === 2,
+    "both clients to want x",
+  );
   await x.cancel();
   await assert.rejects(x.result(), CancelledError);
   await g.open();
@@ -68,11 +72,14 @@ Deno.test("test_cancel_multi_client: cancelling in one client leaves the other's
   // force: cancelled for every client
   const z1 = c1.submit(blockUntil, g.path + ".never", 3);
   const z2 = c2.submit(blockUntil, g.path + ".never", 3);
-  await until(() => c.s.state.tasks.get(z1.key)?.wantCount === 2, "both clients to want z");
+  await until(
+    () => schedulerState(c.s).tasks.get(z1.key)?.wantCount === 2,
+    "both clients to want z",
+  );
   await c1.cancel(z1, { force: true });
   await assert.rejects(z2.result(), CancelledError);
   assert.equal(z2.status, "cancelled");
-  await until(() => c.s.state.tasks.size === 1, "only y to remain"); // c2 still holds y
+  await until(() => schedulerState(c.s).tasks.size === 1, "only y to remain"); // c2 still holds y
 });
 
 // dask: test_client.py::test_submit_on_cancelled_future
@@ -137,7 +144,7 @@ Deno.test("test_fire_and_forget: the task runs after its Future is released and 
     fireAndForget(f);
     f.release();
     await dep;
-    await until(() => c.s.state.tasks.has(f.key), "f to reach the scheduler");
+    await until(() => schedulerState(c.s).tasks.has(f.key), "f to reach the scheduler");
   } // the client closes here
   await g.open();
   await until(async () => {
@@ -147,7 +154,7 @@ Deno.test("test_fire_and_forget: the task runs after its Future is released and 
       return false;
     }
   }, "the fire-and-forget task to write its file");
-  await until(() => c.s.state.tasks.size === 0, "the scheduler to forget everything");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the scheduler to forget everything");
 });
 
 // dask: test_client.py::test_fire_and_forget_err — a failing one is cleared.
@@ -160,7 +167,7 @@ Deno.test("test_fire_and_forget_err: a failing fire-and-forget task is cleared",
   const f = client.submit(boom, 1);
   fireAndForget([f]);
   f.release();
-  await until(() => c.s.state.tasks.size === 0, "the erred task to be forgotten");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the erred task to be forgotten");
 });
 
 // dask: test_scheduler.py::test_cancel_fire_and_forget — force cancel drains the scheduler.
@@ -174,9 +181,9 @@ Deno.test("test_cancel_fire_and_forget: force-cancel of a fire-and-forget graph"
     z: task((a: number, b: number) => a + b, ref("x"), ref("y")),
   }, "z");
   fireAndForget(z);
-  await until(() => c.s.state.tasks.get("y")?.state === "processing", "y to run");
+  await until(() => schedulerState(c.s).tasks.get("y")?.state === "processing", "y to run");
   await z.cancel({ force: true });
   assert.equal(z.status, "cancelled");
-  await until(() => c.s.state.tasks.size === 0, "the scheduler to drain");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the scheduler to drain");
   await g.open();
 });

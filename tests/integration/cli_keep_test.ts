@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { Client, Scheduler, Worker } from "../../mod.ts";
 import { root, spawnDeno, stop } from "./cli_process.ts";
 import { readUntil, until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
-const names = (s: Scheduler) => [...s.state.workers.values()].map((w) => w.info.name).sort();
+const names = (s: Scheduler) =>
+  [...schedulerState(s).workers.values()].map((w) => w.info.name).sort();
 
 for (const nanny of [false, true]) {
   const how = nanny ? "with nannies" : "--no-nanny";
@@ -34,7 +36,7 @@ for (const nanny of [false, true]) {
       await squatter.close();
       await until(
         () =>
-          [...scheduler.state.workers.values()].some((w) =>
+          [...schedulerState(scheduler).workers.values()].some((w) =>
             w.info.name === "w-1" && w.address !== squatter.address
           ),
         "the refused worker to join once its name is free",

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const slowinc = async (x: number, ms = 10) => {
   await new Promise((r) => setTimeout(r, ms));
@@ -19,7 +20,7 @@ Deno.test("dask §5.4 test_stop_doing_unnecessary_work", async () => {
   const keys = futures.map((f) => f.key);
   await until(() => futures.filter((f) => f.done()).length >= 5, "a few results");
   c.release(futures);
-  await until(() => keys.every((k) => !s.state.tasks.has(k)), "every key forgotten");
+  await until(() => keys.every((k) => !schedulerState(s).tasks.has(k)), "every key forgotten");
   await until(
     () => s.view().workers.every((w) => w.processing === 0),
     "nothing processing on the scheduler",

@@ -1,9 +1,9 @@
 /**
  * A port of Dask's `gen_cluster(client=True)` for the dask_*_test.ts scenario ports: a
  * scheduler in this process plus workers a (1 thread) and b (2 threads), all through the public
- * API (`Scheduler.start`, `Worker.start`, `Client.connect`), so a test may look at
- * `s.state.tasks` as Dask's tests look at `s.tasks`. Closing it closes clients, workers and
- * the scheduler, in that order.
+ * API (`Scheduler.start`, `Worker.start`, `Client.connect`); a test looks at the scheduler's
+ * tasks with `schedulerState(s).tasks` (scheduler/internals.ts) as Dask's tests look at
+ * `s.tasks`. Closing it closes clients, workers and the scheduler, in that order.
  */
 import {
   Client,

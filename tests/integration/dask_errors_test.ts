@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { type Client, SerializationError } from "../../mod.ts";
 import { blockOn, genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
@@ -118,7 +119,10 @@ Deno.test("dask §5.3 errors and tracebacks", async (t) => {
     await assert.rejects(c.gather([y, x]), { message: "hello!" });
     assert.equal(y.status, "pending");
     c.release([x, y]);
-    await until(() => !s.state.tasks.has(x.key) && !s.state.tasks.has(y.key), "both forgotten");
+    await until(
+      () => !schedulerState(s).tasks.has(x.key) && !schedulerState(s).tasks.has(y.key),
+      "both forgotten",
+    );
     await until(() => s.view().workers.every((w) => w.processing === 0), "nothing processing");
     await c.publishDataset("returns-early", 0); // the released task still holds its thread
     const z = c.submit(inc, 3000);
@@ -135,7 +139,7 @@ Deno.test("dask §5.3 errors and tracebacks", async (t) => {
     y.release();
     await assert.rejects(z.result(), { message: "division by zero" });
     await until(
-      () => [...s.state.tasks.values()].every((ts) => !ts.whoHas?.size),
+      () => [...schedulerState(s).tasks.values()].every((ts) => !ts.whoHas?.size),
       "no task with data in memory",
     );
     assert.deepEqual(Object.values(await c.hasWhat()).flat(), []);

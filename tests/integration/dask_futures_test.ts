@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { asCompleted, CancelledError, type Future, TimeoutError, wait } from "../../mod.ts";
 import { blockOn, genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
+import { keyStateOf } from "../../client/future.ts";
 
 const inc = (x: number) => x + 1;
 const add = (x: number, y: number) => x + y;
@@ -15,7 +17,7 @@ Deno.test("dask §5.1 futures basics", async (t) => {
   await using cl = await genCluster();
   const { s, c } = cl;
   const forgotten = (key: string) =>
-    until(() => !s.state.tasks.has(key), `the scheduler to forget ${key}`);
+    until(() => !schedulerState(s).tasks.has(key), `the scheduler to forget ${key}`);
 
   // Dask: test_client.py::test_submit
   await t.step("test_submit", async () => {
@@ -36,7 +38,7 @@ Deno.test("dask §5.1 futures basics", async (t) => {
     assert.equal(L1.length, 5);
     assert.equal(new Set(L1.map((f) => f.key)).size, 5);
     await wait(L1);
-    for (const f of L1) assert.ok(s.state.tasks.has(f.key), `${f.key} on the scheduler`);
+    for (const f of L1) assert.ok(schedulerState(s).tasks.has(f.key), `${f.key} on the scheduler`);
     const L2 = c.map(inc, L1); // chains
     assert.deepEqual(await c.gather(L2), [2, 3, 4, 5, 6]);
     // zip to the shortest
@@ -54,7 +56,9 @@ Deno.test("dask §5.1 futures basics", async (t) => {
     const y = c.submit(inc, 9);
     const L5 = c.map((x: number, o: { y: number }) => x + o.y, [0, 1, 2], Array(3).fill({ y }));
     assert.deepEqual(await c.gather(L5), [10, 11, 12]);
-    for (const f of L5) assert.deepEqual(s.state.tasks.get(f.key)!.deps.map((d) => d.key), [y.key]);
+    for (const f of L5) {
+      assert.deepEqual(schedulerState(s).tasks.get(f.key)!.deps.map((d) => d.key), [y.key]);
+    }
     c.release([...L1, ...L2, ...L3, ...L4, ...L5, y]);
   });
 
@@ -76,10 +80,10 @@ Deno.test("dask §5.1 futures basics", async (t) => {
     const a = c.submit(inc, 1);
     const b = c.submit(inc, 1);
     assert.equal(a.key, b.key);
-    assert.equal(a.state, b.state); // one shared record of the key
+    assert.equal(keyStateOf(a), keyStateOf(b)); // one shared record of the key
     const L = c.map(inc, [1, 1, 1, 1]);
     assert.equal(new Set(L.map((f) => f.key)).size, 1);
-    assert.equal(new Set(L.map((f) => f.state)).size, 1);
+    assert.equal(new Set(L.map(keyStateOf)).size, 1);
     const impure = c.with({ pure: false }).map(inc, [1, 1, 1, 1]);
     assert.equal(new Set(impure.map((f) => f.key)).size, 4);
     assert.deepEqual(await c.gather([a, b, ...L, ...impure]), Array(10).fill(2));
@@ -121,7 +125,10 @@ Deno.test("dask §5.1 futures basics", async (t) => {
   // Dask: test_client.py::test_Future_release — pending, finished or erred: released at once
   await t.step("test_Future_release", async () => {
     const pending = c.submit(blockOn, "release-pending");
-    await until(() => s.state.tasks.get(pending.key)?.state === "processing", "processing");
+    await until(
+      () => schedulerState(s).tasks.get(pending.key)?.state === "processing",
+      "processing",
+    );
     pending.release();
     await assert.rejects(pending.result(), CancelledError);
     await forgotten(pending.key);
@@ -145,12 +152,12 @@ Deno.test("dask §5.1 futures basics", async (t) => {
     const a = c.submit(inc, 1);
     const aa = c.submit(inc, 1); // two Futures of one key (refcount 2)
     assert.equal(a.key, aa.key);
-    assert.equal(a.state.refs, 2);
+    assert.equal(keyStateOf(a).refs, 2);
     await a;
     aa.release();
-    assert.equal(a.state.refs, 1);
+    assert.equal(keyStateOf(a).refs, 1);
     assert.equal(await a, 2); // the other still holds the key
-    assert.ok(s.state.tasks.has(a.key));
+    assert.ok(schedulerState(s).tasks.has(a.key));
     // a released dependency still lets its dependent compute
     const x = c.submit(inc, 10);
     const y = c.submit(inc, x);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { Client } from "../../mod.ts";
 import { genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const dec = (x: number) => x - 1;
@@ -19,7 +20,7 @@ Deno.test("dask §5.2 graph, dependencies, reuse", async (t) => {
   await using cl = await genCluster();
   const { s, c, a, b } = cl;
   const forgotten = (key: string) =>
-    until(() => !s.state.tasks.has(key), `the scheduler to forget ${key}`);
+    until(() => !schedulerState(s).tasks.has(key), `the scheduler to forget ${key}`);
 
   // Dask: test_scheduler.py::test_dont_recompute_if_persisted — x and y held; z(x, y) built
   // again from the same calls reuses both without running them again.
@@ -45,7 +46,7 @@ Deno.test("dask §5.2 graph, dependencies, reuse", async (t) => {
     assert.equal(await y, 22);
     x.release();
     await until(async () => (await c.whoHas(y))[y.key].length > 0, "y in memory");
-    await until(() => s.state.tasks.get(x.key)?.state !== "memory", "x released");
+    await until(() => schedulerState(s).tasks.get(x.key)?.state !== "memory", "x released");
     const z = c.submit(add, c.submit(inc, 20), y);
     assert.equal(await z, 43);
     assert.equal(await runs(c, y.key), 1, "y was not recomputed");
@@ -61,7 +62,7 @@ Deno.test("dask §5.2 graph, dependencies, reuse", async (t) => {
     const key = x.key;
     x.release();
     // kept, released, for its dependent's lineage
-    await until(() => s.state.tasks.get(key)?.state === "released", "x released");
+    await until(() => schedulerState(s).tasks.get(key)?.state === "released", "x released");
     assert.deepEqual((await c.whoHas(y))[y.key].length, 1);
     const z = c.submit(dec, c.submit(inc, 1));
     assert.equal(await z, 1);
@@ -77,12 +78,12 @@ Deno.test("dask §5.2 graph, dependencies, reuse", async (t) => {
     assert.equal(await z, 65);
     const [xk, yk, zk] = [x.key, y.key, z.key];
     x.release();
-    await until(() => s.state.tasks.get(xk)?.state !== "memory", "x released");
-    assert.ok(s.state.tasks.has(xk), "x kept while its dependent z exists");
+    await until(() => schedulerState(s).tasks.get(xk)?.state !== "memory", "x released");
+    assert.ok(schedulerState(s).tasks.has(xk), "x kept while its dependent z exists");
     z.release();
     await forgotten(zk);
     await forgotten(xk);
-    assert.ok(!s.state.tasks.get(yk)!.dependents?.size, "y has no dependents left");
+    assert.ok(!schedulerState(s).tasks.get(yk)!.dependents?.size, "y has no dependents left");
     y.release();
     await forgotten(yk);
     // the workers deleted the forgotten keys' data
@@ -111,11 +112,14 @@ Deno.test("dask §5.2 graph, dependencies, reuse", async (t) => {
     // acab is gone; ac only fed acab, so no one needs it: forgotten
     await forgotten(acab.key);
     await forgotten(ac.key);
-    assert.ok(s.state.tasks.has(A.key) && s.state.tasks.has(C.key), "A, C kept for ab, cd");
+    assert.ok(
+      schedulerState(s).tasks.has(A.key) && schedulerState(s).tasks.has(C.key),
+      "A, C kept for ab, cd",
+    );
     c.release([ab]);
     await forgotten(ab.key);
     await forgotten(A.key); // nobody needs A any more
-    assert.ok(s.state.tasks.has(B.key) && s.state.tasks.has(C.key));
+    assert.ok(schedulerState(s).tasks.has(B.key) && schedulerState(s).tasks.has(C.key));
     c.release([B, D, cd]);
     for (const k of keys) await forgotten(k);
     await until(async () => {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Client, CommClosedError, LocalCluster } from "../../mod.ts";
 import { genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const quiet = { dashboardAddress: null, silenceLogs: true } as const;
@@ -115,12 +116,12 @@ Deno.test("dask §5.14 test_status / test_close", async () => {
   assert.equal(await x, 101);
   const kept = cl.c.submit(inc, 200); // the other client's task stays
   await kept;
-  assert.equal(s.state.clients.size, 2);
+  assert.equal(schedulerState(s).clients.size, 2);
   await c2.close();
   assert.equal(c2.status, "closed");
   assert.throws(() => c2.submit(inc, 1), CommClosedError);
-  await until(() => s.state.clients.size === 1, "the scheduler dropped the client");
-  await until(() => !s.state.tasks.has(x.key), "its task forgotten");
-  assert.ok(s.state.tasks.has(kept.key));
+  await until(() => schedulerState(s).clients.size === 1, "the scheduler dropped the client");
+  await until(() => !schedulerState(s).tasks.has(x.key), "its task forgotten");
+  assert.ok(schedulerState(s).tasks.has(kept.key));
   assert.equal(await kept, 201);
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { Client, Future } from "../../mod.ts";
 import { blockOn, genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const slowinc = async (x: number, ms = 50) => {
@@ -66,12 +67,12 @@ Deno.test("dask §5.6 placement and restrictions", async (t) => {
   // Dask: test_scheduler.py::test_no_valid_workers / test_no_valid_workers_loose_restrictions
   await t.step("test_no_valid_workers / test_no_valid_workers_loose_restrictions", async () => {
     const x = c.with({ workers: "tcp://127.0.0.5:9999" }).submit(inc, 1000);
-    await until(() => s.state.tasks.get(x.key)?.state === "no-worker", "x unrunnable");
-    assert.ok(s.state.unrunnable.has(s.state.tasks.get(x.key)!));
+    await until(() => schedulerState(s).tasks.get(x.key)?.state === "no-worker", "x unrunnable");
+    assert.ok(schedulerState(s).unrunnable.has(schedulerState(s).tasks.get(x.key)!));
     assert.equal(x.status, "pending");
     const y = c.with({ workers: "tcp://127.0.0.5:9999", allowOtherWorkers: true }).submit(inc, 1);
     assert.equal(await y, 2);
-    assert.equal(s.state.tasks.get(x.key)?.state, "no-worker"); // and x still waits
+    assert.equal(schedulerState(s).tasks.get(x.key)?.state, "no-worker"); // and x still waits
     c.release([x, y]);
   });
 
@@ -127,7 +128,7 @@ Deno.test("dask §5.6 test_saturation_factor", async (t) => {
       );
       const byAddress = Object.fromEntries(s.view().workers.map((w) => [w.address, w.processing]));
       assert.deepEqual([byAddress[cl.a.address], byAddress[cl.b.address]], expected);
-      const states = fs.map((f) => s.state.tasks.get(f.key)!.state);
+      const states = fs.map((f) => schedulerState(s).tasks.get(f.key)!.state);
       assert.equal(states.filter((x) => x === "queued").length, 10 - total);
       await c.publishDataset(name, 1);
       assert.deepEqual(await c.gather(fs), Array(10).fill(1));
@@ -176,13 +177,16 @@ Deno.test("dask §5.8 resources", async (t) => {
   await t.step("test_minimum_resource", async () => {
     const names = ["min-0", "min-1", "min-2"];
     const fs = c.with({ resources: { M: 1, N: 1 }, pure: false }).map(blockOn, names);
-    const running = () => fs.filter((f) => s.state.tasks.get(f.key)?.state === "processing");
+    const running = () =>
+      fs.filter((f) => schedulerState(s).tasks.get(f.key)?.state === "processing");
     for (let i = 0; i < names.length; i++) {
       await until(() => running().length === 1, "one task running");
       const [r] = running();
       // the others wait on the scheduler for the resource
       for (const f of fs) {
-        if (f !== r && !f.done()) assert.notEqual(s.state.tasks.get(f.key)!.state, "processing");
+        if (f !== r && !f.done()) {
+          assert.notEqual(schedulerState(s).tasks.get(f.key)!.state, "processing");
+        }
       }
       await c.publishDataset(names[fs.indexOf(r)], i);
       await r;

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import type { Client, Future } from "../../mod.ts";
 import { blockOn, type GenCluster, genCluster } from "./dask_cluster.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const slowinc = async (x: number, ms = 20) => {
@@ -38,20 +39,26 @@ async function blockWorker(cl: GenCluster, mode: Mode, tag: string, submit: () =
   let clog: Future | null = null;
   if (mode === "queue on worker") {
     clog = c.submit(blockOn, `block_worker-${tag}`);
-    await until(() => s.state.tasks.get(clog!.key)?.state === "processing", "the worker blocked");
+    await until(
+      () => schedulerState(s).tasks.get(clog!.key)?.state === "processing",
+      "the worker blocked",
+    );
   }
   const fs = submit();
   if (mode === "queue on worker") {
     await until(
-      () => fs.every((f) => s.state.tasks.get(f.key)?.state === "processing"),
+      () => fs.every((f) => schedulerState(s).tasks.get(f.key)?.state === "processing"),
       "every task on the worker",
     );
     await c.publishDataset(`block_worker-${tag}`, 0);
     await clog;
     clog!.release();
   } else {
-    await until(() => fs.every((f) => s.state.tasks.has(f.key)), "every task on the scheduler");
-    assert.ok(fs.every((f) => s.state.tasks.get(f.key)!.state !== "processing"));
+    await until(
+      () => fs.every((f) => schedulerState(s).tasks.has(f.key)),
+      "every task on the scheduler",
+    );
+    assert.ok(fs.every((f) => schedulerState(s).tasks.get(f.key)!.state !== "processing"));
     await cl.addWorker({ nthreads: 1 });
   }
 }
@@ -80,8 +87,11 @@ for (const mode of ["queue on worker", "queue on scheduler"] as const) {
         return [low, clog, high];
       });
       assert.equal(await high, 3);
-      assert.equal(s.state.tasks.get(low.key)!.state, "processing");
-      await until(() => s.state.tasks.get(clog.key)!.state === "processing", "the clog runs");
+      assert.equal(schedulerState(s).tasks.get(low.key)!.state, "processing");
+      await until(
+        () => schedulerState(s).tasks.get(clog.key)!.state === "processing",
+        "the clog runs",
+      );
       assert.equal(low.status, "pending");
       await c.publishDataset("ev-submit", 0);
       assert.equal(await low, 2);
@@ -103,7 +113,7 @@ for (const mode of ["queue on worker", "queue on scheduler"] as const) {
           return [...low, clog, ...high];
         });
         assert.deepEqual(await c.gather(high), [5, 6, 7]);
-        for (const f of low) assert.equal(s.state.tasks.get(f.key)!.state, "processing");
+        for (const f of low) assert.equal(schedulerState(s).tasks.get(f.key)!.state, "processing");
         await c.publishDataset("ev-map", 0);
         await clog;
         assert.deepEqual(await c.gather(low), [2, 3, 4]);
@@ -142,19 +152,23 @@ Deno.test("priorities with the defaults: submitted one by one to a busy worker, 
   await using cl = await genCluster({ nthreads: [1] });
   const { s, c } = cl;
   const blocker = c.submit(blockOn, "defaults-blocker");
-  await until(() => s.state.tasks.get(blocker.key)?.state === "processing", "the worker blocked");
+  await until(
+    () => schedulerState(s).tasks.get(blocker.key)?.state === "processing",
+    "the worker blocked",
+  );
   const low = c.with({ priority: -1 }).submit(inc, 1);
   await c.schedulerInfo(); // each submission reaches the worker on its own
   const clog = c.submit(blockOn, "defaults-clog");
   await c.schedulerInfo();
   const high = c.with({ priority: 1 }).submit(inc, 2);
   await until(
-    () => [low, clog, high].every((f) => s.state.tasks.get(f.key)?.state === "processing"),
+    () =>
+      [low, clog, high].every((f) => schedulerState(s).tasks.get(f.key)?.state === "processing"),
     "every task on the worker",
   );
   await c.publishDataset("defaults-blocker", 0);
   assert.equal(await high, 3);
-  await until(() => s.state.tasks.get(clog.key)!.state === "processing", "the clog runs");
+  await until(() => schedulerState(s).tasks.get(clog.key)!.state === "processing", "the clog runs");
   assert.equal(low.status, "pending", "low waits behind the clog");
   await c.publishDataset("defaults-clog", 0);
   assert.equal(await low, 2);

@@ -13,6 +13,7 @@ import {
 import { dial } from "../../comm/dial.ts";
 import { sendHello } from "../../comm/handshake.ts";
 import { alive, until } from "./helpers.ts";
+import { liveness, schedulerState } from "../../scheduler/internals.ts";
 
 const quiet = { dashboardAddress: null, silenceLogs: true } as const;
 const inc = (x: number) => x + 1;
@@ -186,9 +187,9 @@ Deno.test("heartbeats keep a worker alive past workerTtl", async () => {
     heartbeatInterval: 50,
   });
   try {
-    const first = scheduler.liveness.lastSeen(worker.address)!;
+    const first = liveness(scheduler).lastSeen(worker.address)!;
     await until(
-      () => scheduler.liveness.lastSeen(worker.address)! > first + 1200,
+      () => liveness(scheduler).lastSeen(worker.address)! > first + 1200,
       "heartbeats for three TTLs",
     );
     assert.equal(scheduler.nWorkers, 1);
@@ -261,7 +262,7 @@ Deno.test("a second worker with a taken name is refused with a clear error; the 
       Worker.start({ scheduler: scheduler.address, nthreads: 1, name: "alice", connectTimeout: 0 }),
       /named "alice" is already registered .*give each worker its own name/,
     );
-    assert.deepEqual([...scheduler.state.workers.keys()], [first.address]);
+    assert.deepEqual([...schedulerState(scheduler).workers.keys()], [first.address]);
   } finally {
     await first.close();
     await scheduler.close();

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { asCompleted, CancelledError, Client, type Future, TimeoutError, wait } from "../../mod.ts";
 import { blockUntil, gate, miniCluster } from "./graph_fixtures.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 
@@ -161,7 +162,10 @@ Deno.test("with({ workers, allowOtherWorkers }): strict waits, loose runs elsewh
     .submit(inc, 1);
   assert.equal(await loose, 2);
   const strict = client.with({ workers: "tcp://127.0.0.5:9999" }).submit(inc, 2);
-  await until(() => c.s.state.tasks.get(strict.key)?.state === "no-worker", "strict no-worker");
+  await until(
+    () => schedulerState(c.s).tasks.get(strict.key)?.state === "no-worker",
+    "strict no-worker",
+  );
   assert.equal(strict.status, "pending");
   await strict.cancel();
   assert.throws(() => client.with({ allowOtherWorkers: true }), TypeError);
@@ -177,7 +181,10 @@ Deno.test("test_priorities: a higher priority starts first once the worker frees
   await using g = await gate();
   await using client = await Client.connect(c.s.address);
   const clog = client.submit(blockUntil, g.path, 0);
-  await until(() => c.s.state.tasks.get(clog.key)?.state === "processing", "the clog to run");
+  await until(
+    () => schedulerState(c.s).tasks.get(clog.key)?.state === "processing",
+    "the clog to run",
+  );
   const stamp = (tag: string) => {
     const g = globalThis as unknown as { order?: string[] };
     (g.order ??= []).push(tag);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Client, DtaskError, Future, KeyError, ref, task } from "../../mod.ts";
 import { miniCluster } from "./graph_fixtures.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const add = (a: number, b: number) => a + b;
@@ -64,7 +65,7 @@ Deno.test("cycles and unknown refs throw at compute and send nothing", async () 
   assert.throws(() => client.compute({ a: task(inc, 1) }, "missing"), KeyError);
   // nothing of the refused graphs reached the scheduler
   assert.equal(await client.submit(inc, 0), 1);
-  assert.ok(!c.s.state.tasks.has("a") && !c.s.state.tasks.has("b"));
+  assert.ok(!schedulerState(c.s).tasks.has("a") && !schedulerState(c.s).tasks.has("b"));
 });
 
 // dask: test_client.py::test_get_returns_early / test_get_stops_work_after_error
@@ -83,7 +84,7 @@ Deno.test("test_get_returns_early: get raises the first error at once and releas
     (e: unknown) => e instanceof RangeError && e.message === "hello!",
   );
   // dask: the futures are released: nothing stays on the scheduler
-  await until(() => c.s.state.tasks.size === 0, "the scheduler to forget x and y");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the scheduler to forget x and y");
 });
 
 // dask: test_client.py::test_compute_retries — retries apply to every task of the graph.
@@ -109,5 +110,5 @@ Deno.test("a chain of 4,500 tasks streams in chunks and computes", async () => {
   const graph: Record<string, unknown> = { "n-0": 0 };
   for (let i = 1; i < 4500; i++) graph[`n-${i}`] = task(inc, ref(`n-${i - 1}`));
   assert.equal(await client.get(graph, "n-4499"), 4499);
-  await until(() => c.s.state.tasks.size === 0, "the chain to be forgotten");
+  await until(() => schedulerState(c.s).tasks.size === 0, "the chain to be forgotten");
 });

@@ -12,6 +12,7 @@ import {
   wait,
   Worker,
 } from "../../mod.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const opts = { dashboardAddress: null, silenceLogs: true } as const;
 
@@ -155,7 +156,7 @@ Deno.test("test_gather_multi_machine: one client per worker thread", async () =>
       return await c.submit((x: number) => x * 3, i);
     }, [1, 2, 3, 4]);
     assert.deepEqual(await client.gather(xs), [3, 6, 9, 12]);
-    assert.equal(scheduler.state.clients.size, 2, "this client and the thread's");
+    assert.equal(schedulerState(scheduler).clients.size, 2, "this client and the thread's");
   } finally {
     await worker.close();
     await scheduler.close();

@@ -3,6 +3,7 @@
 // pipeline deep.
 import assert from "node:assert/strict";
 import { Client, Scheduler, Worker } from "../../mod.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 async function peakManagedBytes(workerSaturation: number): Promise<number> {
   const scheduler = await Scheduler.start({ dashboardAddress: null, config: { workerSaturation } });
@@ -13,7 +14,7 @@ async function peakManagedBytes(workerSaturation: number): Promise<number> {
   );
   let peak = 0;
   const sample = setInterval(() => {
-    for (const ws of scheduler.state.workers.values()) peak = Math.max(peak, ws.nbytes);
+    for (const ws of schedulerState(scheduler).workers.values()) peak = Math.max(peak, ws.nbytes);
   }, 1);
   try {
     const client = await Client.connect(scheduler.inprocAddress);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Client, CommClosedError, getClient, LocalCluster, Scheduler } from "../../mod.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 /** A TCP proxy to `target` (tcp://host:port) whose connections can all be cut at once. */
 class CuttableProxy {
@@ -124,7 +125,7 @@ Deno.test("a scheduler that closes: pending futures fail at once, no reconnectin
   const scheduler = await Scheduler.start({ dashboardAddress: null });
   await using client = await Client.connect(scheduler.address); // default reconnectTimeout: 30 s
   const f = client.submit((x: number) => x + 1, 1);
-  await until(() => scheduler.state.tasks.size === 1, "the task to reach the scheduler");
+  await until(() => schedulerState(scheduler).tasks.size === 1, "the task to reach the scheduler");
   await scheduler.close();
   const e = await f.then(() => null, (e) => e);
   assert.ok(e instanceof CommClosedError, String(e));
@@ -148,7 +149,10 @@ Deno.test("a scheduler replaced by a new one: the client resubmits its pending g
     // no worker on the first scheduler: everything waits there
     const xs = client.map((x: number) => x * 10, [1, 2, 3]);
     const total = client.submit((a: number[]) => a.reduce((s, x) => s + x, 0), xs);
-    await until(() => first.state.tasks.size === 4, "the graph to reach the first scheduler");
+    await until(
+      () => schedulerState(first).tasks.size === 4,
+      "the graph to reach the first scheduler",
+    );
     proxy.target = cluster.schedulerAddress;
     await proxy.cut();
     await first.close();
@@ -167,7 +171,10 @@ Deno.test("closing a client while it reconnects ends at once and leaves nothing 
   try {
     const client = await Client.connect(proxy.address);
     const f = client.submit((x: number) => x + 1, 1);
-    await until(() => scheduler.state.tasks.size === 1, "the task to reach the scheduler");
+    await until(
+      () => schedulerState(scheduler).tasks.size === 1,
+      "the task to reach the scheduler",
+    );
     await proxy.close(); // unreachable from now on: the client keeps retrying
     await client.close();
     const e = await f.then(() => null, (e) => e);

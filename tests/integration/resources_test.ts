@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { Client, getWorker, LocalCluster, Scheduler, Worker } from "../../mod.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 // Dask: test_resources.py::test_resource_submit and test_submit_many_non_overlapping
 Deno.test("test_resource_submit: tasks run on workers with their resources, one per unit", async () => {
@@ -38,7 +39,7 @@ Deno.test("test_resource_submit: tasks run on workers with their resources, one 
       return getWorker().name;
     });
     await until(
-      () => scheduler.state.tasks.get(c.key)?.state === "no-worker",
+      () => schedulerState(scheduler).tasks.get(c.key)?.state === "no-worker",
       "the C task to wait for a worker",
     );
     assert.equal(c.status, "pending");

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { CancelledError, Client, Future, LocalCluster, TimeoutError } from "../../mod.ts";
 import { miniCluster } from "./graph_fixtures.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const add = (a: number, b: number) => a + b;
 
@@ -24,7 +25,7 @@ Deno.test("test_scatter: arrays, plain objects and single values give Futures in
   // the data is on one worker, which the scheduler knows
   const who = await client.whoHas([x]);
   assert.equal(who[x.key].length, 1);
-  assert.equal(c.s.state.tasks.get(x.key)!.nbytes > 0, true);
+  assert.equal(schedulerState(c.s).tasks.get(x.key)!.nbytes > 0, true);
 });
 
 // dask: test_client.py::test_scatter_hash — same value, same key; hash: false, a new key.

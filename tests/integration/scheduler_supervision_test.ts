@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
 import { until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const inc = (x: number) => x + 1;
 const slowInc = async (x: number) => {
@@ -24,7 +25,7 @@ for (const processes of [false, true]) {
     const address = cluster.schedulerAddress;
     const pending = client.map(slowInc, [10, 20, 30]);
     // a transition no peer asked for throws: the scheduler fails as a whole
-    old.state.balance = () => {
+    schedulerState(old).balance = () => {
       throw new Error("injected scheduler failure");
     };
     await until(() => cluster.scheduler !== old, "a new scheduler");
@@ -62,7 +63,7 @@ Deno.test("after a scheduler is replaced, pending tasks whose inputs had finishe
     leaves[2],
   );
   const old = cluster.scheduler;
-  old.state.balance = () => {
+  schedulerState(old).balance = () => {
     throw new Error("injected scheduler failure");
   };
   await until(() => cluster.scheduler !== old, "a new scheduler");

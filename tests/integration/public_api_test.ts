@@ -1,0 +1,38 @@
+// The public objects behave as ordinary JavaScript objects: turning a Client, a Future or a
+// LocalCluster into a string neither throws nor leaves a rejected promise behind (Deno's test
+// runner fails a test on an unhandled rejection, and a Deno program dies of one).
+import assert from "node:assert/strict";
+import { Client, LocalCluster } from "../../mod.ts";
+
+/** Every way a template, a concatenation or a logger turns a value into a string. */
+function stringify(x: object): string[] {
+  return [String(x), x + "", `${x}`, `${[x]}`, (x as { valueOf(): unknown }).valueOf() + ""];
+}
+
+/** Lets pending microtasks and timers run, so that a stray rejection would surface here. */
+function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+Deno.test("String(client), client + '' and `${client}` are harmless, as for a Future and a LocalCluster", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  await using client = await Client.connect(cluster);
+  const future = client.submit((x: number) => x + 1, 1);
+
+  for (const x of [client, future, cluster]) {
+    const strings = stringify(x);
+    for (const s of strings) assert.equal(typeof s, "string");
+    assert.equal(x.valueOf(), x, "valueOf is Object.prototype.valueOf: the object itself");
+  }
+  assert.match(String(future), /^<Future: (pending|finished), key: /);
+  await settle();
+  assert.equal(await future, 2);
+  assert.match(`${future}`, /^<Future: finished, key: /);
+  await settle();
+});
