@@ -1,5 +1,5 @@
 /**
- * A client's way back to its scheduler after the connection dropped (i5): dial again with
+ * A client's way back to its scheduler after the connection dropped: dial again with
  * backoff until the handshake succeeds or the reconnect timeout passes. Browser-safe (no Deno).
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * How a worker process ends, so that its nanny knows whether to start another (i5).
+ * How a worker process ends, so that its nanny knows whether to start another.
  *
  * @module
  */

@@ -90,7 +90,7 @@ export class Nanny {
     if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
     for (const url of o.preload ?? []) args.push(`--preload=${url}`);
     if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
-    if (o.onStarted) args.push("--nanny"); // someone reports how it ends (i5)
+    if (o.onStarted) args.push("--nanny"); // someone reports how it ends
     const child = new Deno.Command(Deno.execPath(), {
       args,
       ...(o.authToken && { env: { [AUTH_TOKEN_ENV]: o.authToken } }),
@@ -123,18 +123,18 @@ export class Nanny {
       }
     })();
     // Reported only once start() succeeded: an exit during start() is start()'s failure, which
-    // the supervisor handles; reporting it too would make it start a second nanny (i5).
+    // the supervisor handles; reporting it too would make it start a second nanny.
     let started = false;
     let exited: Deno.CommandStatus | null = null;
     const pump = this.#pump;
     const report = (s: Deno.CommandStatus) => {
       if (this.#stopping) return;
-      // exit 0: it was told to stop for good (retired, scheduler closing): no restart (i5)
+      // exit 0: it was told to stop for good (retired, scheduler closing): no restart
       if (s.code === EXIT_DONE && !s.signal) {
         void this.stop(); // releases its pipes; the supervisor will not stop an exited child
         this.onExit?.();
       } else if (s.code === EXIT_RESTART && !s.signal) {
-        void this.#renew(child, pump); // asked to restart: not a failure (i5)
+        void this.#renew(child, pump); // asked to restart: not a failure
       } else {
         const what = s.code === EXIT_LOST && !s.signal ? "lost its scheduler" : "died";
         this.onFailure?.(new Error(`worker process ${child.pid} ${what} (${describeExit(s)})`));
@@ -143,7 +143,7 @@ export class Nanny {
     const status = child.status.then((s) => {
       exited = s;
       // asked to restart right after it registered (before its first line reached us): it did
-      // start; report() below starts the next one (i5)
+      // start; report() below starts the next one
       if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
       else ready.reject(new Error(`worker process exited at start (${describeExit(s)})`));
       if (started) report(s);

@@ -75,7 +75,7 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 await Deno.stdout.write(
   new TextEncoder().encode(JSON.stringify({ address: worker.address, pid: Deno.pid }) + "\n"),
 );
-// A thread stuck in a synchronous loop cannot be terminated: the process exit stops it (i5).
+// A thread stuck in a synchronous loop cannot be terminated: the process exit stops it.
 void worker.closeStarted.then(() => {
   Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), 3000));
 });

@@ -1,6 +1,6 @@
 /**
- * A nanny outside the scheduler's process tells the scheduler how its worker's process ended
- * (i5), so that a KilledWorker names the exit code or signal. Best effort: a scheduler that
+ * A nanny outside the scheduler's process tells the scheduler how its worker's process ended, so
+ * that a KilledWorker names the exit code or signal. Best effort: a scheduler that
  * cannot be reached is not told.
  *
  * @module

@@ -37,7 +37,7 @@ export interface WorkerTask {
   /** Send the value back with task-finished. */
   wantResult: boolean;
   heapIndex: number;
-  /** It seceded: it runs on without holding a slot (in-task, issue 4). */
+  /** It seceded: it runs on without holding a slot (in-task). */
   seceded?: boolean;
 }
 
@@ -59,7 +59,7 @@ export interface WorkerOutbox {
   fetch(worker: string, keys: string[]): void;
   /** Start a task on a thread slot. */
   execute(run: Execution): void;
-  /** A seceded task got a slot back (in-task, issue 4). */
+  /** A seceded task got a slot back (in-task). */
   rejoined?(key: string): void;
   /** A value of at least LARGE_VALUE bytes was dropped: its memory may be reclaimed now. */
   dropped?(nbytes: number): void;
@@ -271,7 +271,7 @@ export class WorkerStateMachine {
     this.#dispatch();
   }
 
-  // ---------------------------------------------------------------- in-task (issue 4)
+  // ---------------------------------------------------------------- in-task
 
   /** A running task gave its slot back: another may start; the scheduler no longer counts it. */
   secede(key: string): void {

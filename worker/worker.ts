@@ -113,9 +113,9 @@ export class Worker {
   #log: (line: string) => void;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
   #duration = 1;
-  /** Runs `client.run` functions in this process (cluster-wide calls, i4-cluster). */
+  /** Runs `client.run` functions in this process (cluster-wide calls). */
   #runner = new FunctionRunner();
-  /** How its process should exit once closed (i5: tells the nanny whether to restart it). */
+  /** How its process should exit once closed (tells the nanny whether to restart it). */
   #exitCode = EXIT_DONE;
   #closeStarted = Promise.withResolvers<void>();
   /** Keys the scheduler said a client will scatter here. */
@@ -144,12 +144,12 @@ export class Worker {
     this.closed = new Promise((r) => (this.#resolveClosed = r));
   }
 
-  /** The exit code its process should end with: see worker/exit_codes.ts (i5). */
+  /** The exit code its process should end with: see worker/exit_codes.ts. */
   get exitCode(): number {
     return this.#exitCode;
   }
 
-  /** Resolves as soon as the worker starts closing (i5: a watchdog bounds the process's exit). */
+  /** Resolves as soon as the worker starts closing (a watchdog bounds the process's exit). */
   get closeStarted(): Promise<void> {
     return this.#closeStarted.promise;
   }
@@ -193,7 +193,7 @@ export class Worker {
       // one task per thread until durations are measured: a task that arrives while the thread
       // is busy stays in the ready heap, where a later task of higher priority can overtake it
       pipelineDepth: 1,
-      // in-task (issue 4): getWorker()/getClient(), secede/rejoin, preload
+      // in-task: getWorker()/getClient(), secede/rejoin, preload
       worker: {
         address: this.address,
         name: this.name,
@@ -268,7 +268,7 @@ export class Worker {
         if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
         void this.close(m.reason);
         return;
-      // cluster-wide calls (i4-cluster)
+      // cluster-wide calls
       case "run": {
         const id = m.id;
         void this.#runner.run(m.fn, m.a).then((r) =>
@@ -284,10 +284,10 @@ export class Worker {
         });
         return;
       }
-      // work stealing (i4-steal)
+      // work stealing
       case "steal-request":
         return this.#state.stealRequest(m.k);
-      // in-task (issue 4)
+      // in-task
       case "preload":
         return this.#executor.preload(m.urls);
       case "expect-data":
@@ -326,7 +326,7 @@ export class Worker {
   }
 
   #onPeer(msg: Message, conn: Connection): void {
-    // get-data, and put-data from a client scattering (i4-graph), are what a peer may send
+    // get-data, and put-data from a client scattering, are what a peer may send
     const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
     if (m.op === "put-data") {
       const unexpected = this.#expected.take(Object.keys(m.values), performance.now());

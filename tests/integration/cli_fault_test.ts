@@ -1,4 +1,4 @@
-// The worker CLI's nannies report how their worker processes ended (issue 5), so a KilledWorker
+// The worker CLI's nannies report how their worker processes ended, so a KilledWorker
 // from a scheduler in another process still names the signal; a retired worker is not restarted.
 import assert from "node:assert/strict";
 import { Client, KilledWorker, Scheduler } from "../../mod.ts";

@@ -124,7 +124,7 @@ for (const mode of ["queue on worker", "queue on scheduler"] as const) {
     // before every x is (depth first). Ported in "queue on scheduler" mode only: with every x
     // already on the worker (queuing off) the chains' tasks tie on priority and run in arrival
     // order, all x first; depth first comes from the scheduler handing out ready dependents
-    // before queued roots. (Left out for "queue on worker"; see notes/i4-scenarios.md.)
+    // before queued roots. (Left out: Dask's "queue on worker" scenario.)
     if (mode === "queue on scheduler") {
       await t.step("test_last_in_first_out", async () => {
         await using cl = await blockableCluster(mode);

@@ -1,4 +1,4 @@
-// Fault tolerance (issue 5) through the public API with real worker processes: a worker can die
+// Fault tolerance through the public API with real worker processes: a worker can die
 // at any moment and nothing is lost; restart, retire, liveness, and the nanny's restart limit.
 import assert from "node:assert/strict";
 import {

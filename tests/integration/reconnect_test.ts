@@ -1,4 +1,4 @@
-// A client survives a dropped scheduler connection (issue 5): a TCP proxy between the client and
+// A client survives a dropped scheduler connection: a TCP proxy between the client and
 // the scheduler cuts every connection; the client reconnects, gets its wanted keys back, and its
 // futures resolve. A scheduler that stays unreachable makes pending futures fail with
 // CommClosedError; a scheduler that closes makes them fail at once.

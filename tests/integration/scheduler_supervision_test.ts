@@ -1,4 +1,4 @@
-// The root of the supervision tree: LocalCluster supervises its scheduler (DESIGN §4, issue 5).
+// The root of the supervision tree: LocalCluster supervises its scheduler (DESIGN §4).
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
 import { until } from "./helpers.ts";

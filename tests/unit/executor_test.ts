@@ -599,7 +599,7 @@ Deno.test("threads that cannot start break the executor instead of restarting fo
   });
 });
 
-// ------------------------------------------------------------------ in-task (issue 4)
+// ------------------------------------------------------------------ in-task
 
 const WORKER_INFO = {
   address: "tcp://127.0.0.1:1",

@@ -1,4 +1,4 @@
-/** What a reconnected client sends first (client/reconnect.ts `pendingGraph`), issue 5. */
+/** What a reconnected client sends first (client/reconnect.ts `pendingGraph`). */
 import assert from "node:assert/strict";
 import { pendingGraph } from "../../client/reconnect.ts";
 import { KeyState } from "../../client/future.ts";

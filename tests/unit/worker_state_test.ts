@@ -197,7 +197,7 @@ class Sim {
   state(k: string): string {
     return this.w.tasks.get(k)?.state ?? "forgotten";
   }
-  // cluster-wide calls (i4-cluster)
+  // cluster-wide calls
   hold(values: Record<string, Payload>): string[] {
     const held = this.w.holdReplicas(values);
     this.#step();
@@ -757,7 +757,7 @@ Deno.test("randomized stimuli keep every invariant and leak nothing", () => {
   }
 });
 
-// ------------------------------------------------------------------ replicas (i4-cluster)
+// ------------------------------------------------------------------ replicas
 
 Deno.test("replicas are kept until freed, also after a local task used them", () => {
   const x = new Sim();
@@ -794,7 +794,7 @@ Deno.test("a fetched dependency becomes a replica; a key computed here is report
   assert.ok(!x.w.data.has("x-1"));
 });
 
-// ------------------------------------------------------------------ secede / rejoin (issue 4)
+// ------------------------------------------------------------------ secede / rejoin
 
 // Dask: test_client.py::test_secede_simple (worker side) — a seceded task frees its slot.
 Deno.test("secede: the slot goes to the next task; the scheduler hears long-running", () => {
