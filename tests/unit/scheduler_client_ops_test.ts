@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { FN, t } from "../fixtures/task_specs.ts";
 import { type SchedulerOutbox, SchedulerState } from "../../scheduler/state.ts";
-import { FIRE_AND_FORGET } from "../../scheduler/transitions.ts";
+import { FIRE_AND_FORGET } from "../../scheduler/graph_state.ts";
 import { TASK_STATES, type TaskStateName } from "../../scheduler/task_state.ts";
 import type { SchedulerToClient, SchedulerToWorker, TaskSpec } from "../../comm/protocol.ts";
 
