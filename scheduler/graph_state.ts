@@ -45,6 +45,8 @@ export interface SchedulerConfig {
   workStealing: boolean;
   /** How often the scheduler actor calls `balance()` (ms; Dask's work-stealing-interval). */
   workStealingInterval: number;
+  /** Checks every invariant after every stimulus (Dask's validate; slow: for tests). */
+  validate: boolean;
 }
 
 /** Dask's defaults. */
@@ -54,6 +56,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   unknownDuration: 0.5,
   workStealing: true,
   workStealingInterval: 100,
+  validate: false,
 };
 
 /** The pseudo-client that wants fire-and-forget keys until they finish or err. */

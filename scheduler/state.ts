@@ -32,6 +32,7 @@ import { ClientOps } from "./client_ops.ts";
 import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
+import { validateState } from "./validate_state.ts";
 
 export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig, type SchedulerOutbox };
 
@@ -76,6 +77,7 @@ export class SchedulerState {
   readonly #scattered: ScatteredData;
   readonly #stealing: WorkStealing;
   readonly #membership: Membership;
+  readonly #validate: boolean;
 
   constructor(out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
     const g = this.#records = new GraphState(out, { ...DEFAULT_SCHEDULER_CONFIG, ...config });
@@ -95,6 +97,7 @@ export class SchedulerState {
     this.stealsInFlight = g.stealsInFlight;
     this.config = g.config;
     this.out = out;
+    this.#validate = g.config.validate;
     const assignment = new Assignment(g);
     const resources = new ResourceQueue(g, assignment);
     const engine = new TransitionEngine(g, assignment, new Queuing(g, assignment), resources, {
@@ -136,36 +139,47 @@ export class SchedulerState {
     return this.#stealing.tasksStolen;
   }
 
+  /** Checks every invariant when the config asks for it (after each stimulus). */
+  #validated(): void {
+    if (this.#validate) validateState(this);
+  }
+
   // ---------------------------------------------------------------- membership
 
   /** A worker joined. */
   addWorker(info: WorkerInfo): void {
     this.#membership.addWorker(info);
+    this.#validated();
   }
 
   /** A worker left (connection closed, timed out, or retired when `expected`). */
   removeWorker(address: string, reason: string, expected = false): void {
     this.#membership.removeWorker(address, reason, expected);
+    this.#validated();
   }
 
   /** client.restart(): every key any client wants is cancelled (keys-cancelled) and released. */
   cancelAll(reason: string): void {
     this.#membership.cancelAll(reason);
+    this.#validated();
   }
 
   /** A client connected. */
   addClient(id: string): void {
     this.#membership.addClient(id);
+    this.#validated();
   }
 
   /** A client stopped reading (`stalled`), or caught up again. */
   clientStalled(id: string, stalled: boolean): void {
     this.#membership.clientStalled(id, stalled);
+    this.#validated();
   }
 
   /** A client left: everything it wanted is released. */
   removeClient(id: string): void {
     this.#membership.removeClient(id);
+    this.#validated();
   }
 
   // ---------------------------------------------------------------- graph submission
@@ -173,6 +187,7 @@ export class SchedulerState {
   /** A client submitted tasks and says which keys it wants (`now`: ms, for FIFO generations). */
   updateGraph(client: string, msg: UpdateGraph, now?: number): void {
     this.#submission.updateGraph(client, msg, now);
+    this.#validated();
   }
 
   // ---------------------------------------------------------------- workers' reports
@@ -180,21 +195,25 @@ export class SchedulerState {
   /** A worker finished a task. */
   taskFinished(address: string, msg: TaskFinished): void {
     this.#reports.taskFinished(address, msg);
+    this.#validated();
   }
 
   /** A worker's task raised. */
   taskErred(address: string, msg: TaskErred): void {
     this.#reports.taskErred(address, msg);
+    this.#validated();
   }
 
   /** A worker's task seceded: it holds no slot and counts in no occupancy until it ends. */
   longRunning(address: string, k: string): void {
     this.#reports.longRunning(address, k);
+    this.#validated();
   }
 
   /** A worker could not fetch `key` for task `k` from `holder`. */
   missingData(address: string, k: string, key: string, holder: string): void {
     this.#reports.missingData(address, k, key, holder);
+    this.#validated();
   }
 
   // ---------------------------------------------------------------- client operations
@@ -202,26 +221,31 @@ export class SchedulerState {
   /** A client dropped its Futures for these keys. */
   releaseKeys(client: string, keys: string[]): void {
     this.#clientOps.releaseKeys(client, keys);
+    this.#validated();
   }
 
   /** A client asks again where values are (it will fetch them from the workers). */
   requestValues(client: string, keys: string[]): void {
     this.#clientOps.requestValues(client, keys);
+    this.#validated();
   }
 
   /** `client` cancels `keys` (and dependents only it wants; every client's with `force`). */
   cancelKeys(client: string, keys: string[], force = false): void {
     this.#clientOps.cancelKeys(client, keys, force);
+    this.#validated();
   }
 
   /** Erred `keys` run again, with their erred dependencies and dependents. */
   retryKeys(keys: string[]): void {
     this.#clientOps.retryKeys(keys);
+    this.#validated();
   }
 
   /** These keys stay wanted until they finish or err. */
   fireAndForget(keys: string[]): void {
     this.#clientOps.fireAndForget(keys);
+    this.#validated();
   }
 
   // ---------------------------------------------------------------- scattered data
@@ -234,12 +258,15 @@ export class SchedulerState {
     workers?: string[],
     broadcast = false,
   ): ScatterPlanResult | null {
-    return this.#scattered.scatterPlan(client, keys, nbytes, workers, broadcast);
+    const plan = this.#scattered.scatterPlan(client, keys, nbytes, workers, broadcast);
+    this.#validated();
+    return plan;
   }
 
   /** Scattered values reached the workers in `who` (key -> addresses). */
   updateData(who: Record<string, string[]>, nbytes: Record<string, number>): void {
     this.#scattered.updateData(who, nbytes);
+    this.#validated();
   }
 
   // ---------------------------------------------------------------- work stealing
@@ -247,10 +274,12 @@ export class SchedulerState {
   /** One balancing pass (the scheduler actor calls it on a timer). */
   balance(): void {
     this.#stealing.balance();
+    this.#validated();
   }
 
   /** The victim's answer to a steal request: its state of `key` (null: unknown to it). */
   stealResponse(address: string, key: string, state: string | null): void {
     this.#stealing.stealResponse(address, key, state);
+    this.#validated();
   }
 }

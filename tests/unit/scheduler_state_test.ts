@@ -8,6 +8,7 @@ import { FN, t } from "../fixtures/task_specs.ts";
 import { SLAB_MAX } from "../../scheduler/arg_slab.ts";
 import type { SchedulerConfig } from "../../scheduler/state.ts";
 import { runsBefore, TASK_STATES, TaskState, WorkerState } from "../../scheduler/task_state.ts";
+import { validateState } from "../../scheduler/validate_state.ts";
 import { pickRootWorker, pickWorker, taskSlots } from "../../scheduler/placement.ts";
 import type { KeyInMemory, KeysCancelled, TaskSpec } from "../../comm/protocol.ts";
 import { encodeValue, Payload } from "../../comm/serialize.ts";
@@ -15,7 +16,6 @@ import { type Move, planRebalance, planReplicate } from "../../scheduler/replica
 import {
   BOOM,
   cancelled,
-  checkInvariants,
   erred,
   FN2,
   inMemory,
@@ -410,7 +410,7 @@ Deno.test("task-erred from a worker not running the task is ignored", () => {
   assert.equal(x.state("a-1"), "processing");
   x.err("zz-1", w);
   x.s.taskErred("nobody", { op: "task-erred", k: "a-1", e: BOOM, start: 0, stop: 0 });
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.equal(x.state("a-1"), "processing");
 });
 
@@ -419,12 +419,12 @@ Deno.test("messages from an unknown worker are ignored", () => {
   x.submit([t("a-1")]);
   x.s.taskFinished("nobody", { op: "task-finished", k: "a-1", nbytes: 1, start: 0, stop: 1 });
   x.s.missingData("nobody", "a-1", "zz", "nobody");
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.equal(x.state("a-1"), "processing");
   x.s.removeWorker("nobody", "never was");
   x.s.removeClient("nobody");
   x.s.releaseKeys("nobody", ["a-1"]);
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.equal(x.state("a-1"), "processing");
 });
 
@@ -572,7 +572,7 @@ Deno.test("placement: occupancy counts the expected duration of each task prefix
   x.submit([t("slow-1")]);
   const w = x.on("slow-1");
   x.s.taskFinished(w, { op: "task-finished", k: "slow-1", nbytes: 1, start: 0, stop: 9000 });
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.equal(x.s.durations.get("slow"), 9);
   x.submit([t("slow-2")]);
   assert.equal(x.task("slow-2").occupancyShare, 9);
@@ -650,7 +650,7 @@ Deno.test("pipelining: tiny tasks with small results get more root slots", () =>
   x.submit([t("tiny-0"), t("big-0")]);
   x.s.taskFinished("a", { op: "task-finished", k: "tiny-0", nbytes: 8, start: 0, stop: 1 });
   x.s.taskFinished("a", { op: "task-finished", k: "big-0", nbytes: 1e6, start: 0, stop: 1 });
-  checkInvariants(x.s);
+  validateState(x.s);
   x.submit(Array.from({ length: 150 }, (_, i) => t(`tiny-${i + 1}`)));
   // 0.05 s of 1 ms tasks per thread: 50 per thread, 2 threads
   assert.equal(x.processingCount("a"), 100);
@@ -932,10 +932,10 @@ Deno.test("missing-data about a task not processing there: only the holder is dr
   x.finish("a-1", "a", 10);
   x.finish("a-1", "b", 10);
   x.s.missingData("b", "zz-1", "a-1", "a");
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.deepEqual(x.holders("a-1"), ["b"]);
   x.s.missingData("b", "zz-1", "a-1", "b");
-  checkInvariants(x.s);
+  validateState(x.s);
   assert.equal(x.state("a-1"), "processing", "still wanted: recomputed");
 });
 
