@@ -140,8 +140,9 @@ function validateTask(s: ValidatedState, key: string, ts: TaskState): void {
       }
     }
   }
-  if (ts.state === "waiting") {
-    if (ts.waitingOnCount === 0) fail(`${where(key, ts)}: waits on nothing`);
+  // only scattered data (no arguments) waits on nothing: for update-data to say where it is
+  if (ts.state === "waiting" && ts.waitingOnCount === 0 && ts.hasArgs) {
+    fail(`${where(key, ts)}: waits on nothing`);
   }
   if (ts.state === "processing") {
     const ws = ts.processingOn;
