@@ -9,7 +9,13 @@
  * stimuli: graph submission, workers' reports, client operations, scattered data, work stealing
  * and membership. None is a subclass of another; each gets what it needs through a narrow type.
  */
-import type { TaskErred, TaskFinished, UpdateGraph, WorkerInfo } from "../comm/protocol.ts";
+import type {
+  FunctionDef,
+  TaskErred,
+  TaskFinished,
+  UpdateGraph,
+  WorkerInfo,
+} from "../comm/protocol.ts";
 import {
   DEFAULT_SCHEDULER_CONFIG,
   GraphState,
@@ -21,7 +27,6 @@ import {
 import type { TaskState, TaskStateName, WorkerState } from "./task_state.ts";
 import type { IndexedHeap } from "../comm/heap.ts";
 import type { Resources } from "./placement.ts";
-import type { FunctionDef } from "../comm/protocol.ts";
 import { Assignment } from "./assignment.ts";
 import { Queuing } from "./queuing.ts";
 import { ResourceQueue } from "./resources.ts";
