@@ -1,20 +1,65 @@
 /**
- * Client stimuli beyond submitting (i4-graph): cancelling keys (cascading to dependents only
- * this client wants, or every client's with force), retrying erred keys, fire-and-forget, and
- * scattered data (placement plan, then the workers that got it). Pure: no I/O, no timers.
+ * Client operations on keys beyond submitting them: releasing them (a Future dropped), asking
+ * where values are, cancelling (cascading to dependents only this client wants, or every
+ * client's with force), retrying erred keys, and fire-and-forget. Pure: no I/O, no timers.
  */
-import { keyPrefix } from "../comm/keys.ts";
-import type { TaskFinished } from "../comm/protocol.ts";
-import { SmallSet } from "./small_set.ts";
-import { SchedulerStealing } from "./stealing.ts";
-import { TaskState, type WorkerState } from "./task_state.ts";
-import { FIRE_AND_FORGET } from "./transitions.ts";
+import {
+  FIRE_AND_FORGET,
+  type GraphState,
+  type SchedulerExtension,
+  type SchedulerOp,
+} from "./graph_state.ts";
+import type { TaskState } from "./task_state.ts";
+import type { TransitionEngine } from "./transitions.ts";
 
-/** Where each key of a scatter goes: key -> worker addresses (absent: already in memory). */
-export type ScatterPlanResult = Record<string, string[]>;
+/** The records the client operations read and change. */
+export type ClientOpsRecords = Pick<
+  GraphState,
+  "clients" | "count" | "out" | "tasks" | "tellErred" | "tellInMemory"
+>;
 
-/** Cancel, retry, fire-and-forget and scatter on top of the transition engine. */
-export abstract class SchedulerClientOps extends SchedulerStealing {
+/** What the client operations ask of the transition engine. */
+export type ClientOpsEngine = Pick<TransitionEngine, "dropWant" | "recommend" | "run">;
+
+/** Release, request-values, cancel, retry and fire-and-forget. */
+export class ClientOps implements SchedulerExtension {
+  readonly handles: readonly SchedulerOp[] = [
+    "release-keys",
+    "request-values",
+    "cancel-keys",
+    "retry-keys",
+    "fire-and-forget",
+  ];
+
+  constructor(readonly records: ClientOpsRecords, readonly engine: ClientOpsEngine) {}
+
+  /** A client dropped its Futures for these keys. */
+  releaseKeys(client: string, keys: string[]): void {
+    for (const k of keys) {
+      const ts = this.records.tasks.get(k);
+      if (!ts || !ts.hasWant(client)) continue;
+      this.engine.dropWant(ts, client);
+    }
+    this.engine.run();
+  }
+
+  /** A client asks again where values are (it will fetch them from the workers). */
+  requestValues(client: string, keys: string[]): void {
+    const g = this.records;
+    for (const k of keys) {
+      const ts = g.tasks.get(k);
+      if (ts?.state === "memory") g.tellInMemory(ts, client);
+      else if (ts?.state === "erred") g.tellErred(ts, client);
+      else if (!ts) {
+        g.out.client(client, {
+          op: "keys-cancelled",
+          keys: [k],
+          reason: `${k} is not known to the scheduler (released or lost)`,
+        });
+      }
+    }
+  }
+
   /**
    * `client` cancels `keys`: it no longer wants them, nor any dependent that only it wants
    * (with `force`, no client wants them any more). Every client that lost a key it wanted is
@@ -24,7 +69,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
     const named = new Set<TaskState>();
     const todo: TaskState[] = [];
     for (const k of keys) {
-      const ts = this.tasks.get(k);
+      const ts = this.records.tasks.get(k);
       if (ts && !named.has(ts) && (force || ts.hasWant(client))) {
         named.add(ts);
         todo.push(ts);
@@ -45,9 +90,13 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
       const drop = force ? wanters : wanters.filter((c) => c === client);
       for (const c of drop) {
         if (!(c === client && named.has(ts))) {
-          this.out.client(c, { op: "keys-cancelled", keys: [ts.key], reason: reason(ts, root) });
+          this.records.out.client(c, {
+            op: "keys-cancelled",
+            keys: [ts.key],
+            reason: reason(ts, root),
+          });
         }
-        this.dropWant(ts, c);
+        this.engine.dropWant(ts, c);
       }
       if (!alone || !ts.dependents) continue;
       for (const dts of ts.dependents) {
@@ -57,7 +106,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
         todo.push(dts);
       }
     }
-    this.run();
+    this.engine.run();
   }
 
   /**
@@ -69,7 +118,7 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
     const seen = new Set<TaskState>();
     const down: TaskState[] = [];
     for (const k of keys) {
-      const ts = this.tasks.get(k);
+      const ts = this.records.tasks.get(k);
       if (ts?.state === "erred") down.push(ts);
     }
     while (down.length) {
@@ -91,137 +140,19 @@ export abstract class SchedulerClientOps extends SchedulerStealing {
       ts.exception = null;
       ts.blame = null;
       ts.state = "released";
-      this.count("erred", "released");
+      this.records.count("erred", "released");
     }
-    this.recommend(all, "waiting");
-    this.run();
+    this.engine.recommend(all, "waiting");
+    this.engine.run();
   }
 
   /** These keys stay wanted (by the fire-and-forget pseudo-client) until they finish or err. */
   fireAndForget(keys: string[]): void {
-    this.clients.add(FIRE_AND_FORGET);
+    this.records.clients.add(FIRE_AND_FORGET);
     for (const k of keys) {
-      const ts = this.tasks.get(k);
+      const ts = this.records.tasks.get(k);
       if (!ts || ts.state === "memory" || ts.state === "erred") continue;
       ts.addWant(FIRE_AND_FORGET);
     }
-  }
-
-  /**
-   * `client` scatters `keys`: it wants them from now on (tasks submitted after may depend on
-   * them), and gets where to send each value: one worker (the one holding the fewest bytes per
-   * thread, counting this plan), or every allowed worker with `broadcast`. Keys already in
-   * memory are left out (the client is told `key-in-memory`). Null when no allowed worker is
-   * connected yet.
-   */
-  scatterPlan(
-    client: string,
-    keys: string[],
-    nbytes: number[],
-    workers?: string[],
-    broadcast = false,
-  ): ScatterPlanResult | null {
-    const allow = workers?.length ? new Set(workers) : null;
-    const cands: WorkerState[] = [];
-    for (const ws of this.workers.values()) {
-      if (ws.status === "closing") continue;
-      if (allow && !allow.has(ws.address) && !allow.has(ws.info.name)) continue;
-      cands.push(ws);
-    }
-    if (cands.length === 0) return null;
-    const known = this.clients.has(client);
-    const load = new Map<WorkerState, number>();
-    for (const ws of cands) load.set(ws, ws.nbytes / ws.info.nthreads);
-    const plan: ScatterPlanResult = {};
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i];
-      let ts = this.tasks.get(k);
-      if (!ts) {
-        ts = new TaskState(k, keyPrefix(k), "", null);
-        ts.state = "waiting"; // until update-data says which workers got it
-        this.counts.waiting++;
-        this.addTask(ts);
-      }
-      if (known) ts.addWant(client);
-      if (ts.state === "memory") {
-        this.tellInMemory(ts, client);
-        continue;
-      }
-      if (ts.hasArgs) continue; // a computed key of that name: it comes when computed
-      if (broadcast) {
-        plan[k] = cands.map((ws) => ws.address);
-        continue;
-      }
-      let best = cands[0];
-      for (const ws of cands) if (load.get(ws)! < load.get(best)!) best = ws;
-      load.set(best, load.get(best)! + nbytes[i] / best.info.nthreads);
-      plan[k] = [best.address];
-    }
-    return plan;
-  }
-
-  /**
-   * Scattered values reached the workers in `who` (key -> addresses): they are in memory there.
-   * A key that reached none is cancelled (it cannot be recomputed); a value nobody wants any
-   * more is freed on the workers that got it.
-   */
-  updateData(who: Record<string, string[]>, nbytes: Record<string, number>): void {
-    for (const k in who) {
-      const ts = this.tasks.get(k);
-      const holders: WorkerState[] = [];
-      for (const a of who[k]) {
-        const ws = this.workers.get(a);
-        if (ws) holders.push(ws);
-      }
-      if (!ts || ts.hasArgs) {
-        for (const ws of holders) this.out.worker(ws.address, { op: "free-keys", keys: [k] });
-        continue;
-      }
-      if (holders.length === 0) {
-        if (ts.state !== "memory") {
-          this.cancel(ts, `${k} was scattered but its value reached no worker; scatter it again`);
-        }
-        continue;
-      }
-      const size = nbytes[k] ?? 0;
-      if (ts.state === "memory") {
-        for (const ws of holders) {
-          if (ts.whoHas!.has(ws)) continue;
-          ts.whoHas!.add(ws);
-          ws.hasWhat.add(ts);
-          ws.nbytes += ts.nbytes;
-        }
-        continue;
-      }
-      this.count(ts.state, "memory");
-      ts.state = "memory";
-      ts.nbytes = size;
-      ts.whoHas = new SmallSet();
-      for (const ws of holders) {
-        ts.whoHas.add(ws);
-        ws.hasWhat.add(ts);
-        ws.nbytes += size;
-      }
-      if (ts.dependents) {
-        for (const dts of ts.dependents) {
-          if (dts.state === "waiting" && dts.deleteWaitingOn(ts) && dts.waitingOnCount === 0) {
-            this.ready.push(dts);
-          }
-        }
-      }
-      for (const c of ts.wants()) this.tellInMemory(ts, c);
-      if (!this.needed(ts)) this.recs.push(ts, "released");
-    }
-    this.run();
-  }
-
-  /** Tells `client` that `ts` is in memory, and where. */
-  protected tellInMemory(ts: TaskState, client: string, v?: TaskFinished["v"]): void {
-    this.out.client(client, {
-      op: "key-in-memory",
-      k: ts.key,
-      w: Array.from(ts.whoHas!, (w) => w.address),
-      v,
-    });
   }
 }

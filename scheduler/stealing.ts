@@ -8,7 +8,9 @@
  */
 import { allowed, BANDWIDTH } from "./placement.ts";
 import type { TaskState, WorkerState } from "./task_state.ts";
-import { SchedulerTransitions, type Steal } from "./transitions.ts";
+import type { GraphState, SchedulerExtension, SchedulerOp } from "./graph_state.ts";
+import type { Assignment } from "./assignment.ts";
+import type { TransitionEngine } from "./transitions.ts";
 
 /** Seconds a move costs on top of its inputs' transfer: a round trip and a start (Dask: LATENCY). */
 export const STEAL_LATENCY = 0.01;
@@ -21,17 +23,33 @@ export const MAX_STEALS_PER_PASS = 64;
 /** Live entries of one victim's stealable list looked at per pass, at most. */
 const SCAN_PER_VICTIM = 256;
 
-/** The stealing stimuli on top of the transition engine; `SchedulerState` extends this. */
-export abstract class SchedulerStealing extends SchedulerTransitions {
+/** The records stealing reads and changes. */
+export type StealingRecords = Pick<
+  GraphState,
+  | "config"
+  | "count"
+  | "durations"
+  | "out"
+  | "ready"
+  | "resourceNeeds"
+  | "stealsInFlight"
+  | "tasks"
+  | "workers"
+>;
+
+/** Balancing passes and the victims' answers. */
+export class WorkStealing implements SchedulerExtension {
+  readonly handles: readonly SchedulerOp[] = ["steal-response"];
   /** Steal requests sent, ever (for tests and metrics). */
   stealRequests = 0;
   /** Tasks moved to a thief, ever. */
   tasksStolen = 0;
 
-  /** Steal requests awaiting an answer, by task. */
-  get stealsInFlight(): ReadonlyMap<TaskState, Steal> {
-    return this.steals;
-  }
+  constructor(
+    readonly records: StealingRecords,
+    readonly engine: Pick<TransitionEngine, "run">,
+    readonly assignment: Pick<Assignment, "assign" | "unassign">,
+  ) {}
 
   /**
    * One balancing pass. Thieves are running workers with a free thread or less expected work
@@ -42,15 +60,16 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
    * both sides. Cost: O(workers) when nothing is to move; at most MAX_STEALS_PER_PASS requests.
    */
   balance(): void {
-    if (!this.config.workStealing || this.workers.size < 2) return;
+    const g = this.records;
+    if (!g.config.workStealing || g.workers.size < 2) return;
     const load = new Map<WorkerState, number>(); // expected seconds of work per thread
     let total = 0, threads = 0;
-    for (const ws of this.workers.values()) {
+    for (const ws of g.workers.values()) {
       load.set(ws, ws.occupancy / ws.info.nthreads);
       total += ws.occupancy;
       threads += ws.info.nthreads;
     }
-    for (const st of this.steals.values()) {
+    for (const st of g.stealsInFlight.values()) {
       const t = load.get(st.thief), v = load.get(st.victim);
       if (t !== undefined) load.set(st.thief, t + st.seconds / st.thief.info.nthreads);
       if (v !== undefined) load.set(st.victim, v - st.seconds / st.victim.info.nthreads);
@@ -58,7 +77,7 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
     const mean = total / threads;
     const thieves: WorkerState[] = [];
     const victims: WorkerState[] = [];
-    for (const ws of this.workers.values()) {
+    for (const ws of g.workers.values()) {
       if (
         ws.status === "running" &&
         (ws.processing.size < ws.info.nthreads || load.get(ws)! < mean)
@@ -81,25 +100,26 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
     load: Map<WorkerState, number>,
     budget: number,
   ): number {
+    const g = this.records;
     const list = victim.stealable;
     let sent = 0;
     for (let i = list.length - 1, scanned = 0; i >= 0 && scanned < SCAN_PER_VICTIM; i--) {
       if (sent === budget) break;
       const ts = list[i];
       if (ts.processingOn !== victim || ts.state !== "processing") {
-        this.#dropEntry(list, i); // stale: finished, released or moved
+        dropEntry(list, i); // stale: finished, released or moved
         continue;
       }
       // seceded tasks run already; resource-bound ones were placed by their free resources
-      if (victim.longRunning.has(ts) || (this.resourceNeeds.size && this.resourceNeeds.has(ts))) {
-        this.#dropEntry(list, i);
+      if (victim.longRunning.has(ts) || (g.resourceNeeds.size && g.resourceNeeds.has(ts))) {
+        dropEntry(list, i);
         continue;
       }
       scanned++;
-      if (this.steals.has(ts)) continue;
-      const seconds = this.durations.get(ts.prefix) ?? this.config.unknownDuration;
+      if (g.stealsInFlight.has(ts)) continue;
+      const seconds = g.durations.get(ts.prefix) ?? g.config.unknownDuration;
       if (seconds < MIN_STEAL_DURATION) {
-        this.#dropEntry(list, i); // too short to be worth a move
+        dropEntry(list, i); // too short to be worth a move
         continue;
       }
       const lv = load.get(victim)! - seconds / victim.info.nthreads;
@@ -109,7 +129,7 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
         if (lt < lightest) lightest = lt;
         // a strict restriction is never broken; a loose one may run anywhere
         if (ts.restrictions !== null && !ts.loose && !allowed(ts, thief)) continue;
-        const cost = this.#moveCost(ts, thief);
+        const cost = moveCost(ts, thief);
         if (cost > MAX_COST_RATIO * seconds) continue;
         const after = lt + cost + seconds / thief.info.nthreads;
         if (after <= lv && after < bestLoad) {
@@ -121,31 +141,15 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
         if (lightest + STEAL_LATENCY + seconds > lv) break; // balanced: no thief gains
         continue;
       }
-      this.steals.set(ts, { victim, thief: best, seconds });
+      g.stealsInFlight.set(ts, { victim, thief: best, seconds });
       this.stealRequests++;
-      this.out.worker(victim.address, { op: "steal-request", k: ts.key });
+      g.out.worker(victim.address, { op: "steal-request", k: ts.key });
       load.set(best, load.get(best)! + seconds / best.info.nthreads);
       load.set(victim, lv);
-      this.#dropEntry(list, i);
+      dropEntry(list, i);
       sent++;
     }
     return sent;
-  }
-
-  /** Seconds to move `ts` to `thief`: its inputs the thief lacks, plus the round trip. */
-  #moveCost(ts: TaskState, thief: WorkerState): number {
-    let bytes = 0;
-    for (const dep of ts.deps) {
-      if (!dep.whoHas) return Infinity; // an input was lost meanwhile: leave the task be
-      if (!dep.whoHas.has(thief)) bytes += Math.max(dep.nbytes, 0);
-    }
-    return bytes / BANDWIDTH + STEAL_LATENCY;
-  }
-
-  /** Removes entry `i` of a stealable list (order of the rest barely matters: swap with last). */
-  #dropEntry(list: TaskState[], i: number): void {
-    const last = list.pop()!;
-    if (i < list.length) list[i] = last;
   }
 
   /**
@@ -155,26 +159,43 @@ export abstract class SchedulerStealing extends SchedulerTransitions {
    * Otherwise the task stays: it runs there, or has finished and its result is on the way.
    */
   stealResponse(address: string, key: string, state: string | null): void {
-    const ts = this.tasks.get(key);
-    const steal = ts && this.steals.get(ts);
+    const g = this.records;
+    const ts = g.tasks.get(key);
+    const steal = ts && g.stealsInFlight.get(ts);
     // no entry: the task left that worker since (finished, erred, released): nothing to move
     if (!ts || !steal || steal.victim.address !== address) return;
-    this.steals.delete(ts);
+    g.stealsInFlight.delete(ts);
     if (state !== null && state !== "waiting" && state !== "ready") return;
     const thief = steal.thief;
-    this.unassign(ts, false); // the victim dropped it already
+    this.assignment.unassign(ts, false); // the victim dropped it already
     const depsHere = ts.deps.every((d) => d.state === "memory");
     if (
-      depsHere && this.workers.get(thief.address) === thief && thief.status === "running" &&
+      depsHere && g.workers.get(thief.address) === thief && thief.status === "running" &&
       (ts.restrictions === null || ts.loose || allowed(ts, thief))
     ) {
       this.tasksStolen++;
-      this.reassign(ts, thief);
+      this.assignment.assign(ts, thief, "processing");
     } else {
       ts.state = "waiting"; // placed again once the transitions settle
-      this.count("processing", "waiting");
-      this.ready.push(ts);
+      g.count("processing", "waiting");
+      g.ready.push(ts);
     }
-    this.run();
+    this.engine.run();
   }
+}
+
+/** Seconds to move `ts` to `thief`: its inputs the thief lacks, plus the round trip. */
+function moveCost(ts: TaskState, thief: WorkerState): number {
+  let bytes = 0;
+  for (const dep of ts.deps) {
+    if (!dep.whoHas) return Infinity; // an input was lost meanwhile: leave the task be
+    if (!dep.whoHas.has(thief)) bytes += Math.max(dep.nbytes, 0);
+  }
+  return bytes / BANDWIDTH + STEAL_LATENCY;
+}
+
+/** Removes entry `i` of a stealable list (order of the rest barely matters: swap with last). */
+function dropEntry(list: TaskState[], i: number): void {
+  const last = list.pop()!;
+  if (i < list.length) list[i] = last;
 }

@@ -1,47 +1,26 @@
 /**
- * Fault tolerance (issue 5) in the scheduler's pure parts: liveness (worker TTL), cancelAll
+ * Fault tolerance in the scheduler's pure parts: liveness (worker TTL), cancelAll
  * (client.restart()), retire planning, and worker loss with the exit status in KilledWorker.
- * The state machine is driven directly; every message is recorded.
+ * The state machine is driven through the shared harness.
  */
 import assert from "node:assert/strict";
-import { FN, t } from "../fixtures/task_specs.ts";
-import { type SchedulerOutbox, SchedulerState } from "../../scheduler/state.ts";
+import { t } from "../fixtures/task_specs.ts";
+import type { SchedulerConfig } from "../../scheduler/state.ts";
 import { Liveness, ttlCheckInterval } from "../../scheduler/liveness.ts";
 import { planRetire, resolveWorkers } from "../../scheduler/retire.ts";
-import { addReplicas } from "../../scheduler/replicas.ts";
-import type {
-  ComputeTask,
-  KeyErred,
-  SchedulerToClient,
-  SchedulerToWorker,
-  TaskSpec,
-} from "../../comm/protocol.ts";
+import { cancelled, erred, Sim } from "../fixtures/scheduler_harness.ts";
 
-/** A scheduler state with a recording outbox, client "c" and workers "a", "b", ... */
-function setup(nWorkers: number, config: ConstructorParameters<typeof SchedulerState>[1] = {}) {
-  const toWorker = new Map<string, SchedulerToWorker[]>();
-  const toClient = new Map<string, SchedulerToClient[]>();
-  const out: SchedulerOutbox = {
-    worker: (a, m) => void (toWorker.get(a) ?? toWorker.set(a, []).get(a)!).push(m),
-    client: (c, m) => void (toClient.get(c) ?? toClient.set(c, []).get(c)!).push(m),
-    event: () => {},
-  };
-  const s = new SchedulerState(out, { workerSaturation: Infinity, ...config });
-  s.addClient("c");
-  const add = (address: string) =>
-    s.addWorker({ address, name: `n-${address}`, nthreads: 1, memoryLimit: 0, pid: 1 });
-  for (let i = 0; i < nWorkers; i++) add(String.fromCharCode(97 + i));
-  const submit = (specs: TaskSpec[], client = "c", wanted = specs.map((x) => x.k)) =>
-    s.updateGraph(client, { op: "update-graph", tasks: specs, wanted, functions: [FN] });
-  const on = (k: string) => s.tasks.get(k)!.processingOn!.address;
-  const finish = (k: string, address = on(k)) =>
-    s.taskFinished(address, { op: "task-finished", k, nbytes: 8, start: 0, stop: 1 });
-  const computes = (a: string) =>
-    (toWorker.get(a) ?? []).filter((m): m is ComputeTask => m.op === "compute-task").map((m) =>
-      m.k
-    );
-  const clientMsgs = (c = "c") => toClient.get(c) ?? [];
-  return { s, add, submit, on, finish, computes, clientMsgs, toWorker };
+/** Client "c" and workers "a", "b", ... named "n-a", "n-b", ...; no queuing. */
+function setup(nWorkers: number, config: Partial<SchedulerConfig> = {}) {
+  const x = new Sim({ workerSaturation: Infinity, ...config });
+  x.addClient("c");
+  for (let i = 0; i < nWorkers; i++) add(x, String.fromCharCode(97 + i));
+  return x;
+}
+
+/** A worker named after its address, as `setup` makes them. */
+function add(x: Sim, address: string): void {
+  x.addWorker(address, 1, `n-${address}`);
 }
 
 // ------------------------------------------------------------------ liveness
@@ -72,11 +51,11 @@ Deno.test("liveness: the TTL is checked often enough, never in a busy loop", () 
 Deno.test("KilledWorker names the key, the number of workers, the last worker and how it died", () => {
   const x = setup(1, { allowedFailures: 1 });
   x.submit([t("boom-1")]);
-  x.s.removeWorker("a", "connection closed; its process ended: exit code 3");
-  x.add("b");
+  x.removeWorker("a", false, "connection closed; its process ended: exit code 3");
+  add(x, "b");
   assert.equal(x.on("boom-1"), "b");
-  x.s.removeWorker("b", "connection closed; its process ended: killed by signal SIGKILL");
-  const [e] = x.clientMsgs().filter((m): m is KeyErred => m.op === "key-erred");
+  x.removeWorker("b", false, "connection closed; its process ended: killed by signal SIGKILL");
+  const [e] = erred(x.takeClient());
   assert.equal(e.e.name, "KilledWorker");
   assert.match(e.e.message, /'boom-1' on 2 different workers/);
   assert.match(e.e.message, /last worker was b \(.*killed by signal SIGKILL\)/);
@@ -85,27 +64,21 @@ Deno.test("KilledWorker names the key, the number of workers, the last worker an
 Deno.test("worker deaths do not use up retries; a task error does", () => {
   const x = setup(1, { allowedFailures: 1 });
   x.submit([t("r-1", [], { r: 2 })]);
-  x.s.removeWorker("a", "died");
-  x.add("b");
+  x.removeWorker("a", false, "died");
+  add(x, "b");
   assert.equal(x.s.tasks.get("r-1")!.retries, 2);
-  x.s.taskErred("b", {
-    op: "task-erred",
-    k: "r-1",
-    e: { name: "Error", message: "x" },
-    start: 0,
-    stop: 1,
-  });
+  x.err("r-1", "b", { name: "Error", message: "x" });
   assert.equal(x.s.tasks.get("r-1")!.retries, 1);
   assert.equal(x.s.tasks.get("r-1")!.state, "processing", "retried");
-  x.s.removeWorker("b", "died");
+  x.removeWorker("b", false, "died");
   assert.equal(x.s.tasks.get("r-1")!.state, "erred", "two deaths > allowedFailures = 1");
 });
 
 Deno.test("expected departures (retire, restart) never count as suspicious", () => {
   const x = setup(2, { allowedFailures: 0 });
   x.submit([t("r-0"), t("r-1")]);
-  x.s.removeWorker("a", "retired", true);
-  x.s.removeWorker("b", "restarted", true);
+  x.removeWorker("a", true, "retired");
+  x.removeWorker("b", true, "restarted");
   for (const k of ["r-0", "r-1"]) {
     assert.equal(x.s.tasks.get(k)!.suspicious, 0);
     assert.equal(x.s.tasks.get(k)!.state, "no-worker");
@@ -117,26 +90,18 @@ Deno.test("expected departures (retire, restart) never count as suspicious", () 
 // dask: test_restart, test_multiple_clients_restart
 Deno.test("cancelAll: every client's keys are cancelled and forgotten, in every state", () => {
   const x = setup(2);
-  x.s.addClient("d");
+  x.addClient("d");
   x.submit([t("m-1"), t("p-1"), t("w-1", ["p-1"])]);
-  x.submit([t("m-1"), t("e-1")], "d", ["m-1", "e-1"]);
+  x.submit([t("m-1"), t("e-1")], ["m-1", "e-1"], "d");
   x.finish("m-1");
-  x.s.taskErred(x.on("e-1"), {
-    op: "task-erred",
-    k: "e-1",
-    e: { name: "Error", message: "x" },
-    start: 0,
-    stop: 1,
-  });
+  x.err("e-1", x.on("e-1"), { name: "Error", message: "x" });
   assert.deepEqual(
     ["m-1", "p-1", "w-1", "e-1"].map((k) => x.s.tasks.get(k)!.state),
     ["memory", "processing", "waiting", "erred"],
   );
-  x.s.cancelAll("restarted");
-  const cancelled = (c: string) =>
-    x.clientMsgs(c).flatMap((m) => m.op === "keys-cancelled" ? m.keys : []).sort();
-  assert.deepEqual(cancelled("c"), ["m-1", "p-1", "w-1"]);
-  assert.deepEqual(cancelled("d"), ["e-1", "m-1"]);
+  x.cancelAll("restarted");
+  assert.deepEqual(cancelled(x.takeClient("c")).sort(), ["m-1", "p-1", "w-1"]);
+  assert.deepEqual(cancelled(x.takeClient("d")).sort(), ["e-1", "m-1"]);
   assert.equal(x.s.tasks.size, 0);
   for (const ws of x.s.workers.values()) {
     assert.equal(ws.processing.size, 0);
@@ -154,7 +119,7 @@ Deno.test("planRetire: keys only on the leaving worker go to the emptiest other;
   const x = setup(3);
   x.submit([t("x-1", [], { w: ["a"] }), t("y-1", [], { w: ["a"] }), t("z-1", [], { w: ["c"] })]);
   for (const k of ["x-1", "y-1", "z-1"]) x.finish(k);
-  addReplicas(x.s, "b", ["y-1"]); // y-1 also lives on b
+  x.replicasArrived("b", ["y-1"]); // y-1 also lives on b
   const leaving = resolveWorkers(x.s, ["n-a", "nobody"]);
   assert.deepEqual(leaving.map((w) => w.address), ["a"]);
   const plan = planRetire(x.s, leaving);
@@ -163,13 +128,13 @@ Deno.test("planRetire: keys only on the leaving worker go to the emptiest other;
   x.submit([t("n-1")]);
   assert.notEqual(x.on("n-1"), "a");
   // the copy arrives, then the worker leaves: nothing is recomputed
-  addReplicas(x.s, "b", ["x-1"]);
-  x.s.removeWorker("a", "retired", true);
+  x.replicasArrived("b", ["x-1"]);
+  x.removeWorker("a", true, "retired");
   for (const k of ["x-1", "y-1"]) {
     assert.equal(x.s.tasks.get(k)!.state, "memory");
     assert.deepEqual([...x.s.tasks.get(k)!.whoHas!].map((w) => w.address), ["b"]);
   }
-  assert.deepEqual(x.computes("b").filter((k) => k === "x-1" || k === "y-1"), []);
+  assert.deepEqual(x.computed("b").filter((k) => k === "x-1" || k === "y-1"), []);
 });
 
 Deno.test("planRetire with no other running worker plans nothing", () => {
