@@ -31,7 +31,7 @@ export function futuresIn(x: unknown): Future[] {
 export function fireAndForget(futures: unknown): void {
   const byClient = new Map<FireAndForgetHost, string[]>();
   for (const f of futuresIn(futures)) {
-    const host = f.client as FireAndForgetHost;
+    const host = f.client as unknown as FireAndForgetHost;
     if (typeof host?.[FIRE_AND_FORGET] !== "function") continue;
     let keys = byClient.get(host);
     if (!keys) byClient.set(host, keys = []);

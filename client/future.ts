@@ -6,7 +6,6 @@
 import type { Payload } from "../comm/serialize.ts";
 import type { TaskSpec } from "../comm/protocol.ts";
 import { CancelledError, TimeoutError } from "../comm/errors.ts";
-import type { Client } from "./client.ts";
 
 /** Where a Future stands. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
@@ -110,6 +109,17 @@ export class KeyState {
   }
 }
 
+/**
+ * The Client a Future belongs to, as the Future sees it: a Client (compare with `===`), declared
+ * here so that futures need not import the client's module.
+ */
+export interface FutureOwner {
+  /** The scheduler's address the client is connected to. */
+  readonly schedulerAddress: string;
+  /** The client's id at the scheduler. */
+  readonly id: string;
+}
+
 /** What a Future needs from its client (a private object of the Client, not the Client). */
 export interface FutureHost {
   /** Resolves with the key's value (fetching it if needed), or rejects with its error. */
@@ -135,7 +145,7 @@ const registry = new FinalizationRegistry<Token>((t) => {
   }
 });
 
-let make: (ks: KeyState, host: FutureHost, client: Client) => Future<unknown>;
+let make: (ks: KeyState, host: FutureHost, client: FutureOwner) => Future<unknown>;
 let stateOf: (future: Future<unknown>) => KeyState;
 
 /**
@@ -159,14 +169,14 @@ let stateOf: (future: Future<unknown>) => KeyState;
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** The Client that made this Future. */
-  readonly client: Client;
+  /** The Client that made this Future (`future.client === client`). */
+  readonly client: FutureOwner;
   readonly #ks: KeyState;
   readonly #host: FutureHost;
   readonly #token: Token;
 
   /** Made by a Client (see `newFuture`); one Future holds one reference to its key. */
-  private constructor(ks: KeyState, host: FutureHost, client: Client) {
+  private constructor(ks: KeyState, host: FutureHost, client: FutureOwner) {
     this.client = client;
     this.#ks = ks;
     this.#host = host;
@@ -290,7 +300,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
 }
 
 /** A new Future of `ks` for `client`, one more reference to the key (client/ only). */
-export function newFuture<T = unknown>(ks: KeyState, host: FutureHost, client: Client): Future<T> {
+export function newFuture<T = unknown>(
+  ks: KeyState,
+  host: FutureHost,
+  client: FutureOwner,
+): Future<T> {
   return make(ks, host, client) as Future<T>;
 }
 

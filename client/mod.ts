@@ -29,7 +29,7 @@ export type { Gathered } from "./gather.ts";
 export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./graph.ts";
 export type { ScatterOptions } from "./scatter.ts";
 export { fireAndForget } from "./cancel.ts";
-export { Future, type FutureStatus } from "./future.ts";
+export { Future, type FutureOwner, type FutureStatus } from "./future.ts";
 export type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
 export {
   AsCompleted,

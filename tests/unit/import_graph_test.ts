@@ -1,0 +1,103 @@
+/**
+ * The import graph of dtask's own modules (type imports included) has no cycle, and the layers
+ * keep their arrows: `client/` never imports `scheduler/`, `worker/` or `cluster/`; the
+ * scheduler's and the worker's state machines do no I/O.
+ */
+import assert from "node:assert/strict";
+
+const root = new URL("../../", import.meta.url);
+const SOURCE_DIRS = [
+  "actor",
+  "client",
+  "cluster",
+  "comm",
+  "core",
+  "dashboard",
+  "scheduler",
+  "worker",
+];
+
+/** Every dtask source module (not tests, benchmarks or examples), as a path from the root. */
+function sourceFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(new URL(dir, root))];
+    } catch {
+      return; // a layer that does not exist (yet)
+    }
+    for (const e of entries) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (e.name.endsWith(".ts")) out.push(path);
+    }
+  };
+  for (const d of SOURCE_DIRS) walk(d);
+  return ["mod.ts", ...out].sort();
+}
+
+/** The relative modules `path` imports or re-exports (static, dynamic and type-only). */
+function importsOf(path: string): string[] {
+  const text = Deno.readTextFileSync(new URL(path, root));
+  const specs = new Set<string>();
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
+  for (const m of text.matchAll(re)) {
+    if (!m[1].startsWith(".")) continue;
+    const url = new URL(m[1], new URL(path, root));
+    specs.add(url.href.slice(root.href.length));
+  }
+  return [...specs];
+}
+
+/** The graph's cycles, each as the list of modules around it (Tarjan's strongly connected sets). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>(), low = new Map<string, number>();
+  const stack: string[] = [], on = new Set<string>(), found: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      for (let w = stack.pop()!;; w = stack.pop()!) {
+        on.delete(w);
+        scc.push(w);
+        if (w === v) break;
+      }
+      if (scc.length > 1 || graph.get(v)!.includes(v)) found.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return found;
+}
+
+const graph = new Map(sourceFiles().map((f) => [f, importsOf(f)]));
+
+Deno.test("import graph: no module imports itself through others (no cycle)", () => {
+  const found = cycles(graph);
+  assert.deepEqual(found, [], `import cycles:\n${found.map((c) => c.join(" -> ")).join("\n")}`);
+});
+
+Deno.test("import graph: client/ imports no scheduler/, worker/ or cluster/ module", () => {
+  const bad = [...graph].flatMap(([f, deps]) =>
+    f.startsWith("client/")
+      ? deps.filter((d) => /^(scheduler|worker|cluster)\//.test(d)).map((d) => `${f} -> ${d}`)
+      : []
+  );
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("import graph: the walk sees the whole house", () => {
+  assert.ok(graph.size > 50, `only ${graph.size} modules found`);
+  assert.ok(graph.get("mod.ts")!.includes("client/mod.ts"));
+});
