@@ -1,5 +1,5 @@
 /**
- * Worker liveness (i5): when the scheduler last heard from each worker, and which workers went
+ * Worker liveness: when the scheduler last heard from each worker, and which workers went
  * longer than their time-to-live without a heartbeat. Pure: the caller passes the clock and
  * runs the timer; a check is O(workers), never O(tasks).
  *

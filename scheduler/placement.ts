@@ -70,7 +70,7 @@ export function pickWorker(ts: TaskState, workers: Iterable<WorkerState>): Worke
   return earliest(ts, holders.size ? holders : all);
 }
 
-// ---- resources (issue 4)
+// ---- resources
 
 /** Resources a task needs, e.g. `{ GPU: 1 }`. */
 export type Resources = Record<string, number>;

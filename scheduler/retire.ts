@@ -1,5 +1,5 @@
 /**
- * Retiring workers (i5, Dask's `retire_workers`), the pure part: which workers a request names,
+ * Retiring workers (Dask's `retire_workers`), the pure part: which workers a request names,
  * and where the keys that live only on them go before they stop. The scheduler actor sends the
  * `acquire-replicas` requests and closes the workers once their copies are registered.
  *

@@ -99,11 +99,11 @@ export class Scheduler {
   readonly #startedAt = Date.now();
   /** Cluster-wide client calls: run, replicate, datasets, events, task stream (internal). */
   private readonly calls: ClusterCalls;
-  /** The work-stealing timer (i4-steal). */
+  /** The work-stealing timer. */
   #balancer: ReturnType<typeof setInterval> | undefined;
-  /** Modules every worker imports (in-task, issue 4). */
+  /** Modules every worker imports (in-task). */
   readonly #preloads: string[] = [];
-  // fault tolerance (i5)
+  // fault tolerance
   /** Heartbeat times per worker, checked against `workerTtl` (internal). */
   private readonly liveness: Liveness = new Liveness();
   #ttlTimer: ReturnType<typeof setInterval> | undefined;
@@ -257,7 +257,7 @@ export class Scheduler {
 
   #addWorker(info: WorkerInfo, conn: Connection): void {
     this.#workers.set(info.address, conn);
-    // before any task reaches it (in-task, issue 4)
+    // before any task reaches it (in-task)
     if (this.#preloads.length) conn.send({ op: "preload", urls: [...this.#preloads] });
     const removing = conn.closed.then(async (reason) => {
       if (this.#workers.get(info.address) === conn) this.#workers.delete(info.address);
@@ -293,7 +293,7 @@ export class Scheduler {
     conn.start((msg) => this.#onWorker(info.address, msg));
   }
 
-  /** A worker left: its tasks are rescheduled, its data recomputed or cancelled (i5: one path). */
+  /** A worker left: its tasks are rescheduled, its data recomputed or cancelled (one path for every way a worker goes). */
   #removeWorker(address: string, reason: string, expected: boolean): void {
     this.#expected.delete(address);
     this.liveness.forget(address);
@@ -360,7 +360,7 @@ export class Scheduler {
     conn.start((msg) => this.#onClient(id, msg, conn));
   }
 
-  /** The lifecycle calls' view of this scheduler (i5). */
+  /** The lifecycle calls' view of this scheduler. */
   #lifecycle(): LifecycleHost {
     return {
       state: this.state,
@@ -398,7 +398,7 @@ export class Scheduler {
         return `a worker at ${info.address} is already registered`;
       }
       // a worker whose connection closed no longer holds its name (its nanny's new process may
-      // register before the old one is removed, i5)
+      // register before the old one is removed)
       const taken = joining.find((j) => j.name === info.name)?.address ??
         [...this.state.workers.values()].find((ws) =>
           ws.info.name === info.name && this.#workers.has(ws.address)
@@ -445,14 +445,14 @@ export class Scheduler {
         if (ws) this.liveness.seen(address, performance.now()); // i5
         return;
       }
-      // cluster-wide calls (i4-cluster): replies whose request is gone (a stale id)
+      // cluster-wide calls: replies whose request is gone (a stale id)
       case "run-reply":
       case "acquire-replicas-reply":
         return;
-      // work stealing (i4-steal)
+      // work stealing
       case "steal-response":
         return this.state.stealResponse(address, m.k, m.state);
-      // in-task (issue 4)
+      // in-task
       case "long-running":
         return this.state.longRunning(address, m.k);
       default:
@@ -505,7 +505,7 @@ export class Scheduler {
         this.#leaving.add(id);
         conn.close("client closed");
         return;
-      // cluster-wide calls (i4-cluster)
+      // cluster-wide calls
       case "run":
       case "replicate":
       case "rebalance":
@@ -519,10 +519,10 @@ export class Scheduler {
       case "unsubscribe-topic":
       case "get-task-stream":
         return this.calls.handle(id, m, conn);
-      // in-task (issue 4)
+      // in-task
       case "preload":
         return this.preload(m.urls);
-      // graph, scatter, cancel, retry (i4-graph)
+      // graph, scatter, cancel, retry
       case "cancel-keys":
         return this.state.cancelKeys(id, m.keys, m.force);
       case "retry-keys":
@@ -533,7 +533,7 @@ export class Scheduler {
         return this.#scatter(id, m, conn);
       case "update-data":
         return this.state.updateData(m.who, m.nbytes);
-      // fault tolerance (i5)
+      // fault tolerance
       case "restart":
         return this.#reply(conn, m.id, restartWorkers(this.#lifecycle(), m.timeout));
       case "retire-workers":
@@ -546,7 +546,7 @@ export class Scheduler {
     }
   }
 
-  /** Plans a scatter, waiting up to its timeout for an allowed worker to join (i4-graph). */
+  /** Plans a scatter, waiting up to its timeout for an allowed worker to join. */
   #scatter(id: string, m: Scatter, conn: Connection): void {
     const plan = () => this.state.scatterPlan(id, m.keys, m.nbytes, m.workers, m.broadcast);
     // the workers learn which keys to accept before the client learns where to send them
@@ -594,7 +594,7 @@ export class Scheduler {
     return restartWorkers(this.#lifecycle(), timeout);
   }
 
-  /** Retires workers gracefully, their data moved to peers first (i5). */
+  /** Retires workers gracefully, their data moved to peers first. */
   retireWorkers(names: string[], timeout = 60_000): Promise<string[]> {
     return retireWorkers(this.#lifecycle(), names, timeout);
   }

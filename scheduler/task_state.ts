@@ -77,7 +77,7 @@ export class TaskState implements HeapItem {
   occupancyShare = 0;
   heapIndex = -1;
   // Every waiting task costs its fields' bytes: the rare ones live in a side object made on first
-  // write (issue 3's memory per waiting task).
+  // write (scheduler memory per waiting task).
   #extra: TaskExtra | null = null;
 
   // Encoded arguments: a slab chunk and the range in it (offset * ARGS_LEN_SPAN + length, one
@@ -87,7 +87,7 @@ export class TaskState implements HeapItem {
 
   // Who wants it and what it waits on, each null, the single member, or a Set of two or more
   // (never emptied back): nearly every waiting task has one of each, and storing that member
-  // here rather than in a SmallSet saves two objects per task (issue 3's memory per waiting task).
+  // here rather than in a SmallSet saves two objects per task (scheduler memory per waiting task).
   #wants: Inline<string> = null;
   #waitingOn: Inline<TaskState> = null;
 
@@ -286,7 +286,7 @@ export class WorkerState {
    * Entries go stale when their task leaves (checked when read; compacted as it grows).
    */
   stealable: TaskState[] = [];
-  // in-task (issue 4)
+  // in-task
   /** Processing tasks that seceded: they hold no slot and count in no occupancy. */
   readonly longRunning: Set<TaskState> = new Set();
   /** Resources held by its processing tasks (null until one needs some). */

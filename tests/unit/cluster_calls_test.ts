@@ -1,4 +1,4 @@
-/** Cluster-wide calls (i4-cluster): message validation of their ops, and the bounded histories. */
+/** Cluster-wide calls: message validation of their ops, and the bounded histories. */
 import assert from "node:assert/strict";
 import { validateMessage } from "../../comm/connection.ts";
 import type { Message } from "../../comm/protocol.ts";
