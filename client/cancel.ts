@@ -3,7 +3,7 @@
  * completion with no Future held, even after its client releases it or closes (Dask's
  * "fire-and-forget" pseudo-client wants it).
  */
-import { CancelledError } from "../comm/errors.ts";
+import { CancelledError } from "../core/errors.ts";
 import { Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures } from "./gather.ts";
 import type { ClientHost } from "./host.ts";

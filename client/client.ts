@@ -9,7 +9,7 @@ import { Connection } from "../comm/connection.ts";
 import { PendingTransport } from "../comm/pending_transport.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import type { Message } from "../comm/protocol.ts";
-import { CancelledError, CommClosedError, fromEnvelope } from "../comm/errors.ts";
+import { CancelledError, CommClosedError, fromEnvelope } from "../core/errors.ts";
 import { Future, type FutureHost, KeyState, keyStateOf, newFuture } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";

@@ -4,9 +4,9 @@
  */
 import type { Message, Requester, TopicEvent } from "../comm/protocol.ts";
 import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
-import { type ErrorEnvelope, fromEnvelope } from "../comm/errors.ts";
-import { functionHash } from "../comm/keys.ts";
-import { checkFunctionSource } from "../comm/function_source.ts";
+import { type ErrorEnvelope, fromEnvelope } from "../core/errors.ts";
+import { functionHash } from "../core/keys.ts";
+import { checkFunctionSource } from "../core/function_source.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import { collectFutures } from "./gather.ts";
 

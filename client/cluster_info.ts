@@ -3,7 +3,7 @@
  * workers, restarting and retiring them, and preloading modules on them.
  */
 import type { WorkerInfo } from "../comm/protocol.ts";
-import { CommClosedError, fromEnvelope, TimeoutError } from "../comm/errors.ts";
+import { CommClosedError, fromEnvelope, TimeoutError } from "../core/errors.ts";
 import { Future } from "./future.ts";
 import type { CallsClient } from "./cluster_calls.ts";
 

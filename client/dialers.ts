@@ -5,7 +5,7 @@
  */
 import { type Dialer as WireDialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { parseAddress, type Transport } from "../comm/transport.ts";
-import { CommClosedError } from "../comm/errors.ts";
+import { CommClosedError } from "../core/errors.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
 import type { Dialer } from "./transport.ts";
 

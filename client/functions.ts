@@ -1,7 +1,7 @@
 /** What a Client sends of a submitted function: its hash, name and source, checked once. */
 import type { FunctionDef } from "../comm/protocol.ts";
-import { functionHash } from "../comm/keys.ts";
-import { checkFunctionSource } from "../comm/function_source.ts";
+import { functionHash } from "../core/keys.ts";
+import { checkFunctionSource } from "../core/function_source.ts";
 
 /** A function as submitted: its FunctionDef and the prefix of its task keys. */
 export interface FnInfo extends FunctionDef {

@@ -5,7 +5,7 @@
  */
 import type { Payload } from "../comm/serialize.ts";
 import type { TaskSpec } from "../comm/protocol.ts";
-import { CancelledError, TimeoutError } from "../comm/errors.ts";
+import { CancelledError, TimeoutError } from "../core/errors.ts";
 
 /** Where a Future stands. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";

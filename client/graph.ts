@@ -4,7 +4,7 @@
  * Checked (unknown refs, cycles) and ordered dependencies first, before anything is sent.
  */
 import { encodeValue, type Payload } from "../comm/serialize.ts";
-import { CancelledError, DtaskError, KeyError } from "../comm/errors.ts";
+import { CancelledError, DtaskError, KeyError } from "../core/errors.ts";
 import { Future, keyStateOf } from "./future.ts";
 import type { ClientHost, TaskOptions } from "./host.ts";
 

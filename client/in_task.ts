@@ -4,7 +4,7 @@
  * throw a clear error anywhere else. In a submitted function these names need no import: the
  * thread binds them when it compiles the function.
  */
-import { inTask, waitOutsideSlot } from "../comm/in_task.ts";
+import { inTask, waitOutsideSlot } from "../core/in_task.ts";
 export { asCompleted, wait } from "./wait.ts";
 import { Client, type ClientOptions, connectInTask } from "./client.ts";
 
@@ -14,7 +14,7 @@ export {
   secede,
   type TaskWorker,
   type TaskWorkerInfo,
-} from "../comm/in_task.ts";
+} from "../core/in_task.ts";
 
 /**
  * A Client connected to the scheduler of the worker the calling task runs on; one per thread,

@@ -50,4 +50,4 @@ export {
   ScopeError,
   SerializationError,
   TimeoutError,
-} from "../comm/errors.ts";
+} from "../core/errors.ts";

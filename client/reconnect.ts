@@ -8,7 +8,7 @@ import { type Dialer, sendHello } from "../comm/handshake.ts";
 import type { FunctionDef, Hello, TaskSpec, UpdateGraph, Welcome } from "../comm/protocol.ts";
 import type { KeyState } from "./future.ts";
 import type { Transport } from "../comm/transport.ts";
-import { CommClosedError } from "../comm/errors.ts";
+import { CommClosedError } from "../core/errors.ts";
 
 /** Default time a client keeps trying to reconnect before its futures fail (ms). */
 export const DEFAULT_RECONNECT_TIMEOUT = 30_000;

@@ -6,8 +6,8 @@
  */
 import type { ScatterPlan } from "../comm/protocol.ts";
 import { encodeValue, type Payload } from "../comm/serialize.ts";
-import { hashBytes, randomKey } from "../comm/keys.ts";
-import { fromEnvelope } from "../comm/errors.ts";
+import { hashBytes, randomKey } from "../core/keys.ts";
+import { fromEnvelope } from "../core/errors.ts";
 import type { KeyState } from "./future.ts";
 import type { ClientHost } from "./host.ts";
 

@@ -5,7 +5,7 @@
  */
 import type { ClientToScheduler, FunctionDef, TaskSpec } from "../comm/protocol.ts";
 import { encodeValue, type Payload } from "../comm/serialize.ts";
-import { pureKey, randomKey } from "../comm/keys.ts";
+import { pureKey, randomKey } from "../core/keys.ts";
 import { Future, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
 import { fnInfo } from "./functions.ts";

@@ -3,7 +3,7 @@
  * fetching values that did not come with their results straight from the workers.
  */
 import { decodeValue, type Payload } from "../comm/serialize.ts";
-import { CancelledError } from "../comm/errors.ts";
+import { CancelledError } from "../core/errors.ts";
 import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import type { ClientHost } from "./host.ts";

@@ -1,7 +1,7 @@
 /** Waiting on many Futures: `wait` and `asCompleted`. */
-import { TimeoutError } from "../comm/errors.ts";
+import { TimeoutError } from "../core/errors.ts";
 import { Future, keyStateOf } from "./future.ts";
-import { waitOutsideSlot } from "../comm/in_task.ts";
+import { waitOutsideSlot } from "../core/in_task.ts";
 
 /** What `wait` resolves to: the Futures that settled and those that did not. */
 export interface WaitResult<T = unknown> {

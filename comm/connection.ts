@@ -12,7 +12,7 @@ import {
   validateMessage,
 } from "./protocol/messages.ts";
 import { describe } from "./protocol/fields.ts";
-import { CommClosedError, ProtocolError } from "./errors.ts";
+import { CommClosedError, ProtocolError } from "../core/errors.ts";
 import type { Payload } from "./serialize.ts";
 
 export { validateMessage };

@@ -3,7 +3,7 @@ import type { Transport } from "./transport.ts";
 import { parseAddress } from "./transport.ts";
 import { connectTcp } from "./tcp.ts";
 import { connectInproc } from "./inproc.ts";
-import { CommClosedError } from "./errors.ts";
+import { CommClosedError } from "../core/errors.ts";
 
 /** Dials tcp:// and inproc:// addresses. */
 export async function dial(address: string): Promise<Transport> {

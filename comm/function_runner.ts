@@ -4,8 +4,8 @@
  */
 import type { FunctionDef } from "./protocol.ts";
 import { decodeValue, encodeValue, type Payload } from "./serialize.ts";
-import { type ErrorEnvelope, toEnvelope } from "./errors.ts";
-import { compileFunction, scopeErrorFrom, type TaskFunction } from "./compile.ts";
+import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
+import { compileFunction, scopeErrorFrom, type TaskFunction } from "../core/compile.ts";
 
 /** Compiled functions kept per runner; past this many the cache starts over. */
 const MAX_CACHED = 1000;

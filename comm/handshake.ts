@@ -3,7 +3,7 @@ import type { Transport } from "./transport.ts";
 import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol/handshake.ts";
 import { validateHello, validateMessage } from "./protocol/messages.ts";
 import { describe } from "./protocol/fields.ts";
-import { CommClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import { CommClosedError, ProtocolError, TimeoutError } from "../core/errors.ts";
 
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
 export type Dialer = (address: string) => Promise<Transport>;

@@ -1,7 +1,7 @@
 /** In-process transport: batches handed across by reference, no encoding. */
 import type { Message } from "./protocol.ts";
 import type { Listener, Transport } from "./transport.ts";
-import { CommClosedError } from "./errors.ts";
+import { CommClosedError } from "../core/errors.ts";
 
 /** One end of an in-process pipe. */
 class InprocEnd implements Transport {

@@ -2,7 +2,7 @@
 import { Connection } from "./connection.ts";
 import type { Dialer } from "./handshake.ts";
 import { sendHello } from "./handshake.ts";
-import { fromEnvelope } from "./errors.ts";
+import { fromEnvelope } from "../core/errors.ts";
 import type { Payload } from "./serialize.ts";
 
 /** Keeps one connection per peer address and fetches values over it. */

@@ -23,7 +23,13 @@
  * @module
  */
 import { addExtension, Packr } from "msgpackr/pack";
-import { DtaskError, fromEnvelope, isError, SerializationError, toEnvelope } from "./errors.ts";
+import {
+  DtaskError,
+  fromEnvelope,
+  isError,
+  SerializationError,
+  toEnvelope,
+} from "../core/errors.ts";
 
 /** Buffers of at least this many bytes travel as out-of-band frames, not inside the header. */
 export const FRAME_THRESHOLD = 64 * 1024;

@@ -8,7 +8,7 @@ import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
 import type { Transport } from "./transport.ts";
 import { align8, decodePacket, encodePacket, handshakeCodec, streamCodec } from "./wire.ts";
-import { ProtocolError } from "./errors.ts";
+import { ProtocolError } from "../core/errors.ts";
 import { returnStaging, takeStaging } from "./staging.ts";
 import {
   DEFAULT_MAX_FRAME,

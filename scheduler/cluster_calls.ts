@@ -11,7 +11,7 @@ import type {
   SchedulerToClient,
 } from "../comm/protocol.ts";
 import { encodeValue, Payload } from "../comm/serialize.ts";
-import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../comm/errors.ts";
+import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../core/errors.ts";
 // Layering exception: the scheduler compiles `runOnScheduler` functions as workers do.
 import { FunctionRunner } from "../comm/function_runner.ts";
 import { EventLog, TaskStream } from "./event_log.ts";

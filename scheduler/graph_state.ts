@@ -12,8 +12,8 @@ import type {
   TaskFinished,
   WorkerToScheduler,
 } from "../comm/protocol.ts";
-import type { ErrorEnvelope } from "../comm/errors.ts";
-import { IndexedHeap } from "../comm/heap.ts";
+import type { ErrorEnvelope } from "../core/errors.ts";
+import { IndexedHeap } from "../core/heap.ts";
 import {
   runsBefore,
   TASK_STATES,

@@ -6,7 +6,7 @@
  */
 import type { PlainTasks, UpdateGraph } from "../comm/protocol.ts";
 import { DEFAULT_FIFO_TIMEOUT } from "../comm/protocol.ts";
-import { keyPrefix } from "../comm/keys.ts";
+import { keyPrefix } from "../core/keys.ts";
 import { SmallSet } from "./small_set.ts";
 import { TaskState } from "./task_state.ts";
 import { ArgSlab } from "./arg_slab.ts";

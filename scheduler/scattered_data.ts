@@ -4,7 +4,7 @@
  * recomputed from, cancels it and its dependents when no worker holds it any more. Pure: no I/O,
  * no timers.
  */
-import { keyPrefix } from "../comm/keys.ts";
+import { keyPrefix } from "../core/keys.ts";
 import { SmallSet } from "./small_set.ts";
 import { TaskState, type WorkerState } from "./task_state.ts";
 import type { GraphState, SchedulerExtension, SchedulerOp } from "./graph_state.ts";

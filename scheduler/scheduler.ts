@@ -1,7 +1,7 @@
 /** The scheduler actor: listeners, connections, and the I/O around the state machine. */
 import { Connection } from "../comm/connection.ts";
 import { AUTH_FAILED, receiveHello, tokenMatches, withTimeout } from "../comm/handshake.ts";
-import { CommClosedError, TimeoutError, toEnvelope } from "../comm/errors.ts";
+import { CommClosedError, TimeoutError, toEnvelope } from "../core/errors.ts";
 import { listenTcp } from "../comm/tcp_listener.ts";
 import { advertisedAddress } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";

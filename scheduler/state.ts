@@ -25,7 +25,7 @@ import {
   type Steal,
 } from "./graph_state.ts";
 import type { TaskState, TaskStateName, WorkerState } from "./task_state.ts";
-import type { IndexedHeap } from "../comm/heap.ts";
+import type { IndexedHeap } from "../core/heap.ts";
 import type { Resources } from "./placement.ts";
 import { Assignment } from "./assignment.ts";
 import { Queuing } from "./queuing.ts";

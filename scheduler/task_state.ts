@@ -1,8 +1,8 @@
 /** The scheduler's records of tasks, workers and clients. */
 import { Payload } from "../comm/serialize.ts";
-import type { ErrorEnvelope } from "../comm/errors.ts";
+import type { ErrorEnvelope } from "../core/errors.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
-import type { HeapItem } from "../comm/heap.ts";
+import type { HeapItem } from "../core/heap.ts";
 import {
   type Inline,
   inlineAdd,

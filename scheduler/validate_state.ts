@@ -5,8 +5,8 @@
  * against their sums, the queues against the states, wants against the known clients. The
  * state machine runs it after every stimulus when its config says `validate` (the tests do).
  */
-import { DtaskError } from "../comm/errors.ts";
-import type { IndexedHeap } from "../comm/heap.ts";
+import { DtaskError } from "../core/errors.ts";
+import type { IndexedHeap } from "../core/heap.ts";
 import type { SchedulerConfig, Steal } from "./graph_state.ts";
 import type { Resources } from "./placement.ts";
 import { TASK_STATES, type TaskState, type TaskStateName, type WorkerState } from "./task_state.ts";

@@ -7,14 +7,14 @@
  * thread that dies is replaced and the tasks it had in flight are reported as errors.
  */
 import { Payload } from "../comm/serialize.ts";
-import { DtaskError, type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
+import { DtaskError, type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
 import type {
   FromThread,
   ToThread,
   WireOutcome,
   WireTask,
 } from "../comm/protocol/worker_thread.ts";
-import type { TaskWorkerInfo } from "../comm/in_task.ts";
+import type { TaskWorkerInfo } from "../core/in_task.ts";
 
 /** A task to run: its function by hash (source the first time), encoded args and deps. */
 export interface TaskRun {

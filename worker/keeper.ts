@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Backoff, type BackoffOptions, pause } from "../comm/backoff.ts";
+import { Backoff, type BackoffOptions, pause } from "../core/backoff.ts";
 import { schedulerGoneMessage } from "./register.ts";
 
 /** How a kept worker ended on its own. */

@@ -10,7 +10,7 @@ import { parseMemoryLimit } from "./memory_limit.ts";
 import { parseDuration } from "./duration.ts";
 import { type KeeperOutcome, WorkerKeeper } from "./keeper.ts";
 import { startInProcess, startNanny } from "./kept_workers.ts";
-import { pause } from "../comm/backoff.ts";
+import { pause } from "../core/backoff.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
-import { TimeoutError } from "../comm/errors.ts";
+import { TimeoutError } from "../core/errors.ts";
 
 const { values } = parseArgs({
   options: {

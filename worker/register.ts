@@ -9,8 +9,8 @@
 import { type Dialer, sendHello } from "../comm/handshake.ts";
 import type { Hello, Welcome } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
-import { ProtocolError, TimeoutError } from "../comm/errors.ts";
-import { Backoff, pause } from "../comm/backoff.ts";
+import { ProtocolError, TimeoutError } from "../core/errors.ts";
+import { Backoff, pause } from "../core/backoff.ts";
 
 /** What `register` needs. */
 export interface RegisterOptions {

@@ -11,8 +11,8 @@ import type {
   WorkerToScheduler,
 } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
-import type { ErrorEnvelope } from "../comm/errors.ts";
-import { IndexedHeap, priorityLess } from "../comm/heap.ts";
+import type { ErrorEnvelope } from "../core/errors.ts";
+import { IndexedHeap, priorityLess } from "../core/heap.ts";
 
 /** Task states on a worker, with Dask's meaning. */
 export type WorkerTaskStateName =

@@ -12,7 +12,7 @@ export interface TaskContext {
   readonly thread: number;
 }
 
-import { threadHooks } from "../comm/in_task.ts";
+import { threadHooks } from "../core/in_task.ts";
 
 const SLOT = Symbol.for("dtask.taskContext");
 const g = globalThis as { [SLOT]?: TaskContext };

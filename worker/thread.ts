@@ -8,14 +8,14 @@
  * prevented and reported. What tasks print is prefixed with their key (or dropped).
  */
 import { decodeValue, encodeValue, Payload } from "../comm/serialize.ts";
-import { type ErrorEnvelope, toEnvelope } from "../comm/errors.ts";
+import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
 import type {
   FromThread,
   ToThread,
   WireOutcome,
   WireTask,
 } from "../comm/protocol/worker_thread.ts";
-import { compileFunction, scopeErrorFrom, type TaskFunction } from "../comm/compile.ts";
+import { compileFunction, scopeErrorFrom, type TaskFunction } from "../core/compile.ts";
 import { setCurrentTask } from "./task_context.ts";
 import { collectGarbage } from "./collect_garbage.ts";
 // in-task: getWorker/getClient/secede/rejoin, preload
@@ -28,7 +28,7 @@ import {
   rejoin,
   secede,
   type TaskWorkerInfo,
-} from "../comm/in_task.ts";
+} from "../core/in_task.ts";
 
 /** Names in a function's source that need the client module (loaded in the background). */
 const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;

@@ -4,7 +4,7 @@
  * of its keys. Cluster-wide calls (cluster_calls.ts) travel on it too.
  */
 import type { Payload } from "../serialize.ts";
-import type { ErrorEnvelope } from "../errors.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   each,
   envelope,

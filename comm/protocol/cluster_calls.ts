@@ -4,7 +4,7 @@
  * and the task stream. The client–scheduler tables include these two.
  */
 import type { Payload } from "../serialize.ts";
-import type { ErrorEnvelope } from "../errors.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   column,
   each,

@@ -3,7 +3,7 @@
  * (one by one, or as plain columns), what a worker says about itself, and the generic reply.
  */
 import { Payload } from "../serialize.ts";
-import type { ErrorEnvelope } from "../errors.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   each,
   isIndex,

@@ -3,7 +3,7 @@
  * union, validation of what arrives (one table lookup and one validator per message), which
  * ops answer requests and what each request's reply is, and narrowing to a stream's role.
  */
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "../../core/errors.ts";
 import { describe, isObj } from "./fields.ts";
 import { HANDSHAKE, type HandshakeMessage, type Hello } from "./handshake.ts";
 import {

@@ -4,7 +4,7 @@
  * missing dependencies and its load. `run` and `preload` are the client's messages, relayed.
  */
 import type { Payload } from "../serialize.ts";
-import type { ErrorEnvelope } from "../errors.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   envelope,
   isNum,

@@ -3,8 +3,8 @@
  * They travel by structured clone with transfer lists, between parts of one process that trust
  * each other, so they are not validated and share no op namespace with the network channels.
  */
-import type { ErrorEnvelope } from "../errors.ts";
-import type { TaskWorkerInfo } from "../in_task.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
+import type { TaskWorkerInfo } from "../../core/in_task.ts";
 
 /** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
 export interface WireTask {

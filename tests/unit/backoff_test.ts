@@ -1,6 +1,6 @@
 // Exponential backoff with a cap and jitter, and the pause between attempts.
 import assert from "node:assert/strict";
-import { Backoff, backoffDelay, pause } from "../../comm/backoff.ts";
+import { Backoff, backoffDelay, pause } from "../../core/backoff.ts";
 
 Deno.test("backoff: delays double from the first, stop at the cap, and jitter only shortens them", () => {
   const none = { initial: 100, max: 1000, jitter: 0 };

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { validateMessage } from "../../comm/connection.ts";
 import type { Message } from "../../comm/protocol.ts";
 import { Payload } from "../../comm/serialize.ts";
-import { ProtocolError } from "../../comm/errors.ts";
+import { ProtocolError } from "../../core/errors.ts";
 import { EventLog, Ring, TaskStream } from "../../scheduler/event_log.ts";
 
 Deno.test("validateMessage accepts the cluster-call ops and names their bad fields", () => {

@@ -4,8 +4,8 @@ import {
   compileFunction,
   functionKind,
   scopeErrorFrom,
-} from "../../comm/compile.ts";
-import { ScopeError } from "../../comm/errors.ts";
+} from "../../core/compile.ts";
+import { ScopeError } from "../../core/errors.ts";
 
 Deno.test("checkFunctionSource accepts arrows, function expressions and classes", () => {
   const add = (a: number, b: number) => a + b;

@@ -7,7 +7,7 @@ import { listenTcp } from "../../comm/tcp_listener.ts";
 import { connectInproc, inprocPair, listenInproc } from "../../comm/inproc.ts";
 import { encodePacket, streamCodec } from "../../comm/wire.ts";
 import { decodeValue, encodeValue, Payload } from "../../comm/serialize.ts";
-import { CommClosedError, ProtocolError } from "../../comm/errors.ts";
+import { CommClosedError, ProtocolError } from "../../core/errors.ts";
 import type { Transport } from "../../comm/transport.ts";
 import type {
   KeyInMemory,

@@ -11,7 +11,7 @@ import {
   SerializationError,
   TimeoutError,
   toEnvelope,
-} from "../../comm/errors.ts";
+} from "../../core/errors.ts";
 
 const CLASSES = [
   CancelledError,

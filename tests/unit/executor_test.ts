@@ -7,8 +7,8 @@ import {
   type ThreadErrorInfo,
 } from "../../worker/executor.ts";
 import { decodeValue, encodeValue, Payload, Ref } from "../../comm/serialize.ts";
-import { fromEnvelope, ScopeError } from "../../comm/errors.ts";
-import { checkFunctionSource, type Shippable } from "../../comm/compile.ts";
+import { fromEnvelope, ScopeError } from "../../core/errors.ts";
+import { checkFunctionSource, type Shippable } from "../../core/compile.ts";
 import { getWorker, rejoin, secede } from "../../client/in_task.ts";
 
 /** FNV-1a of a string, as hex (test-only function hash). */

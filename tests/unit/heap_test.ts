@@ -1,6 +1,6 @@
 /** IndexedHeap and priorityLess: ordering, removal of any item, and the stored index. */
 import assert from "node:assert/strict";
-import { type HeapItem, IndexedHeap, priorityLess } from "../../comm/heap.ts";
+import { type HeapItem, IndexedHeap, priorityLess } from "../../core/heap.ts";
 
 interface Item extends HeapItem {
   id: number;

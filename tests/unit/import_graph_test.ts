@@ -101,3 +101,35 @@ Deno.test("import graph: the walk sees the whole house", () => {
   assert.ok(graph.size > 50, `only ${graph.size} modules found`);
   assert.ok(graph.get("mod.ts")!.includes("client/mod.ts"));
 });
+
+Deno.test("import graph: core/ imports nothing of dtask but core/", () => {
+  const bad = [...graph].flatMap(([f, deps]) =>
+    f.startsWith("core/")
+      ? deps.filter((d) => !d.startsWith("core/")).map((d) => `${f} -> ${d}`)
+      : []
+  );
+  assert.deepEqual(bad, []);
+});
+
+/** What the pure state machines may import: core/, the protocol's types, and each other. */
+const PURE = /^(core\/|comm\/protocol(\.ts|\/)|comm\/serialize\.ts$)/;
+
+Deno.test("import graph: the state machines import only core/, the protocol and pure siblings", () => {
+  // the scheduler's state machine is everything state.ts reaches inside scheduler/
+  const machine = new Set<string>();
+  const todo = ["scheduler/state.ts", "worker/state.ts"];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (machine.has(f)) continue;
+    machine.add(f);
+    for (const d of graph.get(f) ?? []) if (!PURE.test(d)) todo.push(d);
+  }
+  const io = [...machine].filter((f) => !/^(scheduler|worker)\//.test(f));
+  assert.deepEqual(
+    io,
+    [],
+    "a state machine reaches a module outside its folder, core/ and the protocol",
+  );
+  for (const actor of ["scheduler/scheduler.ts", "worker/worker.ts", "worker/executor.ts"]) {
+    assert.ok(!machine.has(actor), `a state machine imports ${actor}`);
+  }
+});

@@ -7,7 +7,7 @@ import {
   keyPrefix,
   pureKey,
   randomKey,
-} from "../../comm/keys.ts";
+} from "../../core/keys.ts";
 import { encodeValue, FRAME_THRESHOLD } from "../../comm/serialize.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -189,7 +189,7 @@ Deno.test("keyPrefix: the one-entry cache never answers for another prefix", () 
 });
 
 Deno.test("keys, serialize and errors use no Deno.* and no node: imports", async () => {
-  for (const file of ["comm/keys.ts", "comm/serialize.ts", "comm/errors.ts"]) {
+  for (const file of ["core/keys.ts", "comm/serialize.ts", "core/errors.ts"]) {
     const text = await Deno.readTextFile(new URL(`../../${file}`, import.meta.url));
     const src = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, ""); // code only
     assert.doesNotMatch(src, /\bDeno\./, file);

@@ -18,7 +18,7 @@ import {
   validateMessage,
   WORKER_OPS,
 } from "../../comm/protocol.ts";
-import { ProtocolError } from "../../comm/errors.ts";
+import { ProtocolError } from "../../core/errors.ts";
 import { Payload } from "../../comm/serialize.ts";
 
 /** Every direction table, with its channel's name. */

@@ -9,7 +9,7 @@ import {
   Payload,
   Ref,
 } from "../../comm/serialize.ts";
-import { SerializationError, TimeoutError } from "../../comm/errors.ts";
+import { SerializationError, TimeoutError } from "../../core/errors.ts";
 
 const rt = <T>(v: T): T => decodeValue(encodeValue(v)) as T;
 const same = (a: unknown, b: unknown) =>
@@ -363,7 +363,7 @@ Deno.test("serialize, errors and keys run with no permission at all (browser-saf
     await Deno.writeTextFile(
       script,
       `const m = await import("${new URL("comm/serialize.ts", root)}");
-       const k = await import("${new URL("comm/keys.ts", root)}");
+       const k = await import("${new URL("core/keys.ts", root)}");
        await m.loadArrow();
        console.log(m.decodeValue(m.encodeValue(new Map([[1, 2n]]))).get(1), k.hashBytes("x").length);`,
     );

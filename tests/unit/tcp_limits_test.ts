@@ -6,7 +6,7 @@ import { listenTcp, type TcpListenOptions } from "../../comm/tcp_listener.ts";
 import { EAGER_REGION, FIRST_READ_BUFFER, READ_BUFFER } from "../../comm/limits.ts";
 import { encodePacket, streamCodec } from "../../comm/wire.ts";
 import { Payload } from "../../comm/serialize.ts";
-import { ProtocolError } from "../../comm/errors.ts";
+import { ProtocolError } from "../../core/errors.ts";
 import { sendHello } from "../../comm/handshake.ts";
 import { type Message, PROTOCOL_VERSION } from "../../comm/protocol.ts";
 

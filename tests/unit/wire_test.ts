@@ -11,7 +11,7 @@ import {
 } from "../../comm/wire.ts";
 import { MAX_FIRST_PACKET, TcpTransport } from "../../comm/tcp.ts";
 import { decodeValue, encodeValue, FRAME_THRESHOLD, Payload } from "../../comm/serialize.ts";
-import { ProtocolError } from "../../comm/errors.ts";
+import { ProtocolError } from "../../core/errors.ts";
 import type { Message } from "../../comm/protocol.ts";
 import { concat } from "../fixtures/bytes.ts";
 

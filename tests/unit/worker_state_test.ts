@@ -20,7 +20,7 @@ import type {
   WorkerToScheduler,
 } from "../../comm/protocol.ts";
 import { encodeValue, type Payload } from "../../comm/serialize.ts";
-import type { ErrorEnvelope } from "../../comm/errors.ts";
+import type { ErrorEnvelope } from "../../core/errors.ts";
 
 const FN: FunctionDef = { h: "fn-inc", n: "inc", s: "function inc(x) { return x + 1; }" };
 const BOOM: ErrorEnvelope = { name: "Error", message: "boom" };

@@ -4,7 +4,6 @@
  * Browser-safe: no `Deno.*`, no `node:` imports.
  * @module
  */
-import type { Payload } from "./serialize.ts";
 
 const C1 = 0x239b961b, C2 = 0xab0e9789, C3 = 0x38b34ae5, C4 = 0xa1e38b93;
 const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
@@ -178,7 +177,11 @@ export function fnPrefix(fnName: string): string {
 }
 
 /** The key of a pure task: the same function and arguments always give the same key. */
-export function pureKey(fnName: string, fnHash: string, argsPayload: Payload): string {
+export function pureKey(
+  fnName: string,
+  fnHash: string,
+  argsPayload: { readonly header: Uint8Array; readonly frames: readonly Uint8Array[] },
+): string {
   const hash = hashBytes("dtask.pure", fnHash, argsPayload.header, ...argsPayload.frames);
   return `${fnPrefix(fnName)}-${hash}`;
 }

@@ -1,6 +1,6 @@
 /**
  * Checking that a function can be shipped as source text (client side; browser-safe: no
- * `Deno.*`, no `node:`, no eval). Workers compile what passes (comm/compile.ts).
+ * `Deno.*`, no `node:`, no eval). Workers compile what passes (core/compile.ts).
  */
 
 /** Anything callable or constructible that can be shipped (functions, and classes for actors). */
