@@ -31,7 +31,7 @@ export class Assignment {
   assign(ts: TaskState, ws: WorkerState, from: TaskStateName): void {
     const g = this.records;
     ts.state = "processing";
-    g.count(from, "processing");
+    g.count(from, "processing", ts, ws.address);
     ts.clearWaitingOn();
     ts.processingOn = ws;
     ws.processing.add(ts);

@@ -140,7 +140,7 @@ export class ClientOps implements SchedulerExtension {
       ts.exception = null;
       ts.blame = null;
       ts.state = "released";
-      this.records.count("erred", "released");
+      this.records.count("erred", "released", ts);
     }
     this.engine.recommend(all, "waiting");
     this.engine.run();

@@ -16,13 +16,7 @@ import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../co
 import { FunctionRunner } from "../comm/function_runner.ts";
 import { EventLog, TaskStream } from "./event_log.ts";
 import type { SchedulerState } from "./state.ts";
-import {
-  type AcquirePlan,
-  addReplicas,
-  planRebalance,
-  planReplicate,
-  removeReplicas,
-} from "./replicas.ts";
+import { type AcquirePlan, planRebalance, planReplicate } from "./replicas.ts";
 
 /** What the cluster calls need from the scheduler actor. */
 export interface CallsHost {
@@ -31,6 +25,10 @@ export interface CallsHost {
   worker(address: string): Connection | undefined;
   /** The live connection to a client. */
   client(id: string): Connection | undefined;
+  /** A worker now holds copies of `keys` (posted to the actor: this runs after an await). */
+  replicasAdded(address: string, keys: string[]): void;
+  /** A worker's copies of `keys` are dropped (posted to the actor, as above). */
+  replicasRemoved(address: string, keys: string[]): void;
 }
 
 /** Events kept per topic (Dask keeps 100,000). */
@@ -227,7 +225,7 @@ export class ClusterCalls {
       if (!conn) return;
       try {
         const r = await conn.request({ op: "acquire-replicas", id: 0, who });
-        addReplicas(this.host.state, address, r.keys);
+        this.host.replicasAdded(address, r.keys);
         got.set(address, r.keys);
       } catch { /* that worker left: its copies were never made */ }
     }));
@@ -255,7 +253,7 @@ export class ClusterCalls {
         list.push(k);
       }
     }
-    for (const [from, ks] of drop) removeReplicas(this.host.state, from, ks);
+    for (const [from, ks] of drop) this.host.replicasRemoved(from, ks);
   }
 
   #publish(name: string, ds: Dataset): ErrorEnvelope | undefined {

@@ -22,6 +22,7 @@ import {
   type WorkerState,
 } from "./task_state.ts";
 import type { Resources } from "./placement.ts";
+import { NO_RECORDING, type TransitionRecorder } from "./stimulus_log.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
 export interface SchedulerOutbox {
@@ -124,17 +125,23 @@ export class GraphState {
   /** Workers whose resources freed up (or that joined) since the resource queue was looked at. */
   readonly resourcesFreed: Set<WorkerState> = new Set();
 
-  constructor(readonly out: SchedulerOutbox, readonly config: SchedulerConfig) {
+  constructor(
+    readonly out: SchedulerOutbox,
+    readonly config: SchedulerConfig,
+    /** Where each transition and worker event is recorded (the stimulus log). */
+    readonly recorder: TransitionRecorder = NO_RECORDING,
+  ) {
     this.counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<
       TaskStateName,
       number
     >;
   }
 
-  /** One task moved from state `from` to state `to`. */
-  count(from: TaskStateName, to: TaskStateName): void {
+  /** Task `ts` moved from state `from` to state `to` (on `worker`): counted and recorded. */
+  count(from: TaskStateName, to: TaskStateName, ts: TaskState, worker?: string): void {
     this.counts[from]--;
     this.counts[to]++;
+    this.recorder.transition(ts.key, from, to, worker);
   }
 
   /** Whether a client or a pending dependent still needs this task's value. */

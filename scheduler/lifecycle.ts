@@ -7,7 +7,6 @@
  */
 import type { Connection } from "../comm/connection.ts";
 import type { SchedulerState } from "./state.ts";
-import { addReplicas } from "./replicas.ts";
 import { planRetire, resolveWorkers } from "./retire.ts";
 
 /** What the lifecycle calls need from the scheduler actor. */
@@ -17,6 +16,8 @@ export interface LifecycleHost {
   worker(address: string): Connection | undefined;
   /** Marks a worker's departure as expected (and why): its tasks are not counted suspicious. */
   expect(address: string, why: string): void;
+  /** A worker now holds copies of `keys` (posted to the actor: this runs after an await). */
+  replicasAdded(address: string, keys: string[]): void;
   /** Resolves once `pred()` holds (checked whenever workers change); TimeoutError after `ms`. */
   until(pred: () => boolean, ms: number, what: string): Promise<void>;
 }
@@ -61,7 +62,7 @@ export async function retireWorkers(
     if (!conn) return;
     try {
       const r = await conn.request({ op: "acquire-replicas", id: 0, who });
-      addReplicas(host.state, address, r.keys);
+      host.replicasAdded(address, r.keys);
     } catch { /* that worker left too: its copies were never made */ }
   }));
   const addresses = leaving.map((ws) => ws.address);

@@ -20,6 +20,7 @@ export type MembershipRecords = Pick<
   | "needed"
   | "out"
   | "ready"
+  | "recorder"
   | "resourceQueued"
   | "resourcesFreed"
   | "slotsOpened"
@@ -64,6 +65,7 @@ export class Membership implements SchedulerExtension {
     g.workers.set(info.address, ws);
     g.totalThreads += info.nthreads;
     g.out.event("workers", `added ${info.address} (${info.name}, ${info.nthreads} threads)`);
+    g.recorder.workerEvent(info.address, info.name, "added", `${info.nthreads} threads`);
     for (const ts of g.unrunnable) g.ready.push(ts);
     g.slotsOpened.add(ws);
     if (info.resources) g.resourcesFreed.add(ws); // resource-queued tasks may fit it
@@ -78,6 +80,7 @@ export class Membership implements SchedulerExtension {
     g.workers.delete(address);
     g.totalThreads -= ws.info.nthreads;
     g.out.event("workers", `removed ${address}: ${reason}`);
+    g.recorder.workerEvent(address, ws.info.name, "removed", reason);
     const again: TaskState[] = [];
     for (const ts of [...ws.processing]) {
       this.engine.stopProcessing(ts, false);
@@ -104,7 +107,7 @@ export class Membership implements SchedulerExtension {
       if (ts.whoHas!.size > 0) continue;
       ts.whoHas = null;
       ts.state = "released";
-      g.count("memory", "released");
+      g.count("memory", "released", ts);
       if (!ts.hasArgs) scattered.push(ts);
       else {
         lostComputed++;

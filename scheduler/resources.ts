@@ -45,7 +45,7 @@ export class ResourceQueue implements ResourcePolicy {
     if (from === to) return;
     g.leaveReady(ts);
     ts.state = to;
-    g.count(from, to);
+    g.count(from, to, ts);
     if (to === "queued") g.resourceQueued.push(ts);
     else g.unrunnable.add(ts);
   }

@@ -128,7 +128,7 @@ export class ScatteredData implements SchedulerExtension {
         }
         continue;
       }
-      g.count(ts.state, "memory");
+      g.count(ts.state, "memory", ts);
       ts.state = "memory";
       ts.nbytes = size;
       ts.whoHas = new SmallSet();

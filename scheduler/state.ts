@@ -38,6 +38,7 @@ import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
 import { validateState } from "./validate_state.ts";
+import type { TransitionRecorder } from "./stimulus_log.ts";
 
 export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig, type SchedulerOutbox };
 
@@ -73,6 +74,8 @@ export class SchedulerState {
   readonly stealsInFlight: ReadonlyMap<TaskState, Steal>;
   readonly config: SchedulerConfig;
   readonly out: SchedulerOutbox;
+  /** Where transitions and worker events are recorded (the actor's stimulus log). */
+  readonly recorder: TransitionRecorder;
   /** The extensions, each with the message ops it handles. */
   readonly extensions: readonly SchedulerExtension[];
   readonly #records: GraphState;
@@ -84,8 +87,17 @@ export class SchedulerState {
   readonly #membership: Membership;
   readonly #validate: boolean;
 
-  constructor(out: SchedulerOutbox, config: Partial<SchedulerConfig> = {}) {
-    const g = this.#records = new GraphState(out, { ...DEFAULT_SCHEDULER_CONFIG, ...config });
+  constructor(
+    out: SchedulerOutbox,
+    config: Partial<SchedulerConfig> = {},
+    recorder?: TransitionRecorder,
+  ) {
+    const g = this.#records = new GraphState(
+      out,
+      { ...DEFAULT_SCHEDULER_CONFIG, ...config },
+      recorder,
+    );
+    this.recorder = g.recorder;
     this.tasks = g.tasks;
     this.workers = g.workers;
     this.clients = g.clients;

@@ -177,7 +177,7 @@ export class WorkStealing implements SchedulerExtension {
       this.assignment.assign(ts, thief, "processing");
     } else {
       ts.state = "waiting"; // placed again once the transitions settle
-      g.count("processing", "waiting");
+      g.count("processing", "waiting", ts);
       g.ready.push(ts);
     }
     this.engine.run();

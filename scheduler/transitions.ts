@@ -141,7 +141,7 @@ export class TransitionEngine {
 
   #toWaiting(ts: TaskState): void {
     ts.state = "waiting";
-    this.records.count("released", "waiting");
+    this.records.count("released", "waiting", ts);
     let erred: TaskState | null = null;
     let start: TaskState[] | null = null;
     // indexed loops on per-task paths: a for-of that is not optimized yet allocates per step
@@ -185,7 +185,7 @@ export class TransitionEngine {
     if (from === to) return;
     g.leaveReady(ts);
     ts.state = to;
-    g.count(from, to);
+    g.count(from, to, ts);
     if (to === "queued") g.queued.push(ts);
     else g.unrunnable.add(ts);
   }
@@ -194,7 +194,7 @@ export class TransitionEngine {
   stopProcessing(ts: TaskState, tell: boolean): void {
     this.assignment.unassign(ts, tell);
     ts.state = "released";
-    this.records.count("processing", "released");
+    this.records.count("processing", "released", ts);
     this.dropWaiter(ts);
   }
 
@@ -230,7 +230,7 @@ export class TransitionEngine {
     }
     ts.clearWaitingOn();
     ts.state = "released";
-    g.count(from, "released");
+    g.count(from, "released", ts);
     if (from === "waiting" || from === "queued" || from === "no-worker" || from === "processing") {
       this.dropWaiter(ts);
     }
@@ -249,7 +249,7 @@ export class TransitionEngine {
     g.leaveReady(ts);
     ts.clearWaitingOn();
     ts.state = "erred";
-    g.count(from, "erred");
+    g.count(from, "erred", ts);
     this.dropWaiter(ts);
     if (ts.dependents) {
       for (const dts of ts.dependents) {
@@ -267,6 +267,7 @@ export class TransitionEngine {
   #toForgotten(ts: TaskState): void {
     const g = this.records;
     g.counts[ts.state]--; // forgotten tasks are not counted: they no longer exist
+    g.recorder.transition(ts.key, ts.state, "forgotten");
     ts.state = "forgotten";
     g.removeTask(ts);
     for (const dep of ts.deps) {
@@ -291,7 +292,7 @@ export class TransitionEngine {
     }
     if (!ready && ts.state !== "waiting") {
       this.records.leaveReady(ts);
-      this.records.count(ts.state, "waiting");
+      this.records.count(ts.state, "waiting", ts);
       ts.state = "waiting";
     }
     return ready;

@@ -76,7 +76,7 @@ export class WorkerReports implements SchedulerExtension {
     const oldSize = g.sizes.get(ts.prefix);
     g.sizes.set(ts.prefix, Math.max(msg.nbytes, 0.9 * (oldSize ?? 0)));
     ts.state = "memory";
-    g.count("processing", "memory");
+    g.count("processing", "memory", ts, address);
     g.tasksCompleted++;
     ts.nbytes = msg.nbytes;
     ts.whoHas = new SmallSet([ws]);
@@ -143,7 +143,7 @@ export class WorkerReports implements SchedulerExtension {
       if (dep.whoHas.size === 0) {
         dep.whoHas = null;
         dep.state = "released";
-        g.count("memory", "released");
+        g.count("memory", "released", dep);
         this.engine.recommendOne(dep, g.needed(dep) ? "waiting" : "forgotten");
       }
     }

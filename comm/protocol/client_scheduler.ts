@@ -10,6 +10,7 @@ import {
   envelope,
   isNat,
   isNum,
+  isObj,
   isSize,
   isStr,
   opt,
@@ -175,6 +176,39 @@ export interface WorkerExited {
   how: string;
 }
 
+/**
+ * Ask for the story of task keys and workers (addresses or names), or of stimulus ids: what
+ * the scheduler's log holds about them (Dask's `story`).
+ */
+export interface Story {
+  op: "story";
+  id: number;
+  keys: string[];
+}
+
+/**
+ * One entry of a story: a task's transition (`key`, `start`, `finish`, and the `worker` it went
+ * to) or a worker's event (`worker`, `event`, `reason`), with the stimulus that caused it and
+ * when it happened (ms since the epoch).
+ */
+export interface StoryEvent {
+  time: number;
+  stimulusId: string;
+  key?: string;
+  worker?: string;
+  start?: string;
+  finish?: string;
+  event?: string;
+  reason?: string;
+}
+
+/** Reply to `story`: the entries, oldest first. */
+export interface StoryReply {
+  op: "story-reply";
+  id: number;
+  events: StoryEvent[];
+}
+
 /** A wanted key is in memory; `v` carries the value when it is small enough. */
 export interface KeyInMemory {
   op: "key-in-memory";
@@ -244,6 +278,13 @@ export interface SchedulerClosing {
   reason: string;
 }
 
+/** A story entry as it arrives: every field of its type, strings where a string goes. */
+function isStoryEvent(v: unknown): boolean {
+  if (!isObj(v) || !isNum(v.time) || !isStr(v.stimulusId)) return false;
+  return optStr(v.key) && optStr(v.worker) && optStr(v.start) && optStr(v.finish) &&
+    optStr(v.event) && optStr(v.reason);
+}
+
 const keysOnly = (m: { readonly keys: unknown }): "keys" | null => strs(m.keys) ? null : "keys";
 const byKey = (v: unknown): boolean => values(v, strs);
 /** At least 0, possibly infinite. */
@@ -268,6 +309,7 @@ export type ClientToScheduler =
   | Restart
   | RetireWorkers
   | WorkerExited
+  | Story
   | ClusterCallRequest;
 
 /** Each request a client sends the scheduler, and its reply. */
@@ -279,6 +321,7 @@ export interface ClientRequestReplies extends ClusterCallReplies {
   scatter: ScatterPlan;
   restart: Ack;
   "retire-workers": Ack;
+  story: StoryReply;
 }
 
 /** Messages the scheduler sends a client. */
@@ -292,6 +335,7 @@ export type SchedulerToClient =
   | WaitForWorkersReply
   | ScatterPlan
   | SchedulerClosing
+  | StoryReply
   | ClusterCallReply;
 
 /** What a client may send the scheduler. */
@@ -356,6 +400,10 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!isStr(m.address)) return "address";
     return isStr(m.how) ? null : "how";
   }),
+  story: request<Story, StoryReply>("story-reply", (m) => {
+    if (!isNum(m.id)) return "id";
+    return strs(m.keys) ? null : "keys";
+  }),
   ...CLUSTER_CALL_REQUESTS,
 };
 
@@ -399,6 +447,10 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
     return optEnvelope(m.e) ? null : "e";
   }),
   "scheduler-closing": message<SchedulerClosing>((m) => isStr(m.reason) ? null : "reason"),
+  "story-reply": message<StoryReply>((m) => {
+    if (!isNum(m.id)) return "id";
+    return each(m.events, isStoryEvent) ? null : "events";
+  }),
   ...CLUSTER_CALL_REPLIES,
 };
 

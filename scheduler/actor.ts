@@ -1,0 +1,313 @@
+/**
+ * The scheduler actor. Its one entry, `receive`, takes every input (scheduler/stimulus.ts), one
+ * at a time, and hands it to the part of the shell that owns it — admission, worker and client
+ * sessions, the router, the timers, the waits on workers — around the pure state machine
+ * (state.ts). Each stimulus gets an id in the stimulus log, which records the transitions and
+ * worker events it caused and answers `story`. Async work (a closing connection, an exit
+ * status, a grace period, a wait) never changes anything itself: it posts a stimulus.
+ *
+ * @module
+ */
+import { Connection } from "../comm/connection.ts";
+import { unreachable } from "../comm/protocol.ts";
+import { type SchedulerOutbox, SchedulerState } from "./state.ts";
+import { ClusterCalls } from "./cluster_calls.ts";
+import { DEFAULT_WORKER_TTL, ttlCheckInterval } from "./liveness.ts";
+import { type LifecycleHost, restartWorkers, retireWorkers } from "./lifecycle.ts";
+import { addReplicas, removeReplicas } from "./replicas.ts";
+import { Admission } from "./admission.ts";
+import { WorkerSessions } from "./worker_sessions.ts";
+import { ClientSessions, DEFAULT_CLIENT_GRACE } from "./client_sessions.ts";
+import { Router } from "./router.ts";
+import { SchedulerTimers } from "./timers.ts";
+import { WorkerWaits } from "./worker_waits.ts";
+import { planScatter } from "./scatter_wait.ts";
+import { StimulusLog } from "./stimulus_log.ts";
+import type {
+  ClientMessage,
+  HandshakeEnded,
+  HelloReceived,
+  Stimulus,
+  WorkerMessage,
+} from "./stimulus.ts";
+import type { SchedulerOptions } from "./options.ts";
+
+/** The stimuli no peer sends directly: a throw while handling one is a bug of the scheduler. */
+type OwnStimulus = Exclude<Stimulus, WorkerMessage | ClientMessage | HelloReceived>;
+
+/** What the actor needs from the Scheduler around it. */
+export interface ActorHooks {
+  readonly options: SchedulerOptions;
+  /** The scheduler's tcp:// address. */
+  readonly address: string;
+  /** Where warnings go. */
+  log(line: string): void;
+  /** How a worker's process ended, when a nanny in this process knows. */
+  exitStatusOf(address: string): Promise<string> | undefined;
+  /** The scheduler failed: its supervisor should replace it. */
+  failed(error: Error): void;
+}
+
+/** The scheduler's state machine and the shell around it, fed one stimulus at a time. */
+export class SchedulerActor {
+  /** The state machine. */
+  readonly state: SchedulerState;
+  /** Cluster-wide client calls: run, replicate, datasets, events, task stream. */
+  readonly calls: ClusterCalls;
+  /** Stimulus ids, and the log of what each stimulus did. */
+  readonly stimuli: StimulusLog = new StimulusLog();
+  readonly admission: Admission;
+  readonly workers: WorkerSessions;
+  readonly clients: ClientSessions;
+  /** Modules every worker imports. */
+  readonly preloads: string[] = [];
+  /** Posts a stimulus to `receive` (for the parts that run async work). */
+  readonly post = (s: Stimulus): void => this.receive(s);
+  readonly #router: Router;
+  readonly #waits: WorkerWaits;
+  readonly #timers: SchedulerTimers;
+  readonly #lifecycle: LifecycleHost;
+  readonly #workerTtl: number;
+  readonly #hooks: ActorHooks;
+  #stopping = false;
+  /** Whether a stimulus is being handled; those posted meanwhile wait in the mailbox. */
+  #busy = false;
+  readonly #mailbox: Stimulus[] = [];
+
+  constructor(hooks: ActorHooks) {
+    this.#hooks = hooks;
+    const { options, address } = hooks;
+    const post = this.post, guard = (what: string, f: () => void) => this.#guard(what, f);
+    const isStopping = () => this.#stopping;
+    const out: SchedulerOutbox = {
+      worker: (a, msg) => this.workers.connection(a)?.send(msg),
+      client: (id, msg) => this.clients.send(id, msg),
+      event: (topic, text) => {
+        if (options.verbose) hooks.log(`[scheduler] ${topic}: ${text}`);
+        this.calls.schedulerEvent(topic, text);
+      },
+    };
+    const state = this.state = new SchedulerState(out, options.config, this.stimuli);
+    const calls = this.calls = new ClusterCalls({
+      state,
+      worker: (a) => this.workers.connection(a),
+      client: (id) => this.clients.connection(id),
+      replicasAdded: (worker, keys) => post({ kind: "replicas-added", worker, keys }),
+      replicasRemoved: (worker, keys) => post({ kind: "replicas-removed", worker, keys }),
+    });
+    const waits = this.#waits = new WorkerWaits(post);
+    const sessions = {
+      state,
+      calls,
+      post,
+      guard,
+      preloads: this.preloads,
+      grace: options.clientGrace ?? DEFAULT_CLIENT_GRACE,
+      get closing() {
+        return isStopping();
+      },
+      exitStatusOf: (a: string) => hooks.exitStatusOf(a),
+      changed: () => waits.changed(),
+    };
+    const workers = this.workers = new WorkerSessions(sessions);
+    const clients = this.clients = new ClientSessions(sessions);
+    this.#lifecycle = {
+      state,
+      worker: (a) => workers.connection(a),
+      expect: (a, why) => workers.expect(a, why),
+      until: (pred, ms, what) => waits.until(pred, ms, what),
+      replicasAdded: (worker, keys) => post({ kind: "replicas-added", worker, keys }),
+    };
+    this.admission = new Admission({
+      state,
+      token: options.authToken,
+      address,
+      connected: (a) => workers.conns.has(a),
+      dropped: (id) => clients.isDropped(id),
+    });
+    const scatterHost = { state, waits, worker: (a: string) => workers.connection(a) };
+    this.#router = new Router({
+      state,
+      calls,
+      stimuli: this.stimuli,
+      workers,
+      clients,
+      address,
+      scatter: (client, m, conn) => planScatter(scatterHost, client, m, conn),
+      preload: (urls) => this.#preload(urls),
+      restart: (timeout) => restartWorkers(this.#lifecycle, timeout),
+      retire: (names, timeout) => retireWorkers(this.#lifecycle, names, timeout),
+      waitForWorkers: (n, timeout) => this.#untilWorkers(n, timeout),
+    });
+    this.preloads.push(...new Set(options.preload ?? []));
+    const cfg = state.config;
+    const ttl = this.#workerTtl = options.workerTtl ?? DEFAULT_WORKER_TTL;
+    this.#timers = new SchedulerTimers(post, {
+      balance: cfg.workStealing ? cfg.workStealingInterval : undefined,
+      workerTtl: Number.isFinite(ttl) ? ttlCheckInterval(ttl) : undefined,
+    });
+  }
+
+  /** Whether the scheduler is closing (the `close` stimulus was handled). */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * The actor's one entry: every input passes here, one at a time. A stimulus posted while
+   * another is handled (by a callback that one ran) is handled right after it. A message that
+   * breaks the protocol throws, and the connection it came on closes.
+   */
+  receive(s: Stimulus): void {
+    if (this.#busy) {
+      // a connection's message object is reused for its next message: keep a copy
+      const hot = s.kind === "worker-message" || s.kind === "client-message";
+      this.#mailbox.push(hot ? { ...s } : s);
+      return;
+    }
+    this.#busy = true;
+    try {
+      this.#handle(s);
+    } finally {
+      if (this.#mailbox.length) this.#drain();
+      this.#busy = false;
+    }
+  }
+
+  #drain(): void {
+    const box = this.#mailbox;
+    for (let i = 0; i < box.length; i++) {
+      const s = box[i];
+      try {
+        this.#handle(s);
+      } catch (e) {
+        this.#hooks.log(`[scheduler] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
+        if (s.kind === "client-message") s.conn.close("protocol error");
+        if (s.kind === "worker-message") this.workers.connection(s.worker)?.close("protocol error");
+      }
+    }
+    box.length = 0;
+  }
+
+  #handle(s: Stimulus): void {
+    switch (s.kind) {
+      case "worker-message":
+        return this.#router.worker(s.worker, s.msg!);
+      case "client-message":
+        return this.#router.client(s.client, s.msg!, s.conn);
+      case "hello":
+        this.stimuli.begin(s.kind);
+        s.verdict = this.admission.admit(s.hello, s.transport);
+        return;
+    }
+    this.stimuli.begin(s.kind === "tick" ? s.timer : s.kind);
+    try {
+      this.#handleOwn(s);
+    } catch (e) {
+      this.#failed(`handling ${s.kind}`, e);
+    }
+  }
+
+  #handleOwn(s: OwnStimulus): void {
+    switch (s.kind) {
+      case "connection-opened":
+        return this.admission.opened(s.transport);
+      case "handshake-ended":
+        return this.#admitted(s);
+      case "worker-closed":
+        return this.workers.closed(s);
+      case "exit-status":
+        return this.workers.exitStatus(s);
+      case "client-closed":
+        return this.clients.closed(s);
+      case "client-stalled":
+        return this.clients.stalled(s);
+      case "grace-ended":
+        return this.clients.graceEnded(s.client);
+      case "tick":
+        switch (s.timer) {
+          case "balance":
+            return this.state.balance();
+          case "worker-ttl":
+            return this.workers.checkTtl(this.#workerTtl);
+          default:
+            return unreachable(s.timer);
+        }
+      case "wait-expired":
+        return this.#waits.expired(s.wait);
+      case "replicas-added":
+        return addReplicas(this.state, s.worker, s.keys);
+      case "replicas-removed":
+        return removeReplicas(this.state, s.worker, s.keys);
+      case "preload":
+        return this.#preload(s.urls);
+      case "restart":
+        restartWorkers(this.#lifecycle, s.timeout).then(s.done.resolve, s.done.reject);
+        return;
+      case "retire-workers":
+        retireWorkers(this.#lifecycle, s.names, s.timeout).then(s.done.resolve, s.done.reject);
+        return;
+      case "wait-for-workers":
+        this.#untilWorkers(s.n, s.timeout).then(s.done.resolve, s.done.reject);
+        return;
+      case "close":
+        this.#stopping = true;
+        this.#timers.stop();
+        this.workers.closing();
+        this.clients.closing();
+        this.#waits.close();
+        this.calls.close();
+        return;
+      default:
+        unreachable(s);
+    }
+  }
+
+  /** A handshake ended: an admitted peer becomes a worker or a client session. */
+  #admitted(s: HandshakeEnded): void {
+    const id = this.admission.ended(s.transport);
+    const hello = s.hello;
+    if (hello === null) return;
+    if (this.#stopping) return s.transport.close();
+    const conn = new Connection(s.transport, (line) => this.#hooks.log(line));
+    try {
+      if (hello.role === "worker") this.workers.add(hello.worker!, conn);
+      else this.clients.add(id!, conn);
+    } catch (e) {
+      // a bug, not the peer's fault: drop this connection and keep serving everyone else
+      this.#hooks.log(`[scheduler] dropping ${s.transport.peer}: ${(e as Error)?.stack ?? e}`);
+      conn.close("internal error");
+    }
+  }
+
+  /** Runs a state change no peer asked for; a throw is logged, never unhandled. */
+  #guard(what: string, f: () => void): boolean {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      this.#failed(what, e);
+      return false;
+    }
+  }
+
+  /**
+   * A transition no peer asked for failed: the state may be broken, so the scheduler fails as
+   * a whole and its supervisor (LocalCluster) replaces it.
+   */
+  #failed(what: string, e: unknown): void {
+    this.#hooks.log(`[scheduler] error ${what}: ${(e as Error)?.stack ?? e}`);
+    if (!this.#stopping) this.#hooks.failed(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  #preload(urls: string[]): void {
+    const fresh = urls.filter((u) => !this.preloads.includes(u));
+    if (fresh.length === 0) return;
+    this.preloads.push(...fresh);
+    for (const c of this.workers.conns.values()) c.send({ op: "preload", urls: fresh });
+  }
+
+  #untilWorkers(n: number, timeout: number): Promise<void> {
+    return this.#waits.until(() => this.state.workers.size >= n, timeout, `${n} workers`);
+  }
+}

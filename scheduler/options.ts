@@ -1,0 +1,30 @@
+/** How a scheduler starts: its listeners, its peers' token, its knobs and its time limits. */
+import type { SchedulerConfig } from "./state.ts";
+
+/** How a scheduler starts. */
+export interface SchedulerOptions {
+  /** Host to listen on (default 127.0.0.1). */
+  host?: string;
+  /** The address peers are told to dial (see comm/contact_address.ts; default: the listener's). */
+  contactAddress?: string;
+  /** TCP port (0 = any free port). */
+  port?: number;
+  /** `host:port` or `:port` for the HTTP server; null for none. */
+  dashboardAddress?: string | null;
+  /** Token every peer must present. */
+  authToken?: string;
+  /** Scheduling knobs. */
+  config?: Partial<SchedulerConfig>;
+  /** Where warnings go (default: stderr). */
+  log?: (line: string) => void;
+  /** Also log informational events (workers joining and leaving...). */
+  verbose?: boolean;
+  /** Modules every worker imports, also workers that join later (URLs or import-map names). */
+  preload?: string[];
+  /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
+  workerTtl?: number;
+  /** How long a client that lost its connection keeps its wanted keys to reconnect (ms, 30 s). */
+  clientGrace?: number;
+  /** The name of its inproc:// address (default: a fresh one); a replacement reuses it. */
+  inprocName?: string;
+}

@@ -1,0 +1,193 @@
+/**
+ * The router: each message a worker or a client sends goes, by its op, to the extension of the
+ * state machine that owns it or to the shell part that handles it. Both switches are exhaustive
+ * (a new op does not compile until it is routed). Each message is a stimulus of its own: its
+ * op names its id in the stimulus log.
+ *
+ * @module
+ */
+import type { Connection } from "../comm/connection.ts";
+import {
+  CLIENT_OPS,
+  type ClientToScheduler,
+  expectOps,
+  type Message,
+  type Scatter,
+  unreachable,
+  WORKER_OPS,
+  type WorkerInfo,
+  type WorkerToScheduler,
+} from "../comm/protocol.ts";
+import { toEnvelope } from "../core/errors.ts";
+import type { ClusterCalls } from "./cluster_calls.ts";
+import type { SchedulerState } from "./state.ts";
+import type { StimulusLog } from "./stimulus_log.ts";
+import type { WorkerSessions } from "./worker_sessions.ts";
+import type { ClientSessions } from "./client_sessions.ts";
+
+/** The shell handlers the router hands messages to. */
+export interface RouterHost {
+  readonly state: SchedulerState;
+  readonly calls: ClusterCalls;
+  readonly stimuli: StimulusLog;
+  readonly workers: WorkerSessions;
+  readonly clients: ClientSessions;
+  /** The scheduler's address. */
+  readonly address: string;
+  /** Plans a scatter (waiting for a worker when none may hold the data yet). */
+  scatter(client: string, m: Scatter, conn: Connection): void;
+  /** Adds modules for every worker to import. */
+  preload(urls: string[]): void;
+  /** Restarts every worker; resolves once they are back. */
+  restart(timeout: number): Promise<void>;
+  /** Retires workers (addresses or names); resolves with their addresses once they left. */
+  retire(names: string[], timeout: number): Promise<string[]>;
+  /** Resolves once `n` workers are connected. */
+  waitForWorkers(n: number, timeout: number): Promise<void>;
+}
+
+/** Routes the messages of workers and clients. */
+export class Router {
+  readonly #state: SchedulerState;
+  readonly #calls: ClusterCalls;
+  readonly #stimuli: StimulusLog;
+
+  constructor(readonly host: RouterHost) {
+    this.#state = host.state;
+    this.#calls = host.calls;
+    this.#stimuli = host.stimuli;
+  }
+
+  /** A message from the worker at `address`. */
+  worker(address: string, msg: Message): void {
+    const m = expectOps<WorkerToScheduler>(msg, WORKER_OPS, "a worker");
+    const state = this.#state;
+    this.#stimuli.begin(m.op);
+    switch (m.op) {
+      case "task-finished":
+        if (state.tasks.get(m.k)?.state === "processing") {
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true);
+        }
+        return state.taskFinished(address, m);
+      case "task-erred":
+        if (state.tasks.get(m.k)?.processingOn?.address === address) {
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, false);
+        }
+        return state.taskErred(address, m);
+      case "missing-data":
+        return state.missingData(address, m.k, m.key, m.worker);
+      case "heartbeat":
+        return this.host.workers.heartbeat(address, m.memory);
+      // cluster-wide calls: replies whose request is gone (a stale id)
+      case "run-reply":
+      case "acquire-replicas-reply":
+        return;
+      // work stealing
+      case "steal-response":
+        return state.stealResponse(address, m.k, m.state);
+      // in-task
+      case "long-running":
+        return state.longRunning(address, m.k);
+      default:
+        unreachable(m);
+    }
+  }
+
+  /** A message from client `id`, on `conn`. */
+  client(id: string, msg: Message, conn: Connection): void {
+    const m = expectOps<ClientToScheduler>(msg, CLIENT_OPS, "a client");
+    const state = this.#state, host = this.host;
+    this.#stimuli.begin(m.op);
+    switch (m.op) {
+      // graph submission, client operations, scattered data: the state machine's extensions
+      case "update-graph":
+        return state.updateGraph(id, m, performance.now());
+      case "release-keys":
+        return state.releaseKeys(id, m.keys);
+      case "request-values":
+        return state.requestValues(id, m.keys);
+      case "cancel-keys":
+        return state.cancelKeys(id, m.keys, m.force);
+      case "retry-keys":
+        return state.retryKeys(m.keys);
+      case "fire-and-forget":
+        return state.fireAndForget(m.keys);
+      case "scatter":
+        return host.scatter(id, m, conn);
+      case "update-data":
+        return state.updateData(m.who, m.nbytes);
+      // questions about the cluster
+      case "scheduler-info": {
+        const workers: Record<string, WorkerInfo> = {};
+        for (const ws of state.workers.values()) workers[ws.address] = ws.info;
+        conn.send({ op: "scheduler-info-reply", id: m.id, address: host.address, workers });
+        return;
+      }
+      case "who-has": {
+        const whoHas: Record<string, string[]> = {};
+        for (const k of m.keys) {
+          const ts = state.tasks.get(k);
+          whoHas[k] = ts?.whoHas ? Array.from(ts.whoHas, (w) => w.address) : [];
+        }
+        conn.send({ op: "who-has-reply", id: m.id, whoHas });
+        return;
+      }
+      case "has-what": {
+        const hasWhat: Record<string, string[]> = {};
+        for (const ws of state.workers.values()) {
+          hasWhat[ws.address] = Array.from(ws.hasWhat, (ts) => ts.key);
+        }
+        conn.send({ op: "has-what-reply", id: m.id, hasWhat });
+        return;
+      }
+      case "story":
+        conn.send({ op: "story-reply", id: m.id, events: this.#stimuli.story(m.keys) });
+        return;
+      case "wait-for-workers": {
+        const id = m.id, n = () => state.workers.size;
+        host.waitForWorkers(m.n, m.timeout).then(
+          () => conn.send({ op: "wait-for-workers-reply", id, n: n() }),
+          (e: Error) => conn.send({ op: "wait-for-workers-reply", id, n: n(), error: e.message }),
+        );
+        return;
+      }
+      // client sessions
+      case "close-client":
+        return host.clients.leave(id, conn);
+      // cluster-wide calls
+      case "run":
+      case "replicate":
+      case "rebalance":
+      case "publish-dataset":
+      case "get-dataset":
+      case "list-datasets":
+      case "unpublish-dataset":
+      case "log-event":
+      case "get-events":
+      case "subscribe-topic":
+      case "unsubscribe-topic":
+      case "get-task-stream":
+        return this.#calls.handle(id, m, conn);
+      // in-task
+      case "preload":
+        return host.preload(m.urls);
+      // fault tolerance
+      case "restart":
+        return ack(conn, m.id, host.restart(m.timeout));
+      case "retire-workers":
+        return ack(conn, m.id, host.retire(m.workers, 60_000));
+      case "worker-exited":
+        return host.workers.reportExit(m.address, m.how);
+      default:
+        unreachable(m);
+    }
+  }
+}
+
+/** Answers request `id` with `ack` once `work` settles (with its error, if any). */
+function ack(conn: Connection, id: number, work: Promise<unknown>): void {
+  work.then(
+    () => conn.send({ op: "ack", id }),
+    (e) => conn.send({ op: "ack", id, e: toEnvelope(e) }),
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * The scheduler's timers: work stealing's balancing pass and the worker time-to-live check.
+ * A timer changes nothing itself: it sends the actor a `tick` stimulus, handled like any other
+ * input.
+ *
+ * @module
+ */
+import type { Tick } from "./stimulus.ts";
+
+/** The tick of the balancing pass (one object: a tick allocates nothing). */
+export const BALANCE_TICK: Tick = Object.freeze({ kind: "tick", timer: "balance" });
+/** The tick of the worker time-to-live check. */
+export const TTL_TICK: Tick = Object.freeze({ kind: "tick", timer: "worker-ttl" });
+
+/** How often each timer fires (ms); an absent one does not run. */
+export interface TimerPeriods {
+  balance?: number;
+  workerTtl?: number;
+}
+
+/** The running timers. */
+export class SchedulerTimers {
+  #intervals: ReturnType<typeof setInterval>[] = [];
+
+  /** Starts the timers of `periods`; each tick goes to `post`. */
+  constructor(post: (tick: Tick) => void, periods: TimerPeriods) {
+    if (periods.balance !== undefined) {
+      this.#intervals.push(setInterval(() => post(BALANCE_TICK), periods.balance));
+    }
+    if (periods.workerTtl !== undefined) {
+      this.#intervals.push(setInterval(() => post(TTL_TICK), periods.workerTtl));
+    }
+  }
+
+  /** Stops every timer. */
+  stop(): void {
+    for (const t of this.#intervals) clearInterval(t);
+    this.#intervals = [];
+  }
+}

@@ -1,0 +1,27 @@
+/** The scheduler as the dashboard and the metrics see it: a read-only snapshot. */
+import type { ClusterView } from "../dashboard/metrics.ts";
+import type { SchedulerState } from "./state.ts";
+
+/** A snapshot of `state` for a scheduler at `address` started at `startedAt` (ms epoch). */
+export function clusterView(
+  state: SchedulerState,
+  address: string,
+  startedAt: number,
+): ClusterView {
+  return {
+    address,
+    uptimeSeconds: (Date.now() - startedAt) / 1000,
+    counts: state.counts,
+    tasksCompleted: state.tasksCompleted,
+    clients: state.clients.size,
+    workers: Array.from(state.workers.values(), (ws) => ({
+      address: ws.address,
+      name: ws.info.name,
+      nthreads: ws.info.nthreads,
+      memoryLimit: ws.info.memoryLimit,
+      memory: ws.memory,
+      processing: ws.processing.size,
+      stored: ws.hasWhat.size,
+    })),
+  };
+}
