@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { receiveHello, tokenMatches } from "../comm/handshake.ts";
-import { AUTH_FAILED } from "../comm/handshake.ts";
+import { AUTH_FAILED, receiveHello, tokenMatches } from "../comm/handshake.ts";
 import { type Hello, PROTOCOL_VERSION, type Welcome, type WorkerInfo } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
 import type { HelloReceived, Post } from "./stimulus.ts";

@@ -88,6 +88,7 @@ export class ClientSessions {
     conn.start((msg) => {
       s.msg = msg;
       host.post(s);
+      s.msg = null; // not kept alive until the next message
     });
   }
 

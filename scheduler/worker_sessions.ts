@@ -81,6 +81,7 @@ export class WorkerSessions {
     conn.start((msg) => {
       s.msg = msg;
       host.post(s);
+      s.msg = null; // not kept alive until the next message
     });
   }
 
