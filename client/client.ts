@@ -33,21 +33,6 @@ import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
 /** Makes `scheme://` addresses reachable; sets what `Client.connect()` with no target starts. */
 export { registerDialer, setDefaultCluster } from "./dialers.ts";
-/** What `gather` does with erred Futures. */
-export type { GatherOptions } from "./values.ts";
-
-/** The Client's option types and argument types (client/options.ts). */
-export type {
-  Args,
-  ClientOptions,
-  ClusterLike,
-  ComputeOptions,
-  InTaskClientHooks,
-  MaybeFuture,
-  SchedulerInfo,
-  SchedulerWorkerInfo,
-  SubmitOptions,
-} from "./options.ts";
 
 let connectSoon: (address: string, options: ClientOptions, inTask: InTaskClientHooks) => Client;
 
