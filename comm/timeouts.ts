@@ -81,5 +81,8 @@ export const NANNY_START_TIMEOUT = 60_000;
 /** How long past its death timeout a nanny's worker process may take to start: 30 s. */
 export const NANNY_START_PAST_DEATH = 30_000;
 
+/** How long a nanny tries to tell its scheduler how its worker's process ended (best effort): 5 s. */
+export const EXIT_REPORT_TIMEOUT = 5000;
+
 /** How long a process or thread gets to stop after being asked before it is killed: 3 s. */
 export const STOP_GRACE = 3000;
