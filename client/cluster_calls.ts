@@ -8,7 +8,7 @@ import { type ErrorEnvelope, fromEnvelope } from "../core/errors.ts";
 import { functionHash } from "../core/keys.ts";
 import { checkFunctionSource } from "../core/function_source.ts";
 import { type Future, keyStateOf } from "./future.ts";
-import { collectFutures } from "./gather.ts";
+import { futuresIn } from "./cancel.ts";
 
 /** What these calls need from their Client. */
 export interface CallsClient {
@@ -83,13 +83,6 @@ export async function runOnScheduler<R>(
   });
   raise(r.e);
   return decodeValue(r.v!) as Awaited<R>;
-}
-
-/** The Futures inside `futures` (a Future, or arrays / plain objects of them). */
-function futuresIn(futures: unknown): Future[] {
-  const found: Future[] = [];
-  collectFutures(futures, found);
-  return found;
 }
 
 /** Waits until the Futures settle (errors are not raised here). */

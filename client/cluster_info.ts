@@ -6,6 +6,7 @@ import type { WorkerInfo } from "../comm/protocol.ts";
 import { CommClosedError, fromEnvelope, TimeoutError } from "../core/errors.ts";
 import { Future } from "./future.ts";
 import type { CallsClient } from "./cluster_calls.ts";
+import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** `client.schedulerInfo`: the scheduler's address and its workers. */
 export async function schedulerInfo(
@@ -66,7 +67,7 @@ export async function restart(c: CallsClient, options: { timeout?: number } = {}
   const r = await c.request({
     op: "restart",
     id: 0,
-    timeout: options.timeout ?? 60_000,
+    timeout: options.timeout ?? WORKERS_WAIT_TIMEOUT,
   });
   if (r.e) throw fromEnvelope(r.e);
 }

@@ -6,6 +6,7 @@
 import { type Dialer as WireDialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { parseAddress, type Transport } from "../comm/transport.ts";
 import { CommClosedError } from "../core/errors.ts";
+import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
 import type { Dialer } from "./transport.ts";
 
@@ -68,7 +69,7 @@ export async function open(
     : target.inprocAddress && dialers.has("inproc")
     ? target.inprocAddress
     : target.schedulerAddress;
-  const timeout = options.timeout ?? 30_000;
+  const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   const name = options.name ?? "client";
   try {
     const t = await withTimeout(dialAny(via), timeout, `connecting to ${shown}`);
@@ -88,7 +89,7 @@ export async function open(
 
 /** Dials `address` and says hello (`Client.connectSoon`'s connection, opening meanwhile). */
 export async function openSoon(address: string, options: ClientOptions): Promise<Transport> {
-  const timeout = options.timeout ?? 30_000;
+  const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   const name = options.name ?? "client";
   const t = await withTimeout(dialAny(address), timeout, `connecting to ${address}`);
   try {

@@ -6,7 +6,8 @@
  */
 import { inTask, waitOutsideSlot } from "../core/in_task.ts";
 export { asCompleted, wait } from "./wait.ts";
-import { Client, type ClientOptions, connectInTask } from "./client.ts";
+import { Client, connectInTask } from "./client.ts";
+import type { ClientOptions } from "./options.ts";
 
 export {
   getWorker,

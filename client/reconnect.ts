@@ -9,9 +9,10 @@ import type { FunctionDef, Hello, TaskSpec, UpdateGraph, Welcome } from "../comm
 import type { KeyState } from "./future.ts";
 import type { Transport } from "../comm/transport.ts";
 import { CommClosedError } from "../core/errors.ts";
+import { Backoff, type BackoffOptions, pause } from "../core/backoff.ts";
 
-/** Default time a client keeps trying to reconnect before its futures fail (ms). */
-export const DEFAULT_RECONNECT_TIMEOUT = 30_000;
+/** Delays between reconnect attempts: 50 ms doubling to 2 s. */
+const RECONNECT_BACKOFF: BackoffOptions = { initial: 50, max: 2000, jitter: 0 };
 
 /** What `reconnect` needs to know. */
 export interface ReconnectOptions {
@@ -74,26 +75,13 @@ export function pendingGraph(
   return { op: "update-graph", tasks, wanted, functions: [...fns.values()] };
 }
 
-/** Waits `ms`, or less if `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
 /**
- * Dials and says hello until it works (backoff 50 ms doubling to 2 s); rejects with
+ * Dials and says hello until it works (with RECONNECT_BACKOFF between attempts); rejects with
  * CommClosedError once `timeout` passes or `signal` aborts, naming the last failure.
  */
 export async function reconnect(o: ReconnectOptions): Promise<Transport> {
   const deadline = Date.now() + o.timeout;
-  let wait = 50;
+  const backoff = new Backoff(RECONNECT_BACKOFF);
   let last = "";
   while (!o.signal.aborted) {
     const left = deadline - Date.now();
@@ -112,8 +100,7 @@ export async function reconnect(o: ReconnectOptions): Promise<Transport> {
     } catch (e) {
       last = (e as Error)?.message ?? String(e);
     }
-    await pause(Math.min(wait, Math.max(0, deadline - Date.now())), o.signal);
-    wait = Math.min(wait * 2, 2000);
+    await pause(Math.min(backoff.next(), Math.max(0, deadline - Date.now())), o.signal);
   }
   throw new CommClosedError(
     o.signal.aborted
@@ -121,4 +108,27 @@ export async function reconnect(o: ReconnectOptions): Promise<Transport> {
       : `could not reconnect to the scheduler at ${o.address} within ${o.timeout} ms` +
         (last ? ` (last attempt: ${last})` : "") + "; is the scheduler running?",
   );
+}
+
+/** The parts of a client's submission queue that a reconnect resets. */
+export interface SentFunctions {
+  /** Every function the client sent, by hash. */
+  readonly fnDefs: Map<string, FunctionDef>;
+  /** Function hashes sent on the current connection. */
+  readonly sentFns: Set<string>;
+}
+
+/**
+ * First on a new connection: every pending task again (the scheduler skips the ones it knows;
+ * a message lost with the old connection, or a new scheduler, loses nothing).
+ */
+export function resendPending(
+  send: (graph: UpdateGraph) => void,
+  keys: Iterable<KeyState>,
+  queue: SentFunctions,
+): void {
+  const graph = pendingGraph(keys, queue.fnDefs);
+  queue.sentFns.clear(); // a new scheduler knows none of them
+  for (const f of graph?.functions ?? []) queue.sentFns.add(f.h);
+  if (graph) send(graph);
 }

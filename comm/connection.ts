@@ -14,6 +14,7 @@ import {
 import { describe } from "./protocol/fields.ts";
 import { CommClosedError, ProtocolError } from "../core/errors.ts";
 import type { Payload } from "./serialize.ts";
+import { DRAIN_TIMEOUT } from "./timeouts.ts";
 
 export { validateMessage };
 
@@ -210,7 +211,7 @@ export class Connection {
    * Sends what is queued, then closes. Gives up after `timeoutMs` (a peer that stops reading
    * must not hold its closer forever).
    */
-  async drainAndClose(reason = "closed", timeoutMs = 10_000): Promise<void> {
+  async drainAndClose(reason = "closed", timeoutMs = DRAIN_TIMEOUT): Promise<void> {
     if ((this.#pending.length || this.#writing) && this.closeReason === null) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));

@@ -61,7 +61,7 @@ export const SHARED_MIN = 64 * 1024;
  * How long a connection may send nothing in the middle of a packet before it is dropped, in ms
  * (as Dask's comm timeout, 30 s). Transports and listeners take a `stallTimeout` option.
  */
-export const DEFAULT_STALL_TIMEOUT = 30_000;
+export { DEFAULT_STALL_TIMEOUT } from "./timeouts.ts";
 
 /**
  * Most connections one listener keeps that have not yet sent their first packet whole; over

@@ -4,6 +4,7 @@ import type { Dialer } from "./handshake.ts";
 import { sendHello } from "./handshake.ts";
 import { fromEnvelope } from "../core/errors.ts";
 import type { Payload } from "./serialize.ts";
+import { PEER_CONNECT_TIMEOUT } from "./timeouts.ts";
 
 /** Keeps one connection per peer address and fetches values over it. */
 export class PeerPool {
@@ -14,7 +15,7 @@ export class PeerPool {
     private readonly dial: Dialer,
     private readonly name: string,
     private readonly token?: string,
-    private readonly timeoutMs = 10_000,
+    private readonly timeoutMs = PEER_CONNECT_TIMEOUT,
   ) {}
 
   /** Fetches `keys` from `address`; keys it does not hold are absent from the result. */

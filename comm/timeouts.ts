@@ -1,11 +1,88 @@
 /**
- * Default timeouts shared by the parts that connect to a scheduler. Browser-safe.
+ * Every default timeout and interval of dtask, in one place (as Dask's config keeps them under
+ * `distributed.comm.timeouts`, `distributed.scheduler` and `distributed.worker`). All in ms.
+ * Options of the Client, the Worker, the Scheduler and the CLIs override them where they say so.
+ * Browser-safe.
  *
  * @module
  */
 
+// ---------------------------------------------------------------- connecting
+
 /**
- * How long to keep trying to reach a scheduler, and how long one handshake may take (ms): 30 s,
- * Dask's `distributed.comm.timeouts.connect`.
+ * How long to keep trying to reach a scheduler, and how long one handshake may take: 30 s,
+ * Dask's `distributed.comm.timeouts.connect`. `Client.connect`'s `timeout`, a worker's
+ * `connectTimeout` / `handshakeTimeout` and `--connect-timeout`.
  */
 export const DEFAULT_CONNECT_TIMEOUT = 30_000;
+
+/**
+ * How long a connection accepted by a scheduler or a worker may take to say hello before it is
+ * dropped: 10 s.
+ */
+export const ACCEPT_HELLO_TIMEOUT = 10_000;
+
+/** How long a worker or client may take to open a connection to a peer worker: 10 s. */
+export const PEER_CONNECT_TIMEOUT = 10_000;
+
+/**
+ * How long a client keeps trying to reconnect after its scheduler connection drops, before its
+ * pending Futures fail: 30 s (`reconnectTimeout`; 0: never).
+ */
+export const DEFAULT_RECONNECT_TIMEOUT = 30_000;
+
+/**
+ * How long a connection may send nothing in the middle of a packet before it is dropped: 30 s,
+ * as Dask's comm timeout (a transport's `stallTimeout`).
+ */
+export const DEFAULT_STALL_TIMEOUT = 30_000;
+
+/**
+ * How long closing a connection waits for its queued messages to be written before it drops
+ * them: 10 s (a peer that stops reading must not hold its closer forever).
+ */
+export const DRAIN_TIMEOUT = 10_000;
+
+// ---------------------------------------------------------------- liveness
+
+/** How often a worker sends its scheduler a heartbeat: 1 s (`heartbeatInterval`). */
+export const DEFAULT_HEARTBEAT_INTERVAL = 1000;
+
+/**
+ * A worker not heard from for this long is removed: 5 min, Dask's
+ * `distributed.scheduler.worker-ttl` (`workerTtl`, `--worker-ttl`).
+ */
+export const DEFAULT_WORKER_TTL = 300_000;
+
+/**
+ * How long the scheduler keeps a dropped client's wanted keys, for it to reconnect and resume:
+ * 30 s (the scheduler's `clientGrace`).
+ */
+export const CLIENT_GRACE = 30_000;
+
+// ---------------------------------------------------------------- cluster operations
+
+/**
+ * How long `client.restart()`, the scheduler's `retireWorkers` and `waitForWorkers` wait for the
+ * workers by default: 60 s.
+ */
+export const WORKERS_WAIT_TIMEOUT = 60_000;
+
+/** How long a scatter waits for a worker to hold its data when none is connected: 30 s. */
+export const SCATTER_WAIT_TIMEOUT = 30_000;
+
+/**
+ * How long a nanny gives its worker process to start and register: 60 s, or
+ * NANNY_START_PAST_DEATH past the worker's death timeout when that is longer (`startTimeout`).
+ * A worker has no death timeout unless given one (as Dask's `--death-timeout`).
+ */
+export const NANNY_START_TIMEOUT = 60_000;
+
+/** How long past its death timeout a nanny's worker process may take to start: 30 s. */
+export const NANNY_START_PAST_DEATH = 30_000;
+
+/** How long a nanny tries to tell its scheduler how its worker's process ended (best effort): 5 s. */
+export const EXIT_REPORT_TIMEOUT = 5000;
+
+/** How long a process or thread gets to stop after being asked before it is killed: 3 s. */
+export const STOP_GRACE = 3000;

@@ -4,42 +4,16 @@
  * Tasks queue here and go to the thread with the fewest in flight while it has fewer than
  * `pipelineDepth`, so a thread never waits a round trip for its next task. All tasks handed to
  * a thread within one tick travel in one postMessage; its outcomes come back in batches. A
- * thread that dies is replaced and the tasks it had in flight are reported as errors.
+ * thread that dies is replaced and the tasks it had in flight are reported as errors. Each
+ * thread's Web Worker and its tasks in flight are a Slot (thread_slot.ts).
  */
-import { Payload } from "../comm/serialize.ts";
-import { DtaskError, type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
-import type {
-  FromThread,
-  ToThread,
-  WireOutcome,
-  WireTask,
-} from "../comm/protocol/worker_thread.ts";
+import { DtaskError, toEnvelope } from "../core/errors.ts";
+import type { FromThread, ToThread, WireOutcome } from "../comm/protocol/worker_thread.ts";
 import type { TaskWorkerInfo } from "../core/in_task.ts";
+import { now, type TaskOutcome, type TaskRun, type ThreadErrorInfo } from "./task_run.ts";
+import { Slot } from "./thread_slot.ts";
 
-/** A task to run: its function by hash (source the first time), encoded args and deps. */
-export interface TaskRun {
-  key: string;
-  fnHash: string;
-  fnName: string;
-  /** May be omitted once this executor has seen the hash. */
-  fnSource?: string;
-  /** The encoded argument array; Refs in it stand for `deps`. */
-  args: Payload;
-  deps?: Map<string, Payload>;
-}
-
-/** How a task ended; start/stop are epoch ms; thread is the thread's index (-1: none ran it). */
-export type TaskOutcome =
-  | { key: string; ok: true; value: Payload; start: number; stop: number; thread: number }
-  | { key: string; ok: false; error: ErrorEnvelope; start: number; stop: number; thread: number };
-
-/** A stray error or rejection a thread caught outside any task's try/catch. */
-export interface ThreadErrorInfo {
-  thread: number;
-  /** The task running when it happened, if any. */
-  key?: string;
-  error: ErrorEnvelope;
-}
+export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
 
 /** Options of an Executor. */
 export interface ExecutorOptions {
@@ -71,54 +45,6 @@ const THREAD_URL = new URL("./thread.ts", import.meta.url);
 
 /** A thread that dies this many times in a row before it is ready breaks the executor. */
 const MAX_EARLY_CRASHES = 3;
-
-/** Epoch milliseconds. */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** A frame to post to a thread: shared as is, whole buffers cloned, views copied and moved. */
-function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
-  const buf = f.buffer;
-  if (typeof SharedArrayBuffer !== "undefined" && buf instanceof SharedArrayBuffer) return f;
-  if (f.byteOffset === 0 && f.byteLength === buf.byteLength) return f;
-  // Posting a view clones its whole buffer (perhaps a large shared encode buffer): copy it.
-  const copy = f.slice();
-  transfer.push(copy.buffer);
-  return copy;
-}
-
-/** One thread of the pool. */
-class Slot {
-  worker!: Worker;
-  /** Function hashes this thread has been sent. */
-  known = new Set<string>();
-  /** Keys in flight, in the order the thread runs them (it reports in that order). */
-  keys: string[] = [];
-  head = 0;
-  pending: WireTask[] = [];
-  transfer: Transferable[] = [];
-  ready = false;
-  earlyCrashes = 0;
-  /** Seceded tasks still running there: they hold no room in its pipeline. */
-  detached = new Set<string>();
-
-  constructor(readonly index: number) {}
-
-  get inflight(): number {
-    return this.keys.length - this.head - this.detached.size;
-  }
-
-  shiftKey(): string | undefined {
-    if (this.head >= this.keys.length) return undefined;
-    const k = this.keys[this.head++];
-    if (this.head === this.keys.length) {
-      this.keys.length = 0;
-      this.head = 0;
-    }
-    return k;
-  }
-}
 
 /** Runs tasks on a pool of Web Worker threads and reports their outcomes in batches. */
 export class Executor {
@@ -162,7 +88,7 @@ export class Executor {
     try {
       for (let i = 0; i < opts.nthreads; i++) this.#slots.push(this.#start(new Slot(i)));
     } catch (e) {
-      for (const s of this.#slots) this.#stop(s);
+      for (const s of this.#slots) s.stop();
       throw e;
     }
   }
@@ -251,7 +177,7 @@ export class Executor {
   /** Terminates every thread; idempotent. Tasks in flight get no outcome. */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
-    for (const s of this.#slots) this.#stop(s);
+    for (const s of this.#slots) s.stop();
     this.#queue = [];
     this.#qhead = 0;
     this.#local = [];
@@ -262,43 +188,22 @@ export class Executor {
 
   /** Starts (or restarts) the Web Worker of a slot. */
   #start(slot: Slot): Slot {
-    const w = new Worker(this.#threadUrl, { type: "module", name: `dtask-thread-${slot.index}` });
-    slot.worker = w;
-    slot.known.clear();
-    slot.ready = false;
-    w.onmessage = (e: MessageEvent<FromThread>) => {
-      if (slot.worker === w) this.#receive(slot, e.data);
-    };
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault(); // or it would be rethrown in this thread
-      if (slot.worker === w) this.#crash(slot, e.message || "uncaught error");
-    };
-    w.onmessageerror = () => {
-      if (slot.worker === w) this.#crash(slot, "a message from it could not be read");
-    };
     const o = this.#opts;
-    w.postMessage(
-      {
+    return slot.start({
+      url: this.#threadUrl,
+      init: {
         op: "init",
         thread: slot.index,
         silenceLogs: this.#silence,
         worker: o.worker && { ...o.worker, thread: slot.index },
         authToken: o.authToken,
-      } satisfies ToThread,
-    );
-    slot.detached.clear();
-    if (this.#preloads.length) {
-      w.postMessage({ op: "preload", urls: this.#preloads } satisfies ToThread);
-    }
-    return slot;
-  }
-
-  #stop(slot: Slot): void {
-    const w = slot.worker;
-    w.onmessage = null;
-    w.onerror = null;
-    w.onmessageerror = null;
-    w.terminate();
+      },
+      preloads: this.#preloads,
+      events: {
+        receive: (msg) => this.#receive(slot, msg),
+        crash: (reason) => this.#crash(slot, reason),
+      },
+    });
   }
 
   #receive(slot: Slot, msg: FromThread): void {
@@ -326,22 +231,7 @@ export class Executor {
   }
 
   #done(slot: Slot, wire: WireOutcome[]): void {
-    const batch: TaskOutcome[] = new Array(wire.length);
-    for (let i = 0; i < wire.length; i++) {
-      const o = wire[i];
-      slot.shiftKey();
-      slot.detached.delete(o.k);
-      batch[i] = o.v !== undefined
-        ? {
-          key: o.k,
-          ok: true,
-          value: new Payload(o.v[0], o.v[1]),
-          start: o.s,
-          stop: o.t,
-          thread: slot.index,
-        }
-        : { key: o.k, ok: false, error: o.e!, start: o.s, stop: o.t, thread: slot.index };
-    }
+    const batch = slot.outcomes(wire);
     this.#inflight -= wire.length;
     this.#deliver(batch);
     this.#dispatch();
@@ -350,7 +240,7 @@ export class Executor {
   /** Replaces a dead thread; its tasks in flight become error outcomes. */
   #crash(slot: Slot, reason: string): void {
     if (this.#closed) return;
-    this.#stop(slot);
+    slot.stop();
     const lost = this.#drain(
       slot,
       `thread ${slot.index} crashed and was restarted (${reason})`,
@@ -369,16 +259,8 @@ export class Executor {
 
   /** Takes a slot's tasks in flight off it, as error outcomes saying `why`. */
   #drain(slot: Slot, why: string): TaskOutcome[] {
-    const t = now();
-    const lost: TaskOutcome[] = [];
-    for (let k = slot.shiftKey(); k !== undefined; k = slot.shiftKey()) {
-      const error = toEnvelope(new DtaskError(`${why}; task ${k} was running or queued on it`));
-      lost.push({ key: k, ok: false, error, start: t, stop: t, thread: slot.index });
-    }
+    const lost = slot.drain(why);
     this.#inflight -= lost.length;
-    slot.detached.clear();
-    slot.pending = [];
-    slot.transfer = [];
     return lost;
   }
 
@@ -387,7 +269,7 @@ export class Executor {
     this.#broken = `executor is broken: ${reason}`;
     const lost: TaskOutcome[] = [];
     for (const s of this.#slots) {
-      this.#stop(s);
+      s.stop();
       lost.push(...this.#drain(s, `${this.#broken} (thread ${s.index})`));
     }
     const queued = this.#queue.slice(this.#qhead) as TaskRun[];
@@ -432,27 +314,7 @@ export class Executor {
   }
 
   #assign(slot: Slot, task: TaskRun): void {
-    const transfer = slot.transfer;
-    const wire: WireTask = {
-      k: task.key,
-      h: task.fnHash,
-      a: [postable(task.args.header, transfer), task.args.frames.map((f) => postable(f, transfer))],
-    };
-    if (!slot.known.has(task.fnHash)) {
-      const src = this.#sources.get(task.fnHash)!;
-      wire.n = src.name;
-      wire.s = src.source;
-      slot.known.add(task.fnHash);
-    }
-    if (task.deps !== undefined && task.deps.size > 0) {
-      const d: [string, Uint8Array, Uint8Array[]][] = [];
-      for (const [k, p] of task.deps) {
-        d.push([k, postable(p.header, transfer), p.frames.map((f) => postable(f, transfer))]);
-      }
-      wire.d = d;
-    }
-    slot.pending.push(wire);
-    slot.keys.push(task.key);
+    slot.assign(task, this.#sources.get(task.fnHash)!);
     this.#inflight++;
     this.#scheduleFlush();
   }
@@ -467,14 +329,7 @@ export class Executor {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#closed) return;
-    for (const s of this.#slots) {
-      if (s.pending.length === 0) continue;
-      const msg: ToThread = { op: "run", tasks: s.pending };
-      const transfer = s.transfer;
-      s.pending = [];
-      s.transfer = [];
-      s.worker.postMessage(msg, transfer);
-    }
+    for (const s of this.#slots) s.post();
     if (this.#local.length > 0) {
       const local = this.#local;
       this.#local = [];

@@ -4,6 +4,7 @@
  * The auth token reaches the process in its environment: a command line is public (`ps`).
  */
 import { withTimeout } from "../comm/handshake.ts";
+import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm/timeouts.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { TextLineStream } from "./lines.ts";
 import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
@@ -150,7 +151,8 @@ export class Nanny {
       return s;
     });
     try {
-      const startTimeout = o.startTimeout ?? Math.max(60_000, (o.deathTimeout ?? 0) + 30_000);
+      const startTimeout = o.startTimeout ??
+        Math.max(NANNY_START_TIMEOUT, (o.deathTimeout ?? 0) + NANNY_START_PAST_DEATH);
       await withTimeout(ready.promise, startTimeout, "starting the worker process");
       if (this.workerAddress) {
         o.onStarted?.(
@@ -205,7 +207,7 @@ export class Nanny {
           child.kill("SIGKILL");
         } catch { /* gone */ }
         resolve();
-      }, 3000);
+      }, STOP_GRACE);
     });
     await Promise.race([child.status, killed]);
     clearTimeout(timer);

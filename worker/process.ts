@@ -8,6 +8,11 @@ import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { TimeoutError } from "../core/errors.ts";
+import {
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  STOP_GRACE,
+} from "../comm/timeouts.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,9 +25,9 @@ const { values } = parseArgs({
     "silence-logs": { type: "boolean", default: false },
     resources: { type: "string" },
     preload: { type: "string", multiple: true },
-    "connect-timeout": { type: "string", default: "30000" },
+    "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT) },
     "death-timeout": { type: "string" },
-    "heartbeat-interval": { type: "string", default: "1000" },
+    "heartbeat-interval": { type: "string", default: String(DEFAULT_HEARTBEAT_INTERVAL) },
     nanny: { type: "boolean", default: false },
   },
 });
@@ -77,7 +82,7 @@ await Deno.stdout.write(
 );
 // A thread stuck in a synchronous loop cannot be terminated: the process exit stops it.
 void worker.closeStarted.then(() => {
-  Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), 3000));
+  Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), STOP_GRACE));
 });
 await worker.closed;
 Deno.exit(worker.exitCode);

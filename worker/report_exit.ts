@@ -8,6 +8,7 @@
 import { Connection } from "../comm/connection.ts";
 import { sendHello, withTimeout } from "../comm/handshake.ts";
 import { dial } from "../comm/dial.ts";
+import { EXIT_REPORT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** Connects to `scheduler` as a client named "nanny", sends `worker-exited`, and leaves. */
 export async function reportExit(
@@ -17,9 +18,9 @@ export async function reportExit(
   authToken?: string,
 ): Promise<void> {
   try {
-    const t = await withTimeout(dial(scheduler), 5000, `connecting to ${scheduler}`);
+    const t = await withTimeout(dial(scheduler), EXIT_REPORT_TIMEOUT, `connecting to ${scheduler}`);
     try {
-      await sendHello(t, { role: "client", name: "nanny", token: authToken }, 5000);
+      await sendHello(t, { role: "client", name: "nanny", token: authToken }, EXIT_REPORT_TIMEOUT);
     } catch (e) {
       t.close();
       throw e;

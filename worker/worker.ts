@@ -28,7 +28,11 @@ import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
 import { ExpectedData } from "./expected_data.ts";
 import { advertisedAddress, parseContactAddress } from "../comm/contact_address.ts";
-import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
+import {
+  ACCEPT_HELLO_TIMEOUT,
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+} from "../comm/timeouts.ts";
 import { register } from "./register.ts";
 
 /** The least time between two collections after large values were dropped (ms). */
@@ -242,7 +246,7 @@ export class Worker {
         ready: this.#state.readyCount,
         stored: this.#state.data.size,
       });
-    }, o.heartbeatInterval ?? 1000);
+    }, o.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
   }
 
   /**
@@ -312,7 +316,7 @@ export class Worker {
             : h.role === "peer" || h.role === "client"
             ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
             : `a worker accepts peers and clients, not ${h.role}s`,
-        10_000,
+        ACCEPT_HELLO_TIMEOUT,
       );
     } finally {
       this.#peerPending.delete(t);

@@ -251,18 +251,6 @@ Deno.test("worker globals are shadowed inside task functions", async () => {
   });
 });
 
-Deno.test("a task can read its key from the task context", async () => {
-  await withHarness({}, async (h) => {
-    const url = new URL("../../worker/task_context.ts", import.meta.url).href;
-    const whoAmI = async (u: string) => {
-      const ctx = await import(u);
-      return [ctx.currentTaskKey(), ctx.currentTask().thread];
-    };
-    const [o] = await h.run(task(whoAmI, [url], { key: "who-1" }));
-    assert.deepEqual(valueOf(o), ["who-1", 0]);
-  });
-});
-
 Deno.test("stray rejections and errors are reported and do not kill the thread", async () => {
   await withHarness({}, async (h) => {
     const stray = async () => {
@@ -644,6 +632,20 @@ Deno.test("a task that secedes frees its thread: the next task runs while it wai
     assert.equal(valueOf(b), "other ran");
     assert.deepEqual(seceded, ["waiter-1"]);
     assert.deepEqual(rejoins, ["waiter-1"]);
+  });
+});
+
+Deno.test("a task reads its key and thread from the thread's hooks, also through a copy it imports", async () => {
+  await withHarness({ worker: WORKER_INFO }, async (h) => {
+    // a module the task imports by URL reads the same global slot
+    const url = new URL("../../core/in_task.ts", import.meta.url).href;
+    const whoAmI = async (u: string) => {
+      const { getWorker } = await import(u);
+      const w = getWorker();
+      return [w.key, w.thread];
+    };
+    const [o] = await h.run(task(whoAmI, [url], { key: "who-1" }));
+    assert.deepEqual(valueOf(o), ["who-1", 0]);
   });
 });
 

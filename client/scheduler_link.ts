@@ -1,0 +1,188 @@
+/**
+ * A Client's connection to its scheduler: the stream it reads, a new connection when that one
+ * drops (until the reconnect timeout passes), failing what is pending when it cannot, the
+ * goodbye on close, and the one way to send a message after what the client queued.
+ * Browser-safe (no Deno).
+ *
+ * @module
+ */
+import { Connection } from "../comm/connection.ts";
+import { PendingTransport } from "../comm/pending_transport.ts";
+import type { ClientToScheduler, Message, Requester } from "../comm/protocol.ts";
+import type { Transport } from "../comm/transport.ts";
+import { DEFAULT_RECONNECT_TIMEOUT } from "../comm/timeouts.ts";
+import { CommClosedError } from "../core/errors.ts";
+import { dialAny } from "./dialers.ts";
+import { reconnect } from "./reconnect.ts";
+
+/** Who and where a link connects as. */
+export interface LinkOptions {
+  /** The address dialled (and dialled again to reconnect). */
+  via: string;
+  /** The client's id at the scheduler. */
+  id: string;
+  /** The client's name and the scheduler's auth token, said in every hello. */
+  hello: { name: string; token?: string };
+  /** How long to keep trying to reconnect (ms; 0: never). */
+  reconnectTimeout?: number;
+}
+
+/** What the link tells its Client. */
+export interface LinkEvents {
+  /** Each message from the scheduler but `scheduler-closing`, which the link keeps. */
+  onMessage(msg: Message): void;
+  /** The connection is gone for good: what is pending fails, naming `reason`. */
+  onLost(reason: string): void;
+  /** A new connection replaced a dropped one: what the scheduler must hear first on it. */
+  onReconnect(conn: Connection): void;
+}
+
+/** Sends that wait for the client's queue: see `SchedulerLink.after`. */
+export interface OrderedSends {
+  /** Sends `msg` after the queue; CommClosedError when the client is closed. */
+  send(msg: ClientToScheduler): void;
+  /** Sends a request after the queue; CommClosedError when the client is closed. */
+  request: Requester<ClientToScheduler>;
+}
+
+/** The Client's connection to its scheduler, replaced when it drops. */
+export class SchedulerLink {
+  #conn: Connection;
+  #id: string;
+  readonly #via: string;
+  readonly #hello: { name: string; token?: string };
+  readonly #reconnectTimeout: number;
+  readonly #events: LinkEvents;
+  /** Set when the scheduler said it is closing for good: no reconnecting. */
+  #schedulerGone: string | null = null;
+  #abort = new AbortController();
+  #closing = false;
+
+  /** Reads from `transport` (which `opening`, if given, is still opening). */
+  constructor(
+    transport: Transport,
+    opening: Promise<unknown> | null,
+    options: LinkOptions,
+    events: LinkEvents,
+  ) {
+    this.#conn = new Connection(transport);
+    this.#id = options.id;
+    this.#via = options.via;
+    this.#hello = options.hello;
+    this.#reconnectTimeout = options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
+    this.#events = events;
+    this.#attach(this.#conn, opening);
+  }
+
+  /** The client's id at the scheduler (a reconnect may give a new one). */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Whether `close()` was called. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Whether messages can be sent: not closing, and not cut off for good. */
+  get isOpen(): boolean {
+    return !this.#closing && this.#conn.closeReason === null;
+  }
+
+  /** Throws CommClosedError when the client is closed. */
+  checkOpen(): void {
+    if (!this.isOpen) throw new CommClosedError("this client is closed");
+  }
+
+  /** Sends on the current connection, at once. */
+  send(msg: ClientToScheduler): void {
+    this.#conn.send(msg);
+  }
+
+  /** Sends a request on the current connection, at once. */
+  request: Requester = (msg) => this.#conn.request(msg);
+
+  /**
+   * Sends for messages that must follow what the client queued: each checks that the client
+   * is open, runs `flush` (which sends the queue), then sends on the current connection.
+   */
+  after(flush: () => void): OrderedSends {
+    return {
+      send: (msg) => {
+        this.checkOpen();
+        flush();
+        this.#conn.send(msg);
+      },
+      request: (msg) => {
+        this.checkOpen();
+        flush();
+        return this.#conn.request(msg);
+      },
+    };
+  }
+
+  /**
+   * Says goodbye: runs `flush` and sends `close-client` when still connected, then waits for
+   * the connection to end. No reconnecting from here on.
+   */
+  async close(flush: () => void): Promise<void> {
+    this.#closing = true;
+    this.#abort.abort();
+    if (this.#conn.closeReason === null) {
+      flush();
+      this.#conn.send({ op: "close-client" });
+      await this.#conn.drainAndClose("client closed");
+    }
+    await this.#conn.finished();
+  }
+
+  /**
+   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects,
+   * or fails what is pending if it never opened, the scheduler closed, or the client did.
+   */
+  #attach(conn: Connection, opening: Promise<unknown> | null): void {
+    conn.start((msg) => {
+      if (msg.op === "scheduler-closing") this.#schedulerGone = msg.reason;
+      else this.#events.onMessage(msg);
+    });
+    conn.closed.then(async (reason) => {
+      if (conn !== this.#conn) return;
+      if (opening) {
+        try {
+          await opening;
+        } catch (e) {
+          return this.#events.onLost((e as Error)?.message ?? reason);
+        }
+      }
+      if (this.#closing || this.#schedulerGone !== null || this.#reconnectTimeout <= 0) {
+        return this.#events.onLost(this.#schedulerGone ?? reason);
+      }
+      this.#reconnect(reason);
+    });
+  }
+
+  /**
+   * The connection dropped: a new one opens in the background (what is sent meanwhile waits
+   * for it) and says hello with this client's id, so the scheduler gives back its wanted keys.
+   */
+  #reconnect(reason: string): void {
+    const opening = reconnect({
+      dial: dialAny,
+      address: this.#via,
+      hello: { role: "client", ...this.#hello, resume: this.#id },
+      timeout: this.#reconnectTimeout,
+      signal: this.#abort.signal,
+      onWelcome: (w) => {
+        if (w.id) this.#id = w.id;
+      },
+    });
+    const conn = new Connection(new PendingTransport(this.#via, opening));
+    this.#conn = conn;
+    const failed = opening.catch((e: Error) => {
+      throw new CommClosedError(`${reason}; ${e?.message ?? e}`);
+    });
+    failed.catch(() => {}); // awaited once the connection closes
+    this.#attach(conn, failed);
+    this.#events.onReconnect(conn);
+  }
+}

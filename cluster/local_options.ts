@@ -1,0 +1,138 @@
+/**
+ * A LocalCluster's options: what they mean, their defaults, and the checks `LocalCluster.start`
+ * makes before it starts anything.
+ *
+ * @module
+ */
+import type { SchedulerOptions } from "../scheduler/scheduler.ts";
+import { parseMemoryLimit } from "../worker/memory_limit.ts";
+import { exposureWarning } from "../comm/exposure.ts";
+
+/** Restarts of one worker (or the scheduler) allowed within the restart window (default). */
+export const DEFAULT_MAX_RESTARTS = 5;
+/** The restart-intensity window (ms, default). */
+export const DEFAULT_RESTART_WINDOW = 60_000;
+
+/** LocalCluster options (all optional). */
+export interface LocalClusterOptions {
+  /** Number of workers (default: cores, at least 1). */
+  nWorkers?: number;
+  /** Threads per worker (default: cores / nWorkers, at least 1). */
+  threadsPerWorker?: number;
+  /** Each worker in its own Deno process under a nanny (default true). */
+  processes?: boolean;
+  /** Per worker: bytes, "2GiB", or "auto" (system memory / nWorkers). */
+  memoryLimit?: number | string | null;
+  /**
+   * Host everything listens on (default 127.0.0.1). With 0.0.0.0 the scheduler and workers
+   * advertise this machine's first non-loopback IPv4 address; without `authToken` it warns.
+   */
+  host?: string;
+  /** Scheduler TCP port (default 0: any free port). */
+  schedulerPort?: number;
+  /** Dashboard `host:port` or `:port` (default ":8787"; a taken port falls back); null: none. */
+  dashboardAddress?: string | null;
+  /** Per-worker resources, e.g. { GPU: 1 }. */
+  resources?: Record<string, number>;
+  /** Quiet the cluster's logs and what tasks print. */
+  silenceLogs?: boolean;
+  /** A token every worker and client must present (give it to `Client.connect` too). */
+  authToken?: string;
+  /** Root tasks a worker may hold per thread before the rest queue (Dask's 1.1; Infinity: off). */
+  workerSaturation?: number;
+  /** Worker deaths a task survives before it errs with KilledWorker (default 3). */
+  allowedFailures?: number;
+  /** Idle workers take not-yet-started tasks from busy ones (default true; Dask's work-stealing). */
+  workStealing?: boolean;
+  /** WebSocket listener port (not supported yet: must be null/undefined). */
+  wsPort?: number | null;
+  /** Modules every worker imports (URLs or import-map names), also workers that join later. */
+  preload?: (string | URL)[];
+  /** Restarts of one worker allowed within `restartWindow` before its nanny gives up (default 5). */
+  maxRestarts?: number;
+  /** The restart-intensity window (ms, default 60 000). */
+  restartWindow?: number;
+  /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
+  workerTtl?: number;
+  /** How often workers send heartbeats (ms, default 1000). */
+  heartbeatInterval?: number;
+}
+
+/** The options with the defaults that depend on the machine filled in. */
+export type ClusterSettings =
+  & Required<Pick<LocalClusterOptions, "processes" | "threadsPerWorker">>
+  & LocalClusterOptions;
+
+/** One worker of the cluster, as `workers` lists it. */
+export interface LocalWorkerInfo {
+  /** Its address, which names it everywhere. */
+  address: string;
+  /** Its name within the cluster ("0", "1", …). */
+  name: string;
+  /** Its thread slots. */
+  nthreads: number;
+  /** Bytes of memory it may use (0: no limit). */
+  memoryLimit: number;
+  /** Its process id (processes: true), else this process's. */
+  pid: number;
+}
+
+/** What `LocalCluster.start` starts, from its options: checked, with defaults filled in. */
+export interface ClusterPlan {
+  nWorkers: number;
+  /** Bytes per worker (0: no limit). */
+  memoryLimit: number;
+  settings: ClusterSettings;
+  scheduler: SchedulerOptions;
+}
+
+/**
+ * Checks `options` (TypeError naming the one that makes no sense) and fills in the defaults;
+ * warns when the cluster is exposed beyond this machine without a token.
+ */
+export function planCluster(options: LocalClusterOptions): ClusterPlan {
+  const cores = navigator.hardwareConcurrency || 1;
+  const nWorkers = options.nWorkers ?? cores;
+  if (!Number.isInteger(nWorkers) || nWorkers < 0) {
+    throw new TypeError(`nWorkers must be a whole number >= 0, got ${options.nWorkers}`);
+  }
+  const threadsPerWorker = options.threadsPerWorker ??
+    Math.max(1, Math.floor(cores / Math.max(1, nWorkers)));
+  if (!Number.isInteger(threadsPerWorker) || threadsPerWorker < 1) {
+    throw new TypeError(`threadsPerWorker must be a whole number >= 1, got ${threadsPerWorker}`);
+  }
+  if (options.wsPort != null) {
+    throw new TypeError("wsPort: the WebSocket listener is not available yet; leave it null");
+  }
+  for (const url of options.preload ?? []) {
+    if (!URL.canParse(String(url))) {
+      throw new TypeError(
+        `preload: ${JSON.stringify(String(url))} is not an absolute module URL or import-map ` +
+          `name; resolve a path with import.meta.resolve(...)`,
+      );
+    }
+  }
+  const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
+  const warning = exposureWarning(options.host ?? "127.0.0.1", {
+    who: "this LocalCluster",
+    authToken: options.authToken,
+    fix: "Pass an authToken (and give it to clients).",
+  });
+  if (warning) console.warn(warning);
+  const scheduler: SchedulerOptions = {
+    host: options.host ?? "127.0.0.1",
+    port: options.schedulerPort ?? 0,
+    dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
+    authToken: options.authToken,
+    preload: options.preload?.map(String),
+    workerTtl: options.workerTtl,
+    config: {
+      ...(options.workerSaturation !== undefined &&
+        { workerSaturation: options.workerSaturation }),
+      ...(options.allowedFailures !== undefined && { allowedFailures: options.allowedFailures }),
+      ...(options.workStealing !== undefined && { workStealing: options.workStealing }),
+    },
+  };
+  const settings = { ...options, processes: options.processes ?? true, threadsPerWorker };
+  return { nWorkers, memoryLimit, settings, scheduler };
+}

@@ -1,0 +1,118 @@
+/**
+ * A worker thread's outcomes on their way back to the executor: each task's result encoded (or
+ * its error described), collected, and posted in batches — every outcome finished within one
+ * macrotask goes in one postMessage, with its buffers moved rather than copied where that is
+ * safe.
+ *
+ * @module
+ */
+import { encodeValue } from "../comm/serialize.ts";
+import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
+import type { FromThread, WireOutcome, WireTask } from "../comm/protocol/worker_thread.ts";
+import { scopeErrorFrom } from "../core/compile.ts";
+import { now } from "./task_run.ts";
+
+/** Posts a message to the executor. */
+export type PostToExecutor = (message: FromThread, transfer?: Transferable[]) => void;
+
+/** The outcomes not yet posted, and the buffers they move. */
+export class OutcomeBatch {
+  #post: PostToExecutor;
+  #outcomes: WireOutcome[] = [];
+  #transfer: Transferable[] = [];
+  #transferSet = new Set<ArrayBuffer>();
+  /** Buffers that came from the executor: a result that reuses one is copied, not moved. */
+  #received = new WeakSet<ArrayBufferLike>();
+  /** Posting to itself is a macrotask hop: it flushes once this macrotask's microtasks ran. */
+  #tick: MessageChannel;
+  #tickPending = false;
+
+  constructor(post: PostToExecutor) {
+    this.#post = post;
+    this.#tick = new MessageChannel();
+    this.#tick.port1.onmessage = () => {
+      this.#tickPending = false;
+      this.flush();
+    };
+  }
+
+  /** Notes the buffers a task arrived with (a result reusing one is then copied). */
+  remember(t: WireTask): void {
+    this.#receive(t.a);
+    if (t.d) { for (const d of t.d) this.#receive([d[1], d[2]]); }
+  }
+
+  /** Adds task `key`'s outcome: its value `v` (ok) or its error `v` (function `name`). */
+  add(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    const stop = now();
+    let out: WireOutcome;
+    if (ok) {
+      try {
+        const p = encodeValue(v);
+        out = {
+          k: key,
+          s: start,
+          t: stop,
+          v: [this.#outgoing(p.header), p.frames.map((f) => this.#outgoing(f))],
+        };
+      } catch (e) {
+        const err = new TypeError(
+          `the result of task ${key} cannot be sent: ${e instanceof Error ? e.message : e}`,
+          { cause: e },
+        );
+        out = { k: key, s: start, t: stop, e: envelope(err, name) };
+      }
+    } else {
+      out = { k: key, s: start, t: stop, e: envelope(v, name) };
+    }
+    this.#outcomes.push(out);
+  }
+
+  /** Posts the outcomes once this macrotask's microtasks ran (with any that finish in them). */
+  flushSoon(): void {
+    if (this.#outcomes.length > 0 && !this.#tickPending) {
+      this.#tickPending = true;
+      this.#tick.port2.postMessage(null);
+    }
+  }
+
+  /** Posts the outcomes now, in one message. */
+  flush(): void {
+    if (this.#outcomes.length === 0) return;
+    const outcomes = this.#outcomes;
+    const transfer = this.#transfer;
+    this.#outcomes = [];
+    this.#transfer = [];
+    this.#transferSet.clear();
+    this.#post({ op: "done", outcomes }, transfer);
+  }
+
+  #receive(p: [Uint8Array, Uint8Array[]]): void {
+    this.#received.add(p[0].buffer);
+    for (const f of p[1]) this.#received.add(f.buffer);
+  }
+
+  /** A result buffer to post: shared ones as they are, whole ones moved, others copied. */
+  #outgoing(f: Uint8Array): Uint8Array {
+    const buf = f.buffer;
+    if (typeof SharedArrayBuffer !== "undefined" && buf instanceof SharedArrayBuffer) return f;
+    if (
+      f.byteOffset !== 0 || f.byteLength !== buf.byteLength || this.#received.has(buf) ||
+      this.#transferSet.has(buf as ArrayBuffer)
+    ) {
+      f = f.slice();
+    }
+    this.#transferSet.add(f.buffer as ArrayBuffer);
+    this.#transfer.push(f.buffer as ArrayBuffer);
+    return f;
+  }
+}
+
+/** A task's error as an envelope (a ScopeError when it used its enclosing scope). */
+function envelope(e: unknown, name: string): ErrorEnvelope {
+  try {
+    return toEnvelope(scopeErrorFrom(e, name));
+  } catch (e2) {
+    return toEnvelope(new Error(`task failed with an error that cannot be described: ${e2}`));
+  }
+}

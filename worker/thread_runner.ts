@@ -1,0 +1,208 @@
+/**
+ * The task loop of an executor thread: it takes the executor's messages, runs one task at a
+ * time in arrival order (an async task holds the thread until it settles, unless it secedes),
+ * and hands each outcome to the batch that posts them. Tasks run in try/catch: nothing a task
+ * does may stop the loop.
+ *
+ * @module
+ */
+import { toEnvelope } from "../core/errors.ts";
+import type { ToThread, WireTask } from "../comm/protocol/worker_thread.ts";
+import { collectGarbage } from "./collect_garbage.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
+import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
+import { now } from "./task_run.ts";
+import { decodeArgs, TaskFunctions } from "./thread_functions.ts";
+import { ClientLoader, Secession } from "./thread_in_task.ts";
+
+/** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Runs tasks and batches their outcomes; one per thread. */
+export class ThreadRunner {
+  #post: PostToExecutor;
+  #thread = -1;
+  #silence = false;
+  #queue: (WireTask | undefined)[] = [];
+  #head = 0;
+  /** A task holds the thread (or the client module is loading for the next one). */
+  #busy = false;
+  /** The async task holding the thread (its next task waits for it), unless it seceded. */
+  #busyKey: string | undefined;
+  /** The task whose synchronous part runs now, or that holds the thread. */
+  #current: string | undefined;
+  #outcomes: OutcomeBatch;
+  #client = new ClientLoader();
+  #fns: TaskFunctions;
+  /** The context of each task's code, across its awaits. */
+  #als = new AsyncLocalStorage<InTaskContext>();
+  #secession: Secession;
+
+  constructor(post: PostToExecutor) {
+    this.#post = post;
+    this.#outcomes = new OutcomeBatch(post);
+    this.#secession = new Secession(post);
+    this.#fns = new TaskFunctions(this.#client.bindings, {
+      onPreloadError: (e) => this.stray(e),
+      onPreloaded: () => {
+        if (!this.#busy) this.#pump();
+      },
+    });
+  }
+
+  /** Whether console output is dropped. */
+  get silenced(): boolean {
+    return this.#silence;
+  }
+
+  /** The key of the task whose code runs now (follows its awaits). */
+  get taskKey(): string | undefined {
+    return this.#als.getStore()?.key ?? this.#current;
+  }
+
+  /** Handles one message from the executor. */
+  receive(msg: ToThread): void {
+    switch (msg.op) {
+      case "init":
+        this.#thread = msg.thread;
+        this.#silence = msg.silenceLogs;
+        if (msg.worker) this.#install(msg.worker, msg.authToken);
+        return;
+      case "rejoined":
+        return this.#secession.rejoined(msg.key);
+      case "preload":
+        return this.#fns.preload(msg.urls);
+      case "collect":
+        return collectGarbage?.();
+      case "run":
+        for (const t of msg.tasks) {
+          this.#outcomes.remember(t);
+          this.#queue.push(t);
+        }
+        if (!this.#busy) this.#pump();
+    }
+  }
+
+  /** Reports a stray error or rejection (the caller has prevented its default). */
+  stray(reason: unknown): void {
+    let error;
+    try {
+      error = toEnvelope(reason);
+    } catch {
+      error = toEnvelope(new Error(`unhandled ${String(reason)}`));
+    }
+    this.#post({ op: "stray", key: this.#current, error });
+  }
+
+  #install(worker: TaskWorkerInfo, authToken: string | undefined): void {
+    installThreadHooks({
+      worker: { ...worker, thread: this.#thread },
+      authToken,
+      current: () => this.#als.getStore(),
+      secede: (key) => this.#secede(key),
+      rejoin: (key) => this.#secession.rejoin(key),
+      seceded: (key) => this.#secession.seceded.has(key),
+    });
+  }
+
+  /** Runs queued tasks in order until one holds the thread or none is left. */
+  #pump(): void {
+    if (this.#fns.preloading) return; // resumed once the modules are in
+    while (this.#head < this.#queue.length) {
+      if (this.#client.mustWait(this.#queue[this.#head]!)) return this.#waitForClient();
+      if (this.#runNext()) return;
+    }
+    this.#outcomes.flush(); // idle: nothing else can finish before the next message arrives
+  }
+
+  /** The next task needs the client module: the queue resumes once it is in (or failed). */
+  #waitForClient(): void {
+    this.#busy = true;
+    void this.#client.load().then(() => {
+      this.#busy = false;
+      this.#pump();
+    });
+  }
+
+  #take(): WireTask {
+    const t = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    return t;
+  }
+
+  /** Runs the next task; true when it holds the thread (async, and it has not seceded). */
+  #runNext(): boolean {
+    const t = this.#take();
+    const start = now();
+    let name = t.n ?? "";
+    let result: unknown;
+    this.#current = t.k;
+    try {
+      const entry = this.#fns.get(t);
+      name = entry.name;
+      if ("error" in entry) throw entry.error;
+      result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...decodeArgs(t));
+      // seceded before returning: it holds neither the thread nor a slot
+      const detached = this.#secession.detached.has(t.k);
+      if (detached || isThenable(result)) {
+        Promise.resolve(result).then(
+          (v) => this.#settled(t.k, name, start, true, v),
+          (e) => this.#settled(t.k, name, start, false, e),
+        );
+        if (detached) {
+          this.#current = undefined;
+          return false;
+        }
+        this.#busy = true;
+        this.#busyKey = t.k;
+        // outcomes so far go when this macrotask ends, with any that settle in its microtasks
+        this.#outcomes.flushSoon();
+        return true;
+      }
+    } catch (e) {
+      this.#finish(t.k, name, start, false, e);
+      return false;
+    }
+    this.#finish(t.k, name, start, true, result);
+    return false;
+  }
+
+  /** An async (or seceded) task settled. */
+  #settled(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    if (this.#secession.ended(key)) {
+      // seceded while it ran: the thread went on without it
+      this.#outcomes.add(key, name, start, ok, v);
+      this.#outcomes.flushSoon();
+      return;
+    }
+    this.#busy = false;
+    this.#busyKey = undefined;
+    this.#finish(key, name, start, ok, v);
+    this.#pump();
+  }
+
+  /** The task holding the thread ended: its outcome joins the batch. */
+  #finish(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+    this.#current = undefined;
+    this.#outcomes.add(key, name, start, ok, v);
+  }
+
+  #secede(key: string): void {
+    if (!this.#secession.secede(key) || this.#busyKey !== key) return;
+    // the thread is free for the next task while this one awaits
+    this.#busyKey = undefined;
+    this.#busy = false;
+    this.#current = undefined;
+    queueMicrotask(() => {
+      if (!this.#busy) this.#pump();
+    });
+  }
+}
