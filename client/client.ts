@@ -10,6 +10,7 @@ import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
 import type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
+import { story, type StoryRecord } from "./story.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
@@ -269,6 +270,15 @@ export class Client {
   /** Records of the tasks that finished since `start` (ms since the epoch; default: all kept). */
   getTaskStream(options?: { start?: number }): Promise<TaskStreamRecord[]> {
     return calls.getTaskStream(this.#p.calls, options);
+  }
+
+  /**
+   * What happened to task keys (strings or Futures) and workers (addresses or names), oldest
+   * first: every transition and worker event the scheduler logged, with the id of the stimulus
+   * that caused it (Dask's `story`).
+   */
+  story(...keysOrWorkers: (string | Future)[]): Promise<StoryRecord[]> {
+    return story(this.#p.calls, ...keysOrWorkers);
   }
 
   // ---------------------------------------------------------------- preload

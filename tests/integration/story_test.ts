@@ -4,26 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
-import { Connection } from "../../comm/connection.ts";
-import { dial } from "../../comm/dial.ts";
-import { sendHello } from "../../comm/handshake.ts";
-import { story, type StoryRecord } from "../../client/story.ts";
+import type { StoryRecord } from "../../mod.ts";
 import { until } from "./helpers.ts";
-
-/** A client connection of its own to the scheduler, for `story` requests. */
-async function storyteller(address: string) {
-  const t = await dial(address);
-  await sendHello(t, { role: "client", name: "storyteller" }, 5000);
-  const conn = new Connection(t);
-  conn.start(() => {});
-  return {
-    story: (...subjects: string[]) => story({ ask: (m) => conn.request(m) }, ...subjects),
-    async close() {
-      conn.close("done");
-      await conn.finished();
-    },
-  };
-}
 
 /** The first record at or after `from` that `match`es; fails naming `what` when there is none. */
 function find(
@@ -47,7 +29,6 @@ Deno.test("story: a pinned task whose worker is SIGKILLed finishes on the other 
   });
   await using client = await Client.connect(cluster);
   const dir = await Deno.makeTempDir();
-  const teller = await storyteller(cluster.scheduler.address);
   try {
     const [pinned] = cluster.workers;
     const marker = `${dir}/started-by`;
@@ -79,7 +60,7 @@ Deno.test("story: a pinned task whose worker is SIGKILLed finishes on the other 
     assert.match(result, /^done by \d+$/);
     assert.notEqual(result, `done by ${pid}`, "not by the killed process");
 
-    const told = await teller.story(f.key, victim.address);
+    const told = await client.story(f, victim.address);
     for (const e of told) {
       assert.match(e.stimulusId, /^[a-z-]+-\d+$/, `a stimulus id: ${JSON.stringify(e)}`);
       assert.equal(typeof e.time, "number");
@@ -116,13 +97,12 @@ Deno.test("story: a pinned task whose worker is SIGKILLed finishes on the other 
     assert.equal(told[done].worker, told[again].worker);
     assert.match(told[done].stimulusId, /^task-finished-\d+$/);
 
-    const worker = await teller.story(victim.address);
+    const worker = await client.story(victim.address);
     assert.deepEqual(worker.map((e) => e.event), ["added", "removed"]);
     assert.match(worker[1].reason!, /killed by signal SIGKILL/);
-    const named = await teller.story(victim.name); // its successor, restarted by its nanny, too
+    const named = await client.story(victim.name); // its successor, restarted by its nanny, too
     assert.ok(named.some((e) => e.worker === victim.address && e.event === "removed"));
   } finally {
-    await teller.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
