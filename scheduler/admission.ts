@@ -12,9 +12,10 @@ import { type Hello, PROTOCOL_VERSION, type Welcome, type WorkerInfo } from "../
 import type { Transport } from "../comm/transport.ts";
 import type { HelloReceived, Post } from "./stimulus.ts";
 import type { SchedulerState } from "./state.ts";
+import { ACCEPT_HELLO_TIMEOUT } from "../comm/timeouts.ts";
 
 /** How long a peer has to send its hello (ms). */
-const HELLO_TIMEOUT = 10_000;
+const HELLO_TIMEOUT = ACCEPT_HELLO_TIMEOUT;
 
 /** What admission reads of the scheduler. */
 export interface AdmissionHost {

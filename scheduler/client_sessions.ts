@@ -12,6 +12,7 @@ import type { SchedulerToClient } from "../comm/protocol.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ClientClosed, ClientMessage, ClientStalled, Post } from "./stimulus.ts";
+import { CLIENT_GRACE } from "../comm/timeouts.ts";
 
 /**
  * Most bytes of results queued for one client. Past half of it, workers stop sending results
@@ -22,7 +23,7 @@ import type { ClientClosed, ClientMessage, ClientStalled, Post } from "./stimulu
 export const CLIENT_QUEUE_BYTES = 32 * 1024 * 1024;
 
 /** How long a dropped client keeps its wanted keys by default (ms). */
-export const DEFAULT_CLIENT_GRACE = 30_000;
+export const DEFAULT_CLIENT_GRACE = CLIENT_GRACE;
 
 /** What client sessions need from the scheduler actor. */
 export interface ClientSessionsHost {

@@ -6,8 +6,8 @@
  * @module
  */
 
-/** Dask's default worker-ttl: 5 minutes (ms). */
-export const DEFAULT_WORKER_TTL = 300_000;
+/** Dask's default worker-ttl: 5 minutes (ms), from the one table of default timeouts. */
+export { DEFAULT_WORKER_TTL } from "../comm/timeouts.ts";
 
 /** Last-seen times per worker address. */
 export class Liveness {

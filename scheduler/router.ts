@@ -24,6 +24,7 @@ import type { SchedulerState } from "./state.ts";
 import type { StimulusLog } from "./stimulus_log.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
+import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** The shell handlers the router hands messages to. */
 export interface RouterHost {
@@ -175,7 +176,7 @@ export class Router {
       case "restart":
         return ack(conn, m.id, host.restart(m.timeout));
       case "retire-workers":
-        return ack(conn, m.id, host.retire(m.workers, 60_000));
+        return ack(conn, m.id, host.retire(m.workers, WORKERS_WAIT_TIMEOUT));
       case "worker-exited":
         return host.workers.reportExit(m.address, m.how);
       default:

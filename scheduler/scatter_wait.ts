@@ -10,6 +10,7 @@ import { CommClosedError, TimeoutError, toEnvelope } from "../core/errors.ts";
 import type { SchedulerState } from "./state.ts";
 import type { WorkerWaits } from "./worker_waits.ts";
 import { announceScatter } from "./announce_scatter.ts";
+import { SCATTER_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** What a scatter needs from the scheduler actor. */
 export interface ScatterHost {
@@ -21,7 +22,7 @@ export interface ScatterHost {
 
 /** Plans `m` for `client`, waiting up to its timeout for an allowed worker to join. */
 export function planScatter(host: ScatterHost, client: string, m: Scatter, conn: Connection) {
-  const timeout = m.timeout ?? 30_000;
+  const timeout = m.timeout ?? SCATTER_WAIT_TIMEOUT;
   const fail = (e: Error) => conn.send({ op: "scatter-plan", id: m.id, who: {}, e: toEnvelope(e) });
   host.waits.add({
     check() {

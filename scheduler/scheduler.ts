@@ -13,6 +13,7 @@ import { clusterView } from "./view.ts";
 import { handshake } from "./admission.ts";
 import { SchedulerActor } from "./actor.ts";
 import type { SchedulerOptions } from "./options.ts";
+import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 
 export type { SchedulerOptions };
 export { CLIENT_QUEUE_BYTES } from "./client_sessions.ts";
@@ -110,21 +111,21 @@ export class Scheduler {
   }
 
   /** Restarts every worker through its nanny and cancels every task (client.restart()). */
-  restart(timeout = 60_000): Promise<void> {
+  restart(timeout = WORKERS_WAIT_TIMEOUT): Promise<void> {
     const done = Promise.withResolvers<void>();
     this.actor.receive({ kind: "restart", timeout, done });
     return done.promise;
   }
 
   /** Retires workers gracefully, their data moved to peers first. */
-  retireWorkers(names: string[], timeout = 60_000): Promise<string[]> {
+  retireWorkers(names: string[], timeout = WORKERS_WAIT_TIMEOUT): Promise<string[]> {
     const done = Promise.withResolvers<string[]>();
     this.actor.receive({ kind: "retire-workers", names, timeout, done });
     return done.promise;
   }
 
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
-  waitForWorkers(n: number, timeout = 60_000): Promise<void> {
+  waitForWorkers(n: number, timeout = WORKERS_WAIT_TIMEOUT): Promise<void> {
     const done = Promise.withResolvers<void>();
     this.actor.receive({ kind: "wait-for-workers", n, timeout, done });
     return done.promise;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Actor, type Supervisable, Supervisor, type SupervisorEvent } from "../../actor/mod.ts";
+import { type Supervisable, Supervisor, type SupervisorEvent } from "../../actor/supervisor.ts";
+import { Actor } from "../fixtures/mailbox_actor.ts";
 
 /** Yield microtasks until `cond()` holds; fails after `deadlineMs`. No timers. */
 async function until(cond: () => boolean, deadlineMs = 2000): Promise<void> {
