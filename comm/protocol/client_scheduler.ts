@@ -10,7 +10,6 @@ import {
   envelope,
   isNat,
   isNum,
-  isObj,
   isSize,
   isStr,
   opt,
@@ -21,6 +20,7 @@ import {
   strs,
   values,
 } from "./fields.ts";
+import { type Story, STORY_REPLIES, STORY_REQUESTS, type StoryReply } from "./story.ts";
 import {
   type Ack,
   type FunctionDef,
@@ -176,39 +176,6 @@ export interface WorkerExited {
   how: string;
 }
 
-/**
- * Ask for the story of task keys and workers (addresses or names), or of stimulus ids: what
- * the scheduler's log holds about them (Dask's `story`).
- */
-export interface Story {
-  op: "story";
-  id: number;
-  keys: string[];
-}
-
-/**
- * One entry of a story: a task's transition (`key`, `start`, `finish`, and the `worker` it went
- * to) or a worker's event (`worker`, `event`, `reason`), with the stimulus that caused it and
- * when it happened (ms since the epoch).
- */
-export interface StoryEvent {
-  time: number;
-  stimulusId: string;
-  key?: string;
-  worker?: string;
-  start?: string;
-  finish?: string;
-  event?: string;
-  reason?: string;
-}
-
-/** Reply to `story`: the entries, oldest first. */
-export interface StoryReply {
-  op: "story-reply";
-  id: number;
-  events: StoryEvent[];
-}
-
 /** A wanted key is in memory; `v` carries the value when it is small enough. */
 export interface KeyInMemory {
   op: "key-in-memory";
@@ -276,13 +243,6 @@ export interface ScatterPlan {
 export interface SchedulerClosing {
   op: "scheduler-closing";
   reason: string;
-}
-
-/** A story entry as it arrives: every field of its type, strings where a string goes. */
-function isStoryEvent(v: unknown): boolean {
-  if (!isObj(v) || !isNum(v.time) || !isStr(v.stimulusId)) return false;
-  return optStr(v.key) && optStr(v.worker) && optStr(v.start) && optStr(v.finish) &&
-    optStr(v.event) && optStr(v.reason);
 }
 
 const keysOnly = (m: { readonly keys: unknown }): "keys" | null => strs(m.keys) ? null : "keys";
@@ -400,10 +360,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!isStr(m.address)) return "address";
     return isStr(m.how) ? null : "how";
   }),
-  story: request<Story, StoryReply>("story-reply", (m) => {
-    if (!isNum(m.id)) return "id";
-    return strs(m.keys) ? null : "keys";
-  }),
+  ...STORY_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
 };
 
@@ -447,10 +404,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
     return optEnvelope(m.e) ? null : "e";
   }),
   "scheduler-closing": message<SchedulerClosing>((m) => isStr(m.reason) ? null : "reason"),
-  "story-reply": message<StoryReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    return each(m.events, isStoryEvent) ? null : "events";
-  }),
+  ...STORY_REPLIES,
   ...CLUSTER_CALL_REPLIES,
 };
 
