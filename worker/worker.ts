@@ -1,5 +1,4 @@
-/** The worker actor: connects to the scheduler, serves peers, and runs the state machine. */
-import { Connection } from "../comm/connection.ts";
+/** The worker: connects to the scheduler, serves peers, and runs the state machine. */
 import { AUTH_FAILED, receiveHello, tokenMatches } from "../comm/handshake.ts";
 import type { Dialer } from "../client/transport.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
@@ -7,26 +6,8 @@ import { listenTcp } from "../comm/tcp_listener.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import { dial as defaultDial } from "../comm/dial.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
-import {
-  expectOps,
-  type GetData,
-  type Message,
-  PEER_REQUEST_OPS,
-  PROTOCOL_VERSION,
-  type PutData,
-  SCHEDULER_TO_WORKER_OPS,
-  type SchedulerToWorker,
-  unreachable,
-  type WorkerInfo,
-} from "../comm/protocol.ts";
-import type { Payload } from "../comm/serialize.ts";
+import { PROTOCOL_VERSION, type WorkerInfo } from "../comm/protocol.ts";
 import { Executor } from "./executor.ts";
-import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
-import { fetchReplicas } from "./cluster_calls.ts";
-import { FunctionRunner } from "../comm/function_runner.ts";
-import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
-import { collectGarbage } from "./collect_garbage.ts";
-import { ExpectedData } from "./expected_data.ts";
 import { advertisedAddress, parseContactAddress } from "../comm/contact_address.ts";
 import {
   ACCEPT_HELLO_TIMEOUT,
@@ -34,9 +15,8 @@ import {
   DEFAULT_HEARTBEAT_INTERVAL,
 } from "../comm/timeouts.ts";
 import { register } from "./register.ts";
-
-/** The least time between two collections after large values were dropped (ms). */
-const COLLECT_INTERVAL_MS = 100;
+import { WorkerActor } from "./actor.ts";
+import { CLOSE_BEGINS } from "./stimulus.ts";
 
 /** How a worker starts. */
 export interface WorkerOptions {
@@ -101,29 +81,16 @@ export class Worker {
   /** Resolves with the reason once the worker has closed. */
   readonly closed: Promise<string>;
   #listener: Listener;
-  #scheduler!: Connection;
   #peers: PeerPool;
-  #collectTimer: ReturnType<typeof setTimeout> | undefined;
-  #collectedAt = -Infinity;
-  #peerConns = new Set<Connection>();
+  /** Every input of the running worker passes through its `receive`. */
+  #actor: WorkerActor;
   /** Peer transports still in their handshake, and the accepts in progress. */
   #peerPending = new Set<Transport>();
   #peerAccepting = new Set<Promise<void>>();
-  #executor!: Executor;
-  #state!: WorkerStateMachine;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
   #resolveClosed!: (reason: string) => void;
   #log: (line: string) => void;
-  /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
-  #duration = 1;
-  /** Runs `client.run` functions in this process (cluster-wide calls). */
-  #runner = new FunctionRunner();
-  /** How its process should exit once closed (tells the nanny whether to restart it). */
-  #exitCode = EXIT_DONE;
   #closeStarted = Promise.withResolvers<void>();
-  /** Keys the scheduler said a client will scatter here. */
-  #expected = new ExpectedData();
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -145,12 +112,19 @@ export class Worker {
       : advertisedAddress(this.#listener.address, options.contactAddress);
     this.name = options.name ?? this.address;
     this.#peers = new PeerPool(dial, this.name, options.authToken);
+    this.#actor = new WorkerActor({
+      address: this.address,
+      heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+      peers: this.#peers,
+      log: this.#log,
+      close: (reason) => void this.close(reason),
+    });
     this.closed = new Promise((r) => (this.#resolveClosed = r));
   }
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */
   get exitCode(): number {
-    return this.#exitCode;
+    return this.#actor.exitCode;
   }
 
   /** Resolves as soon as the worker starts closing (a watchdog bounds the process's exit). */
@@ -170,6 +144,7 @@ export class Worker {
     return w;
   }
 
+  /** Registers; the actor starts serving the scheduler once told so (`registered`). */
   async #connect(): Promise<void> {
     const o = this.options;
     const info: WorkerInfo = {
@@ -181,7 +156,7 @@ export class Worker {
       resources: o.resources,
       ...(o.nanny && { nanny: true }),
     };
-    const { transport: t, welcome } = await register({
+    const { transport, welcome } = await register({
       scheduler: o.scheduler,
       dial: o.dial ?? defaultDial,
       hello: { role: "worker", name: this.name, token: o.authToken, worker: info },
@@ -191,7 +166,8 @@ export class Worker {
       signal: o.signal,
       log: o.silenceLogs ? undefined : this.#log,
     });
-    this.#executor = new Executor({
+    const post = this.#actor.post;
+    const executor = new Executor({
       nthreads: o.nthreads,
       silenceLogs: o.silenceLogs,
       // one task per thread until durations are measured: a task that arrives while the thread
@@ -208,99 +184,12 @@ export class Worker {
       },
       authToken: o.authToken,
       preload: o.preload,
-      onSecede: (key) => this.#state.secede(key),
-      onRejoin: (key) => this.#state.rejoin(key),
-      onOutcomes: (batch) => {
-        for (const r of batch) {
-          this.#duration = 0.9 * this.#duration + 0.1 * (r.stop - r.start);
-          this.#state.taskDone(r.key, r, r.start, r.stop);
-        }
-        this.#adaptDepth();
-      },
+      // results of the threads enter the actor as stimuli: one per batch of outcomes
+      onSecede: (key) => post({ kind: "seceded", key }),
+      onRejoin: (key) => post({ kind: "rejoined", key }),
+      onOutcomes: (batch) => post({ kind: "outcomes", batch }),
     });
-    const conn = new Connection(t, this.#log);
-    this.#scheduler = conn;
-    const out: WorkerOutbox = {
-      scheduler: (msg) => conn.send(msg),
-      fetch: (worker, keys) => {
-        this.#peers.getData(worker, keys).then(
-          (values) => this.#state.gotData(worker, keys, values),
-          () => this.#state.fetchFailed(worker, keys),
-        );
-      },
-      execute: (run) => this.#executor.run(run),
-      rejoined: (key) => this.#executor.rejoined(key),
-      dropped: () => this.#scheduleCollect(),
-    };
-    this.#state = new WorkerStateMachine(out, this.#executor.capacity);
-    conn.start((msg) => this.#onScheduler(msg));
-    conn.closed.then((reason) => {
-      if (!this.#closing) this.#exitCode = EXIT_LOST;
-      void this.close(`scheduler connection closed: ${reason}`);
-    });
-    this.#heartbeat = setInterval(() => {
-      conn.send({
-        op: "heartbeat",
-        memory: this.#state.managedBytes,
-        executing: this.#state.executing,
-        ready: this.#state.readyCount,
-        stored: this.#state.data.size,
-      });
-    }, o.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
-  }
-
-  /**
-   * Keeps each thread fed for about 5 ms of work: tiny tasks pipeline deep (the postMessage
-   * round trip would dominate them), long ones one at a time.
-   */
-  #adaptDepth(): void {
-    const depth = Math.max(1, Math.min(64, Math.ceil(5 / Math.max(this.#duration, 0.001))));
-    if (depth === this.#executor.pipelineDepth) return;
-    this.#executor.pipelineDepth = depth;
-    this.#state.setSlots(this.#executor.capacity);
-  }
-
-  #onScheduler(msg: Message): void {
-    const m = expectOps<SchedulerToWorker>(msg, SCHEDULER_TO_WORKER_OPS, "the scheduler");
-    switch (m.op) {
-      case "compute-task":
-        return this.#state.computeTask(m);
-      case "free-keys":
-        this.#expected.forget(m.keys);
-        return this.#state.freeKeys(m.keys);
-      case "close-worker":
-        if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
-        void this.close(m.reason);
-        return;
-      // cluster-wide calls
-      case "run": {
-        const id = m.id;
-        void this.#runner.run(m.fn, m.a).then((r) =>
-          this.#scheduler.send({ op: "run-reply", id, ...r })
-        );
-        return;
-      }
-      case "acquire-replicas": {
-        const id = m.id;
-        void fetchReplicas(this.#peers, m.who).then((values) => {
-          const keys = this.#closing ? [] : this.#state.holdReplicas(values);
-          this.#scheduler.send({ op: "acquire-replicas-reply", id, keys });
-        });
-        return;
-      }
-      // work stealing
-      case "steal-request":
-        return this.#state.stealRequest(m.k);
-      // in-task
-      case "preload":
-        return this.#executor.preload(m.urls);
-      case "expect-data":
-        this.#expected.expect(m.keys, performance.now());
-        this.#scheduler.send({ op: "ack", id: m.id });
-        return;
-      default:
-        unreachable(m);
-    }
+    post({ kind: "registered", transport, executor });
   }
 
   async #acceptPeer(t: Transport): Promise<void> {
@@ -323,72 +212,28 @@ export class Worker {
     }
     if (!hello) return;
     if (this.#closing) return t.close();
-    const conn = new Connection(t, this.#log);
-    this.#peerConns.add(conn);
-    conn.closed.then(() => this.#peerConns.delete(conn));
-    conn.start((msg) => this.#onPeer(msg, conn));
-  }
-
-  #onPeer(msg: Message, conn: Connection): void {
-    // get-data, and put-data from a client scattering, are what a peer may send
-    const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
-    if (m.op === "put-data") {
-      const unexpected = this.#expected.take(Object.keys(m.values), performance.now());
-      if (!this.#state || this.#closing) {
-        conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
-      } else if (unexpected !== null) {
-        const message = `${this.address} refused put-data: the scheduler did not announce ` +
-          `${JSON.stringify(unexpected.slice(0, 100))}; values reach a worker only through ` +
-          `client.scatter`;
-        conn.send({ op: "ack", id: m.id, e: { name: "ProtocolError", message } });
-      } else {
-        this.#state.holdReplicas(m.values);
-        conn.send({ op: "ack", id: m.id });
-      }
-      return;
-    }
-    const values: Record<string, Payload> = {};
-    for (const k of m.keys) {
-      const v = this.#state?.data.get(k);
-      if (v !== undefined) values[k] = v;
-    }
-    conn.send({ op: "data", id: m.id, values });
-  }
-
-  /**
-   * After a large value was dropped, collects garbage here and in the threads (once per
-   * macrotask, at most every COLLECT_INTERVAL_MS), so its memory goes back at once.
-   */
-  #scheduleCollect(): void {
-    if (collectGarbage === null || this.#collectTimer !== undefined || this.#closing) return;
-    const wait = Math.max(0, this.#collectedAt + COLLECT_INTERVAL_MS - performance.now());
-    this.#collectTimer = setTimeout(() => {
-      this.#collectTimer = undefined;
-      if (this.#closing) return;
-      collectGarbage!();
-      this.#executor.collect();
-      this.#collectedAt = performance.now();
-    }, wait);
+    this.#actor.post({ kind: "peer-admitted", transport: t });
   }
 
   /** Stops: threads, connections, listener. Idempotent. */
   close(reason = "closed"): Promise<void> {
     this.#closing ??= (async () => {
       this.#closeStarted.resolve();
-      clearInterval(this.#heartbeat);
-      clearTimeout(this.#collectTimer);
-      if (this.#scheduler && this.#scheduler.closeReason === null) {
-        await this.#scheduler.drainAndClose(reason);
+      const actor = this.#actor;
+      actor.post(CLOSE_BEGINS);
+      const scheduler = actor.scheduler;
+      if (scheduler && scheduler.closeReason === null) {
+        await scheduler.drainAndClose(reason);
       }
       await this.#listener.close();
       for (const t of this.#peerPending) t.close();
       await Promise.all(this.#peerAccepting);
-      const peers = [...this.#peerConns];
+      const peers = [...actor.peerConnections];
       for (const c of peers) c.close("worker closing");
       await Promise.all(peers.map((c) => c.finished()));
       await this.#peers.close();
-      await this.#executor?.close();
-      await this.#scheduler?.finished();
+      await actor.executor?.close();
+      await actor.scheduler?.finished();
       this.#resolveClosed(reason);
     })();
     return this.#closing;

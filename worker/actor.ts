@@ -1,0 +1,354 @@
+/**
+ * The worker actor. Its one entry, `receive`, takes every input (worker/stimulus.ts), one at a
+ * time, and hands it to the state machine (state.ts) or the shell around it: the scheduler's
+ * connection, the peers' connections, the heartbeat, garbage collection, cluster-wide calls.
+ * Async work (a fetch from a peer, a `client.run` call, replicas fetched, task outcomes, a
+ * connection closing) never changes anything itself: it posts a stimulus.
+ *
+ * @module
+ */
+import { Connection } from "../comm/connection.ts";
+import {
+  expectOps,
+  type GetData,
+  type Message,
+  PEER_REQUEST_OPS,
+  type PutData,
+  SCHEDULER_TO_WORKER_OPS,
+  type SchedulerToWorker,
+  unreachable,
+} from "../comm/protocol.ts";
+import type { Payload } from "../comm/serialize.ts";
+import type { PeerPool } from "../comm/peer_pool.ts";
+import { FunctionRunner } from "../comm/function_runner.ts";
+import type { Executor } from "./executor.ts";
+import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
+import { fetchReplicas } from "./cluster_calls.ts";
+import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
+import { collectGarbage } from "./collect_garbage.ts";
+import { ExpectedData } from "./expected_data.ts";
+import type { Transport } from "../comm/transport.ts";
+import {
+  COLLECT_TICK,
+  HEARTBEAT_TICK,
+  type Outcomes,
+  type PeerMessage,
+  type Registered,
+  type SchedulerMessage,
+  type WorkerStimulus,
+} from "./stimulus.ts";
+
+/** The least time between two collections after large values were dropped (ms). */
+const COLLECT_INTERVAL_MS = 100;
+
+/** What the actor needs from the Worker around it. */
+export interface WorkerActorHooks {
+  /** The address peers and the scheduler know the worker by. */
+  readonly address: string;
+  /** Heartbeat period (ms). */
+  readonly heartbeatInterval: number;
+  /** Connections to peers, to fetch their data. */
+  readonly peers: PeerPool;
+  /** Where log lines go. */
+  log(line: string): void;
+  /** Closes the worker (the scheduler said so, or its connection is gone). */
+  close(reason: string): void;
+}
+
+/** The worker's state machine and the shell around it, fed one stimulus at a time. */
+export class WorkerActor {
+  /** Posts a stimulus to `receive` (for the parts that run async work). */
+  readonly post = (s: WorkerStimulus): void => this.receive(s);
+  readonly #hooks: WorkerActorHooks;
+  #closing = false;
+  /** How its process should exit once closed (tells the nanny whether to restart it). */
+  #exitCode = EXIT_DONE;
+  #scheduler: Connection | undefined;
+  #executor: Executor | undefined;
+  #state: WorkerStateMachine | undefined;
+  readonly #peerConns = new Set<Connection>();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #collectTimer: ReturnType<typeof setTimeout> | undefined;
+  #collectedAt = -Infinity;
+  /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
+  #duration = 1;
+  /** Runs `client.run` functions in this process (cluster-wide calls). */
+  readonly #runner = new FunctionRunner();
+  /** Keys the scheduler said a client will scatter here. */
+  readonly #expected = new ExpectedData();
+  /** Whether a stimulus is being handled; those posted meanwhile wait in the mailbox. */
+  #busy = false;
+  readonly #mailbox: WorkerStimulus[] = [];
+
+  constructor(hooks: WorkerActorHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** The exit code its process should end with: see worker/exit_codes.ts. */
+  get exitCode(): number {
+    return this.#exitCode;
+  }
+
+  /** The scheduler's connection, once registered. */
+  get scheduler(): Connection | undefined {
+    return this.#scheduler;
+  }
+
+  /** The thread slots, once registered. */
+  get executor(): Executor | undefined {
+    return this.#executor;
+  }
+
+  /** The open connections of peers and clients. */
+  get peerConnections(): ReadonlySet<Connection> {
+    return this.#peerConns;
+  }
+
+  /**
+   * The actor's one entry: every input passes here, one at a time. A stimulus posted while
+   * another is handled (by a callback that one ran) is handled right after it. A message that
+   * breaks the protocol throws, and the connection it came on closes.
+   */
+  receive(s: WorkerStimulus): void {
+    if (this.#busy) {
+      // a connection's message object is reused for its next message: keep a copy
+      const hot = s.kind === "scheduler-message" || s.kind === "peer-message";
+      this.#mailbox.push(hot ? { ...s } : s);
+      return;
+    }
+    this.#busy = true;
+    try {
+      this.#handle(s);
+    } finally {
+      if (this.#mailbox.length) this.#drain();
+      this.#busy = false;
+    }
+  }
+
+  #drain(): void {
+    const box = this.#mailbox;
+    for (let i = 0; i < box.length; i++) {
+      const s = box[i];
+      try {
+        this.#handle(s);
+      } catch (e) {
+        this.#hooks.log(`[worker] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
+        if (s.kind === "peer-message") s.conn.close("protocol error");
+        if (s.kind === "scheduler-message") this.#scheduler?.close("protocol error");
+      }
+    }
+    box.length = 0;
+  }
+
+  #handle(s: WorkerStimulus): void {
+    switch (s.kind) {
+      case "scheduler-message":
+        return this.#onScheduler(s.msg!);
+      case "peer-message":
+        return this.#onPeer(s.msg!, s.conn);
+      case "registered":
+        return this.#registered(s);
+      case "scheduler-closed":
+        if (!this.#closing) this.#exitCode = EXIT_LOST;
+        return this.#hooks.close(`scheduler connection closed: ${s.reason}`);
+      case "peer-admitted":
+        return this.#peerAdmitted(s.transport);
+      case "peer-closed":
+        this.#peerConns.delete(s.conn);
+        return;
+      case "tick":
+        switch (s.timer) {
+          case "heartbeat":
+            return this.#sendHeartbeat();
+          case "collect":
+            return this.#collect();
+          default:
+            return unreachable(s.timer);
+        }
+      case "data-fetched":
+        return this.#state!.gotData(s.worker, s.keys, s.values);
+      case "fetch-failed":
+        return this.#state!.fetchFailed(s.worker, s.keys);
+      case "run-done":
+        this.#scheduler!.send({ op: "run-reply", id: s.id, ...s.result });
+        return;
+      case "replicas-fetched": {
+        const keys = this.#closing ? [] : this.#state!.holdReplicas(s.values);
+        this.#scheduler!.send({ op: "acquire-replicas-reply", id: s.id, keys });
+        return;
+      }
+      case "outcomes":
+        return this.#outcomes(s);
+      case "seceded":
+        return this.#state!.secede(s.key);
+      case "rejoined":
+        return this.#state!.rejoin(s.key);
+      case "close":
+        this.#closing = true;
+        clearInterval(this.#heartbeat);
+        clearTimeout(this.#collectTimer);
+        return;
+      default:
+        unreachable(s);
+    }
+  }
+
+  /** Registered: the state machine starts, the scheduler's messages flow in, heartbeats out. */
+  #registered(s: Registered): void {
+    const executor = this.#executor = s.executor;
+    const conn = new Connection(s.transport, this.#hooks.log);
+    this.#scheduler = conn;
+    const peers = this.#hooks.peers, post = this.post;
+    const out: WorkerOutbox = {
+      scheduler: (msg) => conn.send(msg),
+      fetch: (worker, keys) => {
+        peers.getData(worker, keys).then(
+          (values) => post({ kind: "data-fetched", worker, keys, values }),
+          () => post({ kind: "fetch-failed", worker, keys }),
+        );
+      },
+      execute: (run) => executor.run(run),
+      rejoined: (key) => executor.rejoined(key),
+      dropped: () => this.#scheduleCollect(),
+    };
+    this.#state = new WorkerStateMachine(out, executor.capacity);
+    const m: SchedulerMessage = { kind: "scheduler-message", msg: null };
+    conn.start((msg) => {
+      m.msg = msg;
+      this.receive(m);
+      m.msg = null; // not kept alive until the next message
+    });
+    conn.closed.then((reason) => post({ kind: "scheduler-closed", reason }));
+    this.#heartbeat = setInterval(() => post(HEARTBEAT_TICK), this.#hooks.heartbeatInterval);
+  }
+
+  #sendHeartbeat(): void {
+    const state = this.#state!;
+    this.#scheduler!.send({
+      op: "heartbeat",
+      memory: state.managedBytes,
+      executing: state.executing,
+      ready: state.readyCount,
+      stored: state.data.size,
+    });
+  }
+
+  #outcomes(s: Outcomes): void {
+    const state = this.#state!;
+    for (const r of s.batch) {
+      this.#duration = 0.9 * this.#duration + 0.1 * (r.stop - r.start);
+      state.taskDone(r.key, r, r.start, r.stop);
+    }
+    this.#adaptDepth();
+  }
+
+  /**
+   * Keeps each thread fed for about 5 ms of work: tiny tasks pipeline deep (the postMessage
+   * round trip would dominate them), long ones one at a time.
+   */
+  #adaptDepth(): void {
+    const executor = this.#executor!;
+    const depth = Math.max(1, Math.min(64, Math.ceil(5 / Math.max(this.#duration, 0.001))));
+    if (depth === executor.pipelineDepth) return;
+    executor.pipelineDepth = depth;
+    this.#state!.setSlots(executor.capacity);
+  }
+
+  #onScheduler(msg: Message): void {
+    const m = expectOps<SchedulerToWorker>(msg, SCHEDULER_TO_WORKER_OPS, "the scheduler");
+    const state = this.#state!, post = this.post;
+    switch (m.op) {
+      case "compute-task":
+        return state.computeTask(m);
+      case "free-keys":
+        this.#expected.forget(m.keys);
+        return state.freeKeys(m.keys);
+      case "close-worker":
+        if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
+        return this.#hooks.close(m.reason);
+      // cluster-wide calls
+      case "run": {
+        const id = m.id;
+        void this.#runner.run(m.fn, m.a).then((result) => post({ kind: "run-done", id, result }));
+        return;
+      }
+      case "acquire-replicas": {
+        const id = m.id;
+        void fetchReplicas(this.#hooks.peers, m.who).then((values) =>
+          post({ kind: "replicas-fetched", id, values })
+        );
+        return;
+      }
+      // work stealing
+      case "steal-request":
+        return state.stealRequest(m.k);
+      // in-task
+      case "preload":
+        return this.#executor!.preload(m.urls);
+      case "expect-data":
+        this.#expected.expect(m.keys, performance.now());
+        this.#scheduler!.send({ op: "ack", id: m.id });
+        return;
+      default:
+        unreachable(m);
+    }
+  }
+
+  /** A peer's handshake succeeded: its requests flow in through `receive`. */
+  #peerAdmitted(t: Transport): void {
+    if (this.#closing) return t.close();
+    const conn = new Connection(t, this.#hooks.log);
+    this.#peerConns.add(conn);
+    conn.closed.then(() => this.post({ kind: "peer-closed", conn }));
+    const m: PeerMessage = { kind: "peer-message", conn, msg: null };
+    conn.start((msg) => {
+      m.msg = msg;
+      this.receive(m);
+      m.msg = null;
+    });
+  }
+
+  #onPeer(msg: Message, conn: Connection): void {
+    // get-data, and put-data from a client scattering, are what a peer may send
+    const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
+    if (m.op === "put-data") {
+      const unexpected = this.#expected.take(Object.keys(m.values), performance.now());
+      if (!this.#state || this.#closing) {
+        conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
+      } else if (unexpected !== null) {
+        const message = `${this.#hooks.address} refused put-data: the scheduler did not ` +
+          `announce ${JSON.stringify(unexpected.slice(0, 100))}; values reach a worker only ` +
+          `through client.scatter`;
+        conn.send({ op: "ack", id: m.id, e: { name: "ProtocolError", message } });
+      } else {
+        this.#state.holdReplicas(m.values);
+        conn.send({ op: "ack", id: m.id });
+      }
+      return;
+    }
+    const values: Record<string, Payload> = {};
+    for (const k of m.keys) {
+      const v = this.#state?.data.get(k);
+      if (v !== undefined) values[k] = v;
+    }
+    conn.send({ op: "data", id: m.id, values });
+  }
+
+  /**
+   * After a large value was dropped, collects garbage here and in the threads (once per
+   * macrotask, at most every COLLECT_INTERVAL_MS), so its memory goes back at once.
+   */
+  #scheduleCollect(): void {
+    if (collectGarbage === null || this.#collectTimer !== undefined || this.#closing) return;
+    const wait = Math.max(0, this.#collectedAt + COLLECT_INTERVAL_MS - performance.now());
+    this.#collectTimer = setTimeout(() => this.post(COLLECT_TICK), wait);
+  }
+
+  #collect(): void {
+    this.#collectTimer = undefined;
+    if (this.#closing) return;
+    collectGarbage!();
+    this.#executor!.collect();
+    this.#collectedAt = performance.now();
+  }
+}
