@@ -172,6 +172,12 @@ export class Client {
     return this.#p.link.isOpen ? "running" : "closed";
   }
 
+  /** How `console.log` shows it: its scheduler, status and id. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `Client { scheduler: ${JSON.stringify(this.schedulerAddress)}, status: ` +
+      `${JSON.stringify(this.status)}, id: ${JSON.stringify(this.id)} }`;
+  }
+
   /** The scheduler's address and its workers. */
   schedulerInfo(): Promise<SchedulerInfo> {
     return info.schedulerInfo(this.#p.calls);

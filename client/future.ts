@@ -196,6 +196,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#ks.status;
   }
 
+  /** How `console.log` shows it: `Future { key: "inc-…", status: "pending" }`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `Future { key: ${JSON.stringify(this.key)}, status: ${JSON.stringify(this.status)} }`;
+  }
+
   /** Whether the Future has settled. */
   done(): boolean {
     return this.#ks.settled;

@@ -175,6 +175,19 @@ export class LocalCluster {
     return this.#pool.pids;
   }
 
+  /** How `console.log` shows it: scheduler, workers, threads and dashboard. */
+  [Symbol.for("Deno.customInspect")](): string {
+    let workers = 0, threads = 0;
+    try {
+      for (const w of this.workers) {
+        workers++;
+        threads += w.nthreads;
+      }
+    } catch { /* closed */ }
+    return `LocalCluster { scheduler: ${JSON.stringify(this.schedulerAddress)}, workers: ` +
+      `${workers}, threads: ${threads}, dashboard: ${JSON.stringify(this.dashboardLink)} }`;
+  }
+
   /** Grows or shrinks to `n` workers. */
   async scale(n: number): Promise<void> {
     await this.#pool.scale(n);

@@ -36,3 +36,30 @@ Deno.test("String(client), client + '' and `${client}` are harmless, as for a Fu
   assert.match(`${future}`, /^<Future: finished, key: /);
   await settle();
 });
+
+Deno.test("console.log shows a Future's key and status, a Client's scheduler, a LocalCluster's shape", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 2,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+  });
+  await using client = await Client.connect(cluster);
+  const future = client.submit((x: number) => x + 1, 41);
+  assert.equal(await future, 42);
+  const shown = Deno.inspect(future);
+  assert.equal(shown, `Future { key: ${JSON.stringify(future.key)}, status: "finished" }`);
+  assert.doesNotMatch(shown, /client/, "the Future's client is not dumped");
+  assert.match(Deno.inspect({ f: future }), /Future \{ key: "lambda-/);
+  assert.equal(
+    Deno.inspect(client),
+    `Client { scheduler: ${JSON.stringify(client.schedulerAddress)}, status: "running", id: ` +
+      `${JSON.stringify(client.id)} }`,
+  );
+  assert.equal(
+    Deno.inspect(cluster),
+    `LocalCluster { scheduler: ${JSON.stringify(cluster.schedulerAddress)}, workers: 2, ` +
+      `threads: 2, dashboard: null }`,
+  );
+});
