@@ -9,6 +9,7 @@
  * @module
  */
 import { Connection } from "../comm/connection.ts";
+import { Mailbox } from "../actor/mailbox.ts";
 import { unreachable } from "../comm/protocol.ts";
 import { type SchedulerOutbox, SchedulerState } from "./state.ts";
 import { ClusterCalls } from "./cluster_calls.ts";
@@ -70,9 +71,14 @@ export class SchedulerActor {
   readonly #workerTtl: number;
   readonly #hooks: ActorHooks;
   #stopping = false;
-  /** Whether a stimulus is being handled; those posted meanwhile wait in the mailbox. */
-  #busy = false;
-  readonly #mailbox: Stimulus[] = [];
+  readonly #mailbox: Mailbox<Stimulus> = new Mailbox<Stimulus>({
+    handle: (s) => this.#handle(s),
+    failed: (s, e) => {
+      this.#hooks.log(`[scheduler] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
+      if (s.kind === "client-message") s.conn.close("protocol error");
+      if (s.kind === "worker-message") this.workers.connection(s.worker)?.close("protocol error");
+    },
+  });
 
   constructor(hooks: ActorHooks) {
     this.#hooks = hooks;
@@ -159,34 +165,7 @@ export class SchedulerActor {
    * breaks the protocol throws, and the connection it came on closes.
    */
   receive(s: Stimulus): void {
-    if (this.#busy) {
-      // a connection's message object is reused for its next message: keep a copy
-      const hot = s.kind === "worker-message" || s.kind === "client-message";
-      this.#mailbox.push(hot ? { ...s } : s);
-      return;
-    }
-    this.#busy = true;
-    try {
-      this.#handle(s);
-    } finally {
-      if (this.#mailbox.length) this.#drain();
-      this.#busy = false;
-    }
-  }
-
-  #drain(): void {
-    const box = this.#mailbox;
-    for (let i = 0; i < box.length; i++) {
-      const s = box[i];
-      try {
-        this.#handle(s);
-      } catch (e) {
-        this.#hooks.log(`[scheduler] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
-        if (s.kind === "client-message") s.conn.close("protocol error");
-        if (s.kind === "worker-message") this.workers.connection(s.worker)?.close("protocol error");
-      }
-    }
-    box.length = 0;
+    this.#mailbox.receive(s);
   }
 
   #handle(s: Stimulus): void {

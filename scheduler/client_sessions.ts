@@ -13,6 +13,7 @@ import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ClientClosed, ClientMessage, ClientStalled, Post } from "./stimulus.ts";
 import { CLIENT_GRACE } from "../comm/timeouts.ts";
+import { feedMessages } from "../actor/mailbox.ts";
 
 /**
  * Most bytes of results queued for one client. Past half of it, workers stop sending results
@@ -86,11 +87,7 @@ export class ClientSessions {
     if (!resumed) host.calls.clientAdded(id);
     conn.closed.then(() => host.post({ kind: "client-closed", client: id, conn }));
     const s: ClientMessage = { kind: "client-message", client: id, conn, msg: null };
-    conn.start((msg) => {
-      s.msg = msg;
-      host.post(s);
-      s.msg = null; // not kept alive until the next message
-    });
+    feedMessages(conn, s, host.post);
   }
 
   /** A client's queue passed its bound, or drained. */

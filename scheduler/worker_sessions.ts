@@ -14,6 +14,7 @@ import type { ClusterCalls } from "./cluster_calls.ts";
 import { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ExitStatus, Post, WorkerClosed, WorkerMessage } from "./stimulus.ts";
+import { feedMessages } from "../actor/mailbox.ts";
 
 /** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
 const EXIT_STATUS_WAIT = 500;
@@ -78,11 +79,7 @@ export class WorkerSessions {
     host.calls.workerAdded(address);
     host.changed();
     const s: WorkerMessage = { kind: "worker-message", worker: address, msg: null };
-    conn.start((msg) => {
-      s.msg = msg;
-      host.post(s);
-      s.msg = null; // not kept alive until the next message
-    });
+    feedMessages(conn, s, host.post);
   }
 
   /** A worker's connection closed: it is removed, once its exit status is known if it died. */

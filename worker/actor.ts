@@ -8,6 +8,7 @@
  * @module
  */
 import { Connection } from "../comm/connection.ts";
+import { feedMessages, Mailbox } from "../actor/mailbox.ts";
 import {
   expectOps,
   type GetData,
@@ -76,9 +77,14 @@ export class WorkerActor {
   readonly #runner = new FunctionRunner();
   /** Keys the scheduler said a client will scatter here. */
   readonly #expected = new ExpectedData();
-  /** Whether a stimulus is being handled; those posted meanwhile wait in the mailbox. */
-  #busy = false;
-  readonly #mailbox: WorkerStimulus[] = [];
+  readonly #mailbox: Mailbox<WorkerStimulus> = new Mailbox<WorkerStimulus>({
+    handle: (s) => this.#handle(s),
+    failed: (s, e) => {
+      this.#hooks.log(`[worker] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
+      if (s.kind === "peer-message") s.conn.close("protocol error");
+      if (s.kind === "scheduler-message") this.#scheduler?.close("protocol error");
+    },
+  });
 
   constructor(hooks: WorkerActorHooks) {
     this.#hooks = hooks;
@@ -110,34 +116,7 @@ export class WorkerActor {
    * breaks the protocol throws, and the connection it came on closes.
    */
   receive(s: WorkerStimulus): void {
-    if (this.#busy) {
-      // a connection's message object is reused for its next message: keep a copy
-      const hot = s.kind === "scheduler-message" || s.kind === "peer-message";
-      this.#mailbox.push(hot ? { ...s } : s);
-      return;
-    }
-    this.#busy = true;
-    try {
-      this.#handle(s);
-    } finally {
-      if (this.#mailbox.length) this.#drain();
-      this.#busy = false;
-    }
-  }
-
-  #drain(): void {
-    const box = this.#mailbox;
-    for (let i = 0; i < box.length; i++) {
-      const s = box[i];
-      try {
-        this.#handle(s);
-      } catch (e) {
-        this.#hooks.log(`[worker] dropping a ${s.kind} stimulus: ${(e as Error)?.stack ?? e}`);
-        if (s.kind === "peer-message") s.conn.close("protocol error");
-        if (s.kind === "scheduler-message") this.#scheduler?.close("protocol error");
-      }
-    }
-    box.length = 0;
+    this.#mailbox.receive(s);
   }
 
   #handle(s: WorkerStimulus): void {
@@ -213,11 +192,7 @@ export class WorkerActor {
     };
     this.#state = new WorkerStateMachine(out, executor.capacity);
     const m: SchedulerMessage = { kind: "scheduler-message", msg: null };
-    conn.start((msg) => {
-      m.msg = msg;
-      this.receive(m);
-      m.msg = null; // not kept alive until the next message
-    });
+    feedMessages(conn, m, this.post);
     conn.closed.then((reason) => post({ kind: "scheduler-closed", reason }));
     this.#heartbeat = setInterval(() => post(HEARTBEAT_TICK), this.#hooks.heartbeatInterval);
   }
@@ -301,11 +276,7 @@ export class WorkerActor {
     this.#peerConns.add(conn);
     conn.closed.then(() => this.post({ kind: "peer-closed", conn }));
     const m: PeerMessage = { kind: "peer-message", conn, msg: null };
-    conn.start((msg) => {
-      m.msg = msg;
-      this.receive(m);
-      m.msg = null;
-    });
+    feedMessages(conn, m, this.post);
   }
 
   #onPeer(msg: Message, conn: Connection): void {
