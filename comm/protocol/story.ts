@@ -21,13 +21,21 @@ export interface Story {
  * when it happened (ms since the epoch).
  */
 export interface StoryEvent {
+  /** When it happened, in ms since the epoch. */
   time: number;
+  /** The stimulus that caused it, e.g. `task-finished-20`. */
   stimulusId: string;
+  /** The task's key (transitions). */
   key?: string;
+  /** The worker it went to, or the worker of the event. */
   worker?: string;
+  /** The state it left (transitions). */
   start?: string;
+  /** The state it reached (transitions). */
   finish?: string;
+  /** What happened to the worker (`added`, `removed`). */
   event?: string;
+  /** Why (worker events). */
   reason?: string;
 }
 
