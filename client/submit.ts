@@ -13,6 +13,9 @@ import { specOptions, type TaskOptions } from "./host.ts";
 import { PlainBlock } from "./plain_block.ts";
 import type { SubmitOptions } from "./options.ts";
 
+/** The lineage of a task without dependencies (shared, never written). */
+const NO_LINEAGE: KeyState[] = [];
+
 /** The fifoTimeout (ms) of submissions that set none. */
 const DEFAULT_FIFO = fifoTimeoutMs(undefined);
 
@@ -156,10 +159,10 @@ export class Submitter {
         this.#tasks.push(spec);
         this.#wanted.push(key);
       }
-      const lineage: KeyState[] = [];
+      let lineage: KeyState[] = NO_LINEAGE; // most tasks have no dependency: no array each
       for (const d of deps) {
         const dep = h.keys.get(d);
-        if (dep) lineage.push(dep);
+        if (dep) (lineage === NO_LINEAGE ? (lineage = []) : lineage).push(dep);
       }
       ks.keepSpec(spec, lineage);
       if (!this.sentFns.has(info.h)) {

@@ -283,8 +283,10 @@ export class WorkerActor {
     // get-data, and put-data from a client scattering, are what a peer may send
     const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
     if (m.op === "put-data") {
-      const unexpected = this.#expected.take(Object.keys(m.values), performance.now());
-      if (!this.#state || this.#closing) {
+      const unexpected = !this.#state || this.#closing
+        ? undefined
+        : this.#expected.take(Object.keys(m.values), performance.now());
+      if (unexpected === undefined) {
         conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
       } else if (unexpected !== null) {
         const message = `${this.#hooks.address} refused put-data: the scheduler did not ` +
@@ -292,7 +294,7 @@ export class WorkerActor {
           `through client.scatter`;
         conn.send({ op: "ack", id: m.id, e: { name: "ProtocolError", message } });
       } else {
-        this.#state.holdReplicas(m.values);
+        this.#state!.holdReplicas(m.values);
         conn.send({ op: "ack", id: m.id });
       }
       return;
