@@ -1,13 +1,17 @@
 /**
- * The nanny: an actor in the cluster's (or worker CLI's) process that starts one worker
- * process, forwards its output, and reports when it dies so its supervisor can restart it.
- * The auth token reaches the process in its environment: a command line is public (`ps`).
+ * The nanny: an event-loop actor in the cluster's (or worker CLI's) process that starts one
+ * worker process, forwards its output, and reports when it dies so its supervisor can restart
+ * it. Every input (start and stop, each line the process prints, its exit, its timers) enters
+ * through `receive`, one at a time; no continuation changes its state.
+ *
+ * @module
  */
-import { withTimeout } from "../comm/handshake.ts";
+import { Mailbox } from "../actor/mailbox.ts";
 import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm/timeouts.ts";
-import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { TimeoutError } from "../core/errors.ts";
 import { TextLineStream } from "./lines.ts";
 import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
+import { workerCommand } from "./nanny_command.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -46,8 +50,42 @@ export interface NannyOptions {
   onStarted?: (address: string, exited: Promise<string>) => void;
 }
 
-const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
-const CONFIG = new URL("../deno.json", import.meta.url);
+/** One worker process of a nanny, from its spawn to its end. */
+interface Run {
+  readonly child: Deno.ChildProcess;
+  /** starting: until its hello line; stopping: asked to end; ended: exited, output read. */
+  phase: "starting" | "running" | "stopping" | "ended";
+  /** The `start()` awaiting this run (null for a restart nobody awaits). */
+  starter: PromiseWithResolvers<void> | null;
+  /** Started in place of a process that asked to restart: a failed start is a failure. */
+  readonly renewal: boolean;
+  /** Why its start failed; `start()` rejects with it once the process has ended. */
+  startError: Error | null;
+  /** Resolves with how it ended ("exit code 1"), for `onStarted`. */
+  readonly exit: PromiseWithResolvers<string>;
+  status: Deno.CommandStatus | null;
+  outputDone: boolean;
+  helloSeen: boolean;
+  stdinClosed: boolean;
+  /** Its end is reported to no one (stopped on purpose, or its start failed). */
+  quiet: boolean;
+  /** A new process starts once this one has ended (it asked to restart). */
+  renew: boolean;
+  startTimer: ReturnType<typeof setTimeout> | undefined;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `stop()` calls waiting for its end. */
+  readonly stoppers: PromiseWithResolvers<void>[];
+}
+
+/** Everything a nanny reacts to. */
+export type NannyStimulus =
+  | { kind: "start"; done: PromiseWithResolvers<void> }
+  | { kind: "stop"; done: PromiseWithResolvers<void> }
+  | { kind: "line"; run: Run; line: string }
+  | { kind: "output-ended"; run: Run }
+  | { kind: "exited"; run: Run; status: Deno.CommandStatus }
+  | { kind: "start-timeout"; run: Run }
+  | { kind: "grace-over"; run: Run };
 
 /**
  * Supervises one worker process (Dask's nanny): starts it, forwards its output, and reports when
@@ -62,9 +100,12 @@ export class Nanny {
   onFailure: ((error: unknown) => void) | undefined;
   /** Called when the worker process ends on its own and wants no restart (retired). */
   onExit: (() => void) | undefined;
-  #child: Deno.ChildProcess | null = null;
-  #pump: Promise<void> | null = null;
+  #run: Run | null = null;
   #stopping = false;
+  readonly #mailbox = new Mailbox<NannyStimulus>({
+    handle: (s) => this.#handle(s),
+    failed: (s, e) => console.error(`nanny: handling ${s.kind} failed:`, e),
+  });
 
   /** A nanny that starts its worker process on `start()`. */
   constructor(
@@ -73,150 +114,232 @@ export class Nanny {
   ) {}
 
   /** Starts the worker process and resolves once it has registered with the scheduler. */
-  async start(): Promise<void> {
-    const o = this.options;
-    this.#stopping = false;
-    this.workerAddress = ""; // a restarted process listens elsewhere
-    // --expose-gc: the worker reclaims a large value's memory as soon as it drops it
-    // (worker/collect_garbage.ts)
-    const args = ["run", "-A", "-q", "--v8-flags=--expose-gc"];
-    if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
-    args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
-    if (o.name !== undefined) args.push(`--name=${o.name}`);
-    if (o.memoryLimit) args.push(`--memory-limit=${o.memoryLimit}`);
-    if (o.host) args.push(`--host=${o.host}`);
-    if (o.contactAddress) args.push(`--contact-address=${o.contactAddress}`);
-    if (o.deathTimeout !== undefined) args.push(`--death-timeout=${Math.ceil(o.deathTimeout)}`);
-    if (o.silenceLogs) args.push("--silence-logs");
-    if (o.resources) args.push(`--resources=${JSON.stringify(o.resources)}`);
-    for (const url of o.preload ?? []) args.push(`--preload=${url}`);
-    if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
-    if (o.onStarted) args.push("--nanny"); // someone reports how it ends
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      ...(o.authToken && { env: { [AUTH_TOKEN_ENV]: o.authToken } }),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#child = child;
-    this.pid = child.pid;
-    const ready = Promise.withResolvers<void>();
-    const log = o.log ?? ((l: string) => console.log(l));
-    this.#pump = (async () => {
-      let first = true;
-      const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-        new TextLineStream(),
-      );
-      for await (const line of lines) {
-        if (first) {
-          first = false;
-          try {
-            const hello = JSON.parse(line) as { address: string };
-            if (this.#child === child) this.workerAddress = hello.address; // not a late line
-            ready.resolve();
-            continue;
-          } catch {
-            ready.reject(new Error(`worker process printed ${JSON.stringify(line)} at start`));
-          }
-        }
-        if (!o.silenceLogs) log(line);
-      }
-    })();
-    // Reported only once start() succeeded: an exit during start() is start()'s failure, which
-    // the supervisor handles; reporting it too would make it start a second nanny.
-    let started = false;
-    let exited: Deno.CommandStatus | null = null;
-    const pump = this.#pump;
-    const report = (s: Deno.CommandStatus) => {
-      if (this.#stopping) return;
-      // exit 0: it was told to stop for good (retired, scheduler closing): no restart
-      if (s.code === EXIT_DONE && !s.signal) {
-        void this.stop(); // releases its pipes; the supervisor will not stop an exited child
-        this.onExit?.();
-      } else if (s.code === EXIT_RESTART && !s.signal) {
-        void this.#renew(child, pump); // asked to restart: not a failure
-      } else {
-        const what = s.code === EXIT_LOST && !s.signal ? "lost its scheduler" : "died";
-        this.onFailure?.(new Error(`worker process ${child.pid} ${what} (${describeExit(s)})`));
-      }
-    };
-    const status = child.status.then((s) => {
-      exited = s;
-      // asked to restart right after it registered (before its first line reached us): it did
-      // start; report() below starts the next one
-      if (s.code === EXIT_RESTART && !s.signal) ready.resolve();
-      else ready.reject(new Error(`worker process exited at start (${describeExit(s)})`));
-      if (started) report(s);
-      return s;
-    });
-    try {
-      const startTimeout = o.startTimeout ??
-        Math.max(NANNY_START_TIMEOUT, (o.deathTimeout ?? 0) + NANNY_START_PAST_DEATH);
-      await withTimeout(ready.promise, startTimeout, "starting the worker process");
-      if (this.workerAddress) {
-        o.onStarted?.(
-          this.workerAddress,
-          status.then((s) => describeExit(s)),
-        );
-      }
-    } catch (e) {
-      await this.stop();
-      await status;
-      throw e;
-    }
-    started = true;
-    // it ended between its registration and now: reported once the supervisor has it running
-    const early = exited as Deno.CommandStatus | null;
-    if (early) queueMicrotask(() => report(early));
-  }
-
-  /**
-   * Starts a new worker process in place of `old`, which exited asking for it (`client.restart()`):
-   * no failure is reported, so it does not count towards the supervisor's restart intensity.
-   */
-  async #renew(old: Deno.ChildProcess, oldPump: Promise<void> | null): Promise<void> {
-    try {
-      await old.stdin.close();
-    } catch { /* closed */ }
-    await oldPump;
-    if (this.#stopping || this.#child !== old) return; // stopped meanwhile
-    try {
-      await this.start();
-    } catch (e) {
-      if (!this.#stopping) this.onFailure?.(e);
-    }
+  start(): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.receive({ kind: "start", done });
+    return done.promise;
   }
 
   /** Stops the worker process (SIGTERM, then SIGKILL) and waits for it. Idempotent. */
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    this.#stopping = true;
-    this.#child = null;
-    try {
-      await child.stdin.close();
-    } catch { /* already closed */ }
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-        resolve();
-      }, STOP_GRACE);
-    });
-    await Promise.race([child.status, killed]);
-    clearTimeout(timer);
-    await child.status;
-    await this.#pump;
+  stop(): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.receive({ kind: "stop", done });
+    return done.promise;
   }
 
   /** Kills the worker process at once (for tests of failure). */
   kill(signal: Deno.Signal = "SIGKILL"): void {
-    this.#child?.kill(signal);
+    const run = this.#run;
+    if (run && run.phase !== "ended") signalQuietly(run.child, signal);
   }
+
+  /** The nanny's one entry: every input passes here, one at a time. */
+  receive(s: NannyStimulus): void {
+    this.#mailbox.receive(s);
+  }
+
+  #handle(s: NannyStimulus): void {
+    switch (s.kind) {
+      case "start":
+        return this.#start(s.done);
+      case "stop":
+        return this.#stop(s.done);
+      case "line":
+        return this.#line(s.run, s.line);
+      case "output-ended":
+        s.run.outputDone = true;
+        return this.#maybeEnded(s.run);
+      case "exited":
+        return this.#exited(s.run, s.status);
+      case "start-timeout":
+        if (s.run.phase === "starting") this.#failStart(s.run, this.#startTimeoutError());
+        return;
+      case "grace-over":
+        if (s.run.phase !== "ended") signalQuietly(s.run.child, "SIGKILL");
+        return;
+    }
+  }
+
+  #start(done: PromiseWithResolvers<void>): void {
+    if (this.#run && this.#run.phase !== "ended") {
+      return done.reject(new Error("this nanny's worker process is already running"));
+    }
+    this.#stopping = false;
+    this.#spawn(done);
+  }
+
+  #spawn(starter: PromiseWithResolvers<void> | null): void {
+    this.workerAddress = ""; // a restarted process listens elsewhere
+    let child: Deno.ChildProcess;
+    try {
+      child = workerCommand(this.options).spawn();
+    } catch (e) {
+      if (starter) starter.reject(e);
+      else this.onFailure?.(e);
+      return;
+    }
+    this.pid = child.pid;
+    const run: Run = {
+      child,
+      phase: "starting",
+      starter,
+      renewal: starter === null,
+      startError: null,
+      exit: Promise.withResolvers<string>(),
+      status: null,
+      outputDone: false,
+      helloSeen: false,
+      stdinClosed: false,
+      quiet: false,
+      renew: false,
+      startTimer: undefined,
+      graceTimer: undefined,
+      stoppers: [],
+    };
+    this.#run = run;
+    run.startTimer = setTimeout(
+      () => this.receive({ kind: "start-timeout", run }),
+      this.#startTimeout(),
+    );
+    void this.#readOutput(run);
+    child.status.then((status) => this.receive({ kind: "exited", run, status }));
+  }
+
+  /** Posts each line the process prints, then the end of its output. */
+  async #readOutput(run: Run): Promise<void> {
+    try {
+      const lines = run.child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+        new TextLineStream(),
+      );
+      for await (const line of lines) this.receive({ kind: "line", run, line });
+    } catch { /* the pipe broke: the process is gone */ }
+    this.receive({ kind: "output-ended", run });
+  }
+
+  #line(run: Run, line: string): void {
+    if (run.helloSeen) {
+      if (!this.options.silenceLogs) (this.options.log ?? console.log)(line);
+      return;
+    }
+    run.helloSeen = true; // the first line is the process's hello: its address
+    if (run.phase !== "starting") return;
+    let address: unknown;
+    try {
+      address = (JSON.parse(line) as { address?: unknown })?.address;
+    } catch { /* not a hello */ }
+    if (typeof address !== "string") {
+      return this.#failStart(
+        run,
+        new Error(`worker process printed ${JSON.stringify(line)} at start`),
+      );
+    }
+    if (run === this.#run) this.workerAddress = address;
+    this.#started(run);
+  }
+
+  #started(run: Run): void {
+    clearTimeout(run.startTimer);
+    run.phase = "running";
+    if (this.workerAddress) this.options.onStarted?.(this.workerAddress, run.exit.promise);
+    run.starter?.resolve();
+    run.starter = null;
+  }
+
+  #exited(run: Run, status: Deno.CommandStatus): void {
+    run.status = status;
+    run.exit.resolve(describeExit(status));
+    const restart = status.code === EXIT_RESTART && !status.signal;
+    if (run.phase === "starting") {
+      // asked to restart right after it registered, before its hello reached us: it did start
+      if (restart) this.#started(run);
+      else {
+        run.startError ??= new Error(`worker process exited at start (${describeExit(status)})`);
+        run.quiet = true;
+      }
+    }
+    if (run.phase === "running" && !run.quiet && !this.#stopping) {
+      run.quiet = true;
+      if (status.code === EXIT_DONE && !status.signal) {
+        this.onExit?.(); // told to stop for good (retired, scheduler closing): no restart
+      } else if (restart) {
+        run.renew = true; // asked to restart (client.restart()): not a failure
+      } else {
+        const what = status.code === EXIT_LOST && !status.signal ? "lost its scheduler" : "died";
+        this.onFailure?.(
+          new Error(`worker process ${run.child.pid} ${what} (${describeExit(status)})`),
+        );
+      }
+    }
+    this.#maybeEnded(run);
+  }
+
+  /** Once the process has exited and its output is read: settle who waits, renew if asked. */
+  #maybeEnded(run: Run): void {
+    if (run.phase === "ended" || !run.status || !run.outputDone) return;
+    run.phase = "ended";
+    clearTimeout(run.startTimer);
+    clearTimeout(run.graceTimer);
+    this.#closeStdin(run);
+    if (run.starter) {
+      run.starter.reject(run.startError ?? new Error("the worker process ended at start"));
+      run.starter = null;
+    } else if (run.renewal && run.startError && !this.#stopping) {
+      this.onFailure?.(run.startError);
+    }
+    for (const s of run.stoppers) s.resolve();
+    run.stoppers.length = 0;
+    if (run.renew && run === this.#run && !this.#stopping) this.#spawn(null);
+  }
+
+  #stop(done: PromiseWithResolvers<void>): void {
+    this.#stopping = true;
+    const run = this.#run;
+    if (!run || run.phase === "ended") return done.resolve();
+    run.stoppers.push(done);
+    run.quiet = true;
+    if (run.phase === "starting") {
+      run.startError ??= new Error("the nanny was stopped while its worker process started");
+    }
+    this.#terminate(run);
+  }
+
+  #failStart(run: Run, error: Error): void {
+    run.startError ??= error;
+    run.quiet = true;
+    this.#terminate(run);
+  }
+
+  /** Asks the process to end (stdin closed, SIGTERM), and kills it past the grace period. */
+  #terminate(run: Run): void {
+    if (run.phase === "stopping" || run.phase === "ended") return;
+    run.phase = "stopping";
+    clearTimeout(run.startTimer);
+    this.#closeStdin(run);
+    signalQuietly(run.child, "SIGTERM");
+    run.graceTimer = setTimeout(() => this.receive({ kind: "grace-over", run }), STOP_GRACE);
+  }
+
+  #closeStdin(run: Run): void {
+    if (run.stdinClosed) return;
+    run.stdinClosed = true;
+    run.child.stdin.close().catch(() => {/* already closed */});
+  }
+
+  #startTimeout(): number {
+    const o = this.options;
+    return o.startTimeout ??
+      Math.max(NANNY_START_TIMEOUT, (o.deathTimeout ?? 0) + NANNY_START_PAST_DEATH);
+  }
+
+  #startTimeoutError(): TimeoutError {
+    return new TimeoutError(
+      `starting the worker process timed out after ${this.#startTimeout()} ms`,
+    );
+  }
+}
+
+function signalQuietly(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch { /* already gone */ }
 }
