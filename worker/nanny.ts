@@ -1,17 +1,11 @@
 /**
- * The nanny: an event-loop actor in the cluster's (or worker CLI's) process that starts one
- * worker process, forwards its output, and reports when it dies so its supervisor can restart
- * it. Every input (start and stop, each line the process prints, its exit, its timers) enters
- * through `receive`, one at a time; no continuation changes its state.
+ * The nanny (Dask's): starts one worker process, forwards its output, and reports when it dies
+ * so that its supervisor can restart it. LocalCluster runs one per worker; the worker CLI runs
+ * one per worker it keeps. The work is done by its actor (nanny_actor.ts).
  *
  * @module
  */
-import { Mailbox } from "../actor/mailbox.ts";
-import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm/timeouts.ts";
-import { TimeoutError } from "../core/errors.ts";
-import { TextLineStream } from "./lines.ts";
-import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
-import { workerCommand } from "./nanny_command.ts";
+import { NannyActor } from "./nanny_actor.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -50,296 +44,67 @@ export interface NannyOptions {
   onStarted?: (address: string, exited: Promise<string>) => void;
 }
 
-/** One worker process of a nanny, from its spawn to its end. */
-interface Run {
-  readonly child: Deno.ChildProcess;
-  /** starting: until its hello line; stopping: asked to end; ended: exited, output read. */
-  phase: "starting" | "running" | "stopping" | "ended";
-  /** The `start()` awaiting this run (null for a restart nobody awaits). */
-  starter: PromiseWithResolvers<void> | null;
-  /** Started in place of a process that asked to restart: a failed start is a failure. */
-  readonly renewal: boolean;
-  /** Why its start failed; `start()` rejects with it once the process has ended. */
-  startError: Error | null;
-  /** Resolves with how it ended ("exit code 1"), for `onStarted`. */
-  readonly exit: PromiseWithResolvers<string>;
-  status: Deno.CommandStatus | null;
-  outputDone: boolean;
-  helloSeen: boolean;
-  stdinClosed: boolean;
-  /** Its end is reported to no one (stopped on purpose, or its start failed). */
-  quiet: boolean;
-  /** A new process starts once this one has ended (it asked to restart). */
-  renew: boolean;
-  startTimer: ReturnType<typeof setTimeout> | undefined;
-  graceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** `stop()` calls waiting for its end. */
-  readonly stoppers: PromiseWithResolvers<void>[];
-}
-
-/** Everything a nanny reacts to. */
-export type NannyStimulus =
-  | { kind: "start"; done: PromiseWithResolvers<void> }
-  | { kind: "stop"; done: PromiseWithResolvers<void> }
-  | { kind: "line"; run: Run; line: string }
-  | { kind: "output-ended"; run: Run }
-  | { kind: "exited"; run: Run; status: Deno.CommandStatus }
-  | { kind: "start-timeout"; run: Run }
-  | { kind: "grace-over"; run: Run };
-
 /**
  * Supervises one worker process (Dask's nanny): starts it, forwards its output, and reports when
- * it dies so that its supervisor can restart it. LocalCluster runs one per worker.
+ * it dies so that its supervisor can restart it.
+ *
+ * @example Start a worker process for a scheduler, then stop it
+ * ```ts
+ * import { Nanny, Scheduler } from "@x/dtask";
+ *
+ * const scheduler = await Scheduler.start({ dashboardAddress: null });
+ * const nanny = new Nanny({ scheduler: scheduler.address, nthreads: 2 });
+ * nanny.onFailure = (e) => console.error("worker died:", e);
+ * await nanny.start();
+ * console.log(nanny.workerAddress); // tcp://127.0.0.1:…
+ * await nanny.stop();
+ * await scheduler.close();
+ * ```
  */
 export class Nanny {
-  /** The worker's address once started. */
-  workerAddress = "";
-  /** The worker process id once started. */
-  pid = 0;
   /** Called when the worker process exits without being asked to. */
   onFailure: ((error: unknown) => void) | undefined;
   /** Called when the worker process ends on its own and wants no restart (retired). */
   onExit: (() => void) | undefined;
-  #run: Run | null = null;
-  #stopping = false;
-  readonly #mailbox = new Mailbox<NannyStimulus>({
-    handle: (s) => this.#handle(s),
-    failed: (s, e) => console.error(`nanny: handling ${s.kind} failed:`, e),
-  });
+  readonly #actor: NannyActor;
 
   /** A nanny that starts its worker process on `start()`. */
   constructor(
     /** How it starts its worker process. */
     readonly options: NannyOptions,
-  ) {}
+  ) {
+    this.#actor = new NannyActor(options, {
+      failed: (e) => this.onFailure?.(e),
+      exited: () => this.onExit?.(),
+    });
+  }
+
+  /** The worker's address once started. */
+  get workerAddress(): string {
+    return this.#actor.workerAddress;
+  }
+
+  /** The worker process id once started. */
+  get pid(): number {
+    return this.#actor.pid;
+  }
 
   /** Starts the worker process and resolves once it has registered with the scheduler. */
   start(): Promise<void> {
     const done = Promise.withResolvers<void>();
-    this.receive({ kind: "start", done });
+    this.#actor.receive({ kind: "start", done });
     return done.promise;
   }
 
   /** Stops the worker process (SIGTERM, then SIGKILL) and waits for it. Idempotent. */
   stop(): Promise<void> {
     const done = Promise.withResolvers<void>();
-    this.receive({ kind: "stop", done });
+    this.#actor.receive({ kind: "stop", done });
     return done.promise;
   }
 
   /** Kills the worker process at once (for tests of failure). */
   kill(signal: Deno.Signal = "SIGKILL"): void {
-    const run = this.#run;
-    if (run && run.phase !== "ended") signalQuietly(run.child, signal);
+    this.#actor.kill(signal);
   }
-
-  /** The nanny's one entry: every input passes here, one at a time. */
-  receive(s: NannyStimulus): void {
-    this.#mailbox.receive(s);
-  }
-
-  #handle(s: NannyStimulus): void {
-    switch (s.kind) {
-      case "start":
-        return this.#start(s.done);
-      case "stop":
-        return this.#stop(s.done);
-      case "line":
-        return this.#line(s.run, s.line);
-      case "output-ended":
-        s.run.outputDone = true;
-        return this.#maybeEnded(s.run);
-      case "exited":
-        return this.#exited(s.run, s.status);
-      case "start-timeout":
-        if (s.run.phase === "starting") this.#failStart(s.run, this.#startTimeoutError());
-        return;
-      case "grace-over":
-        if (s.run.phase !== "ended") signalQuietly(s.run.child, "SIGKILL");
-        return;
-    }
-  }
-
-  #start(done: PromiseWithResolvers<void>): void {
-    if (this.#run && this.#run.phase !== "ended") {
-      return done.reject(new Error("this nanny's worker process is already running"));
-    }
-    this.#stopping = false;
-    this.#spawn(done);
-  }
-
-  #spawn(starter: PromiseWithResolvers<void> | null): void {
-    this.workerAddress = ""; // a restarted process listens elsewhere
-    let child: Deno.ChildProcess;
-    try {
-      child = workerCommand(this.options).spawn();
-    } catch (e) {
-      if (starter) starter.reject(e);
-      else this.onFailure?.(e);
-      return;
-    }
-    this.pid = child.pid;
-    const run: Run = {
-      child,
-      phase: "starting",
-      starter,
-      renewal: starter === null,
-      startError: null,
-      exit: Promise.withResolvers<string>(),
-      status: null,
-      outputDone: false,
-      helloSeen: false,
-      stdinClosed: false,
-      quiet: false,
-      renew: false,
-      startTimer: undefined,
-      graceTimer: undefined,
-      stoppers: [],
-    };
-    this.#run = run;
-    run.startTimer = setTimeout(
-      () => this.receive({ kind: "start-timeout", run }),
-      this.#startTimeout(),
-    );
-    void this.#readOutput(run);
-    child.status.then((status) => this.receive({ kind: "exited", run, status }));
-  }
-
-  /** Posts each line the process prints, then the end of its output. */
-  async #readOutput(run: Run): Promise<void> {
-    try {
-      const lines = run.child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-        new TextLineStream(),
-      );
-      for await (const line of lines) this.receive({ kind: "line", run, line });
-    } catch { /* the pipe broke: the process is gone */ }
-    this.receive({ kind: "output-ended", run });
-  }
-
-  #line(run: Run, line: string): void {
-    if (run.helloSeen) {
-      if (!this.options.silenceLogs) (this.options.log ?? console.log)(line);
-      return;
-    }
-    run.helloSeen = true; // the first line is the process's hello: its address
-    if (run.phase !== "starting") return;
-    let address: unknown;
-    try {
-      address = (JSON.parse(line) as { address?: unknown })?.address;
-    } catch { /* not a hello */ }
-    if (typeof address !== "string") {
-      return this.#failStart(
-        run,
-        new Error(`worker process printed ${JSON.stringify(line)} at start`),
-      );
-    }
-    if (run === this.#run) this.workerAddress = address;
-    this.#started(run);
-  }
-
-  #started(run: Run): void {
-    clearTimeout(run.startTimer);
-    run.phase = "running";
-    if (this.workerAddress) this.options.onStarted?.(this.workerAddress, run.exit.promise);
-    run.starter?.resolve();
-    run.starter = null;
-  }
-
-  #exited(run: Run, status: Deno.CommandStatus): void {
-    run.status = status;
-    run.exit.resolve(describeExit(status));
-    const restart = status.code === EXIT_RESTART && !status.signal;
-    if (run.phase === "starting") {
-      // asked to restart right after it registered, before its hello reached us: it did start
-      if (restart) this.#started(run);
-      else {
-        run.startError ??= new Error(`worker process exited at start (${describeExit(status)})`);
-        run.quiet = true;
-      }
-    }
-    if (run.phase === "running" && !run.quiet && !this.#stopping) {
-      run.quiet = true;
-      if (status.code === EXIT_DONE && !status.signal) {
-        this.onExit?.(); // told to stop for good (retired, scheduler closing): no restart
-      } else if (restart) {
-        run.renew = true; // asked to restart (client.restart()): not a failure
-      } else {
-        const what = status.code === EXIT_LOST && !status.signal ? "lost its scheduler" : "died";
-        this.onFailure?.(
-          new Error(`worker process ${run.child.pid} ${what} (${describeExit(status)})`),
-        );
-      }
-    }
-    this.#maybeEnded(run);
-  }
-
-  /** Once the process has exited and its output is read: settle who waits, renew if asked. */
-  #maybeEnded(run: Run): void {
-    if (run.phase === "ended" || !run.status || !run.outputDone) return;
-    run.phase = "ended";
-    clearTimeout(run.startTimer);
-    clearTimeout(run.graceTimer);
-    this.#closeStdin(run);
-    if (run.starter) {
-      run.starter.reject(run.startError ?? new Error("the worker process ended at start"));
-      run.starter = null;
-    } else if (run.renewal && run.startError && !this.#stopping) {
-      this.onFailure?.(run.startError);
-    }
-    for (const s of run.stoppers) s.resolve();
-    run.stoppers.length = 0;
-    if (run.renew && run === this.#run && !this.#stopping) this.#spawn(null);
-  }
-
-  #stop(done: PromiseWithResolvers<void>): void {
-    this.#stopping = true;
-    const run = this.#run;
-    if (!run || run.phase === "ended") return done.resolve();
-    run.stoppers.push(done);
-    run.quiet = true;
-    if (run.phase === "starting") {
-      run.startError ??= new Error("the nanny was stopped while its worker process started");
-    }
-    this.#terminate(run);
-  }
-
-  #failStart(run: Run, error: Error): void {
-    run.startError ??= error;
-    run.quiet = true;
-    this.#terminate(run);
-  }
-
-  /** Asks the process to end (stdin closed, SIGTERM), and kills it past the grace period. */
-  #terminate(run: Run): void {
-    if (run.phase === "stopping" || run.phase === "ended") return;
-    run.phase = "stopping";
-    clearTimeout(run.startTimer);
-    this.#closeStdin(run);
-    signalQuietly(run.child, "SIGTERM");
-    run.graceTimer = setTimeout(() => this.receive({ kind: "grace-over", run }), STOP_GRACE);
-  }
-
-  #closeStdin(run: Run): void {
-    if (run.stdinClosed) return;
-    run.stdinClosed = true;
-    run.child.stdin.close().catch(() => {/* already closed */});
-  }
-
-  #startTimeout(): number {
-    const o = this.options;
-    return o.startTimeout ??
-      Math.max(NANNY_START_TIMEOUT, (o.deathTimeout ?? 0) + NANNY_START_PAST_DEATH);
-  }
-
-  #startTimeoutError(): TimeoutError {
-    return new TimeoutError(
-      `starting the worker process timed out after ${this.#startTimeout()} ms`,
-    );
-  }
-}
-
-function signalQuietly(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch { /* already gone */ }
 }

@@ -3,7 +3,8 @@
 // failed, exited) it reports from there.
 import assert from "node:assert/strict";
 import { Scheduler } from "../../mod.ts";
-import { Nanny, type NannyStimulus } from "../../worker/nanny.ts";
+import { Nanny } from "../../worker/nanny.ts";
+import { NannyActor, type NannyStimulus } from "../../worker/nanny_actor.ts";
 import { until } from "./helpers.ts";
 
 /** A nanny whose stimuli are recorded, with where each report was made. */
@@ -17,25 +18,26 @@ function watched(scheduler: string) {
     silenceLogs: true,
     onStarted: () => reports.push(`started in ${inside}`),
   });
-  const receive = nanny.receive.bind(nanny);
-  nanny.receive = (s: NannyStimulus) => {
+  const receive = NannyActor.prototype.receive;
+  NannyActor.prototype.receive = function (this: NannyActor, s: NannyStimulus) {
     kinds.push(s.kind);
     const outer = inside;
     inside = s.kind;
     try {
-      receive(s);
+      receive.call(this, s);
     } finally {
       inside = outer;
     }
   };
+  const restore = () => NannyActor.prototype.receive = receive;
   nanny.onFailure = (e) => reports.push(`failed in ${inside}: ${(e as Error).message}`);
   nanny.onExit = () => reports.push(`exited in ${inside}`);
-  return { nanny, kinds, reports };
+  return { nanny, kinds, reports, restore };
 }
 
 Deno.test("a nanny reports its worker's start and death from inside its receive", async () => {
   const scheduler = await Scheduler.start({ dashboardAddress: null });
-  const { nanny, kinds, reports } = watched(scheduler.address);
+  const { nanny, kinds, reports, restore } = watched(scheduler.address);
   try {
     await nanny.start();
     assert.match(nanny.workerAddress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -52,13 +54,14 @@ Deno.test("a nanny reports its worker's start and death from inside its receive"
     assert.equal(kinds.at(-1), "stop");
   } finally {
     await nanny.stop();
+    restore();
     await scheduler.close();
   }
 });
 
 Deno.test("a nanny stopped while its worker process starts rejects that start, reporting nothing", async () => {
   const scheduler = await Scheduler.start({ dashboardAddress: null });
-  const { nanny, kinds, reports } = watched(scheduler.address);
+  const { nanny, kinds, reports, restore } = watched(scheduler.address);
   try {
     const starting = nanny.start();
     const stopped = nanny.stop();
@@ -69,6 +72,7 @@ Deno.test("a nanny stopped while its worker process starts rejects that start, r
     assert.ok(kinds.includes("exited"), kinds.join());
   } finally {
     await nanny.stop();
+    restore();
     await scheduler.close();
   }
 });
