@@ -5,8 +5,13 @@
  * scatter, cancel and values use (ClientHost), and what the cluster-wide calls use
  * (CallsClient). None of it is public API. Browser-safe (no Deno).
  *
+ * It is the Client's actor, too: what arrives from the network, its flush tick and the results
+ * of its async work enter through `receive`, one at a time (`ClientStimulus`). The user's own
+ * calls run in their caller's turn, in the order the program makes them.
+ *
  * @module
  */
+import { Mailbox } from "../actor/mailbox.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import type { Message } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
@@ -22,6 +27,9 @@ import { type LinkOptions, SchedulerLink } from "./scheduler_link.ts";
 import { Submitter } from "./submit.ts";
 import { TaskWaits } from "./task_waits.ts";
 import * as values from "./values.ts";
+import type { ClientStimulus } from "./stimulus.ts";
+
+const FLUSH: ClientStimulus = { kind: "flush" };
 
 /** How a Client starts: its first transport, and who and where it connects as. */
 export interface ClientStart extends LinkOptions {
@@ -56,9 +64,14 @@ export class ClientParts {
   /** What cluster_calls.ts and cluster_info.ts call. */
   readonly calls: CallsClient;
   readonly #client: ClientFront;
+  readonly #mailbox = new Mailbox<ClientStimulus>({
+    handle: (s) => this.#handle(s),
+    failed: (s, e) => console.error(`client: handling ${s.kind} failed:`, e),
+  });
 
   constructor(client: ClientFront, start: ClientStart) {
     this.#client = client;
+    const post = (s: ClientStimulus) => this.receive(s);
     this.waits = new TaskWaits(start.inTask ?? null);
     this.queue = new Submitter({
       client,
@@ -67,19 +80,37 @@ export class ClientParts {
       checkOpen: () => this.link.checkOpen(),
       taskKey: () => this.waits.taskKey(),
       send: (msg) => this.link.send(msg),
+      flushDue: () => post(FLUSH),
     });
     this.peers = new PeerPool(dialAny, start.hello.name, start.hello.token);
     this.link = new SchedulerLink(start.transport, start.opening ?? null, start, {
       onMessage: (msg) => this.#onMessage(msg),
       onLost: (reason) => this.keys.lost(reason),
+      onClosed: () => this.keys.closed(),
       onReconnect: (conn) => {
         resendPending((graph) => conn.send(graph), this.keys.values(), this.queue);
         this.topics.resubscribe((msg) => conn.send(msg));
       },
-    });
+    }, post);
     this.future = this.#futureHost();
     this.host = this.#clientHost();
     this.calls = this.#callsClient();
+  }
+
+  /** The Client's one entry for what is not its user's call. */
+  receive(s: ClientStimulus): void {
+    this.#mailbox.receive(s);
+  }
+
+  #handle(s: ClientStimulus): void {
+    switch (s.kind) {
+      case "flush":
+        return this.queue.flush();
+      case "values-fetched":
+        return values.fetched(this.host, s.states, s.values, s.missing);
+      default:
+        return this.link.handle(s);
+    }
   }
 
   /** A new Future of `ks` for this client (one more reference). */
@@ -143,6 +174,7 @@ export class ClientParts {
       gather: (x) => this.#client.gather(x),
       getData: (worker, keys) => peers.getData(worker, keys),
       requestValues: (keys) => link.send({ op: "request-values", keys }),
+      receive: (s) => this.receive(s),
     };
   }
 

@@ -5,6 +5,7 @@
 import type { ClientToScheduler, Requester, TaskSpec } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { Future, KeyState } from "./future.ts";
+import type { ClientStimulus } from "./stimulus.ts";
 
 /** Task options that apply to each task of a graph (a subset of `client.with`'s). */
 export interface TaskOptions {
@@ -59,6 +60,8 @@ export interface ClientHost {
   getData(worker: string, keys: string[]): Promise<Record<string, Payload>>;
   /** Asks the scheduler at once, not after queued tasks, where the values of `keys` are. */
   requestValues(keys: string[]): void;
+  /** Posts the result of async work to the Client's actor. */
+  receive(s: ClientStimulus): void;
 }
 
 /** Builds the TaskSpec fields of `options` (checked as `client.with` checks them). */

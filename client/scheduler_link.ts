@@ -1,8 +1,9 @@
 /**
  * A Client's connection to its scheduler: the stream it reads, a new connection when that one
  * drops (until the reconnect timeout passes), failing what is pending when it cannot, the
- * goodbye on close, and the one way to send a message after what the client queued.
- * Browser-safe (no Deno).
+ * goodbye on close, and the one way to send a message after what the client queued. What its
+ * connections do (a message, opening, closing) is posted to the Client's `receive` and handled
+ * in `handle`, never in a continuation. Browser-safe (no Deno).
  *
  * @module
  */
@@ -12,8 +13,13 @@ import type { ClientToScheduler, Message, Requester } from "../comm/protocol.ts"
 import type { Transport } from "../comm/transport.ts";
 import { DEFAULT_RECONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import { CommClosedError } from "../core/errors.ts";
+import { feedMessages } from "../actor/mailbox.ts";
 import { dialAny } from "./dialers.ts";
 import { reconnect } from "./reconnect.ts";
+import type { ClientStimulus } from "./stimulus.ts";
+
+/** The stimuli a link handles. */
+export type LinkStimulus = Exclude<ClientStimulus, { kind: "flush" | "values-fetched" }>;
 
 /** Who and where a link connects as. */
 export interface LinkOptions {
@@ -33,6 +39,8 @@ export interface LinkEvents {
   onMessage(msg: Message): void;
   /** The connection is gone for good: what is pending fails, naming `reason`. */
   onLost(reason: string): void;
+  /** The connection ended after the client's own `close()`. */
+  onClosed(): void;
   /** A new connection replaced a dropped one: what the scheduler must hear first on it. */
   onReconnect(conn: Connection): void;
 }
@@ -57,13 +65,23 @@ export class SchedulerLink {
   #schedulerGone: string | null = null;
   #abort = new AbortController();
   #closing = false;
+  readonly #post: (s: LinkStimulus) => void;
+  /** Of the current connection: why it could not open (null: open or still opening). */
+  #openFailure: string | null = null;
+  #opening = false;
+  /** Of the current connection: why it closed (null: not closed). */
+  #closedBecause: string | null = null;
 
-  /** Reads from `transport` (which `opening`, if given, is still opening). */
+  /**
+   * Reads from `transport` (which `opening`, if given, is still opening); what happens to it is
+   * posted to `post`, the Client's `receive`, which hands it back to `handle`.
+   */
   constructor(
     transport: Transport,
     opening: Promise<unknown> | null,
     options: LinkOptions,
     events: LinkEvents,
+    post: (s: LinkStimulus) => void,
   ) {
     this.#conn = new Connection(transport);
     this.#id = options.id;
@@ -71,6 +89,7 @@ export class SchedulerLink {
     this.#hello = options.hello;
     this.#reconnectTimeout = options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
     this.#events = events;
+    this.#post = post;
     this.#attach(this.#conn, opening);
   }
 
@@ -136,29 +155,58 @@ export class SchedulerLink {
     await this.#conn.finished();
   }
 
-  /**
-   * Reads from `conn` (which `opening`, if given, is still opening); when it drops, reconnects,
-   * or fails what is pending if it never opened, the scheduler closed, or the client did.
-   */
-  #attach(conn: Connection, opening: Promise<unknown> | null): void {
-    conn.start((msg) => {
-      if (msg.op === "scheduler-closing") this.#schedulerGone = msg.reason;
-      else this.#events.onMessage(msg);
-    });
-    conn.closed.then(async (reason) => {
-      if (conn !== this.#conn) return;
-      if (opening) {
-        try {
-          await opening;
-        } catch (e) {
-          return this.#events.onLost((e as Error)?.message ?? reason);
+  /** Handles what one of its connections did. */
+  handle(s: LinkStimulus): void {
+    switch (s.kind) {
+      case "message":
+        if (s.msg!.op === "scheduler-closing") this.#schedulerGone = s.msg!.reason;
+        else this.#events.onMessage(s.msg!);
+        return;
+      case "welcome":
+        if (s.id) this.#id = s.id;
+        return;
+      case "opened":
+        if (s.conn === this.#conn) this.#opening = false;
+        return this.#settle(s.conn);
+      case "open-failed":
+        if (s.conn === this.#conn) {
+          this.#opening = false;
+          this.#openFailure = s.reason;
         }
-      }
-      if (this.#closing || this.#schedulerGone !== null || this.#reconnectTimeout <= 0) {
-        return this.#events.onLost(this.#schedulerGone ?? reason);
-      }
-      this.#reconnect(reason);
-    });
+        return this.#settle(s.conn);
+      case "connection-closed":
+        if (s.conn === this.#conn) this.#closedBecause = s.reason;
+        return this.#settle(s.conn);
+    }
+  }
+
+  /** Feeds `conn`'s messages, its opening (`opening`, if given) and its closing to `post`. */
+  #attach(conn: Connection, opening: Promise<unknown> | null): void {
+    this.#openFailure = null;
+    this.#closedBecause = null;
+    this.#opening = opening !== null;
+    const message: LinkStimulus = { kind: "message", msg: null };
+    feedMessages(conn, message, this.#post);
+    opening?.then(
+      () => this.#post({ kind: "opened", conn }),
+      (e) => this.#post({ kind: "open-failed", conn, reason: (e as Error)?.message ?? String(e) }),
+    );
+    conn.closed.then((reason) => this.#post({ kind: "connection-closed", conn, reason }));
+  }
+
+  /**
+   * Once the current connection closed and its opening is settled: the client closed, the
+   * scheduler is gone or reconnecting is off (what is pending fails), or a new connection opens.
+   */
+  #settle(conn: Connection): void {
+    const reason = this.#closedBecause;
+    if (conn !== this.#conn || reason === null || this.#opening) return;
+    if (this.#closing) return this.#events.onClosed();
+    if (this.#openFailure !== null) return this.#events.onLost(this.#openFailure);
+    if (this.#schedulerGone !== null || this.#reconnectTimeout <= 0) {
+      return this.#events.onLost(this.#schedulerGone ?? reason);
+    }
+    this.#reconnect(reason);
   }
 
   /**
@@ -172,16 +220,13 @@ export class SchedulerLink {
       hello: { role: "client", ...this.#hello, resume: this.#id },
       timeout: this.#reconnectTimeout,
       signal: this.#abort.signal,
-      onWelcome: (w) => {
-        if (w.id) this.#id = w.id;
-      },
+      onWelcome: (w) => this.#post({ kind: "welcome", id: w.id }),
     });
     const conn = new Connection(new PendingTransport(this.#via, opening));
     this.#conn = conn;
     const failed = opening.catch((e: Error) => {
       throw new CommClosedError(`${reason}; ${e?.message ?? e}`);
     });
-    failed.catch(() => {}); // awaited once the connection closes
     this.#attach(conn, failed);
     this.#events.onReconnect(conn);
   }

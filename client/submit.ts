@@ -36,6 +36,8 @@ export interface SubmitHost {
   taskKey(): string | undefined;
   /** Sends on the current connection, at once. */
   send(msg: ClientToScheduler): void;
+  /** Called once in a turn that queued something; the queue must be flushed soon after. */
+  readonly flushDue: () => void;
 }
 
 /** `client.with`'s checks; the options with fifoTimeout in ms. */
@@ -224,7 +226,7 @@ export class Submitter {
   #scheduleFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => this.flush());
+    queueMicrotask(this.#h.flushDue);
   }
 
   /** Sends queued submissions, then queued releases, preserving their order. */

@@ -108,20 +108,35 @@ async function fetchMissing(host: ClientHost, states: KeyState[]): Promise<void>
     try {
       values = await host.getData(w, list.map((ks) => ks.key));
     } catch { /* that worker is gone: ask the scheduler where else it is */ }
-    const again: KeyState[] = [];
-    for (const ks of list) {
-      const v = values[ks.key];
-      if (v) ks.payload = v;
-      else {
-        ks.holders = ks.holders.slice(1);
-        again.push(ks);
-      }
-    }
-    if (again.length) {
-      for (const ks of again) ks.reset();
-      host.requestValues(again.map((ks) => ks.key));
-      await allSettled(again);
-      await fetchMissing(host, again);
+    const missing: KeyState[] = [];
+    host.receive({ kind: "values-fetched", states: list, values, missing });
+    if (missing.length) {
+      await allSettled(missing);
+      await fetchMissing(host, missing);
     }
   }));
+}
+
+/**
+ * Values fetched from a worker (the actor's "values-fetched"): kept with their keys; the keys
+ * it did not have go to `missing`, reset, and the scheduler is asked where else they are.
+ */
+export function fetched(
+  host: ClientHost,
+  states: KeyState[],
+  values: Record<string, Payload>,
+  missing: KeyState[],
+): void {
+  for (const ks of states) {
+    const v = values[ks.key];
+    if (v) ks.payload = v;
+    else {
+      ks.holders = ks.holders.slice(1);
+      missing.push(ks);
+    }
+  }
+  if (missing.length) {
+    for (const ks of missing) ks.reset();
+    host.requestValues(missing.map((ks) => ks.key));
+  }
 }

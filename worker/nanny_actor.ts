@@ -10,8 +10,7 @@ import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm
 import { TimeoutError } from "../core/errors.ts";
 import { TextLineStream } from "./lines.ts";
 import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
-import type { NannyOptions } from "./nanny.ts";
-import { workerCommand } from "./nanny_command.ts";
+import { type NannyOptions, workerCommand } from "./nanny_command.ts";
 
 /** One worker process of a nanny, from its spawn to its end. */
 interface Run {

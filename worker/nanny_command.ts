@@ -1,11 +1,47 @@
 /**
- * The command line a nanny starts its worker process with. The auth token is not on it: a
+ * How a nanny starts its worker process: its options, and the command line made of them. The auth token is not on it: a
  * command line is public (`ps`); it travels in the environment.
  *
  * @module
  */
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
-import type { NannyOptions } from "./nanny.ts";
+
+/** How the nanny starts its worker process. */
+export interface NannyOptions {
+  /** The scheduler's address. */
+  scheduler: string;
+  /** The worker's thread slots. */
+  nthreads: number;
+  /** The worker's name (default: its address). */
+  name?: string;
+  /** Bytes of memory the worker may use (0 or absent: no limit). */
+  memoryLimit?: number;
+  /** Host the worker listens on (default 127.0.0.1). */
+  host?: string;
+  /** The address the worker advertises to peers (see WorkerOptions.contactAddress). */
+  contactAddress?: string;
+  /** The token the scheduler requires, if any (passed in the environment, not the command line). */
+  authToken?: string;
+  /** Quiet the worker's log and what its tasks print. */
+  silenceLogs?: boolean;
+  /** What the worker offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+  /** Modules every thread of the worker imports. */
+  preload?: string[];
+  /** Lines the worker prints (its log and what its tasks print). */
+  log?: (line: string) => void;
+  /** How often the worker sends heartbeats (ms). */
+  heartbeatInterval?: number;
+  /** How long the worker process may take to register (ms; default 60 s, or 30 s past deathTimeout). */
+  startTimeout?: number;
+  /** The worker process gives up when it cannot reach the scheduler for this long (ms). */
+  deathTimeout?: number;
+  /**
+   * Called once the worker registered, with its address and a promise of how its process
+   * ended ("exit code 1", "killed by signal SIGKILL"): the scheduler names it in KilledWorker.
+   */
+  onStarted?: (address: string, exited: Promise<string>) => void;
+}
 
 const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
