@@ -1,7 +1,9 @@
 /**
- * `client.story(...)`: what the scheduler's stimulus log holds about task keys and workers,
- * oldest first — every transition of a key, every event of a worker (added, removed and why),
- * each with the id of the stimulus that caused it (Dask's `Client.story`). Browser-safe.
+ * `client.story(...)`: what the scheduler's stimulus log and its workers' hold about task keys
+ * and workers, oldest first — every transition of a key on the scheduler and on the workers, every
+ * event of a worker (added, removed and why), each with the id of the stimulus that caused it and,
+ * for a worker's entry, the scheduler's stimulus behind that (Dask's `Client.story`).
+ * Browser-safe.
  */
 import type { Requester, StoryEvent } from "../comm/protocol.ts";
 

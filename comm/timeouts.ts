@@ -86,3 +86,6 @@ export const EXIT_REPORT_TIMEOUT = 5000;
 
 /** How long a process or thread gets to stop after being asked before it is killed: 3 s. */
 export const STOP_GRACE = 3000;
+
+/** How long the scheduler waits for a worker's part of a story (ms). */
+export const WORKER_STORY_TIMEOUT = 5000;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { workerStories } from "./worker_stories.ts";
 import { Connection } from "../comm/connection.ts";
 import { Mailbox } from "../actor/mailbox.ts";
 import { unreachable } from "../comm/protocol.ts";
@@ -23,7 +24,7 @@ import { Router } from "./router.ts";
 import { SchedulerTimers } from "./timers.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { planScatter } from "./scatter_wait.ts";
-import { StimulusLog } from "./stimulus_log.ts";
+import { StimulusLog } from "../actor/stimulus_log.ts";
 import type {
   ClientMessage,
   HandshakeEnded,
@@ -86,7 +87,13 @@ export class SchedulerActor {
     const post = this.post, guard = (what: string, f: () => void) => this.#guard(what, f);
     const isStopping = () => this.#stopping;
     const out: SchedulerOutbox = {
-      worker: (a, msg) => this.workers.connection(a)?.send(msg),
+      worker: (a, msg) => {
+        // what it sends a worker names the stimulus that sent it, for the worker's story
+        if (msg.op === "compute-task" || msg.op === "free-keys" || msg.op === "steal-request") {
+          msg.sid = this.stimuli.stimulusId;
+        }
+        this.workers.connection(a)?.send(msg);
+      },
       client: (id, msg) => this.clients.send(id, msg),
       event: (topic, text) => {
         if (options.verbose) hooks.log(`[scheduler] ${topic}: ${text}`);
@@ -144,6 +151,7 @@ export class SchedulerActor {
       restart: (timeout) => restartWorkers(this.#lifecycle, timeout),
       retire: (names, timeout) => retireWorkers(this.#lifecycle, names, timeout),
       waitForWorkers: (n, timeout) => this.#untilWorkers(n, timeout),
+      workerStories: (keys) => workerStories(workers.conns.entries(), keys),
     });
     this.preloads.push(...new Set(options.preload ?? []));
     const cfg = state.config;

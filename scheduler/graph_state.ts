@@ -22,7 +22,7 @@ import {
   type WorkerState,
 } from "./task_state.ts";
 import type { Resources } from "./placement.ts";
-import { NO_RECORDING, type TransitionRecorder } from "./stimulus_log.ts";
+import { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
 export interface SchedulerOutbox {

@@ -8,7 +8,7 @@ import type { Scheduler } from "./scheduler.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { Liveness } from "./liveness.ts";
-import type { StimulusLog } from "./stimulus_log.ts";
+import type { StimulusLog } from "../actor/stimulus_log.ts";
 import type { Stimulus } from "./stimulus.ts";
 
 /** The scheduler's state machine: tasks, workers and clients as it knows them. */

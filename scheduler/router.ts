@@ -13,6 +13,7 @@ import {
   expectOps,
   type Message,
   type Scatter,
+  type StoryEvent,
   unreachable,
   WORKER_OPS,
   type WorkerInfo,
@@ -21,7 +22,7 @@ import {
 import { toEnvelope } from "../core/errors.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
-import type { StimulusLog } from "./stimulus_log.ts";
+import type { StimulusLog } from "../actor/stimulus_log.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
@@ -45,6 +46,15 @@ export interface RouterHost {
   retire(names: string[], timeout: number): Promise<string[]>;
   /** Resolves once `n` workers are connected. */
   waitForWorkers(n: number, timeout: number): Promise<void>;
+  /** What each connected worker's log holds about `keys` (none from a worker that fails). */
+  workerStories(keys: string[]): Promise<StoryEvent[][]>;
+}
+
+/** The scheduler's story and its workers', in the order things happened. */
+function mergeStories(own: StoryEvent[], theirs: StoryEvent[][]): StoryEvent[] {
+  const all = own.concat(...theirs);
+  // stable: entries of one log at the same millisecond keep their order
+  return all.sort((a, b) => a.time - b.time);
 }
 
 /** Routes the messages of workers and clients. */
@@ -82,6 +92,7 @@ export class Router {
       // cluster-wide calls: replies whose request is gone (a stale id)
       case "run-reply":
       case "acquire-replicas-reply":
+      case "worker-story-reply":
         return;
       // work stealing
       case "steal-response":
@@ -141,9 +152,13 @@ export class Router {
         conn.send({ op: "has-what-reply", id: m.id, hasWhat });
         return;
       }
-      case "story":
-        conn.send({ op: "story-reply", id: m.id, events: this.#stimuli.story(m.keys) });
+      case "story": {
+        const id = m.id, events = this.#stimuli.story(m.keys);
+        void host.workerStories(m.keys).then((theirs) =>
+          conn.send({ op: "story-reply", id, events: mergeStories(events, theirs) })
+        );
         return;
+      }
       case "wait-for-workers": {
         const id = m.id, n = () => state.workers.size;
         host.waitForWorkers(m.n, m.timeout).then(

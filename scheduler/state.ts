@@ -38,7 +38,7 @@ import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
 import { validateState } from "./validate_state.ts";
-import type { TransitionRecorder } from "./stimulus_log.ts";
+import type { TransitionRecorder } from "../core/transition_recorder.ts";
 
 export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig, type SchedulerOutbox };
 

@@ -9,6 +9,7 @@
  */
 import { Connection } from "../comm/connection.ts";
 import { feedMessages, Mailbox } from "../actor/mailbox.ts";
+import { StimulusLog } from "../actor/stimulus_log.ts";
 import {
   expectOps,
   type GetData,
@@ -38,6 +39,9 @@ import {
   type SchedulerMessage,
   type WorkerStimulus,
 } from "./stimulus.ts";
+
+/** Entries a worker's stimulus log keeps (Dask's worker keeps 100,000 transitions). */
+const WORKER_LOG_LENGTH = 20_000;
 
 /** The least time between two collections after large values were dropped (ms). */
 const COLLECT_INTERVAL_MS = 100;
@@ -77,6 +81,8 @@ export class WorkerActor {
   readonly #runner = new FunctionRunner();
   /** Keys the scheduler said a client will scatter here. */
   readonly #expected = new ExpectedData();
+  /** Each stimulus's id and the task transitions it caused: the worker's story. */
+  readonly stimuli: StimulusLog = new StimulusLog(WORKER_LOG_LENGTH);
   readonly #mailbox: Mailbox<WorkerStimulus> = new Mailbox<WorkerStimulus>({
     handle: (s) => this.#handle(s),
     failed: (s, e) => {
@@ -120,6 +126,10 @@ export class WorkerActor {
   }
 
   #handle(s: WorkerStimulus): void {
+    if (s.kind === "scheduler-message") {
+      const m = s.msg as { op: string; sid?: unknown };
+      this.stimuli.begin(m.op, typeof m.sid === "string" ? m.sid : undefined);
+    } else this.stimuli.begin(s.kind === "tick" ? s.timer : s.kind);
     switch (s.kind) {
       case "scheduler-message":
         return this.#onScheduler(s.msg!);
@@ -190,7 +200,7 @@ export class WorkerActor {
       rejoined: (key) => executor.rejoined(key),
       dropped: () => this.#scheduleCollect(),
     };
-    this.#state = new WorkerStateMachine(out, executor.capacity);
+    this.#state = new WorkerStateMachine(out, executor.capacity, this.stimuli);
     const m: SchedulerMessage = { kind: "scheduler-message", msg: null };
     feedMessages(conn, m, this.post);
     conn.closed.then((reason) => post({ kind: "scheduler-closed", reason }));
@@ -263,6 +273,14 @@ export class WorkerActor {
       case "expect-data":
         this.#expected.expect(m.keys, performance.now());
         this.#scheduler!.send({ op: "ack", id: m.id });
+        return;
+      // story
+      case "worker-story":
+        this.#scheduler!.send({
+          op: "worker-story-reply",
+          id: m.id,
+          events: this.stimuli.story(m.keys),
+        });
         return;
       default:
         unreachable(m);

@@ -3,6 +3,7 @@
  * dependencies (fetched from peers), queue by priority, run on the executor's thread slots,
  * and settle in memory or error. No I/O, no timers: effects go through the outbox.
  */
+import { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
 import type {
   ComputeTask,
   FunctionDef,
@@ -103,7 +104,12 @@ export class WorkerStateMachine {
   /** Seceded tasks waiting for a slot to rejoin, in order. */
   #rejoining: WorkerTask[] = [];
 
-  constructor(readonly out: WorkerOutbox, public slots: number) {}
+  /** `record`: where each task's transitions go, for the worker's story. */
+  constructor(
+    readonly out: WorkerOutbox,
+    public slots: number,
+    readonly record: TransitionRecorder = NO_RECORDING,
+  ) {}
 
   /** Keys held as replicas for the scheduler (replicate / rebalance). */
   get heldReplicas(): ReadonlySet<string> {
@@ -120,7 +126,10 @@ export class WorkerStateMachine {
     if (msg.fn) this.#functions.set(msg.fn.h, msg.fn);
     const old = this.tasks.get(msg.k);
     if (old) {
-      if (old.state === "cancelled") old.state = "executing"; // resumed: its outcome counts again
+      if (old.state === "cancelled") { // resumed: its outcome counts again
+        old.state = "executing";
+        this.record.transition(old.key, "cancelled", "executing");
+      }
       old.wantResult ||= msg.r === true;
       if (old.state === "memory") this.#finished(old, this.data.get(old.key)!, 0, 0);
       return;
@@ -137,6 +146,7 @@ export class WorkerStateMachine {
       heapIndex: -1,
     };
     this.tasks.set(ts.key, ts);
+    this.record.transition(ts.key, "released", "waiting");
     const asks = new Map<string, string[]>();
     for (const dk of ts.deps) {
       // tracked even when computed here, so that freeing it keeps it while ts needs it
@@ -164,7 +174,9 @@ export class WorkerStateMachine {
       const ts = this.tasks.get(k);
       if (ts) {
         if (ts.state === "executing" || ts.state === "cancelled") {
-          ts.state = "cancelled"; // the thread cannot be interrupted: its outcome is dropped
+          // the thread cannot be interrupted: its outcome is dropped
+          if (ts.state === "executing") this.record.transition(k, "executing", "cancelled");
+          ts.state = "cancelled";
           continue; // and it stays known until it settles, so it cannot start twice
         }
         this.#forget(ts);
@@ -235,10 +247,12 @@ export class WorkerStateMachine {
     else if (outcome.ok) {
       this.#store(key, outcome.value);
       ts.state = "memory";
+      this.record.transition(key, "executing", "memory");
       this.#releaseDeps(ts);
       this.#finished(ts, outcome.value, start, stop);
     } else {
       ts.state = "error";
+      this.record.transition(key, "executing", "error");
       this.#releaseDeps(ts);
       const msg: TaskErred = { op: "task-erred", k: key, e: outcome.error, start, stop };
       this.out.scheduler(msg);
@@ -331,6 +345,7 @@ export class WorkerStateMachine {
 
   #makeReady(ts: WorkerTask): void {
     ts.state = "ready";
+    this.record.transition(ts.key, "waiting", "ready");
     this.#ready.push(ts);
   }
 
@@ -347,6 +362,7 @@ export class WorkerStateMachine {
       const ts = this.#ready.pop()!;
       const fn = this.#functions.get(ts.fn);
       ts.state = "executing";
+      this.record.transition(ts.key, "ready", "executing");
       this.executing++;
       const deps = new Map<string, Payload>();
       for (const dk of ts.deps) deps.set(dk, this.data.get(dk)!);
@@ -364,6 +380,7 @@ export class WorkerStateMachine {
   /** Drops a task that has not produced a value; its fetched dependencies may go too. */
   #forget(ts: WorkerTask): void {
     if (ts.state === "ready") this.#ready.remove(ts);
+    this.record.transition(ts.key, ts.state, "released");
     this.tasks.delete(ts.key);
     this.#releaseDeps(ts);
   }

@@ -25,6 +25,8 @@ export interface StoryEvent {
   time: number;
   /** The stimulus that caused it, e.g. `task-finished-20`. */
   stimulusId: string;
+  /** The scheduler's stimulus that caused a worker's (a worker's entries only). */
+  cause?: string;
   /** The task's key (transitions). */
   key?: string;
   /** The worker it went to, or the worker of the event. */
@@ -47,9 +49,10 @@ export interface StoryReply {
 }
 
 /** A story entry as it arrives: every field of its type, strings where a string goes. */
-function isStoryEvent(v: unknown): boolean {
+export function isStoryEvent(v: unknown): boolean {
   if (!isObj(v) || !isNum(v.time) || !isStr(v.stimulusId)) return false;
-  return optStr(v.key) && optStr(v.worker) && optStr(v.start) && optStr(v.finish) &&
+  return optStr(v.cause) && optStr(v.key) && optStr(v.worker) && optStr(v.start) &&
+    optStr(v.finish) &&
     optStr(v.event) && optStr(v.reason);
 }
 

@@ -6,6 +6,7 @@
 import type { Payload } from "../serialize.ts";
 import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
+  each,
   envelope,
   isNum,
   isPayload,
@@ -14,6 +15,7 @@ import {
   nums,
   optBool,
   optPayload,
+  optStr,
   strs,
   values,
 } from "./fields.ts";
@@ -25,6 +27,7 @@ import {
   type RunReply,
 } from "./cluster_calls.ts";
 import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
+import { isStoryEvent, type StoryEvent } from "./story.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Run a task. Dependencies not on this worker are listed with their holders. */
@@ -41,12 +44,16 @@ export interface ComputeTask {
   p: number[];
   /** Send the value back with `task-finished` (a client wants it and it is small). */
   r?: boolean;
+  /** The scheduler's stimulus that sent it (its story's id, e.g. `update-graph-16`). */
+  sid?: string;
 }
 
 /** Drop these keys (data or pending tasks). */
 export interface FreeKeys {
   op: "free-keys";
   keys: string[];
+  /** The scheduler's stimulus that sent it. */
+  sid?: string;
 }
 
 /** Stop now. */
@@ -69,6 +76,22 @@ export interface AcquireReplicas {
 export interface StealRequest {
   op: "steal-request";
   k: string;
+  /** The scheduler's stimulus that sent it. */
+  sid?: string;
+}
+
+/** The worker's story of task keys (what its stimulus log holds), for the client's `story`. */
+export interface WorkerStory {
+  op: "worker-story";
+  id: number;
+  keys: string[];
+}
+
+/** Reply to `worker-story`: the worker's entries, oldest first. */
+export interface WorkerStoryReply {
+  op: "worker-story-reply";
+  id: number;
+  events: StoryEvent[];
 }
 
 /**
@@ -149,13 +172,15 @@ export type SchedulerToWorker =
   | AcquireReplicas
   | StealRequest
   | Preload
-  | ExpectData;
+  | ExpectData
+  | WorkerStory;
 
 /** Each request the scheduler sends a worker, and its reply. */
 export interface SchedulerRequestReplies {
   run: RunReply;
   "acquire-replicas": AcquireReplicasReply;
   "expect-data": Ack;
+  "worker-story": WorkerStoryReply;
 }
 
 /** Messages a worker sends the scheduler on its stream. */
@@ -167,7 +192,8 @@ export type WorkerToScheduler =
   | RunReply
   | AcquireReplicasReply
   | StealResponse
-  | LongRunning;
+  | LongRunning
+  | WorkerStoryReply;
 
 /** What the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestReplies> = {
@@ -178,9 +204,13 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
     if (!isPayload(m.a)) return "a";
     if (!values(m.d, strs)) return "d";
     if (!nums(m.p)) return "p";
+    if (!optStr(m.sid)) return "sid";
     return optBool(m.r) ? null : "r";
   }),
-  "free-keys": message<FreeKeys>((m) => strs(m.keys) ? null : "keys"),
+  "free-keys": message<FreeKeys>((m) => {
+    if (!optStr(m.sid)) return "sid";
+    return strs(m.keys) ? null : "keys";
+  }),
   "close-worker": message<CloseWorker>((m) => {
     if (!optBool(m.restart)) return "restart";
     return isStr(m.reason) ? null : "reason";
@@ -193,7 +223,14 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
       return values(m.who, strs) ? null : "who";
     },
   ),
-  "steal-request": message<StealRequest>((m) => isStr(m.k) ? null : "k"),
+  "steal-request": message<StealRequest>((m) => {
+    if (!optStr(m.sid)) return "sid";
+    return isStr(m.k) ? null : "k";
+  }),
+  "worker-story": request<WorkerStory, WorkerStoryReply>("worker-story-reply", (m) => {
+    if (!isNum(m.id)) return "id";
+    return strs(m.keys) ? null : "keys";
+  }),
   preload: CLIENT_TO_SCHEDULER.preload,
   "expect-data": request<ExpectData, Ack>("ack", (m) => {
     if (!isNum(m.id)) return "id";
@@ -240,6 +277,10 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     return m.state === null || isStr(m.state) ? null : "state";
   }),
   "long-running": message<LongRunning>((m) => isStr(m.k) ? null : "k"),
+  "worker-story-reply": message<WorkerStoryReply>((m) => {
+    if (!isNum(m.id)) return "id";
+    return each(m.events, isStoryEvent) ? null : "events";
+  }),
 };
 
 /** Ops the scheduler may send a worker. */

@@ -1,6 +1,6 @@
 /**
- * `story`: the scheduler's log tells, step by step and with the stimulus behind each step, how a
- * task survived the SIGKILL of the worker it ran on, and how that worker left.
+ * `story`: the scheduler's log and its workers' tell, step by step and with the stimulus behind
+ * each step, how a task survived the SIGKILL of the worker it ran on, and how that worker left.
  */
 import assert from "node:assert/strict";
 import { Client, LocalCluster } from "../../mod.ts";
@@ -96,6 +96,21 @@ Deno.test("story: a pinned task whose worker is SIGKILLed finishes on the other 
     const done = find(told, again, "processing -> memory", on(f.key, "processing", "memory"));
     assert.equal(told[done].worker, told[again].worker);
     assert.match(told[done].stimulusId, /^task-finished-\d+$/);
+    // the survivor's own log, caused by the scheduler's stimulus that sent it the task
+    const got = find(
+      told,
+      again,
+      "the survivor's compute-task",
+      (e) => e.key === f.key && e.cause === told[again].stimulusId,
+    );
+    assert.equal(told[got].worker, told[again].worker);
+    assert.match(told[got].stimulusId, /^compute-task-\d+$/);
+    find(
+      told,
+      got,
+      "executing -> memory on the survivor",
+      (e) => on(f.key, "executing", "memory")(e) && e.worker === told[again].worker,
+    );
 
     const worker = await client.story(victim.address);
     assert.deepEqual(worker.map((e) => e.event), ["added", "removed"]);

@@ -3,7 +3,7 @@
  * stories it tells; and the state machine recording into it.
  */
 import assert from "node:assert/strict";
-import { StimulusLog } from "../../scheduler/stimulus_log.ts";
+import { StimulusLog } from "../../actor/stimulus_log.ts";
 import { SchedulerState } from "../../scheduler/state.ts";
 import { FN, t } from "../fixtures/task_specs.ts";
 import { RecordingOutbox } from "../fixtures/scheduler_harness.ts";

@@ -1,31 +1,18 @@
 /**
- * The stimulus log: each stimulus the scheduler handles gets an id (its kind and a counter, as
- * Dask's `stimulus_id`), and every task transition and worker event it causes is recorded in a
- * bounded ring, oldest dropped first, to answer `story()`. The ring is columnar and allocated
+ * The stimulus log of an actor (the scheduler, each worker): each stimulus it handles gets an id
+ * (its kind and a counter, as Dask's `stimulus_id`), and every task transition and worker event
+ * it causes is recorded in a bounded ring, oldest dropped first, to answer `story()`. A
+ * stimulus caused by another actor's (a worker's `compute-task` by the scheduler's
+ * `update-graph-16`) records that one's id as its cause. The ring is columnar and allocated
  * once: recording an entry stores a few references and numbers, and allocates nothing. Pure:
- * the actor around the state machine says when a stimulus begins; no I/O, no timers.
+ * the actor says when a stimulus begins; no I/O, no timers.
  *
  * @module
  */
 import type { StoryEvent } from "../comm/protocol.ts";
-import type { TaskStateName } from "./task_state.ts";
+import type { TransitionRecorder, WorkerEventName } from "../core/transition_recorder.ts";
 
-/** What happened to a worker, as its story tells it. */
-export type WorkerEventName = "added" | "removed";
-
-/** Where the state machine reports what it does; stamped with the current stimulus. */
-export interface TransitionRecorder {
-  /** Task `key` moved from `start` to `finish` (`worker`: where it went, when it went to one). */
-  transition(key: string, start: TaskStateName, finish: TaskStateName, worker?: string): void;
-  /** The worker at `address` (named `name`) was added or removed, and why. */
-  workerEvent(address: string, name: string, event: WorkerEventName, reason?: string): void;
-}
-
-/** A recorder that keeps nothing (a state machine nobody asks stories of). */
-export const NO_RECORDING: TransitionRecorder = {
-  transition() {},
-  workerEvent() {},
-};
+export { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
 
 /** Entries the scheduler keeps (Dask's transition log keeps 100,000). */
 export const STIMULUS_LOG_LENGTH = 100_000;
@@ -37,19 +24,24 @@ export class StimulusLog implements TransitionRecorder {
   // the current stimulus: its kind, its number, and when it began (-1: not read yet)
   #kind = "start";
   #seq = 0;
+  #cause: string | undefined = undefined;
+  /** The current stimulus's id, made when first asked for. */
+  #id: string | null = null;
   #now = -1;
   // the ring: entry i of the log is at (#head + i) % capacity
   #head = 0;
   #size = 0;
   readonly #keys: (string | undefined)[];
   readonly #workers: (string | undefined)[];
-  readonly #starts: (TaskStateName | undefined)[];
-  readonly #finishes: (TaskStateName | undefined)[];
+  readonly #starts: (string | undefined)[];
+  readonly #finishes: (string | undefined)[];
   readonly #events: (WorkerEventName | undefined)[];
   readonly #reasons: (string | undefined)[];
   /** Worker events: the worker's name, so that a story can be asked by name after it left. */
   readonly #names: (string | undefined)[];
   readonly #kinds: string[];
+  /** The id of the other actor's stimulus that caused the entry's, if any. */
+  readonly #causes: (string | undefined)[];
   readonly #seqs: Float64Array;
   readonly #times: Float64Array;
 
@@ -66,21 +58,27 @@ export class StimulusLog implements TransitionRecorder {
     this.#events = column();
     this.#reasons = column();
     this.#names = column();
+    this.#causes = column();
     this.#kinds = new Array<string>(capacity).fill("");
     this.#seqs = new Float64Array(capacity);
     this.#times = new Float64Array(capacity);
   }
 
-  /** A new stimulus of `kind` (a message's op, a timer's name...) begins: it gets the next id. */
-  begin(kind: string): void {
+  /**
+   * A new stimulus of `kind` (a message's op, a timer's name...) begins: it gets the next id.
+   * `cause`: the id of the stimulus of another actor that sent it, when the message says.
+   */
+  begin(kind: string, cause?: string): void {
     this.#kind = kind;
     this.#seq++;
     this.#now = -1;
+    this.#cause = cause;
+    this.#id = null;
   }
 
   /** The id of the stimulus being handled, as Dask spells one: `task-finished-1234`. */
   get stimulusId(): string {
-    return `${this.#kind}-${this.#seq}`;
+    return this.#id ??= `${this.#kind}-${this.#seq}`;
   }
 
   /** Entries held (at most `capacity`). */
@@ -88,7 +86,7 @@ export class StimulusLog implements TransitionRecorder {
     return this.#size;
   }
 
-  transition(key: string, start: TaskStateName, finish: TaskStateName, worker?: string): void {
+  transition(key: string, start: string, finish: string, worker?: string): void {
     const i = this.#slot();
     this.#keys[i] = key;
     this.#workers[i] = worker;
@@ -121,6 +119,7 @@ export class StimulusLog implements TransitionRecorder {
     }
     if (this.#now < 0) this.#now = Date.now();
     this.#kinds[i] = this.#kind;
+    this.#causes[i] = this.#cause;
     this.#seqs[i] = this.#seq;
     this.#times[i] = this.#now;
     return i;
@@ -151,7 +150,11 @@ export class StimulusLog implements TransitionRecorder {
       const match = key !== undefined
         ? wanted.has(key)
         : wanted.has(this.#workers[i]!) || wanted.has(this.#names[i]!);
-      if (match || stimuli.size && stimuli.get(this.#seqs[i])?.has(this.#kinds[i])) {
+      const cause = this.#causes[i];
+      if (
+        match || (cause !== undefined && wanted.has(cause)) ||
+        stimuli.size && stimuli.get(this.#seqs[i])?.has(this.#kinds[i])
+      ) {
         out.push(this.#entry(i));
       }
     }
@@ -163,6 +166,8 @@ export class StimulusLog implements TransitionRecorder {
       time: this.#times[i],
       stimulusId: `${this.#kinds[i]}-${this.#seqs[i]}`,
     };
+    const cause = this.#causes[i];
+    if (cause !== undefined) e.cause = cause;
     const key = this.#keys[i];
     if (key !== undefined) e.key = key;
     const worker = this.#workers[i];
