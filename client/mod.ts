@@ -51,4 +51,5 @@ export {
   ScopeError,
   SerializationError,
   TimeoutError,
+  WrongRoleError,
 } from "../core/errors.ts";

@@ -8,7 +8,7 @@ import { type Dialer, sendHello } from "../comm/handshake.ts";
 import type { FunctionDef, Hello, TaskSpec, UpdateGraph, Welcome } from "../comm/protocol.ts";
 import type { KeyState } from "./future.ts";
 import type { Transport } from "../comm/transport.ts";
-import { CommClosedError } from "../core/errors.ts";
+import { CommClosedError, WrongRoleError } from "../core/errors.ts";
 import { Backoff, type BackoffOptions, pause } from "../core/backoff.ts";
 
 /** Delays between reconnect attempts: 50 ms doubling to 2 s. */
@@ -77,7 +77,8 @@ export function pendingGraph(
 
 /**
  * Dials and says hello until it works (with RECONNECT_BACKOFF between attempts); rejects with
- * CommClosedError once `timeout` passes or `signal` aborts, naming the last failure.
+ * CommClosedError once `timeout` passes or `signal` aborts, naming the last failure, and at once
+ * with the WrongRoleError of an address that answers as something other than a scheduler.
  */
 export async function reconnect(o: ReconnectOptions): Promise<Transport> {
   const deadline = Date.now() + o.timeout;
@@ -98,6 +99,7 @@ export async function reconnect(o: ReconnectOptions): Promise<Transport> {
         throw e;
       }
     } catch (e) {
+      if (e instanceof WrongRoleError) throw e; // the address answers as something else now
       last = (e as Error)?.message ?? String(e);
     }
     await pause(Math.min(backoff.next(), Math.max(0, deadline - Date.now())), o.signal);

@@ -1,9 +1,17 @@
 /** The handshake every connection starts with: protocol version, role, name, auth token. */
 import type { Transport } from "./transport.ts";
-import { type Hello, PROTOCOL_VERSION, type Refused, type Welcome } from "./protocol/handshake.ts";
+import {
+  ANSWERED_BY,
+  type Hello,
+  type ListenerRole,
+  PROTOCOL_VERSION,
+  type Refused,
+  type Role,
+  type Welcome,
+} from "./protocol/handshake.ts";
 import { validateHello, validateMessage } from "./protocol/messages.ts";
 import { describe } from "./protocol/fields.ts";
-import { CommClosedError, ProtocolError, TimeoutError } from "../core/errors.ts";
+import { CommClosedError, ProtocolError, TimeoutError, WrongRoleError } from "../core/errors.ts";
 
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
 export type Dialer = (address: string) => Promise<Transport>;
@@ -26,6 +34,38 @@ export function tokenMatches(given: string | undefined, expected: string | undef
   return diff === 0;
 }
 
+/** What a listener is: the handshake checks a hello's token and role against it first. */
+export interface ListenerIdentity {
+  /** What answers: the scheduler, or a worker's peer port. */
+  readonly role: ListenerRole;
+  /** The token every hello must carry, if any (checked first: no one else learns anything). */
+  readonly token: string | undefined;
+  /** The scheduler's address as this listener knows it (a worker: the one it registers with). */
+  schedulerAddress(): string | undefined;
+}
+
+/** Why `listener` refuses a hello of `role`, or null when it serves that role. */
+export function wrongRole(listener: ListenerIdentity, role: Role): Refused | null {
+  if (ANSWERED_BY[role] === listener.role) return null;
+  if (listener.role === "scheduler") {
+    return {
+      op: "refused",
+      wrongRole: "scheduler",
+      reason: "this is the scheduler, not a worker's peer port; a peer fetches values from, " +
+        "or scatters them to, the worker addresses the scheduler names",
+    };
+  }
+  const use = listener.schedulerAddress();
+  const scheduler = use === undefined ? "the scheduler's address" : `the scheduler at ${use}`;
+  const what = role === "client" ? "connect the client to" : "point the worker at";
+  return {
+    op: "refused",
+    wrongRole: "worker",
+    ...(use !== undefined && { use }),
+    reason: `this is a worker's peer port, not the scheduler; ${what} ${scheduler}`,
+  };
+}
+
 /** Resolves `p`, or rejects with TimeoutError after `ms`; always clears its timer. */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -41,7 +81,10 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   }
 }
 
-/** Sends our hello and awaits the welcome; throws with the peer's reason if refused. */
+/**
+ * Sends our hello and awaits the welcome; throws with the peer's reason if refused, a
+ * WrongRoleError if the peer is not the role our hello is meant for.
+ */
 export async function sendHello(
   t: Transport,
   hello: Omit<Hello, "op" | "version">,
@@ -58,6 +101,10 @@ export async function sendHello(
     throw new ProtocolError(`${t.peer} sent no welcome: ${(e as Error).message}`);
   }
   if (reply.op === "refused") {
+    if (reply.wrongRole !== undefined) {
+      const message = `${t.peer} refused the ${hello.role}: ${reply.reason}`;
+      throw new WrongRoleError(message, reply.wrongRole, reply.use);
+    }
     throw new ProtocolError(`${t.peer} refused the connection: ${reply.reason}`);
   }
   if (reply.op !== "welcome") throw new ProtocolError(`${t.peer} sent no welcome`);
@@ -67,19 +114,29 @@ export async function sendHello(
         `run the same dtask version on every machine`,
     );
   }
+  const expected = ANSWERED_BY[hello.role];
+  if (reply.role !== expected) {
+    throw new WrongRoleError(
+      `${t.peer} answered as a ${reply.role}, not as the ${expected} a ${hello.role} connects to`,
+      reply.role,
+    );
+  }
   return reply;
 }
 
 /**
- * Reads a peer's hello and answers it. `admit` returns a Welcome or a reason to refuse.
+ * Reads a peer's hello and answers it: a hello without `listener`'s token, or of a role it does
+ * not serve, is refused here; then `admit` returns a Welcome or a reason to refuse.
  * Returns the hello when admitted, null when refused or malformed (the transport is closed).
  */
 export async function receiveHello(
   t: Transport,
+  listener: ListenerIdentity,
   admit: (hello: Hello) => Welcome | string,
   timeoutMs: number,
 ): Promise<Hello | null> {
-  let reason: string;
+  let refusal: Refused | null = null;
+  let reason = "";
   try {
     const batch = await withTimeout(t.readBatch(), timeoutMs, `handshake from ${t.peer}`);
     const hello = batch?.[0] as Partial<Hello> | undefined;
@@ -92,18 +149,22 @@ export async function receiveHello(
     } else if (batch.length !== 1) {
       reason = "the handshake packet must hold the hello alone";
     } else {
-      const answer = admit(validateHello(hello));
-      if (typeof answer !== "string") {
-        await t.writeBatch([answer]);
-        return hello as Hello;
+      const h = validateHello(hello);
+      if (!tokenMatches(h.token, listener.token)) reason = AUTH_FAILED;
+      else if ((refusal = wrongRole(listener, h.role)) === null) {
+        const answer = admit(h);
+        if (typeof answer !== "string") {
+          await t.writeBatch([answer]);
+          return h;
+        }
+        reason = answer;
       }
-      reason = answer;
     }
   } catch (e) {
     reason = e instanceof Error ? e.message : `thrown: ${describe(e)}`;
   }
   try {
-    await t.writeBatch([{ op: "refused", reason }]);
+    await t.writeBatch([refusal ?? { op: "refused", reason }]);
   } catch { /* the peer is gone */ }
   t.close();
   return null;

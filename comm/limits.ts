@@ -33,6 +33,12 @@ export const MAX_FIRST_PACKET = 128 * 1024;
 /** Most frames a first packet may declare (a handshake has none). */
 export const MAX_FIRST_FRAMES = 16;
 
+/**
+ * Most bytes a port that answered an HTTP or TLS greeting reads (and drops) before it closes:
+ * what is left of the request, so that closing sends no reset that destroys the answer.
+ */
+export const GREETING_DRAIN = 64 * 1024;
+
 /** The read buffer of a connection once its first packet has arrived. */
 export const READ_BUFFER = 64 * 1024;
 

@@ -3,12 +3,21 @@
  *
  * The reader trusts no declared length: each is checked against the others before anything is
  * allocated, and buffers grow with the bytes that actually arrive (limits.ts has the figures).
+ * First bytes that cannot begin a dtask packet but are an HTTP or TLS greeting are answered
+ * where that helps, and end the stream with an error saying what they were (greeting.ts).
  */
 import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
 import type { Transport } from "./transport.ts";
 import { align8, decodePacket, encodePacket, handshakeCodec, streamCodec } from "./wire.ts";
 import { ProtocolError } from "../core/errors.ts";
+import {
+  answerAndLinger,
+  DTASK_PORT,
+  greetingAnswer,
+  greetingError,
+  recogniseGreeting,
+} from "./greeting.ts";
 import { returnStaging, takeStaging } from "./staging.ts";
 import {
   DEFAULT_MAX_FRAME,
@@ -36,6 +45,11 @@ export interface TcpOptions {
   stallTimeout?: number;
   /** Called once: when the first packet has been read whole, or at close if that comes first. */
   onFirstPacket?: () => void;
+  /**
+   * What this port is and where to go instead, the body of the 400 answer to an HTTP request
+   * that reaches it (default: that it is a dtask TCP port).
+   */
+  describePort?: () => string;
 }
 
 /** Longest delay setTimeout takes without overflowing. */
@@ -67,6 +81,7 @@ export class TcpTransport implements Transport {
   #maxFrame: number;
   #stallTimeout: number;
   #onFirstPacket: (() => void) | undefined;
+  #describePort: () => string;
   /** Bytes allocated for the packet being read (lengths, header, staging chunks, frames). */
   #held = 0;
   /** Whether the packet being read has started arriving (from then on, stalling is an error). */
@@ -81,6 +96,7 @@ export class TcpTransport implements Transport {
     this.#maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
     this.#stallTimeout = stallTimeoutOf(opts);
     this.#onFirstPacket = opts.onFirstPacket;
+    this.#describePort = opts.describePort ?? (() => DTASK_PORT);
     const a = conn.remoteAddr as Deno.NetAddr;
     this.peer = `tcp://${a.hostname}:${a.port}`;
     try {
@@ -117,12 +133,18 @@ export class TcpTransport implements Transport {
   }
 
   async #readPacket(): Promise<unknown[] | null> {
-    if (!(await this.#fill(12, true))) return null;
+    if (!(await (this.#first ? this.#fillFirstPrefix() : this.#fill(12, true)))) return null;
     this.#inPacket = true;
     const dv = new DataView(this.#buf.buffer, this.#start, 12);
     const body = dv.getUint32(0, true), hlen = dv.getUint32(4, true), n = dv.getUint32(8, true);
     this.#start += 12;
-    const region = this.#checkPrefix(body, hlen, n);
+    let region: number;
+    try {
+      region = this.#checkPrefix(body, hlen, n);
+    } catch (e) {
+      if (this.#first) await this.#refuseGreeting();
+      throw e;
+    }
     const lens = await this.#readLengths(n, region);
     const header = await this.#readRegion(hlen, false);
     const frames: Uint8Array[] = [];
@@ -233,6 +255,39 @@ export class TcpTransport implements Transport {
     }
     await this.#readInto(out.subarray(got));
     return out;
+  }
+
+  /**
+   * `#fill(12, true)` for the first packet, which starts the buffer: also ends the stream at
+   * first bytes that declare more than a first packet may hold, or stop short, and are an HTTP
+   * or TLS greeting (a TLS alert is 7 bytes; its server may not close after it).
+   */
+  async #fillFirstPrefix(): Promise<boolean> {
+    while (this.#end < 12) {
+      const r = await this.#recv(this.#buf.subarray(this.#end));
+      if (r === null) {
+        if (this.#end === 0) return false;
+        await this.#refuseGreeting();
+        throw new ProtocolError("connection closed in the middle of a packet");
+      }
+      this.#end += r;
+      const declared = this.#end >= 4 ? new DataView(this.#buf.buffer).getUint32(0, true) : 0;
+      if (declared > MAX_FIRST_PACKET) await this.#refuseGreeting();
+    }
+    return true;
+  }
+
+  /**
+   * When the first bytes of the stream (which are no dtask packet) are an HTTP or TLS greeting:
+   * answers it (greeting.ts), closes, and throws the error saying what it was.
+   */
+  async #refuseGreeting(): Promise<void> {
+    const greeting = recogniseGreeting(this.#buf.subarray(0, this.#end));
+    if (greeting === null) return;
+    const answer = greetingAnswer(greeting, this.#describePort);
+    if (answer !== null) await answerAndLinger(this.#conn, answer, () => this.close());
+    this.close();
+    throw greetingError(greeting, this.peer);
   }
 
   /** Ensures `n` (at most 12) bytes are buffered; false at a clean end of stream when `eofOk`. */

@@ -38,6 +38,12 @@ export const DEFAULT_RECONNECT_TIMEOUT = 30_000;
 export const DEFAULT_STALL_TIMEOUT = 30_000;
 
 /**
+ * How long a dtask port that answered an HTTP or TLS greeting keeps reading what its peer still
+ * sends before it closes (so the answer is not lost to a reset): 1 s.
+ */
+export const GREETING_LINGER = 1000;
+
+/**
  * How long closing a connection waits for its queued messages to be written before it drops
  * them: 10 s (a peer that stops reading must not hold its closer forever).
  */

@@ -50,6 +50,24 @@ export class CommClosedError extends DtaskError {}
 /** A peer sent something the protocol does not allow (bad handshake, frame, header or op). */
 export class ProtocolError extends DtaskError {}
 
+/**
+ * An address answered as something other than what was dialled: a worker's peer port where the
+ * scheduler was expected (or the reverse), an HTTP server, a TLS server. Permanent: dialling it
+ * again gets the same answer. The message names what answered and, when known, where to go.
+ */
+export class WrongRoleError extends ProtocolError {
+  /** What answered: "scheduler", "worker", "HTTP server" or "TLS server". */
+  declare readonly found: string;
+  /** The address to connect to instead, when the answer named one. */
+  declare readonly use?: string;
+  /** `found`: what answered; `use`: the address to use instead, if known. */
+  constructor(message: string, found: string, use?: string, options?: ErrorOptions) {
+    super(message, options);
+    Object.defineProperty(this, "found", { value: found, enumerable: true });
+    if (use !== undefined) Object.defineProperty(this, "use", { value: use, enumerable: true });
+  }
+}
+
 /** A value cannot be encoded or decoded; the message names the argument path. */
 export class SerializationError extends DtaskError {}
 
@@ -87,6 +105,7 @@ register(KilledWorker, "KilledWorker");
 register(TimeoutError, "TimeoutError");
 register(CommClosedError, "CommClosedError");
 register(ProtocolError, "ProtocolError");
+register(WrongRoleError, "WrongRoleError");
 register(SerializationError, "SerializationError");
 register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls

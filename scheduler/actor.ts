@@ -133,7 +133,6 @@ export class SchedulerActor {
     };
     this.admission = new Admission({
       state,
-      token: options.authToken,
       address,
       connected: (a) => workers.conns.has(a),
       dropped: (id) => clients.isDropped(id),

@@ -1,13 +1,14 @@
 /**
  * Admission: who may connect to the scheduler. A hello must carry the auth token and a role the
- * scheduler serves; a worker's address and name are reserved from its hello until its
- * handshake ends, so that two workers racing for a name cannot both join; a client gets an id
- * (its old one when it reconnects within its grace period). Each step of a handshake reaches
+ * scheduler serves (the handshake checks both before admission sees the hello); a worker's
+ * address and name are reserved from its hello until its handshake ends, so that two workers
+ * racing for a name cannot both join; a client gets an id (its old one when it reconnects within
+ * its grace period). Each step of a handshake reaches
  * the actor as a stimulus.
  *
  * @module
  */
-import { AUTH_FAILED, receiveHello, tokenMatches } from "../comm/handshake.ts";
+import { type ListenerIdentity, receiveHello } from "../comm/handshake.ts";
 import { type Hello, PROTOCOL_VERSION, type Welcome, type WorkerInfo } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
 import type { HelloReceived, Post } from "./stimulus.ts";
@@ -20,8 +21,6 @@ const HELLO_TIMEOUT = ACCEPT_HELLO_TIMEOUT;
 /** What admission reads of the scheduler. */
 export interface AdmissionHost {
   readonly state: SchedulerState;
-  /** The token every peer must present, if any. */
-  readonly token: string | undefined;
   /** The scheduler's address, told to each peer it welcomes. */
   readonly address: string;
   /** Whether a worker at `address` has a live connection. */
@@ -51,8 +50,12 @@ export class Admission {
   /** Answers a hello: a welcome, or why the peer is refused. */
   admit(h: Hello, t: Transport): Welcome | string {
     const host = this.host;
-    if (!tokenMatches(h.token, host.token)) return AUTH_FAILED;
-    const welcome: Welcome = { op: "welcome", version: PROTOCOL_VERSION, address: host.address };
+    const welcome: Welcome = {
+      op: "welcome",
+      version: PROTOCOL_VERSION,
+      role: "scheduler",
+      address: host.address,
+    };
     if (h.role === "worker") {
       const info = h.worker!; // validateHello checked its shape
       const joining = [...this.#joining.values()];
@@ -101,13 +104,18 @@ export class Admission {
 
 /**
  * Runs the handshake of an accepted transport; its opening, its hello and its end each reach
- * the actor through `post`.
+ * the actor through `post`. A hello without the listener's token, or from a peer, is refused
+ * before it reaches the actor.
  */
-export async function handshake(t: Transport, post: Post): Promise<void> {
+export async function handshake(
+  t: Transport,
+  listener: ListenerIdentity,
+  post: Post,
+): Promise<void> {
   post({ kind: "connection-opened", transport: t });
   let hello: Hello | null = null;
   try {
-    hello = await receiveHello(t, (h) => {
+    hello = await receiveHello(t, listener, (h) => {
       // the actor answers at once (a hello never arrives while it handles another stimulus)
       const s: HelloReceived = { kind: "hello", transport: t, hello: h, verdict: "not admitted" };
       post(s);

@@ -11,6 +11,7 @@ import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { clusterView } from "./view.ts";
 import { handshake } from "./admission.ts";
+import type { ListenerIdentity } from "../comm/handshake.ts";
 import { SchedulerActor } from "./actor.ts";
 import type { SchedulerOptions } from "./options.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
@@ -49,15 +50,27 @@ export class Scheduler {
 
   private constructor(readonly options: SchedulerOptions) {
     const log = this.#log = options.log ?? ((l) => console.error(l));
+    const listener: ListenerIdentity = {
+      role: "scheduler",
+      token: options.authToken,
+      schedulerAddress: () => this.address,
+    };
     const accept = (t: Transport) => {
-      const p = handshake(t, this.actor.post).catch((e) => {
+      const p = handshake(t, listener, this.actor.post).catch((e) => {
         log(`[scheduler] error accepting ${t.peer}: ${(e as Error)?.stack ?? e}`);
         t.close();
       });
       this.#accepting.add(p);
       p.finally(() => this.#accepting.delete(p));
     };
-    const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept);
+    const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept, {
+      describePort: () =>
+        `this is a dtask scheduler's TCP port (${this.address}), for clients and workers, not ` +
+        `an HTTP server; ` +
+        (this.dashboardLink === null
+          ? "this scheduler serves no dashboard"
+          : `the dashboard is at ${this.dashboardLink}`),
+    });
     const inproc = listenInproc(accept, options.inprocName);
     this.#listeners = [tcp, inproc];
     this.address = advertisedAddress(tcp.address, options.contactAddress);

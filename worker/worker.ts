@@ -1,5 +1,5 @@
 /** The worker: connects to the scheduler, serves peers, and runs the state machine. */
-import { AUTH_FAILED, receiveHello, tokenMatches } from "../comm/handshake.ts";
+import { type ListenerIdentity, receiveHello } from "../comm/handshake.ts";
 import type { Dialer } from "../client/transport.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import { listenTcp } from "../comm/tcp_listener.ts";
@@ -91,6 +91,8 @@ export class Worker {
   #resolveClosed!: (reason: string) => void;
   #log: (line: string) => void;
   #closeStarted = Promise.withResolvers<void>();
+  /** Its peer port serves peers (workers and clients fetching or scattering values) alone. */
+  readonly #identity: ListenerIdentity;
 
   private constructor(readonly options: WorkerOptions) {
     this.#log = options.log ?? ((l) => console.error(l));
@@ -103,10 +105,21 @@ export class Worker {
       this.#peerAccepting.add(p);
       p.finally(() => this.#peerAccepting.delete(p));
     };
+    this.#identity = {
+      role: "worker",
+      token: options.authToken,
+      schedulerAddress: () => options.scheduler,
+    };
     if (options.contactAddress !== undefined) parseContactAddress(options.contactAddress);
     this.#listener = options.inproc
       ? listenInproc(onAccept)
-      : listenTcp(options.host ?? "127.0.0.1", 0, onAccept);
+      : listenTcp(options.host ?? "127.0.0.1", 0, onAccept, {
+        // an unauthenticated request learns no more than what this port is
+        describePort: () =>
+          `this is a dtask worker's TCP port (${this.address}), for its peers, not an HTTP ` +
+          `server` +
+          (options.authToken === undefined ? `; its scheduler is at ${options.scheduler}` : ""),
+      });
     this.address = options.inproc
       ? this.#listener.address
       : advertisedAddress(this.#listener.address, options.contactAddress);
@@ -199,12 +212,8 @@ export class Worker {
     try {
       hello = await receiveHello(
         t,
-        (h) =>
-          !tokenMatches(h.token, this.options.authToken)
-            ? AUTH_FAILED
-            : h.role === "peer" || h.role === "client"
-            ? { op: "welcome", version: PROTOCOL_VERSION, address: this.address }
-            : `a worker accepts peers and clients, not ${h.role}s`,
+        this.#identity,
+        () => ({ op: "welcome", version: PROTOCOL_VERSION, role: "worker", address: this.address }),
         ACCEPT_HELLO_TIMEOUT,
       );
     } finally {

@@ -14,6 +14,18 @@ export type Role = "client" | "worker" | "peer";
 
 const ROLES: ReadonlySet<string> = new Set<Role>(["client", "worker", "peer"]);
 
+/** Who answers a connection: the scheduler, or a worker (its peer port). */
+export type ListenerRole = "scheduler" | "worker";
+
+const LISTENER_ROLES: ReadonlySet<string> = new Set<ListenerRole>(["scheduler", "worker"]);
+
+/** The role that answers each role's hello: a client and a worker dial the scheduler. */
+export const ANSWERED_BY: Readonly<Record<Role, ListenerRole>> = {
+  client: "scheduler",
+  worker: "scheduler",
+  peer: "worker",
+};
+
 /** First message on every connection. */
 export interface Hello {
   op: "hello";
@@ -31,6 +43,8 @@ export interface Hello {
 export interface Welcome {
   op: "welcome";
   version: number;
+  /** Who answered. */
+  role: ListenerRole;
   /** The scheduler's (or peer's) own address. */
   address: string;
   /** Client id assigned by the scheduler. */
@@ -41,6 +55,10 @@ export interface Welcome {
 export interface Refused {
   op: "refused";
   reason: string;
+  /** Set when the hello's role is not one this end serves: what this end is. */
+  wrongRole?: ListenerRole;
+  /** With `wrongRole`: the address that serves the hello's role, when this end knows it. */
+  use?: string;
 }
 
 /** Handshake messages. */
@@ -59,8 +77,15 @@ export const HANDSHAKE: Table<HandshakeMessage> = {
   }),
   welcome: message<Welcome>((m) => {
     if (!isNum(m.version)) return "version";
+    if (!isStr(m.role) || !LISTENER_ROLES.has(m.role)) return "role";
     if (!isStr(m.address)) return "address";
     return optStr(m.id) ? null : "id";
   }),
-  refused: message<Refused>((m) => isStr(m.reason) ? null : "reason"),
+  refused: message<Refused>((m) => {
+    if (!isStr(m.reason)) return "reason";
+    if (m.wrongRole !== undefined && !LISTENER_ROLES.has(m.wrongRole as string)) {
+      return "wrongRole";
+    }
+    return optStr(m.use) ? null : "use";
+  }),
 };

@@ -10,11 +10,11 @@ import { readUntil } from "./helpers.ts";
 const SCHEDULER = new URL("scheduler/main.ts", root).href;
 const WORKER = new URL("worker/main.ts", root).href;
 
-/** Says hello to the worker at `address` as a client would; true when it answers. */
+/** Says hello to the worker at `address` as a peer would; true when it answers. */
 async function answers(address: string, token?: string): Promise<boolean> {
   const t = await dial(address);
   try {
-    await sendHello(t, { role: "client", name: "probe", token }, 10_000);
+    await sendHello(t, { role: "peer", name: "probe", token }, 10_000);
     return true;
   } finally {
     t.close();

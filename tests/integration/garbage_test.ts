@@ -118,14 +118,20 @@ async function closedByPeer(conn: Deno.Conn, what: string, ms = 10_000): Promise
   return decodeStream(concat(chunks));
 }
 
-/** A raw connection after a handshake; `enc` is the session's codec (records carry over). */
+/** The addresses of the test clusters' workers, whom a raw connection greets as a peer. */
+const workerAddresses = new Set<string>();
+
+/**
+ * A raw connection after a handshake (as a client to the scheduler, as a peer to a worker);
+ * `enc` is the session's codec (records carry over).
+ */
 async function handshaken(address: string, hello: Partial<Hello> = {}) {
   const conn = await rawConnect(address);
   const enc = streamCodec();
   const mine = {
     op: "hello",
     version: PROTOCOL_VERSION,
-    role: "client",
+    role: workerAddresses.has(address) ? "peer" : "client",
     name: "garbage",
     ...hello,
   };
@@ -185,12 +191,14 @@ async function cluster(authToken?: string): Promise<Cluster> {
     await s.close();
     throw e;
   }
+  workerAddresses.add(w.address);
   return {
     s,
     w,
     logs,
     token: authToken,
     async [Symbol.asyncDispose]() {
+      workerAddresses.delete(w.address);
       await w.close();
       await s.close();
     },
@@ -616,7 +624,8 @@ function fakeScheduler() {
   const l = listenTcp("127.0.0.1", 0, async (t) => {
     const hello = await receiveHello(
       t,
-      () => ({ op: "welcome", version: PROTOCOL_VERSION, address: l.address }),
+      { role: "scheduler", token: undefined, schedulerAddress: () => l.address },
+      () => ({ op: "welcome", version: PROTOCOL_VERSION, role: "scheduler", address: l.address }),
       5000,
     );
     if (!hello) return;
@@ -647,7 +656,8 @@ function fakePeer(answer: Answer) {
   const l = listenTcp("127.0.0.1", 0, async (t) => {
     const hello = await receiveHello(
       t,
-      () => ({ op: "welcome", version: PROTOCOL_VERSION, address: l.address }),
+      { role: "worker", token: undefined, schedulerAddress: () => undefined },
+      () => ({ op: "welcome", version: PROTOCOL_VERSION, role: "worker", address: l.address }),
       5000,
     );
     if (!hello) return;

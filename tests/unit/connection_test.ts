@@ -469,7 +469,7 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
   const good: Message[] = [
     { op: "hello", version: 1, role: "client", name: "c" },
     { op: "hello", version: 1, role: "worker", name: "w", token: "t", worker: info },
-    { op: "welcome", version: 1, address: "a", id: "i" },
+    { op: "welcome", version: 1, role: "scheduler", address: "a", id: "i" },
     { op: "refused", reason: "r" },
     {
       op: "update-graph",

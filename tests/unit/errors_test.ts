@@ -11,6 +11,7 @@ import {
   SerializationError,
   TimeoutError,
   toEnvelope,
+  WrongRoleError,
 } from "../../core/errors.ts";
 
 const CLASSES = [
@@ -60,6 +61,18 @@ Deno.test("a marked object from another copy of dtask passes instanceof", () => 
   const foreign = { [Symbol.for("dtask.error.KilledWorker")]: true, name: "KilledWorker" };
   assert.ok(foreign instanceof KilledWorker);
   assert.ok(!(foreign instanceof TimeoutError));
+});
+
+Deno.test("WrongRoleError is a ProtocolError saying what answered, also after a round trip", () => {
+  const e = new WrongRoleError("wrong", "worker", "tcp://s:8786");
+  for (const x of [e, fromEnvelope(overWire(toEnvelope(e)))]) {
+    assert.ok(x instanceof WrongRoleError && x instanceof ProtocolError && x instanceof DtaskError);
+    assert.ok(!(new ProtocolError("p") instanceof WrongRoleError));
+    assert.equal(x.name, "WrongRoleError");
+    assert.equal((x as WrongRoleError).found, "worker");
+    assert.equal((x as WrongRoleError).use, "tcp://s:8786");
+  }
+  assert.equal("use" in new WrongRoleError("m", "HTTP server"), false);
 });
 
 Deno.test("user subclasses of dtask errors use ordinary instanceof", () => {

@@ -148,8 +148,8 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     worker: info,
     resume: "c",
   },
-  welcome: { op: "welcome", version: 1, address: "a", id: "c" },
-  refused: { op: "refused", reason: "r" },
+  welcome: { op: "welcome", version: 1, role: "scheduler", address: "a", id: "c" },
+  refused: { op: "refused", reason: "r", wrongRole: "worker", use: "tcp://s:1" },
   "update-graph": {
     op: "update-graph",
     tasks: [task],

@@ -70,7 +70,12 @@ function server(opts: TcpListenOptions = {}, echo = false) {
         for (let b; (b = await t.readBatch()) !== null;) {
           s.batches.push(b);
           if ((b[0] as Message).op === "hello") {
-            await t.writeBatch([{ op: "welcome", version: PROTOCOL_VERSION, address: "tcp://x" }]);
+            await t.writeBatch([{
+              op: "welcome",
+              version: PROTOCOL_VERSION,
+              role: "scheduler",
+              address: "tcp://x",
+            }]);
           } else if (echo) await t.writeBatch(b as Message[]);
         }
       } catch (e) {
