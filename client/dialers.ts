@@ -5,7 +5,8 @@
  */
 import { type Dialer as WireDialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { parseAddress, type Transport } from "../comm/transport.ts";
-import { CommClosedError } from "../core/errors.ts";
+import { CommClosedError, TimeoutError } from "../core/errors.ts";
+import { Backoff, pause } from "../core/backoff.ts";
 import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
 import type { Dialer } from "./transport.ts";
@@ -36,6 +37,48 @@ export function dialAny(address: string): ReturnType<WireDialer> {
     );
   }
   return d(address);
+}
+
+/** Delays between dials of a scheduler that is not up yet: 50 ms growing to 1 s. */
+const DIAL_BACKOFF = { initial: 50, max: 1000, jitter: 0.2 };
+
+/**
+ * Dials `address` until it answers or `timeout` ms pass (as Dask's client waits for a
+ * scheduler that is still starting), saying once that it waits. A scheme nobody registered
+ * fails at once.
+ */
+export async function dialPatiently(address: string, timeout: number): Promise<Transport> {
+  const scheme = parseAddress(address).scheme;
+  if (!dialers.has(scheme)) return dialAny(address);
+  const deadline = Date.now() + timeout;
+  const backoff = new Backoff(DIAL_BACKOFF);
+  let last = "";
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      return await withTimeout(dialAny(address), left, `connecting to ${address}`);
+    } catch (e) {
+      if (e instanceof TimeoutError) throw e;
+      if (!last) {
+        console.warn(
+          `Waiting for the scheduler at ${address} (${errorText(e)}); retrying for up to ` +
+            `${Math.round(timeout / 100) / 10} s`,
+        );
+      }
+      last = errorText(e);
+    }
+    await pause(Math.min(backoff.next(), Math.max(0, deadline - Date.now())));
+  }
+  throw new TimeoutError(
+    `connecting to ${address} timed out after ${timeout} ms (last attempt: ${last}); is the ` +
+      "scheduler running there? Start one (deno run -A jsr:@x/dtask/scheduler) or connect to " +
+      "a LocalCluster",
+  );
+}
+
+function errorText(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
 }
 
 /** A scheduler connection opened for `Client.connect`. */
@@ -72,10 +115,12 @@ export async function open(
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   const name = options.name ?? "client";
   try {
-    const t = await withTimeout(dialAny(via), timeout, `connecting to ${shown}`);
+    const started = Date.now();
+    const t = await dialPatiently(via, timeout);
     let welcome;
     try {
-      welcome = await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+      const left = Math.max(1000, timeout - (Date.now() - started));
+      welcome = await sendHello(t, { role: "client", name, token: options.authToken }, left);
     } catch (e) {
       t.close();
       throw e;
