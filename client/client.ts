@@ -100,6 +100,7 @@ export class Client {
         address: o.shown,
         via: o.via,
         id: o.id,
+        dashboard: o.dashboard,
         hello: { name: options.name ?? "client", token: options.authToken },
         reconnectTimeout: options.reconnectTimeout,
       });
@@ -170,6 +171,14 @@ export class Client {
   /** "running", or "closed" once closed or cut off from its scheduler (Dask's Client.status). */
   get status(): "running" | "closed" {
     return this.#p.link.isOpen ? "running" : "closed";
+  }
+
+  /**
+   * The scheduler's dashboard (`http://…/status`), as Dask's `Client.dashboard_link`; null
+   * when the scheduler serves none.
+   */
+  get dashboardLink(): string | null {
+    return this.#p.link.dashboard;
   }
 
   /** How `console.log` shows it: its scheduler, status and id. */

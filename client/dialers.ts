@@ -90,6 +90,8 @@ export interface Opened {
   via: string;
   /** The client's id at the scheduler. */
   id: string;
+  /** The scheduler's dashboard URL, if it serves one. */
+  dashboard: string | null;
   /** The cluster started for this client, which closes with it. */
   own: ClusterLike | null;
 }
@@ -125,7 +127,8 @@ export async function open(
       t.close();
       throw e;
     }
-    return { transport: t, shown, via, id: welcome.id ?? name, own };
+    const dashboard = welcome.dashboard ?? null;
+    return { transport: t, shown, via, id: welcome.id ?? name, dashboard, own };
   } catch (e) {
     await own?.close();
     throw e;

@@ -27,6 +27,8 @@ export interface LinkOptions {
   via: string;
   /** The client's id at the scheduler. */
   id: string;
+  /** The scheduler's dashboard URL, if known. */
+  dashboard?: string | null;
   /** The client's name and the scheduler's auth token, said in every hello. */
   hello: { name: string; token?: string };
   /** How long to keep trying to reconnect (ms; 0: never). */
@@ -57,6 +59,7 @@ export interface OrderedSends {
 export class SchedulerLink {
   #conn: Connection;
   #id: string;
+  #dashboard: string | null;
   readonly #via: string;
   readonly #hello: { name: string; token?: string };
   readonly #reconnectTimeout: number;
@@ -85,6 +88,7 @@ export class SchedulerLink {
   ) {
     this.#conn = new Connection(transport);
     this.#id = options.id;
+    this.#dashboard = options.dashboard ?? null;
     this.#via = options.via;
     this.#hello = options.hello;
     this.#reconnectTimeout = options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
@@ -96,6 +100,11 @@ export class SchedulerLink {
   /** The client's id at the scheduler (a reconnect may give a new one). */
   get id(): string {
     return this.#id;
+  }
+
+  /** The scheduler's dashboard URL, as its welcome said (null: none, or not known yet). */
+  get dashboard(): string | null {
+    return this.#dashboard;
   }
 
   /** Whether `close()` was called. */
@@ -164,6 +173,7 @@ export class SchedulerLink {
         return;
       case "welcome":
         if (s.id) this.#id = s.id;
+        this.#dashboard = s.dashboard ?? null;
         return;
       case "opened":
         if (s.conn === this.#conn) this.#opening = false;
@@ -220,7 +230,7 @@ export class SchedulerLink {
       hello: { role: "client", ...this.#hello, resume: this.#id },
       timeout: this.#reconnectTimeout,
       signal: this.#abort.signal,
-      onWelcome: (w) => this.#post({ kind: "welcome", id: w.id }),
+      onWelcome: (w) => this.#post({ kind: "welcome", id: w.id, dashboard: w.dashboard }),
     });
     const conn = new Connection(new PendingTransport(this.#via, opening));
     this.#conn = conn;

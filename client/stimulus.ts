@@ -22,7 +22,7 @@ export type ClientStimulus =
   /** `conn` closed. */
   | { kind: "connection-closed"; conn: Connection; reason: string }
   /** A reconnect was welcomed; the scheduler may have given the client a new id. */
-  | { kind: "welcome"; id: string | undefined }
+  | { kind: "welcome"; id: string | undefined; dashboard: string | undefined }
   /** The submission queue is due to be sent (posted once per turn that queued something). */
   | { kind: "flush" }
   /**

@@ -42,6 +42,8 @@ export interface ActorHooks {
   readonly options: SchedulerOptions;
   /** The scheduler's tcp:// address. */
   readonly address: string;
+  /** The dashboard's URL, once it serves one. */
+  dashboardLink(): string | null;
   /** Where warnings go. */
   log(line: string): void;
   /** How a worker's process ended, when a nanny in this process knows. */
@@ -134,6 +136,7 @@ export class SchedulerActor {
     this.admission = new Admission({
       state,
       address,
+      dashboardLink: () => hooks.dashboardLink(),
       connected: (a) => workers.conns.has(a),
       dropped: (id) => clients.isDropped(id),
     });

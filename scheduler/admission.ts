@@ -23,6 +23,8 @@ export interface AdmissionHost {
   readonly state: SchedulerState;
   /** The scheduler's address, told to each peer it welcomes. */
   readonly address: string;
+  /** The dashboard's URL, told to each client it welcomes. */
+  dashboardLink(): string | null;
   /** Whether a worker at `address` has a live connection. */
   connected(address: string): boolean;
   /** Whether client `id` lost its connection and is within its grace period. */
@@ -82,6 +84,8 @@ export class Admission {
       const id = resume ?? `client-${this.#idSalt}-${++this.#clientSeq}-${h.name.slice(0, 100)}`;
       this.#clientIds.set(t, id);
       welcome.id = id;
+      const dashboard = host.dashboardLink();
+      if (dashboard !== null) welcome.dashboard = dashboard;
       return welcome;
     }
     return `the scheduler does not accept ${h.role} connections`;

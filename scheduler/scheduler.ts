@@ -78,6 +78,7 @@ export class Scheduler {
     this.actor = new SchedulerActor({
       options,
       address: this.address,
+      dashboardLink: () => this.dashboardLink,
       log,
       exitStatusOf: (a) => this.exitStatusOf?.(a),
       failed: (error) => {

@@ -49,6 +49,8 @@ export interface Welcome {
   address: string;
   /** Client id assigned by the scheduler. */
   id?: string;
+  /** The scheduler's dashboard URL, told to clients (none: it serves no dashboard). */
+  dashboard?: string;
 }
 
 /** Handshake refused; the connection closes after it. */
@@ -79,6 +81,7 @@ export const HANDSHAKE: Table<HandshakeMessage> = {
     if (!isNum(m.version)) return "version";
     if (!isStr(m.role) || !LISTENER_ROLES.has(m.role)) return "role";
     if (!isStr(m.address)) return "address";
+    if (!optStr(m.dashboard)) return "dashboard";
     return optStr(m.id) ? null : "id";
   }),
   refused: message<Refused>((m) => {

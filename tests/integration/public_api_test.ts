@@ -63,3 +63,24 @@ Deno.test("console.log shows a Future's key and status, a Client's scheduler, a 
       `threads: 2, dashboard: null }`,
   );
 });
+
+Deno.test("client.dashboardLink is the scheduler's dashboard, over inproc and tcp; null without one", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 1,
+    processes: false,
+    dashboardAddress: ":0",
+  });
+  assert.match(cluster.dashboardLink!, /^http:\/\/127\.0\.0\.1:\d+\/status$/);
+  await using near = await Client.connect(cluster);
+  assert.equal(near.dashboardLink, cluster.dashboardLink);
+  await using far = await Client.connect(cluster.schedulerAddress);
+  assert.equal(far.dashboardLink, cluster.dashboardLink);
+
+  await using bare = await LocalCluster.start({
+    nWorkers: 1,
+    processes: false,
+    dashboardAddress: null,
+  });
+  await using none = await Client.connect(bare);
+  assert.equal(none.dashboardLink, null);
+});

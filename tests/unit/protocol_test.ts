@@ -148,7 +148,14 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     worker: info,
     resume: "c",
   },
-  welcome: { op: "welcome", version: 1, role: "scheduler", address: "a", id: "c" },
+  welcome: {
+    op: "welcome",
+    version: 1,
+    role: "scheduler",
+    address: "a",
+    id: "c",
+    dashboard: "http://a/status",
+  },
   refused: { op: "refused", reason: "r", wrongRole: "worker", use: "tcp://s:1" },
   "update-graph": {
     op: "update-graph",
