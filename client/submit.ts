@@ -36,6 +36,8 @@ export interface SubmitHost {
   taskKey(): string | undefined;
   /** Sends on the current connection, at once. */
   send(msg: ClientToScheduler): void;
+  /** What to do with arguments that are instances of classes with methods. */
+  readonly classInstances: "error" | "warn";
 }
 
 /** `client.with`'s checks; the options with fifoTimeout in ms. */
@@ -45,6 +47,13 @@ export function withOptions(options: SubmitOptions): SubmitOptions {
     options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
   }
   return options;
+}
+
+/** Checks the Client option `classInstances` ("error", "warn" or left out). */
+export function checkClassInstances(v: unknown): void {
+  if (v !== undefined && v !== "error" && v !== "warn") {
+    throw new TypeError(`classInstances must be "error" or "warn", got ${JSON.stringify(v)}`);
+  }
 }
 
 /** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
@@ -86,6 +95,11 @@ export class Submitter {
 
   constructor(host: SubmitHost) {
     this.#h = host;
+  }
+
+  /** What to do with arguments that are instances of classes with methods. */
+  get classInstances(): "error" | "warn" {
+    return this.#h.classInstances;
   }
 
   /** Tasks queued and not yet sent. */
@@ -135,6 +149,7 @@ export class Submitter {
       refKey: (v) => (v instanceof Future && v.client === client ? v.key : undefined),
       deps,
       path: "arguments",
+      classInstances: h.classInstances,
     });
     const key = options.key ??
       (options.pure === false ? randomKey(info.prefix) : pureKey(info.prefix, info.h, payload));
