@@ -8,7 +8,7 @@ import { encodeValue, type Payload } from "../comm/serialize.ts";
 import { pureKey, randomKey } from "../core/keys.ts";
 import { Future, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
-import { fnInfo } from "./functions.ts";
+import { fnDef, fnInfo } from "./functions.ts";
 import { specOptions, type TaskOptions } from "./host.ts";
 import { PlainBlock } from "./plain_block.ts";
 import type { SubmitOptions } from "./options.ts";
@@ -182,7 +182,7 @@ export class Submitter {
       ks.keepSpec(spec, lineage);
       if (!this.sentFns.has(info.h)) {
         this.sentFns.add(info.h);
-        const def = { h: info.h, n: info.n, s: info.s };
+        const def = fnDef(info);
         this.#fns.push(def);
         this.fnDefs.set(info.h, def);
       }
@@ -211,7 +211,7 @@ export class Submitter {
     if (want) this.#wanted.push(key);
     if (!this.sentFns.has(info.h)) {
       this.sentFns.add(info.h);
-      this.#fns.push({ h: info.h, n: info.n, s: info.s });
+      this.#fns.push(fnDef(info));
     }
     if (this.#tasks.length >= GRAPH_CHUNK) this.flushGraph();
     else this.#scheduleFlush();

@@ -47,6 +47,8 @@ export interface Execution {
   fnHash: string;
   fnName: string;
   fnSource: string;
+  /** Where the function was submitted from (FunctionDef.u), if known. */
+  fnSite?: string;
   args: Payload;
   deps: Map<string, Payload>;
 }
@@ -355,6 +357,7 @@ export class WorkerStateMachine {
         fnHash: ts.fn,
         fnName: fn?.n ?? "",
         fnSource: fn?.s ?? "",
+        fnSite: fn?.u,
         args: ts.args,
         deps,
       });
