@@ -15,8 +15,14 @@ export interface FnInfo extends FunctionDef {
 }
 
 const fnInfos = new WeakMap<(...args: any[]) => unknown, FnInfo>();
+/**
+ * FnInfos of recent sources: a new closure of the same function (an arrow written in the call,
+ * `submit((x) => x + 1, i)` in a loop) is neither hashed nor has its stack taken again.
+ */
+const bySource = new Map<string, FnInfo>();
+const BY_SOURCE_MAX = 256;
 
-/** The FnInfo of `fn` (computed once per function); TypeError if it is not one. */
+/** The FnInfo of `fn` (computed once per function and source); TypeError if it is not one. */
 export function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
   let info = fnInfos.get(fn);
   if (!info) {
@@ -24,13 +30,18 @@ export function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
       throw new TypeError(`the first argument must be a function, got ${typeof fn}`);
     }
     const { name, source } = checkFunctionSource(fn);
-    info = {
-      h: functionHash(source),
-      n: name,
-      s: source,
-      prefix: name || "lambda",
-      where: stackHere(),
-    };
+    info = bySource.get(source);
+    if (info === undefined || info.n !== name) {
+      info = {
+        h: functionHash(source),
+        n: name,
+        s: source,
+        prefix: name || "lambda",
+        where: stackHere(),
+      };
+      if (bySource.size >= BY_SOURCE_MAX) bySource.clear();
+      bySource.set(source, info);
+    }
     fnInfos.set(fn, info);
   }
   return info;

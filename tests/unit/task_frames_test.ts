@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { compileFunction, scopeErrorFrom, taskSourceUrl } from "../../core/compile.ts";
 import { siteFromStack, stackHere, taskStack } from "../../core/task_frames.ts";
 import { ScopeError } from "../../core/errors.ts";
+import { fnDef, fnInfo } from "../../client/functions.ts";
 
 const ROOT = new URL("../../", import.meta.url).href;
 
@@ -118,4 +119,19 @@ Deno.test("a ScopeError is still recognised in a function compiled with its site
   const foreign = new ReferenceError("zz is not defined");
   foreign.stack = "ReferenceError: zz is not defined\n    at g (file:///p/main.ts:40:3)";
   assert.equal(scopeErrorFrom(foreign, "f", taskSourceUrl("f", site)), foreign);
+});
+
+Deno.test("fnDef carries where the function was first submitted; its closures share it", () => {
+  const make = () => (x: number) => x + 1;
+  const line = Number(new Error().stack!.split("\n")[1].match(/:(\d+):\d+\)?$/)![1]) + 1;
+  const first = fnInfo(make());
+  const again = fnInfo(make()); // another closure of the same source: hashed and placed once
+  assert.equal(again, first);
+  assert.deepEqual(fnDef(first), {
+    h: first.h,
+    n: "",
+    s: first.s,
+    u: `${import.meta.url}:${line}`,
+  });
+  assert.equal(first.where, undefined); // the stack is read once, then dropped
 });
