@@ -15,7 +15,7 @@ import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
 import { open, openSoon } from "./dialers.ts";
-import { withOptions } from "./submit.ts";
+import { checkClassInstances, withOptions } from "./submit.ts";
 import { ClientParts, type ClientStart } from "./client_parts.ts";
 import * as graphs from "./graph.ts";
 import type { Graph, KeyTree } from "./graph.ts";
@@ -93,6 +93,7 @@ export class Client {
     target?: ClusterLike | string,
     options: ClientOptions = {},
   ): Promise<Client> {
+    checkClassInstances(options.classInstances);
     const o = await open(target, options);
     try {
       const client = new Client({
@@ -103,6 +104,7 @@ export class Client {
         dashboard: o.dashboard,
         hello: { name: options.name ?? "client", token: options.authToken },
         reconnectTimeout: options.reconnectTimeout,
+        classInstances: options.classInstances,
       });
       client.#ownCluster = o.own;
       return client;
@@ -405,6 +407,7 @@ export class Client {
         id: name,
         hello: { name, token: options.authToken },
         reconnectTimeout: options.reconnectTimeout,
+        classInstances: options.classInstances,
         inTask,
       });
     };

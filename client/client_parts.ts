@@ -40,6 +40,8 @@ export interface ClientStart extends LinkOptions {
   address: string;
   /** The running task's hooks, for a Client made inside a task. */
   inTask?: InTaskClientHooks;
+  /** What to do with arguments that are instances of classes with methods (default "error"). */
+  classInstances?: "error" | "warn";
 }
 
 /** The Client as its parts see it: the owner of its Futures, and its `gather`. */
@@ -81,6 +83,7 @@ export class ClientParts {
       taskKey: () => this.waits.taskKey(),
       send: (msg) => this.link.send(msg),
       flushDue: () => post(FLUSH),
+      classInstances: start.classInstances ?? "error",
     });
     this.peers = new PeerPool(dialAny, start.hello.name, start.hello.token);
     this.link = new SchedulerLink(start.transport, start.opening ?? null, start, {
@@ -158,6 +161,7 @@ export class ClientParts {
     const after = link.after(() => queue.flushGraph());
     return {
       client: this.#client,
+      classInstances: queue.classInstances,
       key: (key) => keys.get(key),
       addKey: (key) => keys.add(key),
       dropKey: (ks) => keys.drop(ks),

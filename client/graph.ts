@@ -77,6 +77,7 @@ export function planGraph(
   graph: Graph,
   held: (key: string) => boolean,
   refKey: (v: object) => string | undefined,
+  classInstances?: "error" | "warn",
 ): GraphEntry[] {
   if (typeof graph !== "object" || graph === null || Array.isArray(graph)) {
     throw new TypeError("a task graph is a plain object: { key: task(fn, ...args) | value }");
@@ -88,7 +89,12 @@ export function planGraph(
     const fn = v instanceof GraphTask ? v.fn : literal;
     const args = v instanceof GraphTask ? v.args : [v];
     const deps = new Set<string>();
-    const payload = encodeValue(args, { refKey: encodeRef, deps, path: `graph key ${key}:` });
+    const payload = encodeValue(args, {
+      refKey: encodeRef,
+      deps,
+      path: `graph key ${key}:`,
+      classInstances,
+    });
     for (const d of deps) {
       if (d === key) {
         throw new DtaskError(
@@ -182,7 +188,7 @@ export function compute(
   const refKey = (
     v: object,
   ) => (v instanceof Future && v.client === host.client ? v.key : undefined);
-  const entries = planGraph(graph, (k) => host.key(k) !== undefined, refKey);
+  const entries = planGraph(graph, (k) => host.key(k) !== undefined, refKey, host.classInstances);
   const asked = keys === undefined ? Object.keys(graph) : flattenKeys(keys);
   for (const k of asked) {
     if (!Object.hasOwn(graph, k) && host.key(k) === undefined) {

@@ -23,6 +23,8 @@ export interface TaskOptions {
 export interface ClientHost {
   /** The Client itself (Futures of other clients are not ours). */
   readonly client: unknown;
+  /** What to do with arguments that are instances of classes with methods. */
+  readonly classInstances: "error" | "warn";
   /** This client's record of `key`, if it holds one. */
   key(key: string): KeyState | undefined;
   /** Registers a fresh record of `key` (replacing none: check `key` first). */

@@ -43,6 +43,7 @@ export {
 } from "./wait.ts";
 export {
   CancelledError,
+  ClassInstanceError,
   CommClosedError,
   DtaskError,
   KeyError,

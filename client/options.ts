@@ -13,6 +13,13 @@ export interface ClientOptions {
   heartbeatInterval?: number;
   /** How long to keep trying to reconnect after the scheduler connection drops (ms, 30000; 0: never). */
   reconnectTimeout?: number;
+  /**
+   * What submit, map and compute do with an argument that is an instance of a class with
+   * methods: it would reach the task as a plain object of its fields, without them. "error"
+   * (default): throw a ClassInstanceError naming the argument and the class. "warn": send its
+   * fields and warn once per class.
+   */
+  classInstances?: "error" | "warn";
 }
 
 /** Something with a scheduler address that `Client.connect` accepts: a LocalCluster, for example. */

@@ -8,7 +8,7 @@ import { encodeValue, type Payload } from "../comm/serialize.ts";
 import { pureKey, randomKey } from "../core/keys.ts";
 import { Future, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
-import { fnInfo } from "./functions.ts";
+import { fnDef, fnInfo } from "./functions.ts";
 import { specOptions, type TaskOptions } from "./host.ts";
 import { PlainBlock } from "./plain_block.ts";
 import type { SubmitOptions } from "./options.ts";
@@ -38,6 +38,8 @@ export interface SubmitHost {
   send(msg: ClientToScheduler): void;
   /** Called once in a turn that queued something; the queue must be flushed soon after. */
   readonly flushDue: () => void;
+  /** What to do with arguments that are instances of classes with methods. */
+  readonly classInstances: "error" | "warn";
 }
 
 /** `client.with`'s checks; the options with fifoTimeout in ms. */
@@ -47,6 +49,13 @@ export function withOptions(options: SubmitOptions): SubmitOptions {
     options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
   }
   return options;
+}
+
+/** Checks the Client option `classInstances` ("error", "warn" or left out). */
+export function checkClassInstances(v: unknown): void {
+  if (v !== undefined && v !== "error" && v !== "warn") {
+    throw new TypeError(`classInstances must be "error" or "warn", got ${JSON.stringify(v)}`);
+  }
 }
 
 /** Dask's checks: allowOtherWorkers is a boolean, and only means something with workers. */
@@ -88,6 +97,11 @@ export class Submitter {
 
   constructor(host: SubmitHost) {
     this.#h = host;
+  }
+
+  /** What to do with arguments that are instances of classes with methods. */
+  get classInstances(): "error" | "warn" {
+    return this.#h.classInstances;
   }
 
   /** Tasks queued and not yet sent. */
@@ -137,6 +151,7 @@ export class Submitter {
       refKey: (v) => (v instanceof Future && v.client === client ? v.key : undefined),
       deps,
       path: "arguments",
+      classInstances: h.classInstances,
     });
     const key = options.key ??
       (options.pure === false ? randomKey(info.prefix) : pureKey(info.prefix, info.h, payload));
@@ -169,7 +184,7 @@ export class Submitter {
       ks.keepSpec(spec, lineage);
       if (!this.sentFns.has(info.h)) {
         this.sentFns.add(info.h);
-        const def = { h: info.h, n: info.n, s: info.s };
+        const def = fnDef(info);
         this.#fns.push(def);
         this.fnDefs.set(info.h, def);
       }
@@ -198,7 +213,7 @@ export class Submitter {
     if (want) this.#wanted.push(key);
     if (!this.sentFns.has(info.h)) {
       this.sentFns.add(info.h);
-      this.#fns.push({ h: info.h, n: info.n, s: info.s });
+      this.#fns.push(fnDef(info));
     }
     if (this.#tasks.length >= GRAPH_CHUNK) this.flushGraph();
     else this.#scheduleFlush();

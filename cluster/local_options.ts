@@ -7,6 +7,7 @@
 import type { SchedulerOptions } from "../scheduler/scheduler.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { configArgs } from "../worker/config.ts";
 
 /** Restarts of one worker (or the scheduler) allowed within the restart window (default). */
 export const DEFAULT_MAX_RESTARTS = 5;
@@ -48,6 +49,13 @@ export interface LocalClusterOptions {
   wsPort?: number | null;
   /** Modules every worker imports (URLs or import-map names), also workers that join later. */
   preload?: (string | URL)[];
+  /**
+   * The deno.json (path or file URL) the worker processes run with, so that tasks import as this
+   * program does. Default: the one that governs this program's main module (the first
+   * deno.json or deno.jsonc up from its folder, as Deno finds it); give it when the program
+   * was started with `--config`. With `processes: false` the workers share this process's.
+   */
+  config?: string | URL;
   /** Restarts of one worker allowed within `restartWindow` before its nanny gives up (default 5). */
   maxRestarts?: number;
   /** The restart-intensity window (ms, default 60 000). */
@@ -112,6 +120,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
       );
     }
   }
+  if (options.config !== undefined) configArgs(options.config); // throws if it is not a file
   const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
   const warning = exposureWarning(options.host ?? "127.0.0.1", {
     who: "this LocalCluster",

@@ -123,7 +123,7 @@ export class WorkerPool {
         name,
         () =>
           o.processes
-            ? new Nanny({ ...common, onStarted })
+            ? new Nanny({ ...common, config: o.config, onStarted })
             : new InprocessWorker({ ...common, inproc: true }),
         { restart: "transient" },
       ));

@@ -5,7 +5,8 @@
  * keys), Set, Date, RegExp, BigInt of any size, ArrayBuffer, DataView, typed arrays (each kind
  * keeps its type), Errors (rebuilt by {@link fromEnvelope}: name, message, stack, cause and
  * extra fields), apache-arrow Tables, and {@link Ref}s. Class instances arrive as plain objects
- * of their own enumerable fields; symbol keys and extra properties of arrays are dropped; array
+ * of their own enumerable fields (task arguments of a class with methods are refused or warned
+ * about: {@link EncodeOptions.classInstances}); symbol keys and extra properties of arrays are dropped; array
  * holes come back as `undefined`. Functions, symbols, Promises and thenables, WeakMap/WeakSet/
  * WeakRef, cycles and other built-ins (streams, Blobs, URLs...) throw a SerializationError that
  * names the path. Shared (non-cyclic) references are sent as copies.
@@ -42,6 +43,12 @@ export interface EncodeOptions {
   deps?: Set<string>;
   /** Names the value in error messages, e.g. "argument 1". */
   path?: string;
+  /**
+   * Instances of classes with methods (which arrive as plain objects without them): refused
+   * with a ClassInstanceError ("error") or sent with a warning once per class ("warn");
+   * unset: sent as plain objects without a word.
+   */
+  classInstances?: "error" | "warn";
 }
 
 /** Encodes one value; Futures (per `opts.refKey`) and Refs in it become dependencies. */
@@ -50,7 +57,14 @@ export function encodeValue(value: unknown, opts?: EncodeOptions): Payload {
   let v = value;
   try {
     if (needsWalk(value)) {
-      v = walk(value, { refKey: opts?.refKey, deps: opts?.deps, frames, stack: [] });
+      v = walk(value, {
+        refKey: opts?.refKey,
+        deps: opts?.deps,
+        frames,
+        stack: [],
+        classInstances: opts?.classInstances,
+        root: opts?.path,
+      });
     }
     return new Payload(new Uint8Array(packr.pack(v)), frames);
   } catch (e) {

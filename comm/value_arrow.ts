@@ -22,7 +22,9 @@ let arrowWanted = false;
 
 /** Imports apache-arrow's IPC functions once; Arrow Tables can be encoded and decoded after. */
 export function loadArrow(): Promise<void> {
-  return arrowLoading ??= import("apache-arrow/ipc/serialization").then((m) => {
+  // a full npm: specifier: dtask loads under any project's deno.json (see worker/config.ts)
+  // deno-lint-ignore no-import-prefix
+  return arrowLoading ??= import("npm:apache-arrow@21.2.0/ipc/serialization").then((m) => {
     arrow = m as unknown as ArrowIPC;
   });
 }

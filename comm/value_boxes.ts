@@ -34,7 +34,12 @@ export const NEG_ZERO: NegZero = new NegZero();
 /** An encoding failure; collects its path while the walk unwinds. */
 export class Fail {
   readonly segs: string[] = [];
-  constructor(readonly what: string, readonly cause?: unknown) {}
+  constructor(
+    readonly what: string,
+    readonly cause?: unknown,
+    /** The error class it becomes (SerializationError unless said). */
+    readonly ErrorClass?: new (message: string, options?: ErrorOptions) => Error,
+  ) {}
 }
 
 /** The state of one encoding walk. */
@@ -44,6 +49,10 @@ export interface WalkContext {
   frames: Uint8Array[];
   stack: object[];
   framed?: Map<object, FrameRef | ArrowRef>;
+  /** Instances of classes with methods: refused ("error") or sent with a warning ("warn"). */
+  classInstances?: "error" | "warn";
+  /** The value's name in messages (encodeValue's `path`). */
+  root?: string;
 }
 
 /** A Utf16 box's string as UTF-16LE bytes. */

@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { addExtension, Packr } from "msgpackr/pack";
+// A full npm: specifier, not the import-map name: dtask loads under any project's deno.json
+// (a program that imports it by path, and its worker processes; see worker/config.ts).
+// deno-lint-ignore no-import-prefix
+import { addExtension, Packr } from "npm:msgpackr@2.1.4/pack";
 import { fromEnvelope, toEnvelope } from "../core/errors.ts";
 import { Ref } from "./payload.ts";
 import { ArrowRef, FrameRef, MapBox, NegZero, packUtf16, readUtf16, Utf16 } from "./value_boxes.ts";

@@ -19,6 +19,7 @@ import {
 } from "./value_boxes.ts";
 import { bytesOf, elementSize, isShared, kindOf } from "./value_buffers.ts";
 import { ARROW_TABLE, toArrow } from "./value_arrow.ts";
+import { checkClassInstance } from "./value_classes.ts";
 
 const MAX_DEPTH = 500;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
@@ -28,9 +29,8 @@ export function failure(e: unknown, root: string): SerializationError {
   const f = e instanceof Fail ? e : new Fail("cannot be encoded", e);
   const path = f.segs.reverse().join("");
   const why = f.cause === undefined ? "" : `: ${isError(f.cause) ? f.cause.message : f.cause}`;
-  const err = new SerializationError(`${root}${path && " " + path} ${f.what}${why}`, {
-    cause: f.cause,
-  });
+  const ErrorClass = f.ErrorClass ?? SerializationError;
+  const err = new ErrorClass(`${root}${path && " " + path} ${f.what}${why}`, { cause: f.cause });
   Object.defineProperty(err, "path", { value: root + path, enumerable: true });
   return err;
 }
@@ -119,7 +119,28 @@ function walkObject(o: object, c: WalkContext): unknown {
     return walk(o.valueOf(), c);
   }
   if (tag !== "Object") throw new Fail(`is a ${tag}: it cannot be sent as data`);
-  return walkProps(rec as Record<string, unknown>, c); // a class instance: its own fields
+  // a class instance (or an object without prototype): its own fields
+  if (c.classInstances) checkClassInstance(o, c.classInstances, () => pathTo(o, c));
+  return walkProps(rec as Record<string, unknown>, c);
+}
+
+/** The path from the walk's root to `o`, as `failure` names it (looked up in its containers). */
+function pathTo(o: object, c: WalkContext): string {
+  let path = "";
+  const chain = [...c.stack, o];
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const parent = chain[i], x = chain[i + 1];
+    if (Array.isArray(parent)) path += `[${parent.indexOf(x)}]`;
+    else if (parent instanceof Map) {
+      const k = [...parent].find(([, v]) => v === x)?.[0];
+      path += typeof k === "string" ? `.get(${JSON.stringify(k)})` : ".values()[...]";
+    } else if (parent instanceof Set) path += `.values()[${[...parent].indexOf(x)}]`;
+    else {
+      const k = Object.keys(parent).find((k) => (parent as Record<string, unknown>)[k] === x);
+      path += k === undefined ? "..." : IDENT.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+    }
+  }
+  return `${c.root ?? "value"}${path && " " + path}`;
 }
 
 function walkArray(a: unknown[], c: WalkContext): unknown[] {

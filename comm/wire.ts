@@ -6,7 +6,10 @@
  * Each frame starts 8-byte aligned relative to the start of the frames region, so typed-array
  * views on a received frame work without a copy.
  */
-import { addExtension, Packr } from "msgpackr";
+// A full npm: specifier, not the import-map name: dtask loads under any project's deno.json
+// (a program that imports it by path, and its worker processes; see worker/config.ts).
+// deno-lint-ignore no-import-prefix
+import { addExtension, Packr } from "npm:msgpackr@2.1.4";
 import { Payload } from "./serialize.ts";
 import type { Message } from "./protocol.ts";
 

@@ -71,6 +71,12 @@ export class WrongRoleError extends ProtocolError {
 /** A value cannot be encoded or decoded; the message names the argument path. */
 export class SerializationError extends DtaskError {}
 
+/**
+ * A task argument is an instance of a class with methods, which would reach the task as a plain
+ * object without them; the message names the argument's path and the class, and what to do.
+ */
+export class ClassInstanceError extends SerializationError {}
+
 /** A task function used a name from its enclosing scope; the message says what to do instead. */
 export class ScopeError extends DtaskError {
   /** The free variable the function used. */
@@ -107,6 +113,7 @@ register(CommClosedError, "CommClosedError");
 register(ProtocolError, "ProtocolError");
 register(WrongRoleError, "WrongRoleError");
 register(SerializationError, "SerializationError");
+register(ClassInstanceError, "ClassInstanceError");
 register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls
 

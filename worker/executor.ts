@@ -10,7 +10,13 @@
 import { DtaskError, toEnvelope } from "../core/errors.ts";
 import type { FromThread, ToThread, WireOutcome } from "../comm/protocol/worker_thread.ts";
 import type { TaskWorkerInfo } from "../core/in_task.ts";
-import { now, type TaskOutcome, type TaskRun, type ThreadErrorInfo } from "./task_run.ts";
+import {
+  type FunctionText,
+  now,
+  type TaskOutcome,
+  type TaskRun,
+  type ThreadErrorInfo,
+} from "./task_run.ts";
 import { Slot } from "./thread_slot.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
@@ -53,7 +59,7 @@ export class Executor {
   #silence: boolean;
   #onOutcomes: (batch: TaskOutcome[]) => void;
   #onThreadError: (info: ThreadErrorInfo) => void;
-  #sources = new Map<string, { name: string; source: string }>();
+  #sources = new Map<string, FunctionText>();
   #queue: (TaskRun | undefined)[] = [];
   #qhead = 0;
   #inflight = 0;
@@ -126,7 +132,11 @@ export class Executor {
   run(task: TaskRun): void {
     if (this.#closed) throw new Error(`executor is closed; cannot run task ${task.key}`);
     if (task.fnSource !== undefined && !this.#sources.has(task.fnHash)) {
-      this.#sources.set(task.fnHash, { name: task.fnName, source: task.fnSource });
+      this.#sources.set(task.fnHash, {
+        name: task.fnName,
+        source: task.fnSource,
+        site: task.fnSite,
+      });
     }
     if (this.#broken !== null || !this.#sources.has(task.fnHash)) {
       const msg = this.#broken ??

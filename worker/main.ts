@@ -14,6 +14,7 @@ import { pause } from "../core/backoff.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { configArgs } from "./config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
@@ -37,6 +38,8 @@ Options:
   --no-nanny            run the workers in this process, without a nanny
   --preload URL         module every worker thread imports (repeatable; absolute URL or
                         import-map name; a relative path is resolved from here)
+  --config F            the deno.json worker processes run with, for what tasks import
+                        (default: the one this command runs with, found from its main module)
   --version             print the version
   -h, --help            this text`;
 
@@ -94,6 +97,7 @@ async function run(args: string[], stopped: Promise<void>): Promise<number> {
         "death-timeout": { type: "string" },
         "no-nanny": { type: "boolean", default: false },
         preload: { type: "string", multiple: true },
+        config: { type: "string" },
         version: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -129,6 +133,7 @@ async function run(args: string[], stopped: Promise<void>): Promise<number> {
   let preload: string[] | undefined, deathTimeout: number | undefined;
   let authToken: string | undefined;
   const contactAddress = values["contact-address"];
+  const config = values.config;
   try {
     preload = values.preload?.map(resolvePreload);
     memoryLimit = parseMemoryLimit(values["memory-limit"], nworkers);
@@ -142,6 +147,7 @@ async function run(args: string[], stopped: Promise<void>): Promise<number> {
       }
     }
     authToken = await readAuthToken(values["auth-token-file"]);
+    if (values.config !== undefined) configArgs(values.config); // throws if it is not a file
   } catch (e) {
     console.error((e as Error).message);
     return 2;
@@ -186,7 +192,7 @@ async function run(args: string[], stopped: Promise<void>): Promise<number> {
       onStarted: (w) => console.log(`Worker at: ${w.address}${w.pid ? ` (pid ${w.pid})` : ""}`),
       start: values["no-nanny"]
         ? (budget) => startInProcess({ ...common, name }, budget)
-        : (budget) => startNanny({ ...common, name, onStarted }, budget),
+        : (budget) => startNanny({ ...common, name, config, onStarted }, budget),
     });
   });
   // it ends when every worker has ended for good (retired, the scheduler closed or gone)

@@ -5,6 +5,7 @@
  * @module
  */
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { configArgs } from "./config.ts";
 
 /** How the nanny starts its worker process. */
 export interface NannyOptions {
@@ -28,6 +29,8 @@ export interface NannyOptions {
   resources?: Record<string, number>;
   /** Modules every thread of the worker imports. */
   preload?: string[];
+  /** The deno.json the worker process runs with (default: the main module's; worker/config.ts). */
+  config?: string | URL;
   /** Lines the worker prints (its log and what its tasks print). */
   log?: (line: string) => void;
   /** How often the worker sends heartbeats (ms). */
@@ -44,14 +47,13 @@ export interface NannyOptions {
 }
 
 const PROCESS_ENTRY = new URL("./process.ts", import.meta.url);
-const CONFIG = new URL("../deno.json", import.meta.url);
 
 /** The `Deno.Command` that starts the worker process `o` describes. */
 export function workerCommand(o: NannyOptions): Deno.Command {
   // --expose-gc: the worker reclaims a large value's memory as soon as it drops it
   // (worker/collect_garbage.ts)
   const args = ["run", "-A", "-q", "--v8-flags=--expose-gc"];
-  if (CONFIG.protocol === "file:") args.push("--config", decodeURIComponent(CONFIG.pathname));
+  args.push(...configArgs(o.config));
   args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
   if (o.name !== undefined) args.push(`--name=${o.name}`);
   if (o.memoryLimit) args.push(`--memory-limit=${o.memoryLimit}`);

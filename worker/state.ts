@@ -48,6 +48,8 @@ export interface Execution {
   fnHash: string;
   fnName: string;
   fnSource: string;
+  /** Where the function was submitted from (FunctionDef.u), if known. */
+  fnSite?: string;
   args: Payload;
   deps: Map<string, Payload>;
 }
@@ -371,6 +373,7 @@ export class WorkerStateMachine {
         fnHash: ts.fn,
         fnName: fn?.n ?? "",
         fnSource: fn?.s ?? "",
+        fnSite: fn?.u,
         args: ts.args,
         deps,
       });

@@ -19,9 +19,18 @@ export interface TaskRun {
   fnName: string;
   /** May be omitted once this executor has seen the hash. */
   fnSource?: string;
+  /** Where the function was submitted from, "url:line" (with its source), if known. */
+  fnSite?: string;
   /** The encoded argument array; Refs in it stand for `deps`. */
   args: Payload;
   deps?: Map<string, Payload>;
+}
+
+/** A function's name, source and the place it was submitted from, as a thread gets them. */
+export interface FunctionText {
+  name: string;
+  source: string;
+  site?: string;
 }
 
 /** How a task ended; start/stop are epoch ms; thread is the thread's index (-1: none ran it). */

@@ -7,12 +7,17 @@
  */
 import { decodeValue, Payload } from "../comm/serialize.ts";
 import type { WireTask } from "../comm/protocol/worker_thread.ts";
-import { compileFunction, type TaskFunction } from "../core/compile.ts";
+import { compileFunction, type TaskFunction, taskSourceUrl } from "../core/compile.ts";
+
+/** A task's function as its errors name it: its name, and the `sourceURL` it was compiled under. */
+export interface TaskLabel {
+  name: string;
+  /** Absent for a preloaded export (its frames are its module's). */
+  url?: string;
+}
 
 /** A function by hash: compiled (or preloaded), or the error compiling it gave. */
-type Entry =
-  | { fn: TaskFunction; name: string; source: string }
-  | { error: unknown; name: string; source: string };
+type Entry = TaskLabel & { source: string } & ({ fn: TaskFunction } | { error: unknown });
 
 /** What the function table tells its thread. */
 export interface FunctionEvents {
@@ -55,7 +60,7 @@ export class TaskFunctions {
   }
 
   /** Task `t`'s function, compiled the first time its hash comes (with its source). */
-  get(t: WireTask): { fn: TaskFunction; name: string } | { error: unknown; name: string } {
+  get(t: WireTask): TaskLabel & ({ fn: TaskFunction } | { error: unknown }) {
     let entry = this.#fns.get(t.h);
     if (entry === undefined) {
       const name = t.n ?? "";
@@ -66,10 +71,11 @@ export class TaskFunctions {
       const exported = this.#preloaded(name, t.s);
       if (exported) entry = { fn: exported, name, source: t.s };
       else {
+        const url = taskSourceUrl(name, t.u);
         try {
-          entry = { fn: compileFunction(name, t.s, this.bindings), name, source: t.s };
+          entry = { fn: compileFunction(name, t.s, this.bindings, t.u), name, url, source: t.s };
         } catch (e) {
-          entry = { error: e, name, source: t.s };
+          entry = { error: e, name, url, source: t.s };
         }
       }
       this.#fns.set(t.h, entry);

@@ -10,7 +10,9 @@ import { encodeValue } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
 import type { FromThread, WireOutcome, WireTask } from "../comm/protocol/worker_thread.ts";
 import { scopeErrorFrom } from "../core/compile.ts";
+import { taskStack } from "../core/task_frames.ts";
 import { now } from "./task_run.ts";
+import type { TaskLabel } from "./thread_functions.ts";
 
 /** Posts a message to the executor. */
 export type PostToExecutor = (message: FromThread, transfer?: Transferable[]) => void;
@@ -42,8 +44,8 @@ export class OutcomeBatch {
     if (t.d) { for (const d of t.d) this.#receive([d[1], d[2]]); }
   }
 
-  /** Adds task `key`'s outcome: its value `v` (ok) or its error `v` (function `name`). */
-  add(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+  /** Adds task `key`'s outcome: its value `v` (ok) or its error `v` (thrown by function `fn`). */
+  add(key: string, fn: TaskLabel, start: number, ok: boolean, v: unknown): void {
     const stop = now();
     let out: WireOutcome;
     if (ok) {
@@ -60,10 +62,10 @@ export class OutcomeBatch {
           `the result of task ${key} cannot be sent: ${e instanceof Error ? e.message : e}`,
           { cause: e },
         );
-        out = { k: key, s: start, t: stop, e: envelope(err, name) };
+        out = { k: key, s: start, t: stop, e: envelope(err, fn) };
       }
     } else {
-      out = { k: key, s: start, t: stop, e: envelope(v, name) };
+      out = { k: key, s: start, t: stop, e: taskEnvelope(v, key, fn) };
     }
     this.#outcomes.push(out);
   }
@@ -109,10 +111,17 @@ export class OutcomeBatch {
 }
 
 /** A task's error as an envelope (a ScopeError when it used its enclosing scope). */
-function envelope(e: unknown, name: string): ErrorEnvelope {
+function envelope(e: unknown, fn: TaskLabel): ErrorEnvelope {
   try {
-    return toEnvelope(scopeErrorFrom(e, name));
+    return toEnvelope(scopeErrorFrom(e, fn.name, fn.url));
   } catch (e2) {
     return toEnvelope(new Error(`task failed with an error that cannot be described: ${e2}`));
   }
+}
+
+/** The error task `key` threw, its stack as the user reads it (core/task_frames.ts). */
+function taskEnvelope(e: unknown, key: string, fn: TaskLabel): ErrorEnvelope {
+  const env = envelope(e, fn);
+  if (typeof env.stack === "string") env.stack = taskStack(env.stack, key, fn.url);
+  return env;
 }

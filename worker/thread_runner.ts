@@ -13,7 +13,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
-import { decodeArgs, TaskFunctions } from "./thread_functions.ts";
+import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 
 /** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
@@ -142,20 +142,20 @@ export class ThreadRunner {
   #runNext(): boolean {
     const t = this.#take();
     const start = now();
-    let name = t.n ?? "";
+    let fn: TaskLabel = { name: t.n ?? "" };
     let result: unknown;
     this.#current = t.k;
     try {
       const entry = this.#fns.get(t);
-      name = entry.name;
+      fn = entry;
       if ("error" in entry) throw entry.error;
       result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...decodeArgs(t));
       // seceded before returning: it holds neither the thread nor a slot
       const detached = this.#secession.detached.has(t.k);
       if (detached || isThenable(result)) {
         Promise.resolve(result).then(
-          (v) => this.#settled(t.k, name, start, true, v),
-          (e) => this.#settled(t.k, name, start, false, e),
+          (v) => this.#settled(t.k, fn, start, true, v),
+          (e) => this.#settled(t.k, fn, start, false, e),
         );
         if (detached) {
           this.#current = undefined;
@@ -168,31 +168,31 @@ export class ThreadRunner {
         return true;
       }
     } catch (e) {
-      this.#finish(t.k, name, start, false, e);
+      this.#finish(t.k, fn, start, false, e);
       return false;
     }
-    this.#finish(t.k, name, start, true, result);
+    this.#finish(t.k, fn, start, true, result);
     return false;
   }
 
   /** An async (or seceded) task settled. */
-  #settled(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+  #settled(key: string, fn: TaskLabel, start: number, ok: boolean, v: unknown): void {
     if (this.#secession.ended(key)) {
       // seceded while it ran: the thread went on without it
-      this.#outcomes.add(key, name, start, ok, v);
+      this.#outcomes.add(key, fn, start, ok, v);
       this.#outcomes.flushSoon();
       return;
     }
     this.#busy = false;
     this.#busyKey = undefined;
-    this.#finish(key, name, start, ok, v);
+    this.#finish(key, fn, start, ok, v);
     this.#pump();
   }
 
   /** The task holding the thread ended: its outcome joins the batch. */
-  #finish(key: string, name: string, start: number, ok: boolean, v: unknown): void {
+  #finish(key: string, fn: TaskLabel, start: number, ok: boolean, v: unknown): void {
     this.#current = undefined;
-    this.#outcomes.add(key, name, start, ok, v);
+    this.#outcomes.add(key, fn, start, ok, v);
   }
 
   #secede(key: string): void {

@@ -13,7 +13,7 @@ import type {
   WireOutcome,
   WireTask,
 } from "../comm/protocol/worker_thread.ts";
-import { now, type TaskOutcome, type TaskRun } from "./task_run.ts";
+import { type FunctionText, now, type TaskOutcome, type TaskRun } from "./task_run.ts";
 
 /** A frame to post to a thread: shared as is, whole buffers cloned, views copied and moved. */
 function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
@@ -112,7 +112,7 @@ export class Slot {
   }
 
   /** Adds `task` to the next message (with its function's source the first time). */
-  assign(task: TaskRun, source: { name: string; source: string }): void {
+  assign(task: TaskRun, source: FunctionText): void {
     const transfer = this.transfer;
     const wire: WireTask = {
       k: task.key,
@@ -122,6 +122,7 @@ export class Slot {
     if (!this.known.has(task.fnHash)) {
       wire.n = source.name;
       wire.s = source.source;
+      if (source.site !== undefined) wire.u = source.site;
       this.known.add(task.fnHash);
     }
     if (task.deps !== undefined && task.deps.size > 0) {

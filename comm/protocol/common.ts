@@ -26,6 +26,11 @@ export interface FunctionDef {
   n: string;
   /** Its source text. */
   s: string;
+  /**
+   * Where it was submitted from, "url:line" (the first caller outside dtask): its stack frames
+   * name it, and its relative `import()`s resolve against that file.
+   */
+  u?: string;
 }
 
 /** A task as a client submits it. */
@@ -106,7 +111,7 @@ export const ACK: Spec<Ack, never> = message<Ack>((m) =>
 
 /** A FunctionDef. */
 export const isFunctionDef = (v: unknown): boolean =>
-  isObj(v) && isStr(v.h) && isStr(v.n) && isStr(v.s);
+  isObj(v) && isStr(v.h) && isStr(v.n) && isStr(v.s) && (v.u === undefined || isStr(v.u));
 
 /** A TaskSpec that does not wait for itself. */
 export function isTaskSpec(v: unknown): boolean {

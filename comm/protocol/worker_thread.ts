@@ -16,6 +16,8 @@ export interface WireTask {
   n?: string;
   /** Function source, sent once per thread per hash. */
   s?: string;
+  /** Where the function was submitted from, "url:line" (with `s`, when known). */
+  u?: string;
   /** Argument payload: header and frames. */
   a: [Uint8Array, Uint8Array[]];
   /** Dependency payloads: key, header, frames. */
