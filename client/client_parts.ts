@@ -12,6 +12,7 @@
  * @module
  */
 import { Mailbox } from "../actor/mailbox.ts";
+import { activity } from "../comm/activity.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import type { Message } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
@@ -85,7 +86,9 @@ export class ClientParts {
       flushDue: () => post(FLUSH),
       classInstances: start.classInstances ?? "error",
     });
-    this.peers = new PeerPool(dialAny, start.hello.name, start.hello.token);
+    // a client's peer connections hold the program open only while it waits (activity)
+    const dialUnref = (a: string) => dialAny(a).then((t) => (t.unref?.(), t));
+    this.peers = new PeerPool(dialUnref, start.hello.name, start.hello.token);
     this.link = new SchedulerLink(start.transport, start.opening ?? null, start, {
       onMessage: (msg) => this.#onMessage(msg),
       onLost: (reason) => this.keys.lost(reason),
@@ -122,7 +125,11 @@ export class ClientParts {
   }
 
   /** Says goodbye to the scheduler; pending keys settle `cancelled`; peers close. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return activity.during(this.#close());
+  }
+
+  async #close(): Promise<void> {
     await this.link.close(() => this.queue.flush());
     this.keys.closed();
     await this.peers.close();
@@ -174,9 +181,9 @@ export class ClientParts {
       checkOpen: () => link.checkOpen(),
       send: after.send,
       request: after.request,
-      putData: (worker, values) => peers.putData(worker, values),
+      putData: (worker, values) => activity.during(peers.putData(worker, values)),
       gather: (x) => this.#client.gather(x),
-      getData: (worker, keys) => peers.getData(worker, keys),
+      getData: (worker, keys) => activity.during(peers.getData(worker, keys)),
       requestValues: (keys) => link.send({ op: "request-values", keys }),
       receive: (s) => this.receive(s),
     };

@@ -6,6 +6,7 @@
 import type { Payload } from "../comm/serialize.ts";
 import type { TaskSpec } from "../comm/protocol.ts";
 import { CancelledError, TimeoutError } from "../core/errors.ts";
+import { activity } from "../comm/activity.ts";
 
 /** Where a Future stands. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
@@ -37,8 +38,36 @@ export class KeyState {
   /** How many kept specs depend on this key. */
   lineageRefs = 0;
   #callbacks: (() => void)[] | null = null;
+  /** Whether a client's key table holds it. */
+  #held = false;
+  /** Whether it counts in the program's activity (held and pending). */
+  #active = false;
 
   constructor(readonly key: string) {}
+
+  /** A client's table holds it now: while pending, it holds the program open. */
+  attach(): void {
+    this.#held = true;
+    this.#activate();
+  }
+
+  /** The client no longer holds it: it stops holding the program open. */
+  detach(): void {
+    this.#held = false;
+    this.#deactivate();
+  }
+
+  #activate(): void {
+    if (this.#active || !this.#held || this.status !== "pending") return;
+    this.#active = true;
+    activity.begin();
+  }
+
+  #deactivate(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    activity.end();
+  }
 
   /** Whether the key has settled (finished, erred, cancelled or lost). */
   get settled(): boolean {
@@ -62,6 +91,7 @@ export class KeyState {
   /** Settles the key and runs its callbacks. */
   settle(status: Exclude<FutureStatus, "pending">, error: Error | null = null): void {
     this.status = status;
+    this.#deactivate();
     this.error = error;
     this.strong = null;
     this.dropSpec();
@@ -101,6 +131,7 @@ export class KeyState {
   /** Back to pending (e.g. a retried or resubmitted key). */
   reset(): void {
     this.status = "pending";
+    this.#activate();
     this.error = null;
     this.payload = null;
     this.value = undefined;

@@ -22,12 +22,15 @@ export class KeyTable {
   add(key: string): KeyState {
     const ks = new KeyState(key);
     this.records.set(key, ks);
+    ks.attach();
     return ks;
   }
 
   /** Forgets `ks` if it is still the record of its key; returns whether it was. */
   drop(ks: KeyState): boolean {
-    return this.records.get(ks.key) === ks && this.records.delete(ks.key);
+    if (this.records.get(ks.key) !== ks) return false;
+    ks.detach();
+    return this.records.delete(ks.key);
   }
 
   /** The keys held. */
@@ -71,6 +74,7 @@ export class KeyTable {
           const ks = this.records.get(k);
           if (!ks) continue;
           this.records.delete(k); // the scheduler dropped our interest: a resubmit computes it again
+          ks.detach();
           // also a finished key: its value is gone (lost scattered data, restart)
           if (ks.status !== "cancelled") ks.settle("cancelled", new CancelledError(msg.reason));
         }

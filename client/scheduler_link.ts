@@ -14,6 +14,7 @@ import type { Transport } from "../comm/transport.ts";
 import { DEFAULT_RECONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import { CommClosedError } from "../core/errors.ts";
 import { feedMessages } from "../actor/mailbox.ts";
+import { activity } from "../comm/activity.ts";
 import { dialAny } from "./dialers.ts";
 import { reconnect } from "./reconnect.ts";
 import type { ClientStimulus } from "./stimulus.ts";
@@ -94,6 +95,7 @@ export class SchedulerLink {
     this.#reconnectTimeout = options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
     this.#events = events;
     this.#post = post;
+    transport.unref?.(); // it holds the program open only while the client waits (activity)
     this.#attach(this.#conn, opening);
   }
 
@@ -128,7 +130,7 @@ export class SchedulerLink {
   }
 
   /** Sends a request on the current connection, at once. */
-  request: Requester = (msg) => this.#conn.request(msg);
+  request: Requester = (msg) => activity.during(this.#conn.request(msg));
 
   /**
    * Sends for messages that must follow what the client queued: each checks that the client
@@ -144,7 +146,7 @@ export class SchedulerLink {
       request: (msg) => {
         this.checkOpen();
         flush();
-        return this.#conn.request(msg);
+        return activity.during(this.#conn.request(msg));
       },
     };
   }
@@ -153,7 +155,11 @@ export class SchedulerLink {
    * Says goodbye: runs `flush` and sends `close-client` when still connected, then waits for
    * the connection to end. No reconnecting from here on.
    */
-  async close(flush: () => void): Promise<void> {
+  close(flush: () => void): Promise<void> {
+    return activity.during(this.#close(flush));
+  }
+
+  async #close(flush: () => void): Promise<void> {
     this.#closing = true;
     this.#abort.abort();
     if (this.#conn.closeReason === null) {
@@ -232,7 +238,9 @@ export class SchedulerLink {
       signal: this.#abort.signal,
       onWelcome: (w) => this.#post({ kind: "welcome", id: w.id, dashboard: w.dashboard }),
     });
-    const conn = new Connection(new PendingTransport(this.#via, opening));
+    const pending = new PendingTransport(this.#via, opening);
+    pending.unref();
+    const conn = new Connection(pending);
     this.#conn = conn;
     const failed = opening.catch((e: Error) => {
       throw new CommClosedError(`${reason}; ${e?.message ?? e}`);

@@ -159,6 +159,7 @@ export class Submitter {
     if (!ks) {
       ks = new KeyState(key);
       h.keys.set(key, ks);
+      ks.attach();
       const fifo = (options.fifoTimeout ?? DEFAULT_FIFO) as number;
       if (fifo !== this.#fifo) { // one fifoTimeout per update-graph
         this.flush();

@@ -3,6 +3,8 @@
  * of the supervision tree: it supervises the scheduler (supervised.ts) and, through its worker
  * pool (worker_pool.ts), one nanny per worker. Its options are in local_options.ts.
  */
+import { activity } from "../comm/activity.ts";
+import { closeAtExit } from "./close_at_exit.ts";
 import { Supervisor } from "../actor/supervisor.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { clusterCalls, schedulerState } from "../scheduler/internals.ts";
@@ -51,6 +53,8 @@ export class LocalCluster {
   #schedulerChild: SchedulerChild;
   readonly #pool: WorkerPool;
   #closing: Promise<void> | null = null;
+  /** Stops closing it at the program's end (see close_at_exit.ts). */
+  #unwatch: () => void = () => {};
 
   private constructor(
     child: SchedulerChild,
@@ -119,7 +123,12 @@ export class LocalCluster {
    * console.log(await client.nthreads()); // { "inproc://…": 2 }
    * ```
    */
-  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  static start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    // held open while it starts: what it starts does not hold the program (keepAlive)
+    return activity.during(LocalCluster.#start(options));
+  }
+
+  static async #start(options: LocalClusterOptions): Promise<LocalCluster> {
     const plan = planCluster(options);
     // the root of the tree supervises the scheduler; a replacement takes the last one's addresses
     let cluster: LocalCluster | null = null;
@@ -148,6 +157,10 @@ export class LocalCluster {
     } catch (e) {
       await cluster.close();
       throw e;
+    }
+    if (options.keepAlive !== true) {
+      const c = cluster;
+      c.#unwatch = closeAtExit(c, () => c.#closing !== null);
     }
     return cluster;
   }
@@ -189,18 +202,21 @@ export class LocalCluster {
   }
 
   /** Grows or shrinks to `n` workers. */
-  async scale(n: number): Promise<void> {
-    await this.#pool.scale(n);
-    await this.#scheduler.waitForWorkers(n);
+  scale(n: number): Promise<void> {
+    return activity.during((async () => {
+      await this.#pool.scale(n);
+      await this.#scheduler.waitForWorkers(n);
+    })());
   }
 
   /** Stops every worker, then the scheduler. Idempotent; leaves no process, port or timer. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
+    this.#closing ??= activity.during((async () => {
+      this.#unwatch();
       await this.#pool.stop();
       await this.#root.stop();
       this.#pool.forgetExits();
-    })();
+    })());
     return this.#closing;
   }
 

@@ -64,6 +64,13 @@ export interface LocalClusterOptions {
   workerTtl?: number;
   /** How often workers send heartbeats (ms, default 1000). */
   heartbeatInterval?: number;
+  /**
+   * Whether the cluster holds this program open until it is closed (default false: as Dask's
+   * finalizers close a forgotten cluster at exit, a program that ends without closing it closes
+   * it, with a warning, and exits; its clients hold the program open while they wait for
+   * results). Give true to keep serving other programs' clients until `close()`.
+   */
+  keepAlive?: boolean;
 }
 
 /** The options with the defaults that depend on the machine filled in. */
@@ -129,6 +136,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   });
   if (warning) console.warn(warning);
   const scheduler: SchedulerOptions = {
+    keepAlive: options.keepAlive === true,
     host: options.host ?? "127.0.0.1",
     port: options.schedulerPort ?? 0,
     dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,

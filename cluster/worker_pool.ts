@@ -112,6 +112,7 @@ export class WorkerPool {
         silenceLogs: o.silenceLogs,
         resources: o.resources,
         heartbeatInterval: o.heartbeatInterval,
+        keepAlive: o.keepAlive === true,
       };
       const onStarted = (address: string, exited: Promise<string>) => {
         this.#exits.set(address, exited);

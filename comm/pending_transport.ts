@@ -11,11 +11,13 @@ export class PendingTransport implements Transport {
   #opening: Promise<Transport>;
   #t: Transport | null = null;
   #closed = false;
+  #unref = false;
 
   constructor(peer: string, opening: Promise<Transport>) {
     this.peer = peer;
     this.#opening = opening.then((t) => {
       if (this.#closed) t.close();
+      if (this.#unref) t.unref?.();
       return this.#t = t;
     });
     this.#opening.catch(() => {}); // reported by the first read or write
@@ -34,5 +36,10 @@ export class PendingTransport implements Transport {
   close(): void {
     this.#closed = true;
     this.#t?.close();
+  }
+
+  unref(): void {
+    this.#unref = true;
+    this.#t?.unref?.();
   }
 }

@@ -50,6 +50,8 @@ export interface TcpOptions {
    * that reaches it (default: that it is a dtask TCP port).
    */
   describePort?: () => string;
+  /** The connection does not hold the program open (see `Transport.unref`). */
+  unref?: boolean;
 }
 
 /** Longest delay setTimeout takes without overflowing. */
@@ -90,6 +92,7 @@ export class TcpTransport implements Transport {
   #stallDue = 0;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
   #dropReason: string | null = null;
+  #unref = false;
 
   constructor(conn: Deno.Conn, opts: TcpOptions = {}) {
     this.#conn = conn;
@@ -97,6 +100,7 @@ export class TcpTransport implements Transport {
     this.#stallTimeout = stallTimeoutOf(opts);
     this.#onFirstPacket = opts.onFirstPacket;
     this.#describePort = opts.describePort ?? (() => DTASK_PORT);
+    if (opts.unref) this.unref();
     const a = conn.remoteAddr as Deno.NetAddr;
     this.peer = `tcp://${a.hostname}:${a.port}`;
     try {
@@ -344,6 +348,7 @@ export class TcpTransport implements Transport {
   #scheduleStallCheck(ms: number): void {
     this.#stallDue = performance.now() + ms;
     this.#stallTimer = setTimeout(this.#checkStall, Math.min(ms, MAX_TIMER));
+    if (this.#unref) Deno.unrefTimer(this.#stallTimer);
   }
 
   #checkStall = (): void => {
@@ -390,6 +395,11 @@ export class TcpTransport implements Transport {
       this.#conn.close();
     } catch { /* already closed */ }
     this.#settleFirstPacket();
+  }
+
+  unref(): void {
+    this.#unref = true;
+    this.#conn.unref();
   }
 }
 

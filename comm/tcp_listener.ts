@@ -32,6 +32,7 @@ export function listenTcp(
   }
   stallTimeoutOf(transportOpts);
   const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+  if (opts.unref) l.unref(); // and each connection it accepts (transportOpts.unref)
   const addr = l.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   /** Accepted transports still waiting for their first packet, oldest first. */

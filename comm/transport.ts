@@ -11,6 +11,11 @@ export interface Transport {
   readBatch(): Promise<unknown[] | null>;
   /** Closes both directions; idempotent. */
   close(): void;
+  /**
+   * Lets the program exit while this stream is open and idle (Deno's `unref`); transports with
+   * nothing that holds a program open (in-process ones) have none.
+   */
+  unref?(): void;
 }
 
 /** Accepts transports at an address until closed. */

@@ -8,6 +8,8 @@ export interface HttpServer {
   readonly link: string;
   readonly port: number;
   close(): Promise<void>;
+  /** Lets the program exit while it serves (a LocalCluster's dashboard). */
+  unref(): void;
 }
 
 /** Parses `:8787`, `host:8787` or `8787`; an empty host means `defaultHost`. */
@@ -82,5 +84,6 @@ function serve(
     link: `http://${shown.includes(":") ? `[${shown}]` : shown}:${server.addr.port}/status`,
     port: server.addr.port,
     close: () => server.shutdown(),
+    unref: () => server.unref(),
   };
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { timerRelease } from "../comm/unref.ts";
 import { workerStories } from "./worker_stories.ts";
 import { Connection } from "../comm/connection.ts";
 import { Mailbox } from "../actor/mailbox.ts";
@@ -110,7 +111,9 @@ export class SchedulerActor {
       replicasAdded: (worker, keys) => post({ kind: "replicas-added", worker, keys }),
       replicasRemoved: (worker, keys) => post({ kind: "replicas-removed", worker, keys }),
     });
-    const waits = this.#waits = new WorkerWaits(post);
+    // a LocalCluster's scheduler holds its program open only through what its clients wait for
+    const release = timerRelease(options.keepAlive !== false);
+    const waits = this.#waits = new WorkerWaits(post, release);
     const sessions = {
       state,
       calls,
@@ -118,6 +121,7 @@ export class SchedulerActor {
       guard,
       preloads: this.preloads,
       grace: options.clientGrace ?? DEFAULT_CLIENT_GRACE,
+      release,
       get closing() {
         return isStopping();
       },
@@ -161,7 +165,7 @@ export class SchedulerActor {
     this.#timers = new SchedulerTimers(post, {
       balance: cfg.workStealing ? cfg.workStealingInterval : undefined,
       workerTtl: Number.isFinite(ttl) ? ttlCheckInterval(ttl) : undefined,
-    });
+    }, release);
   }
 
   /** Whether the scheduler is closing (the `close` stimulus was handled). */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { TimerRelease } from "../comm/unref.ts";
 import type { Connection } from "../comm/connection.ts";
 import type { SchedulerToClient } from "../comm/protocol.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
@@ -35,6 +36,8 @@ export interface ClientSessionsHost {
   /** Whether the scheduler is closing. */
   readonly closing: boolean;
   post: Post;
+  /** How its grace timers hold the program open. */
+  readonly release: TimerRelease;
   /** Runs a state change no peer asked for; false when it threw (logged, the scheduler fails). */
   guard(what: string, f: () => void): boolean;
 }
@@ -111,10 +114,9 @@ export class ClientSessions {
     if (this.conns.get(id) !== s.conn) return;
     this.conns.delete(id);
     if (this.#leaving.has(id) || host.closing || host.grace <= 0) return this.#gone(id);
-    this.#dropped.set(
-      id,
-      setTimeout(() => host.post({ kind: "grace-ended", client: id }), host.grace),
-    );
+    const timer = setTimeout(() => host.post({ kind: "grace-ended", client: id }), host.grace);
+    host.release(timer);
+    this.#dropped.set(id, timer);
   }
 
   /** A dropped client's grace period ended. */

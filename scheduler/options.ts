@@ -5,6 +5,12 @@ import type { SchedulerConfig } from "./state.ts";
 export interface SchedulerOptions {
   /** Host to listen on (default 127.0.0.1). */
   host?: string;
+  /**
+   * Whether its listeners, connections, timers and dashboard hold the program open (default
+   * true). A LocalCluster's scheduler says false: a program that forgot to close its cluster
+   * ends once it has nothing left to do (its clients hold it open while they wait).
+   */
+  keepAlive?: boolean;
   /** The address peers are told to dial (see comm/contact_address.ts; default: the listener's). */
   contactAddress?: string;
   /** TCP port (0 = any free port). */

@@ -64,6 +64,7 @@ export class Scheduler {
       p.finally(() => this.#accepting.delete(p));
     };
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept, {
+      unref: options.keepAlive === false,
       describePort: () =>
         `this is a dtask scheduler's TCP port (${this.address}), for clients and workers, not ` +
         `an HTTP server; ` +
@@ -101,6 +102,7 @@ export class Scheduler {
           s.#log,
         );
         s.dashboardLink = s.#http.link;
+        if (options.keepAlive === false) s.#http.unref();
       } catch (e) {
         await s.close();
         throw e;

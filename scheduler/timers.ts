@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TimerRelease } from "../comm/unref.ts";
 import type { Tick } from "./stimulus.ts";
 
 /** The tick of the balancing pass (one object: a tick allocates nothing). */
@@ -22,14 +23,15 @@ export interface TimerPeriods {
 export class SchedulerTimers {
   #intervals: ReturnType<typeof setInterval>[] = [];
 
-  /** Starts the timers of `periods`; each tick goes to `post`. */
-  constructor(post: (tick: Tick) => void, periods: TimerPeriods) {
+  /** Starts the timers of `periods`; each tick goes to `post`; each timer goes by `release`. */
+  constructor(post: (tick: Tick) => void, periods: TimerPeriods, release: TimerRelease) {
     if (periods.balance !== undefined) {
       this.#intervals.push(setInterval(() => post(BALANCE_TICK), periods.balance));
     }
     if (periods.workerTtl !== undefined) {
       this.#intervals.push(setInterval(() => post(TTL_TICK), periods.workerTtl));
     }
+    for (const t of this.#intervals) release(t);
   }
 
   /** Stops every timer. */

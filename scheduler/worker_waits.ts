@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { TimerRelease } from "../comm/unref.ts";
 import { CommClosedError, TimeoutError } from "../core/errors.ts";
 import type { WaitExpired, WorkerWait } from "./stimulus.ts";
 
@@ -17,14 +18,19 @@ export class WorkerWaits {
   #timers = new Map<WorkerWait, ReturnType<typeof setTimeout>>();
   #closed = false;
 
-  constructor(readonly post: (s: WaitExpired) => void) {}
+  constructor(
+    readonly post: (s: WaitExpired) => void,
+    private readonly release: TimerRelease,
+  ) {}
 
   /** Adds `wait` unless it is satisfied already; it expires after `ms`. */
   add(wait: WorkerWait, ms: number): void {
     if (wait.check()) return;
     if (this.#closed) return wait.cancel();
     const expired: WaitExpired = { kind: "wait-expired", wait };
-    this.#timers.set(wait, setTimeout(() => this.post(expired), Math.min(ms, MAX_DELAY)));
+    const timer = setTimeout(() => this.post(expired), Math.min(ms, MAX_DELAY));
+    this.release(timer);
+    this.#timers.set(wait, timer);
   }
 
   /** The workers changed: the waits now satisfied end. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { Mailbox } from "../actor/mailbox.ts";
+import { type TimerRelease, timerRelease } from "../comm/unref.ts";
 import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm/timeouts.ts";
 import { TimeoutError } from "../core/errors.ts";
 import { TextLineStream } from "./lines.ts";
@@ -70,8 +71,12 @@ export class NannyActor {
     failed: (s, e) => console.error(`nanny: handling ${s.kind} failed:`, e),
   });
 
+  readonly #release: TimerRelease;
+
   /** An actor that starts the worker process `options` describes when it receives "start". */
-  constructor(readonly options: NannyOptions, private readonly reports: NannyReports) {}
+  constructor(readonly options: NannyOptions, private readonly reports: NannyReports) {
+    this.#release = timerRelease(options.keepAlive !== false);
+  }
 
   /** Kills the worker process at once (for tests of failure). */
   kill(signal: Deno.Signal = "SIGKILL"): void {
@@ -125,6 +130,7 @@ export class NannyActor {
       return;
     }
     this.pid = child.pid;
+    if (this.options.keepAlive === false) child.unref();
     const run: Run = {
       child,
       phase: "starting",
@@ -147,6 +153,7 @@ export class NannyActor {
       () => this.receive({ kind: "start-timeout", run }),
       this.#startTimeout(),
     );
+    this.#release(run.startTimer);
     void this.#readOutput(run);
     child.status.then((status) => this.receive({ kind: "exited", run, status }));
   }
@@ -263,6 +270,7 @@ export class NannyActor {
     this.#closeStdin(run);
     signalQuietly(run.child, "SIGTERM");
     run.graceTimer = setTimeout(() => this.receive({ kind: "grace-over", run }), STOP_GRACE);
+    this.#release(run.graceTimer);
   }
 
   #closeStdin(run: Run): void {

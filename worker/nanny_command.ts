@@ -29,6 +29,11 @@ export interface NannyOptions {
   resources?: Record<string, number>;
   /** Modules every thread of the worker imports. */
   preload?: string[];
+  /**
+   * Whether the worker process and the nanny's timers hold the program open (default true); a
+   * LocalCluster's nannies say false (see SchedulerOptions.keepAlive).
+   */
+  keepAlive?: boolean;
   /** The deno.json the worker process runs with (default: the main module's; worker/config.ts). */
   config?: string | URL;
   /** Lines the worker prints (its log and what its tasks print). */
