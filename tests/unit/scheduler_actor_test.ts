@@ -7,6 +7,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { Scheduler } from "../../scheduler/scheduler.ts";
 import { liveness, schedulerState, stimulusLog } from "../../scheduler/internals.ts";
 import { SchedulerTimers } from "../../scheduler/timers.ts";
+import { keepTimer } from "../../comm/unref.ts";
 import type { Tick } from "../../scheduler/stimulus.ts";
 
 const TIMERS = ["setInterval", "clearInterval", "setTimeout", "clearTimeout"] as const;
@@ -18,7 +19,7 @@ Deno.test("the timers post ticks and change nothing themselves", () => {
     const timers = new SchedulerTimers((t: Tick) => ticks.push(t.timer), {
       balance: 100,
       workerTtl: 250,
-    });
+    }, keepTimer);
     clock.tick(500);
     assert.deepEqual(ticks.filter((t) => t === "balance").length, 5);
     assert.deepEqual(ticks.filter((t) => t === "worker-ttl").length, 2);
