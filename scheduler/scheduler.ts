@@ -7,6 +7,7 @@ import { listenTcp } from "../comm/tcp_listener.ts";
 import { advertisedAddress } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
+import type { WorkerInfo } from "../comm/protocol.ts";
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { clusterView } from "./view.ts";
@@ -117,9 +118,15 @@ export class Scheduler {
     return done.promise;
   }
 
-  /** Retires workers gracefully, their data moved to peers first. */
-  retireWorkers(names: string[], timeout = WORKERS_WAIT_TIMEOUT): Promise<string[]> {
-    const done = Promise.withResolvers<string[]>();
+  /**
+   * Retires workers (addresses or names) gracefully, their data moved to peers first; resolves
+   * with each retired worker's info by address.
+   */
+  retireWorkers(
+    names: string[],
+    timeout = WORKERS_WAIT_TIMEOUT,
+  ): Promise<Record<string, WorkerInfo>> {
+    const done = Promise.withResolvers<Record<string, WorkerInfo>>();
     this.actor.receive({ kind: "retire-workers", names, timeout, done });
     return done.promise;
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Connection } from "../comm/connection.ts";
-import type { Hello, Message, Welcome } from "../comm/protocol.ts";
+import type { Hello, Message, Welcome, WorkerInfo } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
 
 /** A message from a worker. Hot path: a connection reuses one such object for every message. */
@@ -141,7 +141,7 @@ export interface RetireCall {
   kind: "retire-workers";
   names: string[];
   timeout: number;
-  done: PromiseWithResolvers<string[]>;
+  done: PromiseWithResolvers<Record<string, WorkerInfo>>;
 }
 
 /** `scheduler.waitForWorkers(n, timeout)`. */

@@ -12,6 +12,7 @@ import type { FromThread, ToThread, WireOutcome } from "../comm/protocol/worker_
 import type { TaskWorkerInfo } from "../core/in_task.ts";
 import { now, type TaskOutcome, type TaskRun, type ThreadErrorInfo } from "./task_run.ts";
 import { Slot } from "./thread_slot.ts";
+import { Payload } from "../comm/serialize.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
 
@@ -39,6 +40,8 @@ export interface ExecutorOptions {
   onRejoin?: (key: string) => void;
   /** Modules every thread imports before it runs tasks. */
   preload?: string[];
+  /** A task logged an event (getWorker().logEvent) for the scheduler's event log. */
+  onLogEvent?: (topics: string[], msg: Payload) => void;
 }
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
@@ -226,6 +229,9 @@ export class Executor {
       case "rejoin":
         if (this.#opts.onRejoin) this.#opts.onRejoin(msg.key);
         else this.rejoined(msg.key);
+        return;
+      case "log-event":
+        this.#opts.onLogEvent?.(msg.topics, new Payload(msg.msg[0], msg.msg[1]));
         return;
     }
   }

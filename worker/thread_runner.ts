@@ -13,6 +13,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
+import { encodeValue } from "../comm/serialize.ts";
 import { decodeArgs, TaskFunctions } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 
@@ -106,7 +107,19 @@ export class ThreadRunner {
       secede: (key) => this.#secede(key),
       rejoin: (key) => this.#secession.rejoin(key),
       seceded: (key) => this.#secession.seceded.has(key),
+      logEvent: (topics, msg) => this.#logEvent(topics, msg),
     });
+  }
+
+  /** An event for the scheduler's log: encoded here, so a value that cannot travel throws. */
+  #logEvent(topics: string[], msg: unknown): void {
+    const p = encodeValue(msg, { path: "event message" });
+    // copies: a view would post its whole buffer, and the caller keeps its own
+    const header = p.header.slice(), frames = p.frames.map((f) => f.slice());
+    this.#post({ op: "log-event", topics, msg: [header, frames] }, [
+      header.buffer,
+      ...frames.map((f) => f.buffer),
+    ]);
   }
 
   /** Runs queued tasks in order until one holds the thread or none is left. */

@@ -21,6 +21,7 @@ import { type Ack, type FunctionDef, isFunctionDef } from "./common.ts";
 import {
   CLUSTER_CALL_REPLIES,
   CLUSTER_CALL_REQUESTS,
+  type LogEvent,
   type Run,
   type RunReply,
 } from "./cluster_calls.ts";
@@ -167,7 +168,8 @@ export type WorkerToScheduler =
   | RunReply
   | AcquireReplicasReply
   | StealResponse
-  | LongRunning;
+  | LongRunning
+  | LogEvent;
 
 /** What the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestReplies> = {
@@ -240,6 +242,8 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     return m.state === null || isStr(m.state) ? null : "state";
   }),
   "long-running": message<LongRunning>((m) => isStr(m.k) ? null : "k"),
+  // a task's getWorker().logEvent: the client's message, sent by the worker it runs on
+  "log-event": CLUSTER_CALL_REQUESTS["log-event"],
 };
 
 /** Ops the scheduler may send a worker. */

@@ -62,4 +62,6 @@ export type FromThread =
   /** A running task gave its thread slot back (secede()). */
   | { op: "secede"; key: string }
   /** A seceded task asks for a thread slot again (rejoin()). */
-  | { op: "rejoin"; key: string };
+  | { op: "rejoin"; key: string }
+  /** A task logged an event (getWorker().logEvent): topics and the encoded message. */
+  | { op: "log-event"; topics: string[]; msg: [Uint8Array, Uint8Array[]] };
