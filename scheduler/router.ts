@@ -77,6 +77,8 @@ export class Router {
           this.#calls.taskStream.push(m.k, address, m.start, m.stop, false);
         }
         return state.taskErred(address, m);
+      case "task-crashed":
+        return state.taskCrashed(address, m.k, m.reason);
       case "missing-data":
         return state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat":

@@ -42,6 +42,8 @@ export class ThreadRunner {
   /** The context of each task's code, across its awaits. */
   #als = new AsyncLocalStorage<InTaskContext>();
   #secession: Secession;
+  /** Tasks begun, shared with the executor (which reads it when this thread dies). */
+  #begun: Int32Array | undefined;
 
   constructor(post: PostToExecutor) {
     this.#post = post;
@@ -71,6 +73,7 @@ export class ThreadRunner {
       case "init":
         this.#thread = msg.thread;
         this.#silence = msg.silenceLogs;
+        this.#begun = msg.begun;
         if (msg.worker) this.#install(msg.worker, msg.authToken);
         return;
       case "rejoined":
@@ -154,6 +157,7 @@ export class ThreadRunner {
   /** Runs the next task; true when it holds the thread (async, and it has not seceded). */
   #runNext(): boolean {
     const t = this.#take();
+    if (this.#begun) Atomics.add(this.#begun, 0, 1);
     const start = now();
     let name = t.n ?? "";
     let result: unknown;

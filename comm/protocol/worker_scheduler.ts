@@ -101,6 +101,17 @@ export interface TaskErred {
   stop: number;
 }
 
+/**
+ * A task's thread died while it ran (it called Deno.exit, or crashed the thread): the scheduler
+ * counts it as Dask counts a task whose worker died (suspicious; run again, or KilledWorker).
+ */
+export interface TaskCrashed {
+  op: "task-crashed";
+  k: string;
+  /** What happened, e.g. "thread 0 died: the thread exited (Deno.exit?)". */
+  reason: string;
+}
+
 /** A worker could not get a dependency from any holder. */
 export interface MissingData {
   op: "missing-data";
@@ -163,6 +174,7 @@ export interface SchedulerRequestReplies {
 export type WorkerToScheduler =
   | TaskFinished
   | TaskErred
+  | TaskCrashed
   | MissingData
   | Heartbeat
   | RunReply
@@ -220,6 +232,10 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!envelope(m.e)) return "e";
     if (!isNum(m.start)) return "start";
     return isNum(m.stop) ? null : "stop";
+  }),
+  "task-crashed": message<TaskCrashed>((m) => {
+    if (!isStr(m.k)) return "k";
+    return isStr(m.reason) ? null : "reason";
   }),
   "missing-data": message<MissingData>((m) => {
     if (!isStr(m.k)) return "k";

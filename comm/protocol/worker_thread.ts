@@ -45,6 +45,8 @@ export type ToThread =
     /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
     worker?: TaskWorkerInfo;
     authToken?: string;
+    /** Shared with the executor: the thread adds 1 as it begins each task. */
+    begun?: Int32Array;
   }
   | { op: "run"; tasks: WireTask[] }
   /** A seceded task may take a thread slot again (it asked with `rejoin`). */

@@ -49,7 +49,10 @@ Deno.test("nthreads and hasWhat take a worker filter: addresses or names", async
   assert.deepEqual(await c.hasWhat([a.address]), { [a.address]: [x.key] });
   assert.deepEqual(await c.hasWhat("gamma"), { [named.address]: [y.key] });
   assert.deepEqual(await c.hasWhat([b.address, "nobody"]), { [b.address]: [], nobody: [] });
-  assert.deepEqual(Object.keys(await c.hasWhat()).sort(), [a, b, named].map((w) => w.address).sort());
+  assert.deepEqual(
+    Object.keys(await c.hasWhat()).sort(),
+    [a, b, named].map((w) => w.address).sort(),
+  );
   c.release([x, y]);
 });
 

@@ -245,6 +245,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "expect-data": { op: "expect-data", id: 1, keys: ["a"] },
   "task-finished": { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p },
   "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
+  "task-crashed": { op: "task-crashed", k: "a", reason: "thread 0 died" },
   "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
   heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
   "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
