@@ -70,8 +70,11 @@ export interface ClientStalled {
   stalled: boolean;
 }
 
-/** The scheduler's timers: work stealing's balancing pass, the worker time-to-live check. */
-export type TimerName = "balance" | "worker-ttl";
+/**
+ * The scheduler's timers: work stealing's balancing pass, the worker time-to-live check, the
+ * check for tasks no worker may run.
+ */
+export type TimerName = "balance" | "worker-ttl" | "unrunnable";
 
 /** A timer fired. */
 export interface Tick {
