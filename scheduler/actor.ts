@@ -117,6 +117,9 @@ export class SchedulerActor {
       },
       exitStatusOf: (a: string) => hooks.exitStatusOf(a),
       changed: () => waits.changed(),
+      note: (line: string) => {
+        if (options.verbose) hooks.log(`[scheduler] ${line}`);
+      },
     };
     const workers = this.workers = new WorkerSessions(sessions);
     const clients = this.clients = new ClientSessions(sessions);

@@ -4,7 +4,7 @@
  * are stimuli too.
  */
 import { listenTcp } from "../comm/tcp_listener.ts";
-import { advertisedAddress } from "../comm/contact_address.ts";
+import { advertisedAddress, parseContactAddress, reachableHost } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
@@ -86,6 +86,11 @@ export class Scheduler {
           options.host ?? "127.0.0.1",
           () => s.view(),
           s.#log,
+          // on every interface: shown on the host the scheduler's address names
+          () =>
+            options.contactAddress === undefined
+              ? reachableHost()
+              : parseContactAddress(options.contactAddress).host,
         );
         s.dashboardLink = s.#http.link;
       } catch (e) {
