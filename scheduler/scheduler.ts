@@ -123,17 +123,11 @@ export class Scheduler {
     return done.promise;
   }
 
-  /**
-   * Retires workers (addresses or names) gracefully, their data moved to peers first; resolves
-   * with each retired worker's info by address.
-   */
-  retireWorkers(
-    names: string[],
-    timeout = WORKERS_WAIT_TIMEOUT,
-  ): Promise<Record<string, WorkerInfo>> {
+  /** Retires workers gracefully, their data moved to peers first; resolves with their addresses. */
+  retireWorkers(names: string[], timeout = WORKERS_WAIT_TIMEOUT): Promise<string[]> {
     const done = Promise.withResolvers<Record<string, WorkerInfo>>();
     this.actor.receive({ kind: "retire-workers", names, timeout, done });
-    return done.promise;
+    return done.promise.then((retired) => Object.keys(retired));
   }
 
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */
