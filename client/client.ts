@@ -28,6 +28,7 @@ import type {
   ComputeOptions,
   InTaskClientHooks,
   SchedulerInfo,
+  SchedulerWorkerInfo,
   SubmitOptions,
 } from "./options.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
@@ -162,10 +163,11 @@ export class Client {
 
   /**
    * Stops workers (addresses or names) gracefully: the keys only they hold are copied to other
-   * workers first (nothing is recomputed), and their nannies do not restart them.
+   * workers first (nothing is recomputed), and their nannies do not restart them. Resolves with
+   * each retired worker's info by address, as `schedulerInfo().workers` has it.
    */
-  retireWorkers(addresses: string | Iterable<string>): Promise<void> {
-    return info.retireWorkers(this.#p.calls, addresses);
+  retireWorkers(workers: string | Iterable<string>): Promise<Record<string, SchedulerWorkerInfo>> {
+    return info.retireWorkers(this.#p.calls, workers);
   }
 
   // ---------------------------------------------------------------- introspection
@@ -199,9 +201,9 @@ export class Client {
     return info.whoHas(this.#p.calls, futures);
   }
 
-  /** Keys held by each worker, by worker address. */
-  hasWhat(): Promise<Record<string, string[]>> {
-    return info.hasWhat(this.#p.calls);
+  /** Keys held by each worker (all, or `workers`: addresses or names), by worker address. */
+  hasWhat(workers?: string | Iterable<string>): Promise<Record<string, string[]>> {
+    return info.hasWhat(this.#p.calls, workers);
   }
 
   /** Resolves once at least `n` workers are connected; TimeoutError after `timeout` ms. */
@@ -209,9 +211,9 @@ export class Client {
     return info.waitForWorkers(this.#p.calls, n, options);
   }
 
-  /** Threads per worker, by address. */
-  nthreads(): Promise<Record<string, number>> {
-    return info.nthreads(this.#p.calls);
+  /** Threads per worker (all, or `workers`: addresses or names), by address. */
+  nthreads(workers?: string | Iterable<string>): Promise<Record<string, number>> {
+    return info.nthreads(this.#p.calls, workers);
   }
 
   // ---------------------------------------------------------------- cluster-wide calls

@@ -30,9 +30,22 @@ export async function whoHas(
   return r.whoHas;
 }
 
-/** `client.hasWhat`: keys held by each worker. */
-export async function hasWhat(c: CallsClient): Promise<Record<string, string[]>> {
-  const r = await c.ask({ op: "has-what", id: 0 });
+/** Worker addresses or names, one or several, as a list (undefined stays undefined). */
+function workerList(workers: string | Iterable<string> | undefined): string[] | undefined {
+  if (workers === undefined) return undefined;
+  const list = typeof workers === "string" ? [workers] : [...workers];
+  if (!list.every((w) => typeof w === "string")) {
+    throw new TypeError("workers are named by their address or name (strings)");
+  }
+  return list;
+}
+
+/** `client.hasWhat`: keys held by each worker (of `workers`, addresses or names, if given). */
+export async function hasWhat(
+  c: CallsClient,
+  workers?: string | Iterable<string>,
+): Promise<Record<string, string[]>> {
+  const r = await c.ask({ op: "has-what", id: 0, workers: workerList(workers) });
   return r.hasWhat;
 }
 
@@ -56,10 +69,26 @@ export async function waitForWorkers(
   }
 }
 
-/** `client.nthreads`: threads per worker, by address. */
-export async function nthreads(c: CallsClient): Promise<Record<string, number>> {
-  const info = await schedulerInfo(c);
-  return Object.fromEntries(Object.entries(info.workers).map(([a, w]) => [a, w.nthreads]));
+/**
+ * `client.nthreads`: threads per worker, by address (of `workers`, addresses or names, if
+ * given; ones not connected are left out).
+ */
+export async function nthreads(
+  c: CallsClient,
+  workers?: string | Iterable<string>,
+): Promise<Record<string, number>> {
+  const wanted = workerList(workers);
+  const all = Object.values((await schedulerInfo(c)).workers);
+  const out: Record<string, number> = {};
+  if (wanted === undefined) {
+    for (const w of all) out[w.address] = w.nthreads;
+    return out;
+  }
+  for (const name of wanted) {
+    const w = all.find((w) => w.address === name) ?? all.find((w) => w.name === name);
+    if (w) out[w.address] = w.nthreads;
+  }
+  return out;
 }
 
 /** `client.restart`: every worker restarts through its nanny; resolves once they are back. */
@@ -72,17 +101,17 @@ export async function restart(c: CallsClient, options: { timeout?: number } = {}
   if (r.e) throw fromEnvelope(r.e);
 }
 
-/** `client.retireWorkers`: stops workers gracefully, their data copied elsewhere first. */
+/**
+ * `client.retireWorkers`: stops workers gracefully, their data copied elsewhere first;
+ * resolves with each retired worker's info by address.
+ */
 export async function retireWorkers(
   c: CallsClient,
-  addresses: string | Iterable<string>,
-): Promise<void> {
-  const r = await c.request({
-    op: "retire-workers",
-    id: 0,
-    workers: typeof addresses === "string" ? [addresses] : [...addresses],
-  });
+  workers: string | Iterable<string>,
+): Promise<Record<string, WorkerInfo>> {
+  const r = await c.request({ op: "retire-workers", id: 0, workers: workerList(workers)! });
   if (r.e) throw fromEnvelope(r.e);
+  return r.workers;
 }
 
 /** `client.preload`: every worker imports the module; resolves once the scheduler has it. */

@@ -37,6 +37,7 @@ export {
   asCompleted,
   type AsCompletedIterator,
   type AsCompletedOptions,
+  type CompletedPair,
   wait,
   type WaitOptions,
   type WaitResult,

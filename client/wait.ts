@@ -1,5 +1,5 @@
 /** Waiting on many Futures: `wait` and `asCompleted`. */
-import { TimeoutError } from "../core/errors.ts";
+import { CancelledError, TimeoutError } from "../core/errors.ts";
 import { Future, keyStateOf } from "./future.ts";
 import { waitOutsideSlot } from "../core/in_task.ts";
 
@@ -90,19 +90,26 @@ export function wait<T>(
 
 /** Options of `asCompleted`. */
 export interface AsCompletedOptions {
-  /** Yield `[future, value]` pairs instead of Futures. */
+  /**
+   * Yield `[future, value]` pairs instead of Futures: a cancelled Future comes with its
+   * CancelledError as the value; an erred one raises its error.
+   */
   withResults?: boolean;
 }
+
+/** What `asCompleted(..., { withResults: true })` yields: a value, or why it was cancelled. */
+export type CompletedPair<T> = [Future<T>, T | CancelledError];
 
 /**
  * Yields Futures as they settle, in completion order (what `asCompleted` returns). Hand-written
  * (not an async generator), because a generator would await each yielded Future.
  */
-export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T> | [Future<T>, T]> {
+export class AsCompleted<T = unknown>
+  implements AsyncIterableIterator<Future<T> | CompletedPair<T>> {
   #ready: Future<T>[] = [];
   #head = 0;
   #pending = 0;
-  #waiter: ((r: IteratorResult<Future<T> | [Future<T>, T]>) => void) | null = null;
+  #waiter: ((r: IteratorResult<Future<T> | CompletedPair<T>>) => void) | null = null;
   #waiterReject: ((e: unknown) => void) | null = null;
 
   /** Waits for `futures`; more can be added with `add`. */
@@ -141,18 +148,24 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
     this.#take().then(w, rej!);
   }
 
-  async #take(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+  async #take(): Promise<IteratorResult<Future<T> | CompletedPair<T>>> {
     const f = this.#ready[this.#head++];
     if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
       this.#ready = this.#ready.slice(this.#head);
       this.#head = 0;
     }
     if (!this.options.withResults) return { value: f, done: false };
+    // as Dask's: a cancelled Future is yielded with its CancelledError; an erred one raises
+    if (f.status === "cancelled") {
+      const why = await f.result().then(() => null, (e: unknown) => e);
+      const e = why instanceof CancelledError ? why : new CancelledError(`${f.key} was cancelled`);
+      return { value: [f, e], done: false };
+    }
     return { value: [f, await f.result()], done: false };
   }
 
   /** The next settled Future (or `[future, value]`). */
-  next(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+  next(): Promise<IteratorResult<Future<T> | CompletedPair<T>>> {
     if (this.#head < this.#ready.length) return this.#take();
     if (this.#pending === 0) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
@@ -162,7 +175,7 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
   }
 
   /** Stops iterating. */
-  return(): Promise<IteratorResult<Future<T> | [Future<T>, T]>> {
+  return(): Promise<IteratorResult<Future<T> | CompletedPair<T>>> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -174,7 +187,8 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
 
 /**
  * Iterates Futures in the order they settle, as `[future, value]` pairs (the value is awaited;
- * a task's error rejects the iteration). Futures can be added while iterating with `add`.
+ * a task's error rejects the iteration; a cancelled Future comes with its CancelledError as the
+ * value). Futures can be added while iterating with `add`.
  *
  * @example Handle results as they arrive
  * ```ts
@@ -195,7 +209,7 @@ export class AsCompleted<T = unknown> implements AsyncIterableIterator<Future<T>
 export function asCompleted<T>(
   futures: Iterable<Future<T>>,
   options: { withResults: true },
-): AsCompletedIterator<[Future<T>, T], T>;
+): AsCompletedIterator<CompletedPair<T>, T>;
 /**
  * Iterates the Futures themselves in the order they settle (finished or not: look at
  * `future.status`). Futures can be added while iterating with `add`.

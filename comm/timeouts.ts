@@ -74,6 +74,13 @@ export const CLIENT_GRACE = 30_000;
  */
 export const WORKERS_WAIT_TIMEOUT = 60_000;
 
+/**
+ * How long a task may wait in no-worker (no connected worker may run it: restricted to workers
+ * that are not there, or needing resources nobody has) before the scheduler warns about it:
+ * 5 s (the scheduler's `unrunnableWarning`).
+ */
+export const UNRUNNABLE_WARNING = 5_000;
+
 /** How long a scatter waits for a worker to hold its data when none is connected: 30 s. */
 export const SCATTER_WAIT_TIMEOUT = 30_000;
 

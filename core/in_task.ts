@@ -46,6 +46,8 @@ export interface ThreadHooks {
   rejoin(key: string): Promise<void>;
   /** Whether task `key` has seceded (and not rejoined). */
   seceded(key: string): boolean;
+  /** Records an event on the scheduler, under each topic (throws when `msg` cannot travel). */
+  logEvent(topics: string[], msg: unknown): void;
   /** The thread's Client, created by the first getClient() and reused (held here). */
   client?: unknown;
 }
@@ -66,6 +68,19 @@ export function installThreadHooks(hooks: ThreadHooks): void {
 export interface TaskWorker extends TaskWorkerInfo {
   /** The key of the task calling getWorker(). */
   readonly key: string;
+  /**
+   * Records an event (any encodable value) under a topic, or several, in the scheduler's event
+   * log, as `client.logEvent` does. As Dask's `Worker.log_event`: a plain-object `msg` gets
+   * `worker: <this worker's address>` (unless the topic is that address).
+   */
+  logEvent(topic: string | string[], msg: unknown): void;
+}
+
+/** Whether `v` is a plain object (`{...}`), the only kind of message an event's sender is added to. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** The hooks and the running task's key; throws a clear error outside a task. */
@@ -83,11 +98,25 @@ export function inTask(what: string): { hooks: ThreadHooks; key: string } {
 
 /**
  * The worker the calling task runs on: `address`, `name`, `nthreads`, `memoryLimit`,
- * `resources`, `schedulerAddress`, `thread` (the executor thread's index) and the task's `key`.
+ * `resources`, `schedulerAddress`, `thread` (the executor thread's index) and the task's `key`;
+ * `logEvent(topic, msg)` records an event in the scheduler's log, marked with this worker.
  */
 export function getWorker(): TaskWorker {
   const { hooks, key } = inTask("getWorker()");
-  return { ...hooks.worker, resources: { ...hooks.worker.resources }, key };
+  const address = hooks.worker.address;
+  return {
+    ...hooks.worker,
+    resources: { ...hooks.worker.resources },
+    key,
+    logEvent(topic: string | string[], msg: unknown): void {
+      const topics = typeof topic === "string" ? [topic] : [...topic];
+      if (!topics.every((t) => typeof t === "string")) {
+        throw new TypeError("an event topic must be a string");
+      }
+      const mark = isPlainObject(msg) && !(topics.length === 1 && topics[0] === address);
+      hooks.logEvent(topics, mark ? { ...msg, worker: address } : msg);
+    },
+  };
 }
 
 /**

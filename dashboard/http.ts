@@ -25,16 +25,18 @@ export function parseHostPort(address: string, defaultHost: string): [string, nu
 
 /**
  * Serves the dashboard routes. If the port is taken, another one is chosen and a warning
- * is logged (as Dask does).
+ * is logged (as Dask does). Listening on every interface (0.0.0.0, ::), the link shows
+ * `publicHost()`, a host others can reach (default 127.0.0.1).
  */
 export function serveDashboard(
   address: string,
   defaultHost: string,
   view: () => ClusterView,
   log: (line: string) => void,
+  publicHost: () => string = () => "127.0.0.1",
 ): Promise<HttpServer> {
   try {
-    return Promise.resolve(serve(address, defaultHost, view, log));
+    return Promise.resolve(serve(address, defaultHost, view, log, publicHost));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -45,6 +47,7 @@ function serve(
   defaultHost: string,
   view: () => ClusterView,
   log: (line: string) => void,
+  publicHost: () => string,
 ): HttpServer {
   const [host, port] = parseHostPort(address, defaultHost);
   const handler = (req: Request): Response => {
@@ -79,7 +82,7 @@ function serve(
         `Hosting the HTTP server on port ${server.addr.port} instead`,
     );
   }
-  const shown = host === "0.0.0.0" || host === "" ? "127.0.0.1" : host;
+  const shown = /^(0\.0\.0\.0|::|)$/.test(host) ? publicHost() : host;
   return {
     link: `http://${shown.includes(":") ? `[${shown}]` : shown}:${server.addr.port}/status`,
     port: server.addr.port,

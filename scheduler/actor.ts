@@ -22,7 +22,9 @@ import { Admission } from "./admission.ts";
 import { WorkerSessions } from "./worker_sessions.ts";
 import { ClientSessions, DEFAULT_CLIENT_GRACE } from "./client_sessions.ts";
 import { Router } from "./router.ts";
-import { SchedulerTimers } from "./timers.ts";
+import { SchedulerTimers, unrunnableCheckInterval } from "./timers.ts";
+import { UnrunnableWatch, warningLine } from "./unrunnable_watch.ts";
+import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { StimulusLog } from "../actor/stimulus_log.ts";
@@ -73,6 +75,7 @@ export class SchedulerActor {
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
+  readonly #unrunnable: UnrunnableWatch;
   readonly #hooks: ActorHooks;
   #stopping = false;
   readonly #mailbox: Mailbox<Stimulus> = new Mailbox<Stimulus>({
@@ -127,6 +130,9 @@ export class SchedulerActor {
       },
       exitStatusOf: (a: string) => hooks.exitStatusOf(a),
       changed: () => waits.changed(),
+      note: (line: string) => {
+        if (options.verbose) hooks.log(`[scheduler] ${line}`);
+      },
     };
     const workers = this.workers = new WorkerSessions(sessions);
     const clients = this.clients = new ClientSessions(sessions);
@@ -162,9 +168,12 @@ export class SchedulerActor {
     this.preloads.push(...new Set(options.preload ?? []));
     const cfg = state.config;
     const ttl = this.#workerTtl = options.workerTtl ?? DEFAULT_WORKER_TTL;
+    const warnAfter = options.unrunnableWarning ?? UNRUNNABLE_WARNING;
+    this.#unrunnable = new UnrunnableWatch(warnAfter);
     this.#timers = new SchedulerTimers(post, {
       balance: cfg.workStealing ? cfg.workStealingInterval : undefined,
       workerTtl: Number.isFinite(ttl) ? ttlCheckInterval(ttl) : undefined,
+      unrunnable: Number.isFinite(warnAfter) ? unrunnableCheckInterval(warnAfter) : undefined,
     }, release);
   }
 
@@ -223,6 +232,8 @@ export class SchedulerActor {
             return this.state.balance();
           case "worker-ttl":
             return this.workers.checkTtl(this.#workerTtl);
+          case "unrunnable":
+            return this.#warnUnrunnable();
           default:
             return unreachable(s.timer);
         }
@@ -253,6 +264,17 @@ export class SchedulerActor {
         return;
       default:
         unreachable(s);
+    }
+  }
+
+  /** Warns about the tasks that stayed unrunnable long enough (once each), in the log and events. */
+  #warnUnrunnable(): void {
+    const watch = this.#unrunnable;
+    if (this.state.unrunnable.size === 0 && watch.size === 0) return;
+    for (const w of watch.check(this.state, performance.now())) {
+      const line = warningLine(w);
+      this.#hooks.log(`[scheduler] ${line}`);
+      this.calls.schedulerEvent("unrunnable", line);
     }
   }
 

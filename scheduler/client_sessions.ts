@@ -40,6 +40,8 @@ export interface ClientSessionsHost {
   readonly release: TimerRelease;
   /** Runs a state change no peer asked for; false when it threw (logged, the scheduler fails). */
   guard(what: string, f: () => void): boolean;
+  /** An informational line for the scheduler's log (shown when it is verbose, as the CLI is). */
+  note(line: string): void;
 }
 
 /** The connected clients, and the dropped ones within their grace period. */
@@ -88,6 +90,7 @@ export class ClientSessions {
       host.post({ kind: "client-stalled", client: id, conn, stalled });
     });
     if (!resumed) host.calls.clientAdded(id);
+    host.note(resumed ? `Client ${id} reconnected` : `Receive client connection: ${id}`);
     conn.closed.then(() => host.post({ kind: "client-closed", client: id, conn }));
     const s: ClientMessage = { kind: "client-message", client: id, conn, msg: null };
     feedMessages(conn, s, host.post);
@@ -114,6 +117,10 @@ export class ClientSessions {
     if (this.conns.get(id) !== s.conn) return;
     this.conns.delete(id);
     if (this.#leaving.has(id) || host.closing || host.grace <= 0) return this.#gone(id);
+    host.note(
+      `Lost the connection to client ${id}; keeping what it wants for ${host.grace / 1000} s ` +
+        `for it to reconnect`,
+    );
     const timer = setTimeout(() => host.post({ kind: "grace-ended", client: id }), host.grace);
     host.release(timer);
     this.#dropped.set(id, timer);
@@ -127,6 +134,7 @@ export class ClientSessions {
   #gone(id: string): void {
     this.#dropped.delete(id);
     this.#leaving.delete(id);
+    this.host.note(`Remove client ${id}`);
     this.host.calls.clientGone(id);
     this.host.guard(`removing client ${id}`, () => this.host.state.removeClient(id));
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Connection } from "../comm/connection.ts";
+import type { WorkerInfo } from "../comm/protocol.ts";
 import type { SchedulerState } from "./state.ts";
 import { planRetire, resolveWorkers } from "./retire.ts";
 
@@ -48,14 +49,17 @@ export async function restartWorkers(host: LifecycleHost, timeout: number): Prom
 /**
  * Stops the named workers (addresses or names) gracefully: nothing new is placed on them, each
  * key only they hold is copied to a remaining worker, then they are told to close for good
- * (their nannies do not restart them). Resolves with the retired addresses once they left.
+ * (their nannies do not restart them). Resolves once they left with each one's info by address
+ * (Dask's `retire_workers` answer, which deployment tools read).
  */
 export async function retireWorkers(
   host: LifecycleHost,
   names: string[],
   timeout: number,
-): Promise<string[]> {
+): Promise<Record<string, WorkerInfo>> {
   const leaving = resolveWorkers(host.state, names);
+  const retired: Record<string, WorkerInfo> = {};
+  for (const ws of leaving) retired[ws.address] = ws.info;
   const plan = planRetire(host.state, leaving);
   await Promise.all([...plan].map(async ([address, who]) => {
     const conn = host.worker(address);
@@ -75,5 +79,5 @@ export async function retireWorkers(
     timeout,
     `workers ${addresses.join(", ")} to retire`,
   );
-  return addresses;
+  return retired;
 }

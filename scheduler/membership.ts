@@ -10,6 +10,7 @@ import { type TaskState, WorkerState } from "./task_state.ts";
 import type { GraphState, SchedulerExtension, SchedulerOp } from "./graph_state.ts";
 import type { ResourceQueue } from "./resources.ts";
 import type { TransitionEngine } from "./transitions.ts";
+import { killedWorker } from "./killed_worker.ts";
 
 /** The records membership reads and changes. */
 export type MembershipRecords = Pick<
@@ -89,13 +90,7 @@ export class Membership implements SchedulerExtension {
         ts.lastDeadWorker = address;
       }
       if (ts.suspicious > g.config.allowedFailures) {
-        ts.exception = {
-          name: "KilledWorker",
-          message: `Attempted to run task '${ts.key}' on ${ts.suspicious} different workers, ` +
-            `but all those workers died while running it. The last worker was ${address} ` +
-            `(${reason}). Look at that worker's log: the task may use too much memory or crash ` +
-            `the process.`,
-        };
+        ts.exception = killedWorker(ts, address, reason);
         ts.blame = ts;
         this.engine.recommendOne(ts, "erred");
       } else again.push(ts);

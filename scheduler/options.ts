@@ -33,4 +33,9 @@ export interface SchedulerOptions {
   clientGrace?: number;
   /** The name of its inproc:// address (default: a fresh one); a replacement reuses it. */
   inprocName?: string;
+  /**
+   * Warn (once per task) about a task no connected worker may run after it waited this long
+   * (ms; default 5 s; Infinity: never).
+   */
+  unrunnableWarning?: number;
 }

@@ -9,12 +9,22 @@ import type { SchedulerState } from "./state.ts";
 import type { WorkerState } from "./task_state.ts";
 import type { AcquirePlan } from "./replicas.ts";
 
+/** The worker with this address, else the one with this name. */
+export function workerNamed(
+  state: Pick<SchedulerState, "workers">,
+  name: string,
+): WorkerState | undefined {
+  const ws = state.workers.get(name);
+  if (ws) return ws;
+  for (const w of state.workers.values()) if (w.info.name === name) return w;
+  return undefined;
+}
+
 /** The workers named by address or name (unknown names are skipped), each once. */
 export function resolveWorkers(state: SchedulerState, names: Iterable<string>): WorkerState[] {
   const out = new Set<WorkerState>();
   for (const n of names) {
-    const ws = state.workers.get(n) ??
-      [...state.workers.values()].find((w) => w.info.name === n);
+    const ws = workerNamed(state, n);
     if (ws) out.add(ws);
   }
   return [...out];

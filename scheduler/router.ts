@@ -23,6 +23,8 @@ import { toEnvelope } from "../core/errors.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
 import type { StimulusLog } from "../actor/stimulus_log.ts";
+import type { WorkerState } from "./task_state.ts";
+import { workerNamed } from "./retire.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
@@ -42,8 +44,8 @@ export interface RouterHost {
   preload(urls: string[]): void;
   /** Restarts every worker; resolves once they are back. */
   restart(timeout: number): Promise<void>;
-  /** Retires workers (addresses or names); resolves with their addresses once they left. */
-  retire(names: string[], timeout: number): Promise<string[]>;
+  /** Retires workers (addresses or names); resolves with their infos once they left. */
+  retire(names: string[], timeout: number): Promise<Record<string, WorkerInfo>>;
   /** Resolves once `n` workers are connected. */
   waitForWorkers(n: number, timeout: number): Promise<void>;
   /** What each connected worker's log holds about `keys` (none from a worker that fails). */
@@ -85,6 +87,8 @@ export class Router {
           this.#calls.taskStream.push(m.k, address, m.start, m.stop, false);
         }
         return state.taskErred(address, m);
+      case "task-crashed":
+        return state.taskCrashed(address, m.k, m.reason);
       case "missing-data":
         return state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat":
@@ -100,6 +104,9 @@ export class Router {
       // in-task
       case "long-running":
         return state.longRunning(address, m.k);
+      case "log-event":
+        for (const topic of m.topics) this.#calls.log(topic, m.msg);
+        return;
       default:
         unreachable(m);
     }
@@ -146,8 +153,16 @@ export class Router {
       }
       case "has-what": {
         const hasWhat: Record<string, string[]> = {};
-        for (const ws of state.workers.values()) {
-          hasWhat[ws.address] = Array.from(ws.hasWhat, (ts) => ts.key);
+        const keys = (ws: WorkerState) => Array.from(ws.hasWhat, (ts) => ts.key);
+        if (m.workers === undefined) {
+          for (const ws of state.workers.values()) hasWhat[ws.address] = keys(ws);
+        } else {
+          // as Dask's: by address, names resolved; one nobody has holds nothing
+          for (const name of m.workers) {
+            const ws = workerNamed(state, name);
+            if (ws) hasWhat[ws.address] = keys(ws);
+            else hasWhat[name] = [];
+          }
         }
         conn.send({ op: "has-what-reply", id: m.id, hasWhat });
         return;
@@ -190,8 +205,14 @@ export class Router {
       // fault tolerance
       case "restart":
         return ack(conn, m.id, host.restart(m.timeout));
-      case "retire-workers":
-        return ack(conn, m.id, host.retire(m.workers, WORKERS_WAIT_TIMEOUT));
+      case "retire-workers": {
+        const id = m.id;
+        host.retire(m.workers, WORKERS_WAIT_TIMEOUT).then(
+          (workers) => conn.send({ op: "retire-workers-reply", id, workers }),
+          (e) => conn.send({ op: "retire-workers-reply", id, workers: {}, e: toEnvelope(e) }),
+        );
+        return;
+      }
       case "worker-exited":
         return host.workers.reportExit(m.address, m.how);
       default:

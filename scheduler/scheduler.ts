@@ -4,9 +4,10 @@
  * are stimuli too.
  */
 import { listenTcp } from "../comm/tcp_listener.ts";
-import { advertisedAddress } from "../comm/contact_address.ts";
+import { advertisedAddress, parseContactAddress, reachableHost } from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
+import type { WorkerInfo } from "../comm/protocol.ts";
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
 import { clusterView } from "./view.ts";
@@ -100,6 +101,11 @@ export class Scheduler {
           options.host ?? "127.0.0.1",
           () => s.view(),
           s.#log,
+          // on every interface: shown on the host the scheduler's address names
+          () =>
+            options.contactAddress === undefined
+              ? reachableHost()
+              : parseContactAddress(options.contactAddress).host,
         );
         s.dashboardLink = s.#http.link;
         if (options.keepAlive === false) s.#http.unref();
@@ -133,11 +139,11 @@ export class Scheduler {
     return done.promise;
   }
 
-  /** Retires workers gracefully, their data moved to peers first. */
+  /** Retires workers gracefully, their data moved to peers first; resolves with their addresses. */
   retireWorkers(names: string[], timeout = WORKERS_WAIT_TIMEOUT): Promise<string[]> {
-    const done = Promise.withResolvers<string[]>();
+    const done = Promise.withResolvers<Record<string, WorkerInfo>>();
     this.actor.receive({ kind: "retire-workers", names, timeout, done });
-    return done.promise;
+    return done.promise.then((retired) => Object.keys(retired));
   }
 
   /** Resolves once at least `n` workers are connected; rejects with TimeoutError after `timeout`. */

@@ -221,6 +221,12 @@ export class SchedulerState {
     this.#validated();
   }
 
+  /** A worker's thread died while task `k` ran there: counted as a worker death. */
+  taskCrashed(address: string, k: string, how: string): void {
+    this.#reports.taskCrashed(address, k, how);
+    this.#validated();
+  }
+
   /** A worker's task seceded: it holds no slot and counts in no occupancy until it ends. */
   longRunning(address: string, k: string): void {
     this.#reports.longRunning(address, k);

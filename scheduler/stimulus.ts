@@ -8,7 +8,7 @@
  * @module
  */
 import type { Connection } from "../comm/connection.ts";
-import type { Hello, Message, Welcome } from "../comm/protocol.ts";
+import type { Hello, Message, Welcome, WorkerInfo } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
 
 /** A message from a worker. Hot path: a connection reuses one such object for every message. */
@@ -70,8 +70,11 @@ export interface ClientStalled {
   stalled: boolean;
 }
 
-/** The scheduler's timers: work stealing's balancing pass, the worker time-to-live check. */
-export type TimerName = "balance" | "worker-ttl";
+/**
+ * The scheduler's timers: work stealing's balancing pass, the worker time-to-live check, the
+ * check for tasks no worker may run.
+ */
+export type TimerName = "balance" | "worker-ttl" | "unrunnable";
 
 /** A timer fired. */
 export interface Tick {
@@ -141,7 +144,7 @@ export interface RetireCall {
   kind: "retire-workers";
   names: string[];
   timeout: number;
-  done: PromiseWithResolvers<string[]>;
+  done: PromiseWithResolvers<Record<string, WorkerInfo>>;
 }
 
 /** `scheduler.waitForWorkers(n, timeout)`. */

@@ -1,5 +1,6 @@
 /**
- * The scheduler's timers: work stealing's balancing pass and the worker time-to-live check.
+ * The scheduler's timers: work stealing's balancing pass, the worker time-to-live check, and the
+ * check for tasks that stay unrunnable (unrunnable_watch.ts).
  * A timer changes nothing itself: it sends the actor a `tick` stimulus, handled like any other
  * input.
  *
@@ -12,11 +13,19 @@ import type { Tick } from "./stimulus.ts";
 export const BALANCE_TICK: Tick = Object.freeze({ kind: "tick", timer: "balance" });
 /** The tick of the worker time-to-live check. */
 export const TTL_TICK: Tick = Object.freeze({ kind: "tick", timer: "worker-ttl" });
+/** The tick of the check for tasks no worker may run. */
+export const UNRUNNABLE_TICK: Tick = Object.freeze({ kind: "tick", timer: "unrunnable" });
 
 /** How often each timer fires (ms); an absent one does not run. */
 export interface TimerPeriods {
   balance?: number;
   workerTtl?: number;
+  unrunnable?: number;
+}
+
+/** How often to look for tasks that stay unrunnable, to warn about them `after` ms: ≤ 1 s. */
+export function unrunnableCheckInterval(after: number): number {
+  return Math.max(10, Math.min(1000, after / 4));
 }
 
 /** The running timers. */
@@ -30,6 +39,9 @@ export class SchedulerTimers {
     }
     if (periods.workerTtl !== undefined) {
       this.#intervals.push(setInterval(() => post(TTL_TICK), periods.workerTtl));
+    }
+    if (periods.unrunnable !== undefined) {
+      this.#intervals.push(setInterval(() => post(UNRUNNABLE_TICK), periods.unrunnable));
     }
     for (const t of this.#intervals) release(t);
   }

@@ -1,7 +1,8 @@
 /**
  * What workers report about their tasks: one finished (processing → memory, its dependents may
- * become ready), one raised (retried while retries last, else erred), one seceded (it holds no
- * slot any more), or an input could not be fetched from its holder. Pure: no I/O, no timers.
+ * become ready), one raised (retried while retries last, else erred), one's thread died under
+ * it (counted as a worker death: run again, or KilledWorker), one seceded (it holds no slot any
+ * more), or an input could not be fetched from its holder. Pure: no I/O, no timers.
  */
 import type { TaskErred, TaskFinished } from "../comm/protocol.ts";
 import { SmallSet } from "./small_set.ts";
@@ -13,10 +14,12 @@ import {
 } from "./graph_state.ts";
 import type { Assignment } from "./assignment.ts";
 import type { TransitionEngine } from "./transitions.ts";
+import { countDeath } from "./killed_worker.ts";
 
 /** The records the reports read and change. */
 export type ReportRecords = Pick<
   GraphState,
+  | "config"
   | "count"
   | "durations"
   | "needed"
@@ -41,6 +44,7 @@ export class WorkerReports implements SchedulerExtension {
   readonly handles: readonly SchedulerOp[] = [
     "task-finished",
     "task-erred",
+    "task-crashed",
     "long-running",
     "missing-data",
   ];
@@ -114,6 +118,22 @@ export class WorkerReports implements SchedulerExtension {
       ts.blame = ts;
       this.engine.recommendOne(ts, "erred");
     }
+    this.engine.run();
+  }
+
+  /**
+   * A worker's thread died while task `k` ran there (`how`): as when a worker dies under a task,
+   * it is suspicious; it runs again, or errs with KilledWorker past `allowedFailures`.
+   */
+  taskCrashed(address: string, k: string, how: string): void {
+    const g = this.records;
+    const ts = g.tasks.get(k);
+    const ws = g.workers.get(address);
+    if (!ts || !ws || ts.state !== "processing" || ts.processingOn !== ws) return;
+    this.engine.stopProcessing(ts, false);
+    if (countDeath(ts, address, how, g.config.allowedFailures)) {
+      this.engine.recommendOne(ts, "erred");
+    } else this.engine.recommendOne(ts, g.needed(ts) ? "waiting" : "forgotten");
     this.engine.run();
   }
 

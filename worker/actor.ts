@@ -172,6 +172,9 @@ export class WorkerActor {
         return this.#state!.secede(s.key);
       case "rejoined":
         return this.#state!.rejoin(s.key);
+      case "log-event":
+        this.#scheduler?.send({ op: "log-event", topics: s.topics, msg: s.msg });
+        return;
       case "close":
         this.#closing = true;
         clearInterval(this.#heartbeat);

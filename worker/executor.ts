@@ -4,7 +4,8 @@
  * Tasks queue here and go to the thread with the fewest in flight while it has fewer than
  * `pipelineDepth`, so a thread never waits a round trip for its next task. All tasks handed to
  * a thread within one tick travel in one postMessage; its outcomes come back in batches. A
- * thread that dies is replaced and the tasks it had in flight are reported as errors. Each
+ * thread that dies is replaced: the tasks it had begun are reported `crashed` (the scheduler
+ * counts that as a worker death, not as the task's error), those it never began run again. Each
  * thread's Web Worker and its tasks in flight are a Slot (thread_slot.ts).
  */
 import { DtaskError, toEnvelope } from "../core/errors.ts";
@@ -18,6 +19,7 @@ import {
   type ThreadErrorInfo,
 } from "./task_run.ts";
 import { Slot } from "./thread_slot.ts";
+import { Payload } from "../comm/serialize.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
 
@@ -45,6 +47,8 @@ export interface ExecutorOptions {
   onRejoin?: (key: string) => void;
   /** Modules every thread imports before it runs tasks. */
   preload?: string[];
+  /** A task logged an event (getWorker().logEvent) for the scheduler's event log. */
+  onLogEvent?: (topics: string[], msg: Payload) => void;
 }
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
@@ -237,6 +241,9 @@ export class Executor {
         if (this.#opts.onRejoin) this.#opts.onRejoin(msg.key);
         else this.rejoined(msg.key);
         return;
+      case "log-event":
+        this.#opts.onLogEvent?.(msg.topics, new Payload(msg.msg[0], msg.msg[1]));
+        return;
     }
   }
 
@@ -247,14 +254,29 @@ export class Executor {
     this.#dispatch();
   }
 
-  /** Replaces a dead thread; its tasks in flight become error outcomes. */
+  /**
+   * Replaces a dead thread. The tasks it had begun come back `crashed` (one of them killed it);
+   * those it never began go back to the head of the queue.
+   */
   #crash(slot: Slot, reason: string): void {
     if (this.#closed) return;
     slot.stop();
-    const lost = this.#drain(
-      slot,
-      `thread ${slot.index} crashed and was restarted (${reason})`,
-    );
+    const { begun, unbegun } = slot.takeCrashed();
+    this.#inflight -= begun.length + unbegun.length;
+    if (unbegun.length) this.#queue.splice(this.#qhead, 0, ...unbegun);
+    const died = `thread ${slot.index} died: ${reason}`;
+    const t = now();
+    const lost: TaskOutcome[] = begun.map((run) => ({
+      key: run.key,
+      ok: false,
+      error: toEnvelope(
+        new DtaskError(`${died}; it was restarted, and task ${run.key} was running on it`),
+      ),
+      crashed: died,
+      start: t,
+      stop: t,
+      thread: slot.index,
+    }));
     if (!slot.ready && ++slot.earlyCrashes >= MAX_EARLY_CRASHES) {
       const why = `thread ${slot.index} failed to start ${slot.earlyCrashes} times: ${reason}`;
       lost.push(...this.#break(why));

@@ -1,7 +1,8 @@
 /**
  * The worker command line: `deno run -A jsr:@x/dtask/worker tcp://host:8786 [options]`.
  * By default it is the nanny of the worker processes it starts (`--no-nanny`: one worker in
- * this process).
+ * this process). It says, as Dask's does, where it connects, where each worker listens (again
+ * after a restart), and why a worker or the command stops.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { configArgs } from "./config.ts";
+import { STOP_LINES_ENV } from "./stop_reason.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
@@ -67,19 +69,19 @@ export function resolvePreload(s: string): string {
 /** Runs the worker CLI with `args`; resolves with its exit code once it has stopped. */
 export async function main(args: string[]): Promise<number> {
   // listening from the start: a signal during start-up stops it too
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
-  const onSignal = () => stop();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const { promise: signalled, resolve: stop } = Promise.withResolvers<Deno.Signal>();
+  const onInt = () => stop("SIGINT"), onTerm = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
   try {
-    return await run(args, stopped);
+    return await run(args, signalled);
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
   }
 }
 
-async function run(args: string[], stopped: Promise<void>): Promise<number> {
+async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -182,21 +184,37 @@ async function run(args: string[], stopped: Promise<void>): Promise<number> {
       p.finally(() => reports.delete(p));
     });
   };
+  console.log(`Waiting to connect to ${scheduler}`);
+  // worker processes say why they stopped when their scheduler ended them (on stderr)
+  if (!values["no-nanny"]) Deno.env.set(STOP_LINES_ENV, "1");
   const keepers = Array.from({ length: nworkers }, (_, i) => {
     const name = nameOf(i);
+    const label = name ?? `${i}`;
+    // the first start says where it listens; every later one (a restart) where it listens now
+    let started = false;
+    const announce = (address: string, pid?: number) => {
+      const at = `${address}${pid ? ` (pid ${pid})` : ""}`;
+      console.log(started ? `Worker ${label} restarted at ${at}` : `Worker at: ${at}`);
+      started = true;
+    };
     return new WorkerKeeper({
-      name: name ?? `${i}`,
+      name: label,
       scheduler,
       deathTimeout,
       log: (line) => console.error(line),
-      onStarted: (w) => console.log(`Worker at: ${w.address}${w.pid ? ` (pid ${w.pid})` : ""}`),
+      onStarted: (w) => announce(w.address, w.pid),
       start: values["no-nanny"]
         ? (budget) => startInProcess({ ...common, name }, budget)
-        : (budget) => startNanny({ ...common, name, config, onStarted }, budget),
+        : (budget) =>
+          startNanny({ ...common, name, config, onStarted, onRenewed: announce }, budget),
     });
   });
   // it ends when every worker has ended for good (retired, the scheduler closed or gone)
-  await Promise.race([stopped, Promise.all(keepers.map((k) => k.outcome))]);
+  const signal = await Promise.race([
+    signalled,
+    Promise.all(keepers.map((k) => k.outcome)).then(() => null),
+  ]);
+  if (signal) console.error(`Stopping: signal ${signal}`);
   stopping = true;
   const outcomes: KeeperOutcome[] = await Promise.all(keepers.map((k) => k.stop()));
   // reports in flight get a moment: the scheduler may be gone (best effort)

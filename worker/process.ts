@@ -2,11 +2,13 @@
  * The entry point of a worker process started by a nanny. Prints one JSON line with its
  * address once registered, and exits when the scheduler is gone, on SIGTERM/SIGINT, or when
  * its stdin closes (its parent died: Deno has no parent-death signal). The auth token comes in
- * the environment (DTASK_AUTH_TOKEN), never on the command line.
+ * the environment (DTASK_AUTH_TOKEN), never on the command line. Started by the worker command
+ * line, it says on stderr why it stopped when its scheduler ended it (stop_reason.ts).
  */
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { STOP_LINES_ENV, stoppedLine } from "./stop_reason.ts";
 import { TimeoutError } from "../core/errors.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT,
@@ -64,7 +66,10 @@ const worker = await Worker.start({
   Deno.exit(1);
 });
 
+/** Why this process stopped the worker itself (a signal, its parent gone): its nanny knows. */
+let ownReason: string | undefined;
 const stop = (why: string) => {
+  ownReason ??= why;
   void worker.close(why);
 };
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
@@ -84,5 +89,9 @@ await Deno.stdout.write(
 void worker.closeStarted.then(() => {
   Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), STOP_GRACE));
 });
-await worker.closed;
+const reason = await worker.closed;
+if (reason !== ownReason && Deno.env.get(STOP_LINES_ENV) === "1") {
+  const line = stoppedLine(worker.name, worker.address, reason);
+  if (line) console.error(line);
+}
 Deno.exit(worker.exitCode);

@@ -7,6 +7,7 @@ import { NO_RECORDING, type TransitionRecorder } from "../core/transition_record
 import type {
   ComputeTask,
   FunctionDef,
+  TaskCrashed,
   TaskErred,
   TaskFinished,
   WorkerToScheduler,
@@ -231,10 +232,13 @@ export class WorkerStateMachine {
     this.gotData(worker, asked, {});
   }
 
-  /** The executor settled a task. */
+  /**
+   * The executor settled a task. An outcome `crashed` (its thread died while it ran) goes to the
+   * scheduler as `task-crashed`, which counts it as a worker death, not as the task's error.
+   */
   taskDone(
     key: string,
-    outcome: { ok: true; value: Payload } | { ok: false; error: ErrorEnvelope },
+    outcome: { ok: true; value: Payload } | { ok: false; error: ErrorEnvelope; crashed?: string },
     start: number,
     stop: number,
   ): void {
@@ -256,7 +260,9 @@ export class WorkerStateMachine {
       ts.state = "error";
       this.record.transition(key, "executing", "error");
       this.#releaseDeps(ts);
-      const msg: TaskErred = { op: "task-erred", k: key, e: outcome.error, start, stop };
+      const msg: TaskErred | TaskCrashed = outcome.crashed === undefined
+        ? { op: "task-erred", k: key, e: outcome.error, start, stop }
+        : { op: "task-crashed", k: key, reason: outcome.crashed };
       this.out.scheduler(msg);
       this.tasks.delete(key);
     }

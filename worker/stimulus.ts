@@ -108,6 +108,13 @@ export interface Rejoined {
   key: string;
 }
 
+/** A task logged an event (getWorker().logEvent): it goes to the scheduler's event log. */
+export interface TaskEvent {
+  kind: "log-event";
+  topics: string[];
+  msg: Payload;
+}
+
 /** `worker.close()` begins: timers stop, nothing more is taken in. */
 export interface CloseBegins {
   kind: "close";
@@ -129,6 +136,7 @@ export type WorkerStimulus =
   | Outcomes
   | Seceded
   | Rejoined
+  | TaskEvent
   | CloseBegins;
 
 /** The heartbeat's tick (one object: a tick allocates nothing). */

@@ -33,10 +33,22 @@ export interface FunctionText {
   site?: string;
 }
 
-/** How a task ended; start/stop are epoch ms; thread is the thread's index (-1: none ran it). */
+/**
+ * How a task ended; start/stop are epoch ms; thread is the thread's index (-1: none ran it).
+ * `crashed` says why, when its thread died while it ran: not the task's own error, but what
+ * Dask counts when a task's worker dies (the scheduler runs it again, up to `allowedFailures`).
+ */
 export type TaskOutcome =
   | { key: string; ok: true; value: Payload; start: number; stop: number; thread: number }
-  | { key: string; ok: false; error: ErrorEnvelope; start: number; stop: number; thread: number };
+  | {
+    key: string;
+    ok: false;
+    error: ErrorEnvelope;
+    start: number;
+    stop: number;
+    thread: number;
+    crashed?: string;
+  };
 
 /** A stray error or rejection a thread caught outside any task's try/catch. */
 export interface ThreadErrorInfo {

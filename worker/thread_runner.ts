@@ -13,6 +13,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
+import { encodeValue } from "../comm/serialize.ts";
 import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 
@@ -41,6 +42,8 @@ export class ThreadRunner {
   /** The context of each task's code, across its awaits. */
   #als = new AsyncLocalStorage<InTaskContext>();
   #secession: Secession;
+  /** Tasks begun, shared with the executor (which reads it when this thread dies). */
+  #begun: Int32Array | undefined;
 
   constructor(post: PostToExecutor) {
     this.#post = post;
@@ -70,6 +73,7 @@ export class ThreadRunner {
       case "init":
         this.#thread = msg.thread;
         this.#silence = msg.silenceLogs;
+        this.#begun = msg.begun;
         if (msg.worker) this.#install(msg.worker, msg.authToken);
         return;
       case "rejoined":
@@ -106,7 +110,19 @@ export class ThreadRunner {
       secede: (key) => this.#secede(key),
       rejoin: (key) => this.#secession.rejoin(key),
       seceded: (key) => this.#secession.seceded.has(key),
+      logEvent: (topics, msg) => this.#logEvent(topics, msg),
     });
+  }
+
+  /** An event for the scheduler's log: encoded here, so a value that cannot travel throws. */
+  #logEvent(topics: string[], msg: unknown): void {
+    const p = encodeValue(msg, { path: "event message" });
+    // copies: a view would post its whole buffer, and the caller keeps its own
+    const header = p.header.slice(), frames = p.frames.map((f) => f.slice());
+    this.#post({ op: "log-event", topics, msg: [header, frames] }, [
+      header.buffer,
+      ...frames.map((f) => f.buffer),
+    ]);
   }
 
   /** Runs queued tasks in order until one holds the thread or none is left. */
@@ -141,6 +157,7 @@ export class ThreadRunner {
   /** Runs the next task; true when it holds the thread (async, and it has not seceded). */
   #runNext(): boolean {
     const t = this.#take();
+    if (this.#begun) Atomics.add(this.#begun, 0, 1);
     const start = now();
     let fn: TaskLabel = { name: t.n ?? "" };
     let result: unknown;

@@ -1,7 +1,7 @@
 /**
  * One thread of an executor's pool: its Web Worker, the tasks in flight on it (in the order it
- * runs and reports them), the tasks to post to it in the next message, and the function
- * sources it has been sent.
+ * got them, and how many of them it has begun), the tasks to post to it in the next message, and
+ * the function sources it has been sent.
  *
  * @module
  */
@@ -45,37 +45,44 @@ export interface SlotStart {
   events: SlotEvents;
 }
 
+/** A task in flight on a thread: its run, and its place in the order the thread got them. */
+interface InFlight {
+  run: TaskRun;
+  seq: number;
+}
+
+/** The tasks in flight on a thread that died: those it had begun, and those it never did. */
+export interface CrashedTasks {
+  begun: TaskRun[];
+  unbegun: TaskRun[];
+}
+
 /** One thread of the pool. */
 export class Slot {
   worker!: Worker;
   /** Function hashes this thread has been sent. */
   known = new Set<string>();
-  /** Keys in flight, in the order the thread runs them (it reports in that order). */
-  keys: string[] = [];
-  head = 0;
+  /** Tasks in flight by key, in the order the thread got them (and begins them). */
+  readonly tasks = new Map<string, InFlight>();
   pending: WireTask[] = [];
   transfer: Transferable[] = [];
   ready = false;
   earlyCrashes = 0;
   /** Seceded tasks still running there: they hold no room in its pipeline. */
   detached = new Set<string>();
+  /** Tasks handed to this thread since it started: the next one's `seq`. */
+  #sent = 0;
+  /**
+   * How many tasks the thread has begun, counted by the thread itself in shared memory: when it
+   * dies, the tasks it never began are not to blame.
+   */
+  #begun = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(readonly index: number) {}
 
   /** Tasks in flight that hold room in its pipeline. */
   get inflight(): number {
-    return this.keys.length - this.head - this.detached.size;
-  }
-
-  /** The oldest key in flight, taken off (its outcome came, or it is lost). */
-  shiftKey(): string | undefined {
-    if (this.head >= this.keys.length) return undefined;
-    const k = this.keys[this.head++];
-    if (this.head === this.keys.length) {
-      this.keys.length = 0;
-      this.head = 0;
-    }
-    return k;
+    return this.tasks.size - this.detached.size;
   }
 
   /** Starts (or restarts) its Web Worker. */
@@ -84,6 +91,8 @@ export class Slot {
     this.worker = w;
     this.known.clear();
     this.ready = false;
+    this.#sent = 0;
+    this.#begun = new Int32Array(new SharedArrayBuffer(4));
     w.onmessage = (e: MessageEvent<FromThread>) => {
       if (this.worker === w) o.events.receive(e.data);
     };
@@ -94,7 +103,7 @@ export class Slot {
     w.onmessageerror = () => {
       if (this.worker === w) o.events.crash("a message from it could not be read");
     };
-    w.postMessage(o.init);
+    w.postMessage({ ...o.init, begun: this.#begun });
     this.detached.clear();
     if (o.preloads.length) {
       w.postMessage({ op: "preload", urls: o.preloads } satisfies ToThread);
@@ -133,7 +142,7 @@ export class Slot {
       wire.d = d;
     }
     this.pending.push(wire);
-    this.keys.push(task.key);
+    this.tasks.set(task.key, { run: task, seq: this.#sent++ });
   }
 
   /** Posts the pending tasks in one message. */
@@ -151,7 +160,7 @@ export class Slot {
     const batch: TaskOutcome[] = new Array(wire.length);
     for (let i = 0; i < wire.length; i++) {
       const o = wire[i];
-      this.shiftKey();
+      this.tasks.delete(o.k);
       this.detached.delete(o.k);
       batch[i] = o.v !== undefined
         ? {
@@ -171,13 +180,34 @@ export class Slot {
   drain(why: string): TaskOutcome[] {
     const t = now();
     const lost: TaskOutcome[] = [];
-    for (let k = this.shiftKey(); k !== undefined; k = this.shiftKey()) {
+    for (const k of this.tasks.keys()) {
       const error = toEnvelope(new DtaskError(`${why}; task ${k} was running or queued on it`));
       lost.push({ key: k, ok: false, error, start: t, stop: t, thread: this.index });
     }
+    this.#clear();
+    return lost;
+  }
+
+  /**
+   * Its thread died: takes its tasks in flight off it, split into those the thread had begun
+   * (one of them killed it) and those it never began. When a thread that was ready began none
+   * of them, the oldest is counted as begun, so a thread that keeps dying blames someone.
+   */
+  takeCrashed(): CrashedTasks {
+    const n = Atomics.load(this.#begun, 0);
+    const out: CrashedTasks = { begun: [], unbegun: [] };
+    for (const { run, seq } of this.tasks.values()) (seq < n ? out.begun : out.unbegun).push(run);
+    if (out.begun.length === 0 && out.unbegun.length > 0 && this.ready) {
+      out.begun.push(out.unbegun.shift()!);
+    }
+    this.#clear();
+    return out;
+  }
+
+  #clear(): void {
+    this.tasks.clear();
     this.detached.clear();
     this.pending = [];
     this.transfer = [];
-    return lost;
   }
 }

@@ -200,6 +200,7 @@ export class Worker {
       // results of the threads enter the actor as stimuli: one per batch of outcomes
       onSecede: (key) => post({ kind: "seceded", key }),
       onRejoin: (key) => post({ kind: "rejoined", key }),
+      onLogEvent: (topics, msg) => post({ kind: "log-event", topics, msg }),
       onOutcomes: (batch) => post({ kind: "outcomes", batch }),
     });
     post({ kind: "registered", transport, executor });

@@ -81,10 +81,11 @@ export interface WhoHas {
   keys: string[];
 }
 
-/** Which keys does each worker hold? */
+/** Which keys does each worker hold (of `workers`, addresses or names, when given)? */
 export interface HasWhat {
   op: "has-what";
   id: number;
+  workers?: string[];
 }
 
 /** Answer once at least `n` workers are connected, or after `timeout` ms with an error. */
@@ -223,6 +224,14 @@ export interface HasWhatReply {
   hasWhat: Record<string, string[]>;
 }
 
+/** Reply to `retire-workers`: each retired worker's info by address, or the error `e`. */
+export interface RetireWorkersReply {
+  op: "retire-workers-reply";
+  id: number;
+  workers: Record<string, WorkerInfo>;
+  e?: ErrorEnvelope;
+}
+
 /** Reply to `wait-for-workers`: how many there are, and an error when too few came in time. */
 export interface WaitForWorkersReply {
   op: "wait-for-workers-reply";
@@ -280,7 +289,7 @@ export interface ClientRequestReplies extends ClusterCallReplies {
   "wait-for-workers": WaitForWorkersReply;
   scatter: ScatterPlan;
   restart: Ack;
-  "retire-workers": Ack;
+  "retire-workers": RetireWorkersReply;
   story: StoryReply;
 }
 
@@ -293,6 +302,7 @@ export type SchedulerToClient =
   | WhoHasReply
   | HasWhatReply
   | WaitForWorkersReply
+  | RetireWorkersReply
   | ScatterPlan
   | SchedulerClosing
   | StoryReply
@@ -317,7 +327,10 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!isNum(m.id)) return "id";
     return strs(m.keys) ? null : "keys";
   }),
-  "has-what": request<HasWhat, HasWhatReply>("has-what-reply", (m) => isNum(m.id) ? null : "id"),
+  "has-what": request<HasWhat, HasWhatReply>("has-what-reply", (m) => {
+    if (!isNum(m.id)) return "id";
+    return opt(m.workers, strs) ? null : "workers";
+  }),
   "wait-for-workers": request<WaitForWorkers, WaitForWorkersReply>(
     "wait-for-workers-reply",
     (m) => {
@@ -352,7 +365,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!isNum(m.id)) return "id";
     return isSize(m.timeout) ? null : "timeout";
   }),
-  "retire-workers": request<RetireWorkers, Ack>("ack", (m) => {
+  "retire-workers": request<RetireWorkers, RetireWorkersReply>("retire-workers-reply", (m) => {
     if (!isNum(m.id)) return "id";
     return strs(m.workers) ? null : "workers";
   }),
@@ -397,6 +410,11 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
     if (!isNum(m.id)) return "id";
     if (!isNat(m.n)) return "n";
     return optStr(m.error) ? null : "error";
+  }),
+  "retire-workers-reply": message<RetireWorkersReply>((m) => {
+    if (!isNum(m.id)) return "id";
+    if (!values(m.workers, isWorkerInfo)) return "workers";
+    return optEnvelope(m.e) ? null : "e";
   }),
   "scatter-plan": message<ScatterPlan>((m) => {
     if (!isNum(m.id)) return "id";

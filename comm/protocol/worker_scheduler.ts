@@ -23,6 +23,7 @@ import { type Ack, type FunctionDef, isFunctionDef } from "./common.ts";
 import {
   CLUSTER_CALL_REPLIES,
   CLUSTER_CALL_REQUESTS,
+  type LogEvent,
   type Run,
   type RunReply,
 } from "./cluster_calls.ts";
@@ -123,6 +124,17 @@ export interface TaskErred {
   stop: number;
 }
 
+/**
+ * A task's thread died while it ran (it called Deno.exit, or crashed the thread): the scheduler
+ * counts it as Dask counts a task whose worker died (suspicious; run again, or KilledWorker).
+ */
+export interface TaskCrashed {
+  op: "task-crashed";
+  k: string;
+  /** What happened, e.g. "thread 0 died: the thread exited (Deno.exit?)". */
+  reason: string;
+}
+
 /** A worker could not get a dependency from any holder. */
 export interface MissingData {
   op: "missing-data";
@@ -187,13 +199,15 @@ export interface SchedulerRequestReplies {
 export type WorkerToScheduler =
   | TaskFinished
   | TaskErred
+  | TaskCrashed
   | MissingData
   | Heartbeat
   | RunReply
   | AcquireReplicasReply
   | StealResponse
   | LongRunning
-  | WorkerStoryReply;
+  | WorkerStoryReply
+  | LogEvent;
 
 /** What the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestReplies> = {
@@ -256,6 +270,10 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isNum(m.start)) return "start";
     return isNum(m.stop) ? null : "stop";
   }),
+  "task-crashed": message<TaskCrashed>((m) => {
+    if (!isStr(m.k)) return "k";
+    return isStr(m.reason) ? null : "reason";
+  }),
   "missing-data": message<MissingData>((m) => {
     if (!isStr(m.k)) return "k";
     if (!isStr(m.key)) return "key";
@@ -281,6 +299,8 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isNum(m.id)) return "id";
     return each(m.events, isStoryEvent) ? null : "events";
   }),
+  // a task's getWorker().logEvent: the client's message, sent by the worker it runs on
+  "log-event": CLUSTER_CALL_REQUESTS["log-event"],
 };
 
 /** Ops the scheduler may send a worker. */

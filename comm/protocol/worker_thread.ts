@@ -47,6 +47,8 @@ export type ToThread =
     /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
     worker?: TaskWorkerInfo;
     authToken?: string;
+    /** Shared with the executor: the thread adds 1 as it begins each task. */
+    begun?: Int32Array;
   }
   | { op: "run"; tasks: WireTask[] }
   /** A seceded task may take a thread slot again (it asked with `rejoin`). */
@@ -64,4 +66,6 @@ export type FromThread =
   /** A running task gave its thread slot back (secede()). */
   | { op: "secede"; key: string }
   /** A seceded task asks for a thread slot again (rejoin()). */
-  | { op: "rejoin"; key: string };
+  | { op: "rejoin"; key: string }
+  /** A task logged an event (getWorker().logEvent): topics and the encoded message. */
+  | { op: "log-event"; topics: string[]; msg: [Uint8Array, Uint8Array[]] };

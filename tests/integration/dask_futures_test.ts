@@ -272,8 +272,9 @@ Deno.test("dask §5.1 futures basics", async (t) => {
     assert.ok(!ac.isEmpty());
     const seen: Future<number>[] = [];
     let added = false;
-    for await (const f of ac) {
-      seen.push(f);
+    // (TypeScript may type `for await` items as awaited; the iterator yields the Futures)
+    for await (const f of ac as AsyncIterable<unknown>) {
+      seen.push(f as Future<number>);
       if (!added) { // new futures added while iterating are yielded too
         added = true;
         for (const g of c.map(inc, [5, 6, 7, 8, 9])) ac.add(g);

@@ -1,7 +1,15 @@
 // The rest of the futures API through the public API: wait, asCompleted, addDoneCallback and
 // the options of client.with (key, pure, retries, workers, allowOtherWorkers, priority).
 import assert from "node:assert/strict";
-import { asCompleted, CancelledError, Client, type Future, TimeoutError, wait } from "../../mod.ts";
+import {
+  asCompleted,
+  CancelledError,
+  Client,
+  type CompletedPair,
+  type Future,
+  TimeoutError,
+  wait,
+} from "../../mod.ts";
 import { blockUntil, gate, miniCluster } from "./graph_fixtures.ts";
 import { until } from "./helpers.ts";
 import { schedulerState } from "../../scheduler/internals.ts";
@@ -69,7 +77,7 @@ Deno.test("asCompleted withResults gives [future, value], raises on error; cance
   await using g = await gate();
   await using client = await Client.connect(c.s.address);
   const xs = client.map(inc, [10, 20]);
-  const pairs: [Future<number>, number][] = [];
+  const pairs: CompletedPair<number>[] = [];
   for await (const p of asCompleted(xs, { withResults: true })) pairs.push(p);
   assert.deepEqual(pairs.map(([, v]) => v).sort(), [11, 21]);
   const bad = client.submit((x: number) => {

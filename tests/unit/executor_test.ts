@@ -464,34 +464,51 @@ Deno.test("close() is idempotent and drops tasks in flight", async () => {
   assert.equal(h.outcomes.size, 0);
 });
 
-Deno.test("a thread that closes itself is replaced and its tasks fail", async () => {
+/** Why a task's thread died under it (its outcome's `crashed`), or undefined. */
+function crashOf(o: TaskOutcome): string | undefined {
+  return o.ok ? undefined : o.crashed;
+}
+
+Deno.test("a thread that closes itself is replaced: its task is reported crashed, the one queued behind it runs", async () => {
   await withHarness({ nthreads: 1, pipelineDepth: 2 }, async (h) => {
     const closeThread = () => {
       (globalThis as unknown as { close(): void }).close();
       return "unreachable?";
     };
     const bystander = () => "bystander";
-    const outs = await h.run(task(closeThread), task(bystander));
-    for (const o of outs) {
-      assert.equal(o.ok, false);
-      assert.match(!o.ok ? o.error.message : "", /thread 0 crashed and was restarted/);
-      assert.match(!o.ok ? o.error.message : "", /close\(\)/);
-    }
+    const [closed, queued] = await h.run(task(closeThread), task(bystander));
+    assert.equal(closed.ok, false);
+    assert.match(crashOf(closed) ?? "", /^thread 0 died: close\(\) was called in the thread$/);
+    assert.match(!closed.ok ? closed.error.message : "", /thread 0 died: .*it was restarted/);
+    // never begun on the dead thread: it ran on the replacement (which got the sources again)
+    assert.equal(valueOf(queued), "bystander");
     assert.equal(h.ex.inflight, 0);
-    // The replacement thread runs tasks (and gets the sources again).
-    const [later] = await h.run(task(bystander));
-    assert.equal(valueOf(later), "bystander");
   });
 });
 
-Deno.test("a thread that calls Deno.exit is replaced and its task fails", async () => {
+Deno.test("a thread that calls Deno.exit is replaced and its task is reported crashed", async () => {
   await withHarness({ nthreads: 1 }, async (h) => {
     const exits = () => Deno.exit(3);
     const [o] = await h.run(task(exits));
     assert.equal(o.ok, false);
-    assert.match(!o.ok ? o.error.message : "", /crashed and was restarted/);
+    assert.match(crashOf(o) ?? "", /^thread 0 died: .*Deno\.exit/);
     const [later] = await h.run(task(() => "alive"));
     assert.equal(valueOf(later), "alive");
+  });
+});
+
+Deno.test("a thread that dies while an async task awaits: that task is crashed, none queued behind it", async () => {
+  await withHarness({ nthreads: 1, pipelineDepth: 3 }, async (h) => {
+    const exitsLater = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      Deno.exit(3);
+    };
+    const a = task(() => "a"), b = task(exitsLater), c = task(() => "c"), d = task(() => "d");
+    const [oa, ob, oc, od] = await h.run(a, b, c, d);
+    assert.equal(valueOf(oa), "a");
+    assert.match(crashOf(ob) ?? "", /thread 0 died/);
+    assert.equal(valueOf(oc), "c");
+    assert.equal(valueOf(od), "d");
   });
 });
 
@@ -549,7 +566,7 @@ function fakeThread(js: string): string {
   return `data:application/javascript,${encodeURIComponent(js)}`;
 }
 
-Deno.test("a thread whose error event fires is replaced and its tasks fail", async () => {
+Deno.test("a thread whose error event fires is replaced and its tasks are reported crashed", async () => {
   // Fails every batch with an error nobody prevents: the Worker's `error` event fires.
   const threadUrl = fakeThread(`
     addEventListener("message", (e) => {
@@ -558,16 +575,16 @@ Deno.test("a thread whose error event fires is replaced and its tasks fail", asy
     postMessage({ op: "ready" });
   `);
   await withHarness({ nthreads: 1, threadUrl }, async (h) => {
+    // this thread never says which tasks it began: each death blames the oldest in flight
     const [a, b] = await h.run(task(() => 1), task(() => 2));
     for (const o of [a, b]) {
       assert.equal(o.ok, false);
-      assert.match(!o.ok ? o.error.message : "", /thread 0 crashed and was restarted/);
-      assert.match(!o.ok ? o.error.message : "", /thread blew up/);
+      assert.match(crashOf(o) ?? "", /^thread 0 died: .*thread blew up/);
     }
     assert.equal(h.ex.inflight, 0);
     // It was replaced: the next task reaches a new thread (which fails it the same way).
     const [c] = await h.run(task(() => 3));
-    assert.match(!c.ok ? c.error.message : "", /crashed and was restarted/);
+    assert.match(crashOf(c) ?? "", /thread 0 died/);
   });
 });
 
@@ -576,9 +593,11 @@ Deno.test("threads that cannot start break the executor instead of restarting fo
   await withHarness({ nthreads: 2, threadUrl }, async (h) => {
     const tasks = Array.from({ length: 6 }, (_, i) => task((x: number) => x, [i]));
     const outs = await h.run(...tasks);
+    // never begun by a thread that was ready: they wait for a thread, until it gives up
     for (const o of outs) {
       assert.equal(o.ok, false);
-      assert.match(!o.ok ? o.error.message : "", /crashed and was restarted|executor is broken/);
+      assert.match(!o.ok ? o.error.message : "", /executor is broken/);
+      assert.equal(crashOf(o), undefined);
     }
     // After a few failed starts it gives up: tasks fail at once with the reason.
     let last = "";

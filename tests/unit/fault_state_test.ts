@@ -61,6 +61,25 @@ Deno.test("KilledWorker names the key, the number of workers, the last worker an
   assert.match(e.e.message, /last worker was b \(.*killed by signal SIGKILL\)/);
 });
 
+Deno.test("a task whose thread died is suspicious: run again, then KilledWorker naming the thread", () => {
+  const x = setup(2, { allowedFailures: 1 });
+  x.submit([t("exits-1", [], { r: 2 })]);
+  const first = x.on("exits-1");
+  x.s.taskCrashed(first, "exits-1", "thread 0 died: the thread exited (Deno.exit?)");
+  const ts = x.s.tasks.get("exits-1")!;
+  assert.equal(ts.state, "processing", "run again");
+  assert.equal(ts.suspicious, 1);
+  assert.equal(ts.retries, 2, "a thread's death uses up no retry");
+  const second = x.on("exits-1");
+  x.s.taskCrashed(first === second ? "b" : first, "exits-1", "stale: not where it runs");
+  assert.equal(ts.suspicious, 1, "a report from a worker it does not run on is ignored");
+  x.s.taskCrashed(second, "exits-1", "thread 1 died: the thread exited (Deno.exit?)");
+  const [e] = erred(x.takeClient());
+  assert.equal(e.e.name, "KilledWorker");
+  assert.match(e.e.message, /'exits-1' on 2 different workers/);
+  assert.match(e.e.message, /last worker was [ab] \(thread 1 died: the thread exited/);
+});
+
 Deno.test("worker deaths do not use up retries; a task error does", () => {
   const x = setup(1, { allowedFailures: 1 });
   x.submit([t("r-1", [], { r: 2 })]);

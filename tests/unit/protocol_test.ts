@@ -35,6 +35,7 @@ const SHARED: Record<string, string[]> = {
   run: ["client-scheduler", "worker-scheduler"], // a client's call, relayed to each worker
   "run-reply": ["client-scheduler", "worker-scheduler"],
   preload: ["client-scheduler", "worker-scheduler"],
+  "log-event": ["client-scheduler", "worker-scheduler"], // a client's, or a task's on a worker
   // the generic reply (a worker's ack of expect-data is taken by the scheduler's pending
   // request before its stream handler, so the worker-to-scheduler table does not list it)
   ack: ["client-scheduler", "worker-worker"],
@@ -88,7 +89,7 @@ const REPLY_OP: { [O in RequestOp]: Replies[O]["op"] } = {
   "wait-for-workers": "wait-for-workers-reply",
   scatter: "scatter-plan",
   restart: "ack",
-  "retire-workers": "ack",
+  "retire-workers": "retire-workers-reply",
   story: "story-reply",
   run: "run-reply",
   replicate: "ack",
@@ -170,7 +171,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "scheduler-info": { op: "scheduler-info", id: 1 },
   "who-has": { op: "who-has", id: 1, keys: ["a"] },
   story: { op: "story", id: 1, keys: ["a", "tcp://w:1"] },
-  "has-what": { op: "has-what", id: 1 },
+  "has-what": { op: "has-what", id: 1, workers: ["w"] },
   "wait-for-workers": { op: "wait-for-workers", id: 1, n: 1, timeout: 10 },
   "close-client": { op: "close-client" },
   preload: { op: "preload", urls: ["u"] },
@@ -217,6 +218,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   },
   "has-what-reply": { op: "has-what-reply", id: 1, hasWhat: { w: ["a"] } },
   "wait-for-workers-reply": { op: "wait-for-workers-reply", id: 1, n: 1, error: "e" },
+  "retire-workers-reply": { op: "retire-workers-reply", id: 1, workers: { w: info }, e: env },
   "scatter-plan": { op: "scatter-plan", id: 1, who: { a: ["w"] }, e: env },
   "scheduler-closing": { op: "scheduler-closing", reason: "r" },
   "run-reply": { op: "run-reply", id: 1, v: p, results: { w: p }, e: env },
@@ -258,6 +260,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "expect-data": { op: "expect-data", id: 1, keys: ["a"] },
   "task-finished": { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p },
   "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
+  "task-crashed": { op: "task-crashed", k: "a", reason: "thread 0 died" },
   "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
   heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
   "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },

@@ -27,6 +27,7 @@ Deno.test("each extension declares the ops it handles; no op has two owners", ()
       "update-data",
       "task-finished",
       "task-erred",
+      "task-crashed",
       "long-running",
       "missing-data",
       "steal-response",

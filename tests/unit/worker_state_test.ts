@@ -15,6 +15,7 @@ import type {
   ComputeTask,
   FunctionDef,
   MissingData,
+  TaskCrashed,
   TaskErred,
   TaskFinished,
   WorkerToScheduler,
@@ -146,9 +147,9 @@ class Sim {
     this.w.taskDone(key, { ok: true, value }, start, stop);
     this.#step();
   }
-  raise(key: string, error: ErrorEnvelope = BOOM): void {
+  raise(key: string, error: ErrorEnvelope = BOOM, crashed?: string): void {
     assert.ok(this.running.delete(key), `${key} is not running`);
-    this.w.taskDone(key, { ok: false, error }, 1, 2);
+    this.w.taskDone(key, { ok: false, error, crashed }, 1, 2);
     this.#step();
   }
   paused(p: boolean): void {
@@ -258,6 +259,23 @@ Deno.test("an error goes to the scheduler and the task is dropped", () => {
   assert.deepEqual(m.e, BOOM);
   assert.equal(x.state("a-1"), "forgotten");
   assert.equal(x.w.data.size, 0);
+});
+
+Deno.test("a task whose thread died goes to the scheduler as task-crashed, not as its error", () => {
+  const x = new Sim();
+  x.compute(ct("a-1"));
+  assert.deepEqual(x.started(), ["a-1"]);
+  x.raise("a-1", BOOM, "thread 0 died: the thread exited (Deno.exit?)");
+  const [m] = x.sent() as TaskCrashed[];
+  assert.deepEqual(m, {
+    op: "task-crashed",
+    k: "a-1",
+    reason: "thread 0 died: the thread exited (Deno.exit?)",
+  });
+  assert.equal(x.state("a-1"), "forgotten");
+  // asked again, it runs again
+  x.compute(ct("a-1"));
+  assert.deepEqual(x.started(), ["a-1"]);
 });
 
 Deno.test("slots limit concurrent executions", () => {
