@@ -3,9 +3,12 @@
  * (its kind and a counter, as Dask's `stimulus_id`), and every task transition and worker event
  * it causes is recorded in a bounded ring, oldest dropped first, to answer `story()`. A
  * stimulus caused by another actor's (a worker's `compute-task` by the scheduler's
- * `update-graph-16`) records that one's id as its cause. The ring is columnar and allocated
- * once: recording an entry stores a few references and numbers, and allocates nothing. Pure:
- * the actor says when a stimulus begins; no I/O, no timers.
+ * `update-graph-16`) records that one's id as its cause. The rings are columnar and allocated
+ * once: a stimulus's kind, cause and time are stored once, with its first entry, and an entry
+ * stores its key, its worker and two numbers (its states, interned, and its stimulus), so that
+ * recording allocates nothing and writes only one young reference (the key) per transition —
+ * what a garbage collector pays for on the hot path. Pure: the actor says when a stimulus
+ * begins; no I/O, no timers.
  *
  * @module
  */
@@ -21,29 +24,36 @@ export const STIMULUS_LOG_LENGTH = 100_000;
 export class StimulusLog implements TransitionRecorder {
   /** How many entries it keeps. */
   readonly capacity: number;
-  // the current stimulus: its kind, its number, and when it began (-1: not read yet)
+  // the current stimulus: its kind, its number, its cause, its id once made, and its slot in
+  // the stimuli ring once it recorded an entry (-1: none yet)
   #kind = "start";
   #seq = 0;
   #cause: string | undefined = undefined;
-  /** The current stimulus's id, made when first asked for. */
   #id: string | null = null;
-  #now = -1;
-  // the ring: entry i of the log is at (#head + i) % capacity
+  #stimulus = -1;
+  // the stimuli ring: one slot per stimulus that recorded an entry; as many slots as entries,
+  // so a stimulus's slot outlives every entry it recorded
+  #nextStimulus = 0;
+  readonly #stimulusKinds: string[];
+  readonly #stimulusCauses: (string | undefined)[];
+  readonly #stimulusSeqs: Float64Array;
+  readonly #stimulusTimes: Float64Array;
+  // the entries ring: entry n of the log is at (#head + n) % capacity
   #head = 0;
   #size = 0;
+  /** A transition's task key (undefined for a worker event). */
   readonly #keys: (string | undefined)[];
+  /** The worker a task went to, or the worker of an event. */
   readonly #workers: (string | undefined)[];
-  readonly #starts: (string | undefined)[];
-  readonly #finishes: (string | undefined)[];
-  readonly #events: (WorkerEventName | undefined)[];
-  readonly #reasons: (string | undefined)[];
-  /** Worker events: the worker's name, so that a story can be asked by name after it left. */
-  readonly #names: (string | undefined)[];
-  readonly #kinds: string[];
-  /** The id of the other actor's stimulus that caused the entry's, if any. */
-  readonly #causes: (string | undefined)[];
-  readonly #seqs: Float64Array;
-  readonly #times: Float64Array;
+  /** start | finish << 8 | event << 16, each an interned name (0: none). */
+  readonly #codes: Int32Array;
+  /** The entry's slot in the stimuli ring. */
+  readonly #stimuli: Int32Array;
+  /** A worker event's name and reason, by entry slot (worker events are rare). */
+  readonly #details = new Map<number, { name: string; reason?: string }>();
+  /** State and event names, interned: the number of each, and the name of each number. */
+  readonly #nameIds = new Map<string, number>();
+  readonly #names: string[] = [""];
 
   constructor(capacity: number = STIMULUS_LOG_LENGTH) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
@@ -53,15 +63,12 @@ export class StimulusLog implements TransitionRecorder {
     const column = () => new Array<undefined>(capacity).fill(undefined);
     this.#keys = column();
     this.#workers = column();
-    this.#starts = column();
-    this.#finishes = column();
-    this.#events = column();
-    this.#reasons = column();
-    this.#names = column();
-    this.#causes = column();
-    this.#kinds = new Array<string>(capacity).fill("");
-    this.#seqs = new Float64Array(capacity);
-    this.#times = new Float64Array(capacity);
+    this.#stimulusCauses = column();
+    this.#stimulusKinds = new Array<string>(capacity).fill("");
+    this.#stimulusSeqs = new Float64Array(capacity);
+    this.#stimulusTimes = new Float64Array(capacity);
+    this.#codes = new Int32Array(capacity);
+    this.#stimuli = new Int32Array(capacity);
   }
 
   /**
@@ -71,9 +78,9 @@ export class StimulusLog implements TransitionRecorder {
   begin(kind: string, cause?: string): void {
     this.#kind = kind;
     this.#seq++;
-    this.#now = -1;
     this.#cause = cause;
     this.#id = null;
+    this.#stimulus = -1;
   }
 
   /** The id of the stimulus being handled, as Dask spells one: `task-finished-1234`. */
@@ -90,25 +97,18 @@ export class StimulusLog implements TransitionRecorder {
     const i = this.#slot();
     this.#keys[i] = key;
     this.#workers[i] = worker;
-    this.#starts[i] = start;
-    this.#finishes[i] = finish;
-    this.#events[i] = undefined;
-    this.#reasons[i] = undefined;
-    this.#names[i] = undefined;
+    this.#codes[i] = this.#nameId(start) | this.#nameId(finish) << 8;
   }
 
   workerEvent(address: string, name: string, event: WorkerEventName, reason?: string): void {
     const i = this.#slot();
     this.#keys[i] = undefined;
     this.#workers[i] = address;
-    this.#starts[i] = undefined;
-    this.#finishes[i] = undefined;
-    this.#events[i] = event;
-    this.#reasons[i] = reason;
-    this.#names[i] = name;
+    this.#codes[i] = this.#nameId(event) << 16;
+    this.#details.set(i, reason === undefined ? { name } : { name, reason });
   }
 
-  /** Claims the next slot (the oldest entry's, once full) and stamps it with the stimulus. */
+  /** Claims the next entry slot (the oldest entry's, once full), stamped with the stimulus. */
   #slot(): number {
     const cap = this.capacity;
     let i: number;
@@ -116,18 +116,36 @@ export class StimulusLog implements TransitionRecorder {
     else {
       i = this.#head;
       this.#head = (this.#head + 1) % cap;
+      if (this.#details.size) this.#details.delete(i);
     }
-    if (this.#now < 0) this.#now = Date.now();
-    this.#kinds[i] = this.#kind;
-    this.#causes[i] = this.#cause;
-    this.#seqs[i] = this.#seq;
-    this.#times[i] = this.#now;
+    if (this.#stimulus < 0) {
+      const j = this.#stimulus = this.#nextStimulus;
+      this.#nextStimulus = (j + 1) % cap;
+      this.#stimulusKinds[j] = this.#kind;
+      this.#stimulusCauses[j] = this.#cause;
+      this.#stimulusSeqs[j] = this.#seq;
+      this.#stimulusTimes[j] = Date.now();
+    }
+    this.#stimuli[i] = this.#stimulus;
     return i;
+  }
+
+  /** The number of a state or event name (names are few: the states of a task, events). */
+  #nameId(name: string): number {
+    let id = this.#nameIds.get(name);
+    if (id === undefined) {
+      id = this.#names.length;
+      if (id > 255) throw new RangeError(`more than 255 state names in a stimulus log: ${name}`);
+      this.#names.push(name);
+      this.#nameIds.set(name, id);
+    }
+    return id;
   }
 
   /**
    * Oldest first, every entry about any of `subjects`: the transitions of a task key, the
-   * events of a worker (by address or name), or everything a stimulus (by id) did.
+   * events of a worker (by address or name), everything a stimulus (by id) did, or everything
+   * another actor's stimulus (by id) caused here.
    */
   story(subjects: Iterable<string>): StoryEvent[] {
     const wanted = new Set(subjects);
@@ -146,14 +164,15 @@ export class StimulusLog implements TransitionRecorder {
     const cap = this.capacity;
     for (let n = 0; n < this.#size; n++) {
       const i = (this.#head + n) % cap;
+      const j = this.#stimuli[i];
       const key = this.#keys[i];
+      const cause = this.#stimulusCauses[j];
       const match = key !== undefined
         ? wanted.has(key)
-        : wanted.has(this.#workers[i]!) || wanted.has(this.#names[i]!);
-      const cause = this.#causes[i];
+        : wanted.has(this.#workers[i]!) || wanted.has(this.#details.get(i)?.name!);
       if (
         match || (cause !== undefined && wanted.has(cause)) ||
-        stimuli.size && stimuli.get(this.#seqs[i])?.has(this.#kinds[i])
+        stimuli.size && stimuli.get(this.#stimulusSeqs[j])?.has(this.#stimulusKinds[j])
       ) {
         out.push(this.#entry(i));
       }
@@ -162,24 +181,26 @@ export class StimulusLog implements TransitionRecorder {
   }
 
   #entry(i: number): StoryEvent {
+    const j = this.#stimuli[i];
     const e: StoryEvent = {
-      time: this.#times[i],
-      stimulusId: `${this.#kinds[i]}-${this.#seqs[i]}`,
+      time: this.#stimulusTimes[j],
+      stimulusId: `${this.#stimulusKinds[j]}-${this.#stimulusSeqs[j]}`,
     };
-    const cause = this.#causes[i];
+    const cause = this.#stimulusCauses[j];
     if (cause !== undefined) e.cause = cause;
     const key = this.#keys[i];
     if (key !== undefined) e.key = key;
     const worker = this.#workers[i];
     if (worker !== undefined) e.worker = worker;
-    const event = this.#events[i];
-    if (event === undefined) {
-      e.start = this.#starts[i];
-      e.finish = this.#finishes[i];
+    const code = this.#codes[i];
+    const event = code >>> 16;
+    if (event === 0) {
+      e.start = this.#names[code & 0xff];
+      e.finish = this.#names[(code >>> 8) & 0xff];
       return e;
     }
-    e.event = event;
-    const reason = this.#reasons[i];
+    e.event = this.#names[event];
+    const reason = this.#details.get(i)?.reason;
     if (reason !== undefined) e.reason = reason;
     return e;
   }
