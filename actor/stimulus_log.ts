@@ -17,8 +17,11 @@ import type { TransitionRecorder, WorkerEventName } from "../core/transition_rec
 
 export { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
 
-/** Entries the scheduler keeps (Dask's transition log keeps 100,000). */
-export const STIMULUS_LOG_LENGTH = 100_000;
+/**
+ * Entries a log keeps by default: Dask's `distributed.admin.low-level-log-length`. Entries
+ * retain their keys, so a longer log makes every garbage collection of a busy scheduler slower.
+ */
+export const STIMULUS_LOG_LENGTH = 1000;
 
 /** The ids of stimuli and a bounded log of what each one did. */
 export class StimulusLog implements TransitionRecorder {

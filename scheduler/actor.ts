@@ -27,7 +27,7 @@ import { UnrunnableWatch, warningLine } from "./unrunnable_watch.ts";
 import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { planScatter } from "./scatter_wait.ts";
-import { StimulusLog } from "../actor/stimulus_log.ts";
+import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import type {
   ClientMessage,
   HandshakeEnded,
@@ -62,7 +62,7 @@ export class SchedulerActor {
   /** Cluster-wide client calls: run, replicate, datasets, events, task stream. */
   readonly calls: ClusterCalls;
   /** Stimulus ids, and the log of what each stimulus did. */
-  readonly stimuli: StimulusLog = new StimulusLog();
+  readonly stimuli: StimulusLog;
   readonly admission: Admission;
   readonly workers: WorkerSessions;
   readonly clients: ClientSessions;
@@ -89,6 +89,7 @@ export class SchedulerActor {
 
   constructor(hooks: ActorHooks) {
     this.#hooks = hooks;
+    this.stimuli = new StimulusLog(hooks.options.transitionLogLength ?? STIMULUS_LOG_LENGTH);
     const { options, address } = hooks;
     const post = this.post, guard = (what: string, f: () => void) => this.#guard(what, f);
     const isStopping = () => this.#stopping;

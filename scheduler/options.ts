@@ -27,6 +27,11 @@ export interface SchedulerOptions {
   verbose?: boolean;
   /** Modules every worker imports, also workers that join later (URLs or import-map names). */
   preload?: string[];
+  /**
+   * Entries its stimulus log keeps for `story()` (default 1000, Dask's
+   * `admin.low-level-log-length`); the oldest go first.
+   */
+  transitionLogLength?: number;
   /** A worker not heard from for this long (ms) is removed (default 5 min, Dask's worker-ttl). */
   workerTtl?: number;
   /** How long a client that lost its connection keeps its wanted keys to reconnect (ms, 30 s). */

@@ -9,7 +9,7 @@
  */
 import { Connection } from "../comm/connection.ts";
 import { feedMessages, Mailbox } from "../actor/mailbox.ts";
-import { StimulusLog } from "../actor/stimulus_log.ts";
+import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import {
   expectOps,
   type GetData,
@@ -40,9 +40,6 @@ import {
   type WorkerStimulus,
 } from "./stimulus.ts";
 
-/** Entries a worker's stimulus log keeps (Dask's worker keeps 100,000 transitions). */
-const WORKER_LOG_LENGTH = 20_000;
-
 /** The least time between two collections after large values were dropped (ms). */
 const COLLECT_INTERVAL_MS = 100;
 
@@ -54,6 +51,8 @@ export interface WorkerActorHooks {
   readonly heartbeatInterval: number;
   /** Connections to peers, to fetch their data. */
   readonly peers: PeerPool;
+  /** Entries its stimulus log keeps (default 1000, as the scheduler's). */
+  readonly transitionLogLength?: number;
   /** Where log lines go. */
   log(line: string): void;
   /** Closes the worker (the scheduler said so, or its connection is gone). */
@@ -82,7 +81,7 @@ export class WorkerActor {
   /** Keys the scheduler said a client will scatter here. */
   readonly #expected = new ExpectedData();
   /** Each stimulus's id and the task transitions it caused: the worker's story. */
-  readonly stimuli: StimulusLog = new StimulusLog(WORKER_LOG_LENGTH);
+  readonly stimuli: StimulusLog;
   readonly #mailbox: Mailbox<WorkerStimulus> = new Mailbox<WorkerStimulus>({
     handle: (s) => this.#handle(s),
     failed: (s, e) => {
@@ -94,6 +93,7 @@ export class WorkerActor {
 
   constructor(hooks: WorkerActorHooks) {
     this.#hooks = hooks;
+    this.stimuli = new StimulusLog(hooks.transitionLogLength ?? STIMULUS_LOG_LENGTH);
   }
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */
