@@ -126,7 +126,7 @@ export class ClientParts {
 
   /** Says goodbye to the scheduler; pending keys settle `cancelled`; peers close. */
   close(): Promise<void> {
-    return activity.during(this.#close());
+    return activity.closing(this.#close());
   }
 
   async #close(): Promise<void> {

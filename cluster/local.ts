@@ -211,7 +211,7 @@ export class LocalCluster {
 
   /** Stops every worker, then the scheduler. Idempotent; leaves no process, port or timer. */
   close(): Promise<void> {
-    this.#closing ??= activity.during((async () => {
+    this.#closing ??= activity.closing((async () => {
       this.#unwatch();
       await this.#pool.stop();
       await this.#root.stop();

@@ -8,15 +8,22 @@
  * @module
  */
 
-/** Longest setInterval delay: the timer only has to exist, never to fire. */
-const HOLD_INTERVAL = 2 ** 31 - 1;
-
-function noop(): void {}
+/**
+ * How often the holding timer looks whether the work is over. Between bursts of work the timer
+ * stays: a client that submits and awaits one task at a time would otherwise make and clear a
+ * timer per task (two ops on the round trip); the program may end this much later at most.
+ */
+const CHECK_INTERVAL = 200;
 
 /** Counts work in progress; one timer holds the program open while there is some. */
 export class Activity {
   #n = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #check = (): void => {
+    if (this.#n > 0) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  };
 
   /** Work in progress. */
   get busy(): boolean {
@@ -25,20 +32,33 @@ export class Activity {
 
   /** Some work begins. */
   begin(): void {
-    if (this.#n++ === 0) this.#timer = setInterval(noop, HOLD_INTERVAL);
+    this.#n++;
+    this.#timer ??= setInterval(this.#check, CHECK_INTERVAL);
   }
 
   /** Some work ended (one `end` per `begin`). */
   end(): void {
-    if (this.#n === 0 || --this.#n > 0) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (this.#n > 0) this.#n--;
   }
 
   /** Holds the program open until `p` settles; returns `p`. */
   during<T>(p: Promise<T>): Promise<T> {
     this.begin();
     p.then(() => this.end(), () => this.end());
+    return p;
+  }
+
+  /**
+   * Holds the program open until `p` (a close) settles, and lets it go at once then if nothing
+   * else is under way, rather than at the next check. Returns `p`.
+   */
+  closing<T>(p: Promise<T>): Promise<T> {
+    this.begin();
+    const done = () => {
+      this.end();
+      if (this.#n === 0) this.#check();
+    };
+    p.then(done, done);
     return p;
   }
 }
