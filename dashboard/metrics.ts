@@ -17,13 +17,11 @@ export interface WorkerView {
   /** Keys whose values it holds. */
   stored: number;
   /** "running", "paused" (it starts no new task) or "closing" (it is leaving). */
-  status: WorkerViewStatus;
+  status: "running" | "paused" | "closing";
 }
 
 /** The statuses a worker may have, each a sample of `dtask_worker_status`. */
-export const WORKER_VIEW_STATUSES = ["running", "paused", "closing"] as const;
-/** A worker's status as the dashboard shows it. */
-export type WorkerViewStatus = typeof WORKER_VIEW_STATUSES[number];
+const WORKER_VIEW_STATUSES = ["running", "paused", "closing"] as const;
 
 /** A read-only snapshot of the cluster (`scheduler.view()`). */
 export interface ClusterView {
