@@ -2,7 +2,7 @@
  * A Client's calls about the cluster's workers: scheduler info, who holds what, waiting for
  * workers, restarting and retiring them, and preloading modules on them.
  */
-import type { WorkerInfo } from "../comm/protocol.ts";
+import type { SchedulerWorkerEntry, WorkerInfo } from "../comm/protocol.ts";
 import { CommClosedError, fromEnvelope, TimeoutError } from "../core/errors.ts";
 import { Future } from "./future.ts";
 import type { CallsClient } from "./cluster_calls.ts";
@@ -11,7 +11,7 @@ import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 /** `client.schedulerInfo`: the scheduler's address and its workers. */
 export async function schedulerInfo(
   c: CallsClient,
-): Promise<{ address: string; workers: Record<string, WorkerInfo> }> {
+): Promise<{ address: string; workers: Record<string, SchedulerWorkerEntry> }> {
   const r = await c.ask({ op: "scheduler-info", id: 0 });
   return { address: r.address, workers: r.workers };
 }

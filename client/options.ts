@@ -94,6 +94,11 @@ export interface SchedulerWorkerInfo {
   pid: number;
   /** What it offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
   resources?: Record<string, number>;
+  /**
+   * "running"; "paused": it starts no new task (e.g. under memory pressure) and nothing new is
+   * placed there; "closing": it is leaving. (Not in `retireWorkers`' result.)
+   */
+  status?: "running" | "paused" | "closing";
 }
 
 /** What `client.schedulerInfo()` resolves to: the scheduler's address and its workers. */

@@ -6,7 +6,7 @@
  */
 
 /** What happened to a worker, as its story tells it. */
-export type WorkerEventName = "added" | "removed";
+export type WorkerEventName = "added" | "removed" | "paused" | "running";
 
 /** Where a state machine reports what it does. */
 export interface TransitionRecorder {

@@ -16,7 +16,12 @@ export interface WorkerView {
   processing: number;
   /** Keys whose values it holds. */
   stored: number;
+  /** "running", "paused" (it starts no new task) or "closing" (it is leaving). */
+  status: "running" | "paused" | "closing";
 }
+
+/** The statuses a worker may have, each a sample of `dtask_worker_status`. */
+const WORKER_VIEW_STATUSES = ["running", "paused", "closing"] as const;
 
 /** A read-only snapshot of the cluster (`scheduler.view()`). */
 export interface ClusterView {
@@ -70,6 +75,17 @@ export function prometheusText(v: ClusterView): string {
     "gauge",
     "Thread slots of each worker.",
     v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.nthreads]),
+  );
+  metric(
+    "worker_status",
+    "gauge",
+    "Each worker's status: 1 for the one it has (running, paused or closing), 0 for the others.",
+    v.workers.flatMap((w) =>
+      WORKER_VIEW_STATUSES.map((s): [string, number] => [
+        `{worker="${label(w.address)}",status="${s}"}`,
+        w.status === s ? 1 : 0,
+      ])
+    ),
   );
   metric("uptime_seconds", "gauge", "Seconds since the scheduler started.", [[
     "",

@@ -177,6 +177,14 @@ export class ClusterCalls {
     this.log("all", { action: "remove-worker", worker: address, reason }, time);
   }
 
+  /** A worker paused or runs again: Dask's `worker-status-change`, under its address and "all". */
+  workerStatusChanged(address: string, prev: string, status: string): void {
+    const time = Date.now();
+    const msg = { action: "worker-status-change", "prev-status": prev, status };
+    this.log(address, msg, time);
+    this.log("all", { ...msg, worker: address }, time);
+  }
+
   /** A client connected. */
   clientAdded(id: string): void {
     this.log("all", { action: "add-client", client: id });

@@ -73,6 +73,28 @@ export class Membership implements SchedulerExtension {
     this.engine.run();
   }
 
+  /**
+   * A worker paused (it starts no new task, e.g. under memory pressure) or runs again. Nothing
+   * new is placed on a paused worker; what it processes stays. Once it runs again, work waiting
+   * for a worker flows to it, as to a worker that joins. Returns whether the status changed (a
+   * closing worker stays closing).
+   */
+  setWorkerStatus(address: string, status: "running" | "paused"): boolean {
+    const g = this.records;
+    const ws = g.workers.get(address);
+    if (!ws || ws.status === "closing" || ws.status === status) return false;
+    ws.status = status;
+    g.out.event("workers", `${address} is ${status}`);
+    g.recorder.workerEvent(address, ws.info.name, status);
+    if (status === "running") {
+      for (const ts of g.unrunnable) g.ready.push(ts);
+      g.slotsOpened.add(ws);
+      if (ws.info.resources) g.resourcesFreed.add(ws);
+      this.engine.run();
+    }
+    return true;
+  }
+
   /** A worker left (connection closed, timed out, or retired when `expected`). */
   removeWorker(address: string, reason: string, expected = false): void {
     const g = this.records;

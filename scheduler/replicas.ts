@@ -37,7 +37,8 @@ export function planReplicate(
   keys: Iterable<string>,
   n?: number,
 ): AcquirePlan {
-  const running = [...state.workers.values()].filter((ws) => ws.status !== "closing");
+  // copies go only to running workers: a paused or closing one takes in nothing new
+  const running = [...state.workers.values()].filter((ws) => ws.status === "running");
   const want = Math.min(n ?? running.length, running.length);
   const plan: AcquirePlan = new Map();
   // planned bytes per worker, so copies spread as they are planned
@@ -69,6 +70,7 @@ export function planReplicate(
  * key never moves to a worker that holds it already.
  */
 export function planRebalance(state: SchedulerState, keys?: Iterable<string>): Move[] {
+  // a paused worker may give keys away but takes none in
   const running = [...state.workers.values()].filter((ws) => ws.status !== "closing");
   if (running.length < 2) return [];
   const only = keys === undefined ? null : new Set(inMemory(state, keys));
@@ -87,7 +89,8 @@ export function planRebalance(state: SchedulerState, keys?: Iterable<string>): M
       if (bytes.get(from)! <= mean) break;
       let to: WorkerState | null = null;
       for (const ws of running) {
-        if (ws === from || ts.whoHas!.has(ws) || gained.get(ws)?.has(ts)) continue;
+        if (ws === from || ws.status !== "running") continue;
+        if (ts.whoHas!.has(ws) || gained.get(ws)?.has(ts)) continue;
         if (bytes.get(ws)! >= mean) continue;
         if (to === null || bytes.get(ws)! < bytes.get(to)!) to = ws;
       }

@@ -13,6 +13,7 @@ import {
   expectOps,
   type Message,
   type Scatter,
+  type SchedulerWorkerEntry,
   type StoryEvent,
   unreachable,
   WORKER_OPS,
@@ -93,6 +94,8 @@ export class Router {
         return state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat":
         return this.host.workers.heartbeat(address, m.memory);
+      case "worker-status":
+        return this.host.workers.status(address, m.status);
       // cluster-wide calls: replies whose request is gone (a stale id)
       case "run-reply":
       case "acquire-replicas-reply":
@@ -137,8 +140,10 @@ export class Router {
         return state.updateData(m.who, m.nbytes);
       // questions about the cluster
       case "scheduler-info": {
-        const workers: Record<string, WorkerInfo> = {};
-        for (const ws of state.workers.values()) workers[ws.address] = ws.info;
+        const workers: Record<string, SchedulerWorkerEntry> = {};
+        for (const ws of state.workers.values()) {
+          workers[ws.address] = { ...ws.info, status: ws.status };
+        }
         conn.send({ op: "scheduler-info-reply", id: m.id, address: host.address, workers });
         return;
       }

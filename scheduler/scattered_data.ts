@@ -55,7 +55,7 @@ export class ScatteredData implements SchedulerExtension {
     const allow = workers?.length ? new Set(workers) : null;
     const cands: WorkerState[] = [];
     for (const ws of g.workers.values()) {
-      if (ws.status === "closing") continue;
+      if (ws.status !== "running") continue; // a paused or closing worker takes in nothing
       if (allow && !allow.has(ws.address) && !allow.has(ws.info.name)) continue;
       cands.push(ws);
     }

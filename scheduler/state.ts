@@ -175,6 +175,13 @@ export class SchedulerState {
     this.#validated();
   }
 
+  /** A worker paused or runs again; returns whether its status changed. */
+  setWorkerStatus(address: string, status: "running" | "paused"): boolean {
+    const changed = this.#membership.setWorkerStatus(address, status);
+    this.#validated();
+    return changed;
+  }
+
   /** client.restart(): every key any client wants is cancelled (keys-cancelled) and released. */
   cancelAll(reason: string): void {
     this.#membership.cancelAll(reason);

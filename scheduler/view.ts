@@ -22,6 +22,7 @@ export function clusterView(
       memory: ws.memory,
       processing: ws.processing.size,
       stored: ws.hasWhat.size,
+      status: ws.status,
     })),
   };
 }

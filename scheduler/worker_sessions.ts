@@ -141,6 +141,17 @@ export class WorkerSessions {
     this.liveness.seen(address, performance.now());
   }
 
+  /**
+   * A worker paused or runs again (`worker-status`): the state machine places accordingly, the
+   * event log records it, and waits on the workers (a scatter with no running worker) look again.
+   */
+  status(address: string, status: "running" | "paused"): void {
+    const host = this.host;
+    if (!host.state.setWorkerStatus(address, status)) return;
+    host.calls.workerStatusChanged(address, status === "running" ? "paused" : "running", status);
+    host.changed();
+  }
+
   /** A nanny (connected as a client) says how the process of the worker at `address` ended. */
   reportExit(address: string, how: string): void {
     this.#exitReport(address).resolve(how.slice(0, 200));

@@ -101,6 +101,11 @@ export class WorkerActor {
     return this.#exitCode;
   }
 
+  /** The address peers and the scheduler know the worker by. */
+  get address(): string {
+    return this.#hooks.address;
+  }
+
   /** The scheduler's connection, once registered. */
   get scheduler(): Connection | undefined {
     return this.#scheduler;
@@ -174,6 +179,10 @@ export class WorkerActor {
         return this.#state!.rejoin(s.key);
       case "log-event":
         this.#scheduler?.send({ op: "log-event", topics: s.topics, msg: s.msg });
+        return;
+      case "memory-status":
+        // before registration there is no state machine to pause
+        if (!this.#closing) this.#state?.setPaused(s.paused);
         return;
       case "close":
         this.#closing = true;

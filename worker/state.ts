@@ -287,9 +287,14 @@ export class WorkerStateMachine {
     this.#dispatch();
   }
 
-  /** Stops (or resumes) starting tasks, e.g. under memory pressure. */
+  /**
+   * Stops (or resumes) starting tasks, e.g. under memory pressure; the scheduler hears of each
+   * change at once (`worker-status`), so that it places nothing new here while paused.
+   */
   setPaused(paused: boolean): void {
+    if (this.#paused === paused) return;
     this.#paused = paused;
+    this.out.scheduler({ op: "worker-status", status: paused ? "paused" : "running" });
     this.#dispatch();
   }
 

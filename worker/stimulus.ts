@@ -115,6 +115,12 @@ export interface TaskEvent {
   msg: Payload;
 }
 
+/** The worker should pause (start no new task, e.g. under memory pressure) or run again. */
+export interface MemoryStatus {
+  kind: "memory-status";
+  paused: boolean;
+}
+
 /** `worker.close()` begins: timers stop, nothing more is taken in. */
 export interface CloseBegins {
   kind: "close";
@@ -137,6 +143,7 @@ export type WorkerStimulus =
   | Seceded
   | Rejoined
   | TaskEvent
+  | MemoryStatus
   | CloseBegins;
 
 /** The heartbeat's tick (one object: a tick allocates nothing). */

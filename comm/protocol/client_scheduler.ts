@@ -202,12 +202,27 @@ export interface KeysCancelled {
   reason: string;
 }
 
+/**
+ * Whether a worker takes new tasks: "running"; "paused" (it starts none, e.g. under memory
+ * pressure); "closing" (it is leaving).
+ */
+export type WorkerStatusName = "running" | "paused" | "closing";
+
+/** A worker as `scheduler-info` describes it: its handshake info and its status. */
+export interface SchedulerWorkerEntry extends WorkerInfo {
+  status: WorkerStatusName;
+}
+
+/** A SchedulerWorkerEntry. */
+export const isSchedulerWorkerEntry = (v: unknown): boolean =>
+  isWorkerInfo(v) && ["running", "paused", "closing"].includes((v as { status: string }).status);
+
 /** Reply to `scheduler-info`. */
 export interface SchedulerInfoReply {
   op: "scheduler-info-reply";
   id: number;
   address: string;
-  workers: Record<string, WorkerInfo>;
+  workers: Record<string, SchedulerWorkerEntry>;
 }
 
 /** Reply to `who-has`: key -> worker addresses (empty when nowhere). */
@@ -396,7 +411,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   "scheduler-info-reply": message<SchedulerInfoReply>((m) => {
     if (!isNum(m.id)) return "id";
     if (!isStr(m.address)) return "address";
-    return values(m.workers, isWorkerInfo) ? null : "workers";
+    return values(m.workers, isSchedulerWorkerEntry) ? null : "workers";
   }),
   "who-has-reply": message<WhoHasReply>((m) => {
     if (!isNum(m.id)) return "id";

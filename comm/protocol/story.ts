@@ -35,7 +35,7 @@ export interface StoryEvent {
   start?: string;
   /** The state it reached (transitions). */
   finish?: string;
-  /** What happened to the worker (`added`, `removed`). */
+  /** What happened to the worker (`added`, `removed`, `paused`, `running`). */
   event?: string;
   /** Why (worker events). */
   reason?: string;

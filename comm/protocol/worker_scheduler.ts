@@ -152,6 +152,18 @@ export interface Heartbeat {
   stored: number;
 }
 
+/** Whether a worker starts new tasks: "paused" (e.g. under memory pressure) or "running". */
+export type WorkerRunStatus = "running" | "paused";
+
+/**
+ * A worker paused or resumed starting tasks: sent at once. The scheduler places nothing new on a
+ * paused worker; tasks already there stay.
+ */
+export interface WorkerStatus {
+  op: "worker-status";
+  status: WorkerRunStatus;
+}
+
 /** The keys a worker now holds after `acquire-replicas` (the others could not be fetched). */
 export interface AcquireReplicasReply {
   op: "acquire-replicas-reply";
@@ -202,6 +214,7 @@ export type WorkerToScheduler =
   | TaskCrashed
   | MissingData
   | Heartbeat
+  | WorkerStatus
   | RunReply
   | AcquireReplicasReply
   | StealResponse
@@ -285,6 +298,9 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isNum(m.ready)) return "ready";
     return isNum(m.stored) ? null : "stored";
   }),
+  "worker-status": message<WorkerStatus>((m) =>
+    m.status === "running" || m.status === "paused" ? null : "status"
+  ),
   "run-reply": CLUSTER_CALL_REPLIES["run-reply"],
   "acquire-replicas-reply": message<AcquireReplicasReply>((m) => {
     if (!isNum(m.id)) return "id";

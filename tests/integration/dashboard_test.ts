@@ -22,6 +22,8 @@ Deno.test("/health and /metrics answer with Prometheus text prefixed dtask_", as
   assert.match(metrics, /^dtask_tasks\{state="processing"\} 0$/m);
   assert.match(metrics, /^dtask_tasks_completed_total 3$/m);
   assert.match(metrics, /^dtask_worker_memory_bytes\{worker="inproc:\/\/[^"]+"\} \d+$/m);
+  assert.match(metrics, /^dtask_worker_status\{worker="inproc:\/\/[^"]+",status="running"\} 1$/m);
+  assert.match(metrics, /^dtask_worker_status\{worker="inproc:\/\/[^"]+",status="paused"\} 0$/m);
   for (const line of metrics.split("\n")) {
     if (line && !line.startsWith("#")) assert.match(line, /^dtask_/);
   }

@@ -20,6 +20,7 @@ const MUTATORS = [
   "rejoin",
   "stealRequest",
   "setSlots",
+  "setPaused",
 ] as const;
 
 /** Records what each actor receives, and every state change made outside `receive`. */

@@ -489,7 +489,12 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
     { op: "key-in-memory", k: "a", w: ["w"], v: p },
     { op: "key-erred", k: "a", e: env, blame: "a" },
     { op: "keys-cancelled", keys: ["a"], reason: "r" },
-    { op: "scheduler-info-reply", id: 1, address: "a", workers: { w: info } },
+    {
+      op: "scheduler-info-reply",
+      id: 1,
+      address: "a",
+      workers: { w: { ...info, status: "running" } },
+    },
     { op: "compute-task", k: "a", f: "h", a: p, d: { x: ["w"] }, p: [0, 1], r: true },
     { op: "free-keys", keys: ["a"] },
     { op: "close-worker", reason: "r" },
@@ -497,6 +502,7 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
     { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
     { op: "missing-data", k: "a", key: "b", worker: "w" },
     { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
+    { op: "worker-status", status: "paused" },
     { op: "get-data", id: 1, keys: ["a"] },
     { op: "data", id: 1, values: { a: p } },
   ];

@@ -206,7 +206,12 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "key-in-memory": { op: "key-in-memory", k: "a", w: ["w"], v: p },
   "key-erred": { op: "key-erred", k: "a", e: env, blame: "a" },
   "keys-cancelled": { op: "keys-cancelled", keys: ["a"], reason: "r" },
-  "scheduler-info-reply": { op: "scheduler-info-reply", id: 1, address: "a", workers: { w: info } },
+  "scheduler-info-reply": {
+    op: "scheduler-info-reply",
+    id: 1,
+    address: "a",
+    workers: { w: { ...info, status: "paused" } },
+  },
   "who-has-reply": { op: "who-has-reply", id: 1, whoHas: { a: ["w"] } },
   "story-reply": {
     op: "story-reply",
@@ -263,6 +268,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "task-crashed": { op: "task-crashed", k: "a", reason: "thread 0 died" },
   "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
   heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
+  "worker-status": { op: "worker-status", status: "paused" },
   "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
   "steal-response": { op: "steal-response", k: "a", state: "ready" },
   "long-running": { op: "long-running", k: "a" },
@@ -291,4 +297,19 @@ Deno.test("a sample of each op passes; the same with any one field of a wrong ty
     }
     assert.throws(() => validateMessage({ ...sample, op: `${op}!` }), /unknown op/);
   }
+});
+
+Deno.test("a worker's status is running or paused on its stream, and any of three in scheduler-info", () => {
+  const status = (status: unknown) => ({ op: "worker-status", status });
+  assert.ok(validateMessage(status("running")));
+  assert.throws(() => validateMessage(status("closing")), /field status/);
+  const reply = (status: unknown) => ({
+    op: "scheduler-info-reply",
+    id: 1,
+    address: "a",
+    workers: { w: { ...info, status } },
+  });
+  for (const s of ["running", "paused", "closing"]) assert.ok(validateMessage(reply(s)));
+  assert.throws(() => validateMessage(reply("sleeping")), /field workers/);
+  assert.throws(() => validateMessage(reply(undefined)), /field workers/);
 });

@@ -333,6 +333,21 @@ Deno.test("setPaused: no task starts while paused; running ones finish", () => {
   assert.deepEqual(x.started(), ["a-1"]);
 });
 
+Deno.test("setPaused: the scheduler hears each change at once (worker-status), only changes", () => {
+  const x = new Sim(2);
+  x.paused(true);
+  assert.deepEqual(x.sent(), [{ op: "worker-status", status: "paused" }]);
+  x.paused(true);
+  assert.deepEqual(x.sent(), [], "no change, no message");
+  x.compute(ct("a-0"));
+  assert.deepEqual(x.started(), [], "paused: nothing starts");
+  x.paused(false);
+  assert.deepEqual(x.sent(), [{ op: "worker-status", status: "running" }]);
+  assert.deepEqual(x.started(), ["a-0"], "running again: the ready task starts");
+  x.paused(false);
+  assert.deepEqual(x.sent(), []);
+});
+
 // ------------------------------------------------------------------ dependencies
 
 Deno.test("dependencies on peers: one fetch per peer, then ready", () => {
