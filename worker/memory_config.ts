@@ -10,7 +10,11 @@ import type { MemoryConfig } from "../core/memory_config.ts";
 
 export type { MemoryConfig } from "../core/memory_config.ts";
 
-/** The memory thresholds, with the same names on LocalCluster, `Worker` and the nanny. */
+/**
+ * The memory thresholds, with the same names on LocalCluster, `Worker` and the nanny; `memoryLimit`
+ * 0 or null turns them all off. They are checked and reach every worker, where the memory manager
+ * (spilling, pausing) and the nanny (restarting) are to use them: nothing enforces them yet.
+ */
 export interface MemoryOptions {
   /**
    * Fraction of `memoryLimit` of managed memory (the bytes of the values a worker holds) past
