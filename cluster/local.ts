@@ -72,6 +72,7 @@ export class LocalCluster {
     this.#pool = new WorkerPool({
       settings: options,
       memoryLimit: plan.memoryLimit,
+      memory: plan.memory,
       scheduler: options.processes ? this.schedulerAddress : this.inprocAddress,
       onGiveUp: (name, text) => {
         log(`[cluster] ${text}`);

@@ -8,21 +8,32 @@ import type { SchedulerOptions } from "../scheduler/scheduler.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { configArgs } from "../worker/config.ts";
+import {
+  type CheckedMemoryOptions,
+  checkMemoryOptions,
+  type MemoryOptions,
+} from "../worker/memory_config.ts";
 
 /** Restarts of one worker (or the scheduler) allowed within the restart window (default). */
 export const DEFAULT_MAX_RESTARTS = 5;
 /** The restart-intensity window (ms, default). */
 export const DEFAULT_RESTART_WINDOW = 60_000;
 
-/** LocalCluster options (all optional). */
-export interface LocalClusterOptions {
+/**
+ * LocalCluster options (all optional). The memory thresholds (`memoryTarget`, `memorySpill`,
+ * `memoryPause`, `memoryTerminate`, `maxSpill`: MemoryOptions) apply to each worker.
+ */
+export interface LocalClusterOptions extends MemoryOptions {
   /** Number of workers (default: cores, at least 1). */
   nWorkers?: number;
   /** Threads per worker (default: cores / nWorkers, at least 1). */
   threadsPerWorker?: number;
   /** Each worker in its own Deno process under a nanny (default true). */
   processes?: boolean;
-  /** Per worker: bytes, "2GiB", or "auto" (system memory / nWorkers). */
+  /**
+   * Per worker: bytes, "2GiB", or "auto" (system memory / nWorkers); 0 or null (the default): no
+   * limit, which turns every memory threshold off.
+   */
   memoryLimit?: number | string | null;
   /**
    * Host everything listens on (default 127.0.0.1). With 0.0.0.0 the scheduler and workers
@@ -97,6 +108,8 @@ export interface ClusterPlan {
   nWorkers: number;
   /** Bytes per worker (0: no limit). */
   memoryLimit: number;
+  /** Each worker's memory thresholds, checked, with their defaults. */
+  memory: CheckedMemoryOptions;
   settings: ClusterSettings;
   scheduler: SchedulerOptions;
 }
@@ -129,6 +142,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   }
   if (options.config !== undefined) configArgs(options.config); // throws if it is not a file
   const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
+  const memory = checkMemoryOptions(options);
   const warning = exposureWarning(options.host ?? "127.0.0.1", {
     who: "this LocalCluster",
     authToken: options.authToken,
@@ -151,5 +165,5 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
     },
   };
   const settings = { ...options, processes: options.processes ?? true, threadsPerWorker };
-  return { nWorkers, memoryLimit, settings, scheduler };
+  return { nWorkers, memoryLimit, memory, settings, scheduler };
 }

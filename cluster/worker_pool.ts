@@ -13,12 +13,15 @@ import {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_RESTART_WINDOW,
 } from "./local_options.ts";
+import type { CheckedMemoryOptions } from "../worker/memory_config.ts";
 
 /** How a pool starts its workers. */
 export interface PoolOptions {
   settings: ClusterSettings;
   /** Bytes each worker may use (0: no limit). */
   memoryLimit: number;
+  /** Each worker's memory thresholds. */
+  memory: CheckedMemoryOptions;
   /** The address its workers register with (tcp:// for processes, else inproc://). */
   scheduler: string;
   /** The pool gave up restarting worker `name`: `text` says why. */
@@ -107,6 +110,7 @@ export class WorkerPool {
         nthreads: o.threadsPerWorker,
         name,
         memoryLimit: this.#o.memoryLimit,
+        ...this.#o.memory,
         host: o.host ?? "127.0.0.1",
         authToken: o.authToken,
         silenceLogs: o.silenceLogs,

@@ -5,6 +5,7 @@
  * read them. Browser-safe: no Deno API, no node: import.
  */
 import { DtaskError } from "./errors.ts";
+import type { MemoryConfig } from "./memory_config.ts";
 
 /** What a task learns about the worker it runs on (`getWorker()`). */
 export interface TaskWorkerInfo {
@@ -16,6 +17,8 @@ export interface TaskWorkerInfo {
   readonly nthreads: number;
   /** Its memory limit in bytes (0: none). */
   readonly memoryLimit: number;
+  /** Its memory thresholds in bytes (`memoryTarget`, `memoryPause`, … of its limit; null: off). */
+  readonly memory: MemoryConfig;
   /** The resources it declared, e.g. `{ GPU: 1 }` (empty when none). */
   readonly resources: Readonly<Record<string, number>>;
   /** The scheduler's tcp:// address. */
@@ -97,9 +100,9 @@ export function inTask(what: string): { hooks: ThreadHooks; key: string } {
 }
 
 /**
- * The worker the calling task runs on: `address`, `name`, `nthreads`, `memoryLimit`,
- * `resources`, `schedulerAddress`, `thread` (the executor thread's index) and the task's `key`;
- * `logEvent(topic, msg)` records an event in the scheduler's log, marked with this worker.
+ * The worker the calling task runs on: `address`, `name`, `nthreads`, `memoryLimit`, `memory`
+ * (its memory thresholds in bytes), `resources`, `schedulerAddress`, `thread` (the executor
+ * thread's index) and the task's `key`; `logEvent(topic, msg)` records an event in the scheduler's log, marked with this worker.
  */
 export function getWorker(): TaskWorker {
   const { hooks, key } = inTask("getWorker()");
@@ -107,6 +110,7 @@ export function getWorker(): TaskWorker {
   return {
     ...hooks.worker,
     resources: { ...hooks.worker.resources },
+    memory: { ...hooks.worker.memory },
     key,
     logEvent(topic: string | string[], msg: unknown): void {
       const topics = typeof topic === "string" ? [topic] : [...topic];

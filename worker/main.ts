@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { reportExit } from "./report_exit.ts";
 import { parseMemoryLimit } from "./memory_limit.ts";
+import { type CheckedMemoryOptions, checkMemoryOptions } from "./memory_config.ts";
 import { parseDuration } from "./duration.ts";
 import { type KeeperOutcome, WorkerKeeper } from "./keeper.ts";
 import { startInProcess, startNanny } from "./kept_workers.ts";
@@ -28,7 +29,17 @@ keep running.
 Options:
   --nthreads N          thread slots per worker (default: cores / nworkers)
   --nworkers N          worker processes (default 1)
-  --memory-limit M      per worker: bytes, 4GiB, or auto (default auto)
+  --memory-limit M      per worker: bytes, 4GiB, or auto (default auto); 0: no limit, and
+                        no memory threshold below
+  --memory-target F     fraction of the limit of stored values past which the least recently
+                        used spill to disk (default 0.6; false: off)
+  --memory-spill F      fraction of the limit of process memory past which values spill
+                        (default 0.7; false: off)
+  --memory-pause F      fraction of the limit past which a worker pauses: it starts no new
+                        task until its memory falls (default 0.8; false: off)
+  --memory-terminate F  fraction of the limit past which the nanny restarts the worker
+                        (default 0.95; false: off)
+  --max-spill M         cap on the bytes spilled to disk: bytes or 10GiB (default false: none)
   --name NAME           worker name (with --nworkers > 1, NAME-0, NAME-1, ...)
   --resources R         e.g. GPU=1,MEM=2e9
   --host H              interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
@@ -91,6 +102,11 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
         nthreads: { type: "string" },
         nworkers: { type: "string", default: "1" },
         "memory-limit": { type: "string", default: "auto" },
+        "memory-target": { type: "string" },
+        "memory-spill": { type: "string" },
+        "memory-pause": { type: "string" },
+        "memory-terminate": { type: "string" },
+        "max-spill": { type: "string" },
         name: { type: "string" },
         resources: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
@@ -132,6 +148,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     return 2;
   }
   let memoryLimit: number, resources: Record<string, number> | undefined;
+  let memory: CheckedMemoryOptions;
   let preload: string[] | undefined, deathTimeout: number | undefined;
   let authToken: string | undefined;
   const contactAddress = values["contact-address"];
@@ -139,6 +156,13 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   try {
     preload = values.preload?.map(resolvePreload);
     memoryLimit = parseMemoryLimit(values["memory-limit"], nworkers);
+    memory = checkMemoryOptions({
+      memoryTarget: values["memory-target"],
+      memorySpill: values["memory-spill"],
+      memoryPause: values["memory-pause"],
+      memoryTerminate: values["memory-terminate"],
+      maxSpill: values["max-spill"],
+    }, "flag");
     resources = values.resources ? parseResources(values.resources) : undefined;
     const death = values["death-timeout"];
     deathTimeout = death === undefined ? undefined : parseDuration(death, "--death-timeout");
@@ -166,6 +190,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     scheduler,
     nthreads,
     memoryLimit,
+    ...memory,
     host: values.host,
     contactAddress,
     authToken,

@@ -24,19 +24,28 @@ export function parseMemoryLimit(
   systemMemory: () => number = () => Deno.systemMemoryInfo().total,
 ): number {
   if (limit === undefined || limit === null || limit === 0) return 0;
-  if (typeof limit === "number") {
-    if (!(limit >= 0) || !Number.isFinite(limit)) {
-      throw new TypeError(`memoryLimit must be a non-negative number of bytes, got ${limit}`);
-    }
-    return Math.floor(limit);
+  if (typeof limit === "string" && limit.trim().toLowerCase() === "auto") {
+    return Math.floor(systemMemory() / Math.max(1, share));
   }
-  const s = limit.trim().toLowerCase();
-  if (s === "auto") return Math.floor(systemMemory() / Math.max(1, share));
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(s);
+  return parseSize(limit, "memoryLimit", `use bytes, "2GiB", "500MB" or "auto"`);
+}
+
+/**
+ * Parses a size in bytes: a non-negative number, or a string such as "10GiB" or "500 MB"
+ * (decimal and binary units). A TypeError names `option` and ends with `allowed`.
+ */
+export function parseSize(value: number | string, option: string, allowed: string): number {
+  if (typeof value === "number") {
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      throw new TypeError(`${option} must be a non-negative number of bytes, got ${value}`);
+    }
+    return Math.floor(value);
+  }
+  const m = typeof value === "string"
+    ? /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(value.trim().toLowerCase())
+    : null;
   if (!m || !(m[2] in UNITS)) {
-    throw new TypeError(
-      `memoryLimit ${JSON.stringify(limit)} is not a size: use bytes, "2GiB", "500MB" or "auto"`,
-    );
+    throw new TypeError(`${option} ${JSON.stringify(value)} is not a size: ${allowed}`);
   }
   return Math.floor(Number(m[1]) * UNITS[m[2]]);
 }

@@ -6,9 +6,13 @@
  */
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { configArgs } from "./config.ts";
+import { memoryFlags, type MemoryOptions } from "./memory_config.ts";
 
-/** How the nanny starts its worker process. */
-export interface NannyOptions {
+/**
+ * How the nanny starts its worker process. The memory thresholds (MemoryOptions, fractions of
+ * `memoryLimit`) go to the worker process as flags; they are checked there.
+ */
+export interface NannyOptions extends MemoryOptions {
   /** The scheduler's address. */
   scheduler: string;
   /** The worker's thread slots. */
@@ -62,6 +66,7 @@ export function workerCommand(o: NannyOptions): Deno.Command {
   args.push(PROCESS_ENTRY.href, `--scheduler=${o.scheduler}`, `--nthreads=${o.nthreads}`);
   if (o.name !== undefined) args.push(`--name=${o.name}`);
   if (o.memoryLimit) args.push(`--memory-limit=${o.memoryLimit}`);
+  args.push(...memoryFlags(o));
   if (o.host) args.push(`--host=${o.host}`);
   if (o.contactAddress) args.push(`--contact-address=${o.contactAddress}`);
   if (o.deathTimeout !== undefined) args.push(`--death-timeout=${Math.ceil(o.deathTimeout)}`);

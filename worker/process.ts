@@ -10,6 +10,7 @@ import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { STOP_LINES_ENV, stoppedLine } from "./stop_reason.ts";
 import { TimeoutError } from "../core/errors.ts";
+import { type CheckedMemoryOptions, checkMemoryOptions } from "./memory_config.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
@@ -22,6 +23,11 @@ const { values } = parseArgs({
     nthreads: { type: "string", default: "1" },
     name: { type: "string" },
     "memory-limit": { type: "string", default: "0" },
+    "memory-target": { type: "string" },
+    "memory-spill": { type: "string" },
+    "memory-pause": { type: "string" },
+    "memory-terminate": { type: "string" },
+    "max-spill": { type: "string" },
     host: { type: "string", default: "127.0.0.1" },
     "contact-address": { type: "string" },
     "silence-logs": { type: "boolean", default: false },
@@ -39,6 +45,20 @@ if (!values.scheduler) {
   Deno.exit(2);
 }
 
+let memory: CheckedMemoryOptions;
+try {
+  memory = checkMemoryOptions({
+    memoryTarget: values["memory-target"],
+    memorySpill: values["memory-spill"],
+    memoryPause: values["memory-pause"],
+    memoryTerminate: values["memory-terminate"],
+    maxSpill: values["max-spill"],
+  }, "flag");
+} catch (e) {
+  console.error(`worker/process.ts: ${(e as Error).message}`);
+  Deno.exit(2);
+}
+
 const deathTimeout = values["death-timeout"] === undefined
   ? undefined
   : Number(values["death-timeout"]);
@@ -48,6 +68,7 @@ const worker = await Worker.start({
   nthreads: Number(values.nthreads),
   name: values.name,
   memoryLimit: Number(values["memory-limit"]),
+  ...memory,
   host: values.host,
   contactAddress: values["contact-address"],
   authToken: Deno.env.get(AUTH_TOKEN_ENV) || undefined,

@@ -17,16 +17,17 @@ import {
 import { register } from "./register.ts";
 import { WorkerActor } from "./actor.ts";
 import { CLOSE_BEGINS } from "./stimulus.ts";
+import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./memory_config.ts";
 
-/** How a worker starts. */
-export interface WorkerOptions {
+/** How a worker starts (the memory thresholds are MemoryOptions, fractions of `memoryLimit`). */
+export interface WorkerOptions extends MemoryOptions {
   /** The scheduler's address. */
   scheduler: string;
   /** Thread slots (Web Worker threads). */
   nthreads: number;
   /** A name; defaults to the address. */
   name?: string;
-  /** Bytes of memory it may use (0 = no limit). */
+  /** Bytes of memory it may use (0 = no limit, which turns every memory threshold off). */
   memoryLimit?: number;
   /** Host to listen on for peers (default 127.0.0.1; 0.0.0.0: every interface). */
   host?: string;
@@ -80,6 +81,11 @@ export class Worker {
   readonly name: string;
   /** Resolves with the reason once the worker has closed. */
   readonly closed: Promise<string>;
+  /**
+   * Its memory limit and thresholds in bytes, checked and resolved from its options; the memory
+   * manager (spilling, pausing) is to use them. Nothing enforces them yet.
+   */
+  readonly memory: MemoryConfig;
   #listener: Listener;
   #peers: PeerPool;
   /** Every input of the running worker passes through its `receive`. */
@@ -95,6 +101,8 @@ export class Worker {
   readonly #identity: ListenerIdentity;
 
   private constructor(readonly options: WorkerOptions) {
+    // first: options that make no sense throw before anything is opened
+    this.memory = resolveMemoryConfig(options.memoryLimit, options);
     this.#log = options.log ?? ((l) => console.error(l));
     const dial = options.dial ?? defaultDial;
     const onAccept = (t: Transport) => {
@@ -164,7 +172,7 @@ export class Worker {
       address: this.address,
       name: this.name,
       nthreads: o.nthreads,
-      memoryLimit: o.memoryLimit ?? 0,
+      memoryLimit: this.memory.limit,
       pid: typeof Deno !== "undefined" ? Deno.pid : 0,
       resources: o.resources,
       ...(o.nanny && { nanny: true }),
@@ -191,7 +199,8 @@ export class Worker {
         address: this.address,
         name: this.name,
         nthreads: o.nthreads,
-        memoryLimit: o.memoryLimit ?? 0,
+        memoryLimit: this.memory.limit,
+        memory: this.memory,
         resources: o.resources ?? {},
         schedulerAddress: welcome.address,
       },

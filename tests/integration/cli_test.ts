@@ -1,6 +1,6 @@
 // The scheduler and worker command lines, and what happens when a cluster's owner is killed.
 import assert from "node:assert/strict";
-import { Client } from "../../mod.ts";
+import { Client, getWorker } from "../../mod.ts";
 import {
   config,
   drain,
@@ -53,6 +53,62 @@ Deno.test("scheduler and worker CLIs: run work, stop cleanly on SIGTERM", async 
   assert.equal((await drain(worker)).code, 0);
   sched.child.kill("SIGTERM");
   assert.equal((await drain(sched)).code, 0);
+});
+
+Deno.test("worker CLI: a memory threshold that is not a fraction stops it with a clear message", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "-q",
+      "--config",
+      config,
+      new URL("worker/main.ts", root).href,
+      "tcp://127.0.0.1:1",
+      "--memory-pause",
+      "1.5",
+    ],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.equal(
+    new TextDecoder().decode(out.stderr).trim(),
+    "--memory-pause must be a fraction of --memory-limit greater than 0 and at most 1 (such as " +
+      "0.8), or false to turn pausing off; got 1.5",
+  );
+  assert.equal(new TextDecoder().decode(out.stdout), "", "it started nothing");
+});
+
+Deno.test("worker CLI: the memory flags reach the worker process its nanny starts", async () => {
+  const sched = spawn(schedulerArgs());
+  const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
+  const worker = spawn([
+    new URL("worker/main.ts", root).href,
+    address,
+    "--nthreads=1",
+    "--memory-limit=400MiB",
+    "--memory-target=0.5",
+    "--memory-pause=false",
+    "--max-spill=1GiB",
+  ]);
+  try {
+    await readUntil(worker.lines, /^Worker at: tcp:\/\//);
+    await using client = await Client.connect(address);
+    const MiB = 2 ** 20;
+    assert.deepEqual(await client.submit(() => getWorker().memory), {
+      limit: 400 * MiB,
+      target: 200 * MiB,
+      spill: Math.floor(0.7 * 400 * MiB),
+      pause: null,
+      terminate: Math.floor(0.95 * 400 * MiB),
+      maxSpill: 2 ** 30,
+    });
+  } finally {
+    worker.child.kill("SIGTERM");
+    assert.equal((await drain(worker)).code, 0);
+    sched.child.kill("SIGTERM");
+    assert.equal((await drain(sched)).code, 0);
+  }
 });
 
 Deno.test("when the process owning a LocalCluster is SIGKILLed, its workers exit", async () => {

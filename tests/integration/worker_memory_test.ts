@@ -1,7 +1,7 @@
 // A worker process gives a large value's memory back as soon as it drops it (it collects
 // garbage then, in its main isolate and its threads), instead of whenever V8 next collects.
 import assert from "node:assert/strict";
-import { Client, LocalCluster } from "../../mod.ts";
+import { Client, getWorker, LocalCluster } from "../../mod.ts";
 import { until } from "./helpers.ts";
 
 Deno.test("a worker process returns a dropped 256 MB value's memory at once", async () => {
@@ -33,5 +33,41 @@ Deno.test("a worker process returns a dropped 256 MB value's memory at once", as
     }
   } finally {
     await cluster.close();
+  }
+});
+
+Deno.test("a worker process gets its cluster's memory thresholds, as getWorker().memory shows", async () => {
+  const MiB = 2 ** 20;
+  for (const processes of [true, false]) {
+    const cluster = await LocalCluster.start({
+      nWorkers: 1,
+      threadsPerWorker: 1,
+      processes,
+      dashboardAddress: null,
+      silenceLogs: true,
+      memoryLimit: "400MiB",
+      memoryPause: false,
+      memoryTarget: 0.5,
+      maxSpill: "1GiB",
+    });
+    try {
+      const client = await Client.connect(cluster);
+      try {
+        const [pid, memory] = await client.submit(() => [Deno.pid, getWorker().memory]);
+        assert.equal(pid !== Deno.pid, processes, "where the task ran");
+        assert.deepEqual(memory, {
+          limit: 400 * MiB,
+          target: 200 * MiB,
+          spill: Math.floor(0.7 * 400 * MiB),
+          pause: null,
+          terminate: Math.floor(0.95 * 400 * MiB),
+          maxSpill: 2 ** 30,
+        });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await cluster.close();
+    }
   }
 });

@@ -617,6 +617,7 @@ const WORKER_INFO = {
   name: "w-test",
   nthreads: 1,
   memoryLimit: 0,
+  memory: { limit: 0, target: null, spill: null, pause: null, terminate: null, maxSpill: null },
   resources: { GPU: 1 },
   schedulerAddress: "tcp://127.0.0.1:2",
 };
