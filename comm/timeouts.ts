@@ -102,3 +102,6 @@ export const STOP_GRACE = 3000;
 
 /** How long the scheduler waits for a worker's part of a story (ms). */
 export const WORKER_STORY_TIMEOUT = 5000;
+
+/** How often a worker reads its process memory to pause or resume (ms; Dask's monitor-interval). */
+export const MEMORY_MONITOR_INTERVAL = 100;

@@ -7,6 +7,9 @@
  *
  * @module
  */
+import type { MemoryConfig } from "../core/memory_config.ts";
+import { MEMORY_MONITOR_INTERVAL } from "../comm/timeouts.ts";
+import { pauseMessage, shouldPause } from "./memory_pause.ts";
 import { Connection } from "../comm/connection.ts";
 import { feedMessages, Mailbox } from "../actor/mailbox.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
@@ -33,6 +36,7 @@ import type { Transport } from "../comm/transport.ts";
 import {
   COLLECT_TICK,
   HEARTBEAT_TICK,
+  MEMORY_TICK,
   type Outcomes,
   type PeerMessage,
   type Registered,
@@ -49,6 +53,10 @@ export interface WorkerActorHooks {
   readonly address: string;
   /** Heartbeat period (ms). */
   readonly heartbeatInterval: number;
+  /** Its memory limit and thresholds (the pause threshold is watched here). */
+  readonly memory: MemoryConfig;
+  /** The process's memory now (RSS, bytes). */
+  rss(): number;
   /** Connections to peers, to fetch their data. */
   readonly peers: PeerPool;
   /** Entries its stimulus log keeps (default 1000, as the scheduler's). */
@@ -72,6 +80,9 @@ export class WorkerActor {
   #state: WorkerStateMachine | undefined;
   readonly #peerConns = new Set<Connection>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #memoryTimer: ReturnType<typeof setInterval> | undefined;
+  /** Paused by the memory monitor. */
+  #memoryPaused = false;
   #collectTimer: ReturnType<typeof setTimeout> | undefined;
   #collectedAt = -Infinity;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
@@ -156,6 +167,8 @@ export class WorkerActor {
             return this.#sendHeartbeat();
           case "collect":
             return this.#collect();
+          case "memory":
+            return this.#checkMemory();
           default:
             return unreachable(s.timer);
         }
@@ -187,6 +200,7 @@ export class WorkerActor {
       case "close":
         this.#closing = true;
         clearInterval(this.#heartbeat);
+        clearInterval(this.#memoryTimer);
         clearTimeout(this.#collectTimer);
         return;
       default:
@@ -217,6 +231,19 @@ export class WorkerActor {
     feedMessages(conn, m, this.post);
     conn.closed.then((reason) => post({ kind: "scheduler-closed", reason }));
     this.#heartbeat = setInterval(() => post(HEARTBEAT_TICK), this.#hooks.heartbeatInterval);
+    if (this.#hooks.memory.pause !== null) {
+      this.#memoryTimer = setInterval(() => post(MEMORY_TICK), MEMORY_MONITOR_INTERVAL);
+    }
+  }
+
+  /** The memory tick: past the pause threshold it pauses, back under it (by a band) it resumes. */
+  #checkMemory(): void {
+    const memory = this.#hooks.memory, rss = this.#hooks.rss();
+    const paused = shouldPause(memory, rss, this.#memoryPaused);
+    if (paused === this.#memoryPaused || this.#closing) return;
+    this.#memoryPaused = paused;
+    this.#hooks.log(`[worker] ${pauseMessage(memory, rss, paused)}`);
+    this.#state?.setPaused(paused);
   }
 
   #sendHeartbeat(): void {

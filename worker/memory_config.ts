@@ -12,8 +12,8 @@ export type { MemoryConfig } from "../core/memory_config.ts";
 
 /**
  * The memory thresholds, with the same names on LocalCluster, `Worker` and the nanny; `memoryLimit`
- * 0 or null turns them all off. They are checked and reach every worker, where the memory manager
- * (spilling, pausing) and the nanny (restarting) are to use them: nothing enforces them yet.
+ * 0 or null turns them all off. They are checked and reach every worker. `memoryPause` is enforced
+ * (worker/memory_pause.ts); spilling and the nanny's restart are to use the others.
  */
 export interface MemoryOptions {
   /**

@@ -53,7 +53,7 @@ export interface PeerClosed {
 }
 
 /** The worker's timers: the heartbeat, and the garbage collection after large values dropped. */
-export type WorkerTimerName = "heartbeat" | "collect";
+export type WorkerTimerName = "heartbeat" | "collect" | "memory";
 
 /** A timer fired. */
 export interface WorkerTick {
@@ -150,5 +150,7 @@ export type WorkerStimulus =
 export const HEARTBEAT_TICK: WorkerTick = Object.freeze({ kind: "tick", timer: "heartbeat" });
 /** The garbage collection's tick. */
 export const COLLECT_TICK: WorkerTick = Object.freeze({ kind: "tick", timer: "collect" });
+/** The memory monitor's tick. */
+export const MEMORY_TICK: WorkerTick = Object.freeze({ kind: "tick", timer: "memory" });
 /** The close beginning. */
 export const CLOSE_BEGINS: CloseBegins = Object.freeze({ kind: "close" });

@@ -19,6 +19,9 @@ import { WorkerActor } from "./actor.ts";
 import { CLOSE_BEGINS } from "./stimulus.ts";
 import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./memory_config.ts";
 
+/** Workers open in this process: each one's share of the process's memory is 1 / this. */
+let liveWorkers = 0;
+
 /** How a worker starts (the memory thresholds are MemoryOptions, fractions of `memoryLimit`). */
 export interface WorkerOptions extends MemoryOptions {
   /** The scheduler's address. */
@@ -136,11 +139,16 @@ export class Worker {
     this.#actor = new WorkerActor({
       address: this.address,
       heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+      memory: this.memory,
+      // workers sharing a process (--no-nanny, processes: false) share its memory too
+      rss: () => Deno.memoryUsage().rss / Math.max(1, liveWorkers),
       peers: this.#peers,
       log: this.#log,
       close: (reason) => void this.close(reason),
     });
     this.closed = new Promise((r) => (this.#resolveClosed = r));
+    liveWorkers++;
+    this.closed.then(() => liveWorkers--);
   }
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */
