@@ -10,70 +10,18 @@ import type {
   TaskCrashed,
   TaskErred,
   TaskFinished,
-  WorkerToScheduler,
 } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../core/errors.ts";
 import { IndexedHeap, priorityLess } from "../core/heap.ts";
+import {
+  INLINE_RESULT_MAX,
+  LARGE_VALUE,
+  type WorkerOutbox,
+  type WorkerTask,
+} from "./worker_task.ts";
 
-/** Task states on a worker, with Dask's meaning. */
-export type WorkerTaskStateName =
-  | "waiting"
-  | "ready"
-  | "executing"
-  | "memory"
-  | "error"
-  | "cancelled";
-
-/** One task this worker was asked to run. */
-export interface WorkerTask {
-  key: string;
-  state: WorkerTaskStateName;
-  fn: string;
-  args: Payload;
-  priority: number[];
-  /** Dependency keys. */
-  deps: string[];
-  /** Dependencies not yet here. */
-  missing: number;
-  /** Send the value back with task-finished. */
-  wantResult: boolean;
-  heapIndex: number;
-  /** It seceded: it runs on without holding a slot (in-task). */
-  seceded?: boolean;
-}
-
-/** What a run on the executor needs. */
-export interface Execution {
-  key: string;
-  fnHash: string;
-  fnName: string;
-  fnSource: string;
-  /** Where the function was submitted from (FunctionDef.u), if known. */
-  fnSite?: string;
-  args: Payload;
-  deps: Map<string, Payload>;
-}
-
-/** Where the worker state machine's effects go. */
-export interface WorkerOutbox {
-  /** A message for the scheduler. */
-  scheduler(msg: WorkerToScheduler): void;
-  /** Ask peer `worker` for these keys; answer with gotData / fetchFailed. */
-  fetch(worker: string, keys: string[]): void;
-  /** Start a task on a thread slot. */
-  execute(run: Execution): void;
-  /** A seceded task got a slot back (in-task). */
-  rejoined?(key: string): void;
-  /** A value of at least LARGE_VALUE bytes was dropped: its memory may be reclaimed now. */
-  dropped?(nbytes: number): void;
-}
-
-/** Values this large are reported when dropped (WorkerOutbox.dropped). */
-export const LARGE_VALUE = 8 * 1024 * 1024;
-
-/** Results up to this size go back to the scheduler inline when a client wants them. */
-export const INLINE_RESULT_MAX = 1024 * 1024;
+export * from "./worker_task.ts";
 
 /** A dependency of local tasks: being fetched, fetched, or computed here. */
 interface Dep {

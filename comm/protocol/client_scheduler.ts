@@ -8,7 +8,6 @@ import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   each,
   envelope,
-  isNat,
   isNum,
   isSize,
   isStr,
@@ -16,21 +15,24 @@ import {
   optBool,
   optEnvelope,
   optPayload,
-  optStr,
   strs,
   values,
 } from "./fields.ts";
 import { type Story, STORY_REPLIES, STORY_REQUESTS, type StoryReply } from "./story.ts";
 import {
-  type Ack,
+  CLUSTER_INFO_REPLIES,
+  CLUSTER_INFO_REQUESTS,
+  type ClusterInfoReplies,
+  type ClusterInfoReply,
+  type ClusterInfoRequest,
+} from "./cluster_info.ts";
+import {
   type FunctionDef,
   isFunctionDefs,
   isPlainTasks,
   isTaskSpec,
-  isWorkerInfo,
   type PlainTasks,
   type TaskSpec,
-  type WorkerInfo,
 } from "./common.ts";
 import {
   CLUSTER_CALL_REPLIES,
@@ -66,34 +68,6 @@ export interface ReleaseKeys {
 export interface RequestValues {
   op: "request-values";
   keys: string[];
-}
-
-/** Ask for live cluster facts. */
-export interface SchedulerInfoRequest {
-  op: "scheduler-info";
-  id: number;
-}
-
-/** Where are these keys? */
-export interface WhoHas {
-  op: "who-has";
-  id: number;
-  keys: string[];
-}
-
-/** Which keys does each worker hold (of `workers`, addresses or names, when given)? */
-export interface HasWhat {
-  op: "has-what";
-  id: number;
-  workers?: string[];
-}
-
-/** Answer once at least `n` workers are connected, or after `timeout` ms with an error. */
-export interface WaitForWorkers {
-  op: "wait-for-workers";
-  id: number;
-  n: number;
-  timeout: number;
 }
 
 /** A client says goodbye. */
@@ -153,21 +127,6 @@ export interface UpdateData {
   nbytes: Record<string, number>;
 }
 
-/** Restart every worker through its nanny and cancel every task. */
-export interface Restart {
-  op: "restart";
-  id: number;
-  /** How long to wait for the workers to come back (ms). */
-  timeout: number;
-}
-
-/** Stop these workers (addresses or names) gracefully, their data moved to peers. */
-export interface RetireWorkers {
-  op: "retire-workers";
-  id: number;
-  workers: string[];
-}
-
 /** A nanny (connected as a client) says how its worker's process ended, for KilledWorker. */
 export interface WorkerExited {
   op: "worker-exited";
@@ -202,59 +161,6 @@ export interface KeysCancelled {
   reason: string;
 }
 
-/**
- * Whether a worker takes new tasks: "running"; "paused" (it starts none, e.g. under memory
- * pressure); "closing" (it is leaving).
- */
-export type WorkerStatusName = "running" | "paused" | "closing";
-
-/** A worker as `scheduler-info` describes it: its handshake info and its status. */
-export interface SchedulerWorkerEntry extends WorkerInfo {
-  status: WorkerStatusName;
-}
-
-/** A SchedulerWorkerEntry. */
-export const isSchedulerWorkerEntry = (v: unknown): boolean =>
-  isWorkerInfo(v) && ["running", "paused", "closing"].includes((v as { status: string }).status);
-
-/** Reply to `scheduler-info`. */
-export interface SchedulerInfoReply {
-  op: "scheduler-info-reply";
-  id: number;
-  address: string;
-  workers: Record<string, SchedulerWorkerEntry>;
-}
-
-/** Reply to `who-has`: key -> worker addresses (empty when nowhere). */
-export interface WhoHasReply {
-  op: "who-has-reply";
-  id: number;
-  whoHas: Record<string, string[]>;
-}
-
-/** Reply to `has-what`: worker address -> keys. */
-export interface HasWhatReply {
-  op: "has-what-reply";
-  id: number;
-  hasWhat: Record<string, string[]>;
-}
-
-/** Reply to `retire-workers`: each retired worker's info by address, or the error `e`. */
-export interface RetireWorkersReply {
-  op: "retire-workers-reply";
-  id: number;
-  workers: Record<string, WorkerInfo>;
-  e?: ErrorEnvelope;
-}
-
-/** Reply to `wait-for-workers`: how many there are, and an error when too few came in time. */
-export interface WaitForWorkersReply {
-  op: "wait-for-workers-reply";
-  id: number;
-  n: number;
-  error?: string;
-}
-
 /** Reply to `scatter`: key -> workers to send its value to, or the error `e`. */
 export interface ScatterPlan {
   op: "scatter-plan";
@@ -279,10 +185,6 @@ export type ClientToScheduler =
   | UpdateGraph
   | ReleaseKeys
   | RequestValues
-  | SchedulerInfoRequest
-  | WhoHas
-  | HasWhat
-  | WaitForWorkers
   | CloseClient
   | Preload
   | CancelKeys
@@ -290,21 +192,14 @@ export type ClientToScheduler =
   | FireAndForget
   | Scatter
   | UpdateData
-  | Restart
-  | RetireWorkers
   | WorkerExited
   | Story
+  | ClusterInfoRequest
   | ClusterCallRequest;
 
 /** Each request a client sends the scheduler, and its reply. */
-export interface ClientRequestReplies extends ClusterCallReplies {
-  "scheduler-info": SchedulerInfoReply;
-  "who-has": WhoHasReply;
-  "has-what": HasWhatReply;
-  "wait-for-workers": WaitForWorkersReply;
+export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies {
   scatter: ScatterPlan;
-  restart: Ack;
-  "retire-workers": RetireWorkersReply;
   story: StoryReply;
 }
 
@@ -313,14 +208,10 @@ export type SchedulerToClient =
   | KeyInMemory
   | KeyErred
   | KeysCancelled
-  | SchedulerInfoReply
-  | WhoHasReply
-  | HasWhatReply
-  | WaitForWorkersReply
-  | RetireWorkersReply
   | ScatterPlan
   | SchedulerClosing
   | StoryReply
+  | ClusterInfoReply
   | ClusterCallReply;
 
 /** What a client may send the scheduler. */
@@ -334,26 +225,6 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
   }),
   "release-keys": message<ReleaseKeys>(keysOnly),
   "request-values": message<RequestValues>(keysOnly),
-  "scheduler-info": request<SchedulerInfoRequest, SchedulerInfoReply>(
-    "scheduler-info-reply",
-    (m) => isNum(m.id) ? null : "id",
-  ),
-  "who-has": request<WhoHas, WhoHasReply>("who-has-reply", (m) => {
-    if (!isNum(m.id)) return "id";
-    return strs(m.keys) ? null : "keys";
-  }),
-  "has-what": request<HasWhat, HasWhatReply>("has-what-reply", (m) => {
-    if (!isNum(m.id)) return "id";
-    return opt(m.workers, strs) ? null : "workers";
-  }),
-  "wait-for-workers": request<WaitForWorkers, WaitForWorkersReply>(
-    "wait-for-workers-reply",
-    (m) => {
-      if (!isNum(m.id)) return "id";
-      if (!isNat(m.n)) return "n";
-      return isSize(m.timeout) ? null : "timeout";
-    },
-  ),
   "close-client": message<CloseClient>(() => null),
   preload: message<Preload>((m) => strs(m.urls) ? null : "urls"),
   "cancel-keys": message<CancelKeys>((m) => {
@@ -376,19 +247,12 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!byKey(m.who)) return "who";
     return values(m.nbytes, isSize) ? null : "nbytes";
   }),
-  restart: request<Restart, Ack>("ack", (m) => {
-    if (!isNum(m.id)) return "id";
-    return isSize(m.timeout) ? null : "timeout";
-  }),
-  "retire-workers": request<RetireWorkers, RetireWorkersReply>("retire-workers-reply", (m) => {
-    if (!isNum(m.id)) return "id";
-    return strs(m.workers) ? null : "workers";
-  }),
   "worker-exited": message<WorkerExited>((m) => {
     if (!isStr(m.address)) return "address";
     return isStr(m.how) ? null : "how";
   }),
   ...STORY_REQUESTS,
+  ...CLUSTER_INFO_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
 };
 
@@ -408,29 +272,6 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
     if (!strs(m.keys)) return "keys";
     return isStr(m.reason) ? null : "reason";
   }),
-  "scheduler-info-reply": message<SchedulerInfoReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    if (!isStr(m.address)) return "address";
-    return values(m.workers, isSchedulerWorkerEntry) ? null : "workers";
-  }),
-  "who-has-reply": message<WhoHasReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    return byKey(m.whoHas) ? null : "whoHas";
-  }),
-  "has-what-reply": message<HasWhatReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    return byKey(m.hasWhat) ? null : "hasWhat";
-  }),
-  "wait-for-workers-reply": message<WaitForWorkersReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    if (!isNat(m.n)) return "n";
-    return optStr(m.error) ? null : "error";
-  }),
-  "retire-workers-reply": message<RetireWorkersReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    if (!values(m.workers, isWorkerInfo)) return "workers";
-    return optEnvelope(m.e) ? null : "e";
-  }),
   "scatter-plan": message<ScatterPlan>((m) => {
     if (!isNum(m.id)) return "id";
     if (!byKey(m.who)) return "who";
@@ -438,6 +279,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   }),
   "scheduler-closing": message<SchedulerClosing>((m) => isStr(m.reason) ? null : "reason"),
   ...STORY_REPLIES,
+  ...CLUSTER_INFO_REPLIES,
   ...CLUSTER_CALL_REPLIES,
 };
 
