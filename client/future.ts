@@ -38,35 +38,21 @@ export class KeyState {
   /** How many kept specs depend on this key. */
   lineageRefs = 0;
   #callbacks: (() => void)[] | null = null;
-  /** Whether a client's key table holds it. */
+  /** Whether a client's key table holds it: held and pending, it holds the program open. */
   #held = false;
-  /** Whether it counts in the program's activity (held and pending). */
-  #active = false;
 
   constructor(readonly key: string) {}
 
   /** A client's table holds it now: while pending, it holds the program open. */
   attach(): void {
+    if (!this.#held && !this.settled) activity.begin();
     this.#held = true;
-    this.#activate();
   }
 
   /** The client no longer holds it: it stops holding the program open. */
   detach(): void {
+    if (this.#held && !this.settled) activity.end();
     this.#held = false;
-    this.#deactivate();
-  }
-
-  #activate(): void {
-    if (this.#active || !this.#held || this.status !== "pending") return;
-    this.#active = true;
-    activity.begin();
-  }
-
-  #deactivate(): void {
-    if (!this.#active) return;
-    this.#active = false;
-    activity.end();
   }
 
   /** Whether the key has settled (finished, erred, cancelled or lost). */
@@ -90,8 +76,8 @@ export class KeyState {
 
   /** Settles the key and runs its callbacks. */
   settle(status: Exclude<FutureStatus, "pending">, error: Error | null = null): void {
+    if (this.#held && !this.settled) activity.end();
     this.status = status;
-    this.#deactivate();
     this.error = error;
     this.strong = null;
     this.dropSpec();
@@ -130,8 +116,8 @@ export class KeyState {
 
   /** Back to pending (e.g. a retried or resubmitted key). */
   reset(): void {
+    if (this.#held && this.settled) activity.begin();
     this.status = "pending";
-    this.#activate();
     this.error = null;
     this.payload = null;
     this.value = undefined;

@@ -155,11 +155,7 @@ export class SchedulerLink {
    * Says goodbye: runs `flush` and sends `close-client` when still connected, then waits for
    * the connection to end. No reconnecting from here on.
    */
-  close(flush: () => void): Promise<void> {
-    return activity.during(this.#close(flush));
-  }
-
-  async #close(flush: () => void): Promise<void> {
+  async close(flush: () => void): Promise<void> {
     this.#closing = true;
     this.#abort.abort();
     if (this.#conn.closeReason === null) {

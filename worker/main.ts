@@ -17,7 +17,6 @@ import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { configArgs } from "./config.ts";
-import { STOP_LINES_ENV } from "./stop_reason.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
@@ -210,8 +209,6 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     });
   };
   console.log(`Waiting to connect to ${scheduler}`);
-  // worker processes say why they stopped when their scheduler ended them (on stderr)
-  if (!values["no-nanny"]) Deno.env.set(STOP_LINES_ENV, "1");
   const keepers = Array.from({ length: nworkers }, (_, i) => {
     const name = nameOf(i);
     const label = name ?? `${i}`;
@@ -231,7 +228,11 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
       start: values["no-nanny"]
         ? (budget) => startInProcess({ ...common, name }, budget)
         : (budget) =>
-          startNanny({ ...common, name, config, onStarted, onRenewed: announce }, budget),
+          // its worker process says why it stopped when its scheduler ended it (on stderr)
+          startNanny(
+            { ...common, name, config, onStarted, onRenewed: announce, stopLines: true },
+            budget,
+          ),
     });
   });
   // it ends when every worker has ended for good (retired, the scheduler closed or gone)

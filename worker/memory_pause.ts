@@ -21,11 +21,8 @@ export function shouldPause(config: MemoryConfig, rss: number, paused: boolean):
 /** The log line of a pause or a resume, in Dask's words. */
 export function pauseMessage(config: MemoryConfig, rss: number, paused: boolean): string {
   const pct = Math.round(100 * rss / config.limit);
-  return paused
-    ? `Worker is at ${pct}% memory usage. Pausing worker. Process memory: ${mib(rss)} -- ` +
-      `Worker memory limit: ${mib(config.limit)}`
-    : `Worker is at ${pct}% memory usage. Resuming worker. Process memory: ${mib(rss)} -- ` +
-      `Worker memory limit: ${mib(config.limit)}`;
+  return `Worker is at ${pct}% memory usage. ${paused ? "Pausing" : "Resuming"} worker. ` +
+    `Process memory: ${mib(rss)} -- Worker memory limit: ${mib(config.limit)}`;
 }
 
 function mib(bytes: number): string {

@@ -38,6 +38,8 @@ export interface NannyOptions extends MemoryOptions {
    * LocalCluster's nannies say false (see SchedulerOptions.keepAlive).
    */
   keepAlive?: boolean;
+  /** The worker process prints why it stopped when it did not choose to (the worker command's). */
+  stopLines?: boolean;
   /** The deno.json the worker process runs with (default: the main module's; worker/config.ts). */
   config?: string | URL;
   /** Lines the worker prints (its log and what its tasks print). */
@@ -75,6 +77,7 @@ export function workerCommand(o: NannyOptions): Deno.Command {
   for (const url of o.preload ?? []) args.push(`--preload=${url}`);
   if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
   if (o.onStarted) args.push("--nanny"); // someone reports how it ends
+  if (o.stopLines) args.push("--stop-lines");
   return new Deno.Command(Deno.execPath(), {
     args,
     ...(o.authToken && { env: { [AUTH_TOKEN_ENV]: o.authToken } }),

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
-import { STOP_LINES_ENV, stoppedLine } from "./stop_reason.ts";
+import { stoppedLine } from "./stop_reason.ts";
 import { TimeoutError } from "../core/errors.ts";
 import { type CheckedMemoryOptions, checkMemoryOptions } from "./memory_config.ts";
 import {
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     "death-timeout": { type: "string" },
     "heartbeat-interval": { type: "string", default: String(DEFAULT_HEARTBEAT_INTERVAL) },
     nanny: { type: "boolean", default: false },
+    "stop-lines": { type: "boolean", default: false },
   },
 });
 
@@ -111,7 +112,7 @@ void worker.closeStarted.then(() => {
   Deno.unrefTimer(setTimeout(() => Deno.exit(worker.exitCode), STOP_GRACE));
 });
 const reason = await worker.closed;
-if (reason !== ownReason && Deno.env.get(STOP_LINES_ENV) === "1") {
+if (reason !== ownReason && values["stop-lines"]) {
   const line = stoppedLine(worker.name, worker.address, reason);
   if (line) console.error(line);
 }

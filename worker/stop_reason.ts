@@ -1,14 +1,11 @@
 /**
  * Why a worker stopped, as the worker command line prints it: the stops the worker did not
  * choose itself (its scheduler closed, it was retired, it lost its scheduler). A worker process
- * prints its line only when the command that started it asks, by setting STOP_LINES_ENV in its
- * environment; LocalCluster's stay quiet.
+ * prints its line only when the command that started it asks (`--stop-lines`, the nanny's
+ * `stopLines`); LocalCluster's stay quiet.
  *
  * @module
  */
-
-/** Set to "1" in a worker process's environment: it prints why it stopped, on stderr. */
-export const STOP_LINES_ENV = "DTASK_WORKER_STOP_LINES";
 
 /**
  * The line for worker `name` at `address` stopping for `reason` (a close reason), or null when
