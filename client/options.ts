@@ -99,6 +99,12 @@ export interface SchedulerWorkerInfo {
    * placed there; "closing": it is leaving. (Not in `retireWorkers`' result.)
    */
   status?: "running" | "paused" | "closing";
+  /**
+   * Its memory as of its last heartbeat, in bytes: `managed` (the values it holds in memory),
+   * `unmanaged` (the rest of its process memory), `spilled` (values held only on disk) and
+   * `rss` (its process memory). (Not in `retireWorkers`' result.)
+   */
+  memory?: { managed: number; unmanaged: number; spilled: number; rss: number };
 }
 
 /** What `client.schedulerInfo()` resolves to: the scheduler's address and its workers. */

@@ -105,3 +105,12 @@ export const WORKER_STORY_TIMEOUT = 5000;
 
 /** How often a worker reads its process memory to pause or resume (ms; Dask's monitor-interval). */
 export const MEMORY_MONITOR_INTERVAL = 100;
+
+/**
+ * The first wait before asking a busy worker (paused, already sending) for its values again,
+ * doubled on each busy answer up to `BUSY_RETRY_MAX` (Dask's `retry_busy_worker_later`).
+ */
+export const BUSY_RETRY_FIRST = 150;
+
+/** The longest wait before asking a busy worker again. */
+export const BUSY_RETRY_MAX = 2000;

@@ -1,4 +1,5 @@
 /** What the scheduler shows the outside: a snapshot, and its Prometheus text form. */
+import type { WorkerMemory } from "../comm/protocol.ts";
 
 /** One worker as the dashboard sees it. */
 export interface WorkerView {
@@ -10,8 +11,12 @@ export interface WorkerView {
   nthreads: number;
   /** Bytes of memory it may use (0: no limit). */
   memoryLimit: number;
-  /** Bytes of task data it holds. */
-  memory: number;
+  /** Its memory: managed, unmanaged and spilled bytes, and its process memory (RSS). */
+  memory: WorkerMemory;
+  /** Bytes it has written to disk by spilling, ever. */
+  spillBytes: number;
+  /** Seconds it has spent writing and reading spill files, ever. */
+  spillSeconds: number;
   /** Tasks assigned to it and not finished. */
   processing: number;
   /** Keys whose values it holds. */
@@ -19,6 +24,9 @@ export interface WorkerView {
   /** "running", "paused" (it starts no new task) or "closing" (it is leaving). */
   status: "running" | "paused" | "closing";
 }
+
+/** The parts of a worker's memory, each a sample of `dtask_worker_memory_bytes`. */
+const MEMORY_TYPES = ["managed", "unmanaged", "spilled"] as const;
 
 /** The statuses a worker may have, each a sample of `dtask_worker_status`. */
 const WORKER_VIEW_STATUSES = ["running", "paused", "closing"] as const;
@@ -67,8 +75,26 @@ export function prometheusText(v: ClusterView): string {
   metric(
     "worker_memory_bytes",
     "gauge",
-    "Bytes of task data held by each worker.",
-    v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.memory]),
+    "Each worker's memory: managed (values in memory), unmanaged (the rest of its process " +
+      "memory) and spilled (values only on disk), in bytes.",
+    v.workers.flatMap((w) =>
+      MEMORY_TYPES.map((t): [string, number] => [
+        `{worker="${label(w.address)}",type="${t}"}`,
+        w.memory[t],
+      ])
+    ),
+  );
+  metric(
+    "worker_spill_bytes_total",
+    "counter",
+    "Bytes each worker has written to disk by spilling.",
+    v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.spillBytes]),
+  );
+  metric(
+    "worker_spill_seconds_total",
+    "counter",
+    "Seconds each worker has spent writing and reading spill files.",
+    v.workers.map((w) => [`{worker="${label(w.address)}"}`, w.spillSeconds]),
   );
   metric(
     "worker_threads",

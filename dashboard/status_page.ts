@@ -9,7 +9,9 @@ function esc(s: string): string {
 export function statusPage(v: ClusterView): string {
   const rows = v.workers.map((w) =>
     `<tr><td>${esc(w.address)}</td><td>${esc(w.name)}</td><td>${w.nthreads}</td>` +
-    `<td>${w.processing}</td><td>${w.stored}</td><td>${w.memory}</td></tr>`
+    `<td>${w.status}</td><td>${w.processing}</td><td>${w.stored}</td>` +
+    `<td>${mib(w.memory.managed)}</td><td>${mib(w.memory.unmanaged)}</td>` +
+    `<td>${mib(w.memory.spilled)}</td><td>${mib(w.memoryLimit)}</td></tr>`
   ).join("");
   const counts = Object.entries(v.counts).filter(([s]) => s !== "forgotten")
     .map(([s, n]) => `<li>${esc(s)}: ${n}</li>`).join("");
@@ -19,5 +21,10 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}</s
 <body><h1>dtask scheduler</h1><p>${esc(v.address)} · up ${v.uptimeSeconds.toFixed(0)} s ·
 ${v.clients} clients · ${v.tasksCompleted} tasks completed</p><h2>Tasks</h2><ul>${counts}</ul>
 <h2>Workers (${v.workers.length})</h2><table><tr><th>address</th><th>name</th><th>threads</th>
-<th>processing</th><th>keys</th><th>bytes</th></tr>${rows}</table></body></html>`;
+<th>status</th><th>processing</th><th>keys</th><th>managed</th><th>unmanaged</th><th>spilled</th>
+<th>limit</th></tr>${rows}</table></body></html>`;
+}
+
+function mib(bytes: number): string {
+  return bytes ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : "0";
 }

@@ -26,6 +26,7 @@ import type { SchedulerState } from "./state.ts";
 import type { StimulusLog } from "../actor/stimulus_log.ts";
 import type { WorkerState } from "./task_state.ts";
 import { workerNamed } from "./retire.ts";
+import { workerMemory } from "./view.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
@@ -93,7 +94,7 @@ export class Router {
       case "missing-data":
         return state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat":
-        return this.host.workers.heartbeat(address, m.memory);
+        return this.host.workers.heartbeat(address, m);
       case "worker-status":
         return this.host.workers.status(address, m.status);
       // cluster-wide calls: replies whose request is gone (a stale id)
@@ -142,7 +143,7 @@ export class Router {
       case "scheduler-info": {
         const workers: Record<string, SchedulerWorkerEntry> = {};
         for (const ws of state.workers.values()) {
-          workers[ws.address] = { ...ws.info, status: ws.status };
+          workers[ws.address] = { ...ws.info, status: ws.status, memory: workerMemory(ws) };
         }
         conn.send({ op: "scheduler-info-reply", id: m.id, address: host.address, workers });
         return;

@@ -278,8 +278,16 @@ export class WorkerState {
   occupancy = 0;
   /** Bytes of values it holds. */
   nbytes = 0;
-  /** Memory the worker reported. */
+  /** Managed bytes the worker reported: the values it holds in memory. */
   memory = 0;
+  /** Its process memory (RSS) as it reported it. */
+  rss = 0;
+  /** Bytes of its values held only on disk. */
+  spilled = 0;
+  /** Bytes it has written to disk by spilling, ever. */
+  spillBytes = 0;
+  /** Seconds it has spent writing and reading spill files, ever. */
+  spillSeconds = 0;
   status: "running" | "paused" | "closing" = "running";
   /**
    * Work stealing: tasks assigned here that another worker might take, most recent last.

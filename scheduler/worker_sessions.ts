@@ -9,7 +9,7 @@
  */
 import type { Connection } from "../comm/connection.ts";
 import { withTimeout } from "../comm/handshake.ts";
-import type { WorkerInfo } from "../comm/protocol.ts";
+import type { Heartbeat, WorkerInfo } from "../comm/protocol.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
@@ -133,11 +133,15 @@ export class WorkerSessions {
     this.#expected.set(address, why);
   }
 
-  /** A worker's heartbeat. */
-  heartbeat(address: string, memory: number): void {
+  /** A worker's heartbeat: its memory figures, and a sign of life. */
+  heartbeat(address: string, m: Heartbeat): void {
     const ws = this.host.state.workers.get(address);
     if (!ws) return;
-    ws.memory = memory;
+    ws.memory = m.memory;
+    ws.rss = m.rss;
+    ws.spilled = m.spilled;
+    ws.spillBytes = m.spillBytes;
+    ws.spillSeconds = m.spillSeconds;
     this.liveness.seen(address, performance.now());
   }
 

@@ -254,6 +254,10 @@ export class WorkerActor {
       executing: state.executing,
       ready: state.readyCount,
       stored: state.data.size,
+      rss: this.#hooks.rss(),
+      spilled: 0,
+      spillBytes: 0,
+      spillSeconds: 0,
     });
   }
 

@@ -59,14 +59,34 @@ export interface RetireWorkers {
  */
 export type WorkerStatusName = "running" | "paused" | "closing";
 
-/** A worker as `scheduler-info` describes it: its handshake info and its status. */
+/**
+ * A worker's memory as of its last heartbeat, in bytes (Dask's `MemoryState`): `managed`, the
+ * values it holds in memory; `unmanaged`, the rest of its process memory (RSS minus managed);
+ * `spilled`, values held only on disk; `rss`, its process memory.
+ */
+export interface WorkerMemory {
+  managed: number;
+  unmanaged: number;
+  spilled: number;
+  rss: number;
+}
+
+/** A worker as `scheduler-info` describes it: its handshake info, status and memory. */
 export interface SchedulerWorkerEntry extends WorkerInfo {
   status: WorkerStatusName;
+  memory: WorkerMemory;
 }
+
+const isWorkerMemory = (v: unknown): boolean => {
+  if (typeof v !== "object" || v === null) return false;
+  const m = v as Record<string, unknown>;
+  return isSize(m.managed) && isSize(m.unmanaged) && isSize(m.spilled) && isSize(m.rss);
+};
 
 /** A SchedulerWorkerEntry. */
 export const isSchedulerWorkerEntry = (v: unknown): boolean =>
-  isWorkerInfo(v) && ["running", "paused", "closing"].includes((v as { status: string }).status);
+  isWorkerInfo(v) && ["running", "paused", "closing"].includes((v as { status: string }).status) &&
+  isWorkerMemory((v as { memory: unknown }).memory);
 
 /** Reply to `scheduler-info`. */
 export interface SchedulerInfoReply {

@@ -146,10 +146,19 @@ export interface MissingData {
 /** Periodic liveness and metrics. */
 export interface Heartbeat {
   op: "heartbeat";
+  /** Managed bytes: the values it holds in memory. */
   memory: number;
   executing: number;
   ready: number;
   stored: number;
+  /** Its process's memory (RSS, bytes; an equal share when workers share a process). */
+  rss: number;
+  /** Bytes of values held only on disk. */
+  spilled: number;
+  /** Bytes written to disk by spilling, ever. */
+  spillBytes: number;
+  /** Seconds spent writing and reading spill files, ever. */
+  spillSeconds: number;
 }
 
 /** Whether a worker starts new tasks: "paused" (e.g. under memory pressure) or "running". */
@@ -296,7 +305,11 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isNum(m.memory)) return "memory";
     if (!isNum(m.executing)) return "executing";
     if (!isNum(m.ready)) return "ready";
-    return isNum(m.stored) ? null : "stored";
+    if (!isNum(m.stored)) return "stored";
+    if (!isSize(m.rss)) return "rss";
+    if (!isSize(m.spilled)) return "spilled";
+    if (!isSize(m.spillBytes)) return "spillBytes";
+    return isSize(m.spillSeconds) ? null : "spillSeconds";
   }),
   "worker-status": message<WorkerStatus>((m) =>
     m.status === "running" || m.status === "paused" ? null : "status"

@@ -14,11 +14,18 @@ export interface GetData {
   keys: string[];
 }
 
-/** Values a peer holds; keys it does not hold are absent. */
+/**
+ * Values a peer holds; keys it does not hold are absent. A worker short of memory answers in
+ * batches: `more` lists the keys it holds but left for another request. A paused worker that
+ * is already sending answers `busy` (no values): ask again a little later, as Dask's
+ * `retry_busy_worker_later`.
+ */
 export interface Data {
   op: "data";
   id: number;
   values: Record<string, Payload>;
+  more?: string[];
+  busy?: true;
 }
 
 /**
@@ -59,7 +66,9 @@ export const PEER_TO_WORKER: Table<PeerRequest, PeerRequestReplies> = {
 export const WORKER_TO_PEER: Table<PeerReply> = {
   data: message<Data>((m) => {
     if (!isNum(m.id)) return "id";
-    return values(m.values, isPayload) ? null : "values";
+    if (!values(m.values, isPayload)) return "values";
+    if (m.more !== undefined && !strs(m.more)) return "more";
+    return m.busy === undefined || m.busy === true ? null : "busy";
   }),
   ack: ACK,
 };

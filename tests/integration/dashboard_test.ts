@@ -21,7 +21,15 @@ Deno.test("/health and /metrics answer with Prometheus text prefixed dtask_", as
   assert.match(metrics, /^dtask_tasks\{state="memory"\} \d+$/m);
   assert.match(metrics, /^dtask_tasks\{state="processing"\} 0$/m);
   assert.match(metrics, /^dtask_tasks_completed_total 3$/m);
-  assert.match(metrics, /^dtask_worker_memory_bytes\{worker="inproc:\/\/[^"]+"\} \d+$/m);
+  for (const type of ["managed", "unmanaged", "spilled"]) {
+    const sample = new RegExp(
+      `^dtask_worker_memory_bytes\\{worker="inproc://[^"]+",type="${type}"\\} \\d+$`,
+      "m",
+    );
+    assert.match(metrics, sample);
+  }
+  assert.match(metrics, /^dtask_worker_spill_bytes_total\{worker="inproc:\/\/[^"]+"\} 0$/m);
+  assert.match(metrics, /^dtask_worker_spill_seconds_total\{worker="inproc:\/\/[^"]+"\} 0$/m);
   assert.match(metrics, /^dtask_worker_status\{worker="inproc:\/\/[^"]+",status="running"\} 1$/m);
   assert.match(metrics, /^dtask_worker_status\{worker="inproc:\/\/[^"]+",status="paused"\} 0$/m);
   for (const line of metrics.split("\n")) {

@@ -17,6 +17,10 @@ import type {
 } from "../../comm/protocol.ts";
 import { concat, prng } from "../fixtures/bytes.ts";
 
+/** The memory fields of a heartbeat and of a scheduler-info entry, all zero. */
+const HB_MEMORY = { rss: 0, spilled: 0, spillBytes: 0, spillSeconds: 0 };
+const NO_MEMORY = { managed: 0, unmanaged: 0, spilled: 0, rss: 0 };
+
 /** Two connected sockets on 127.0.0.1 (the listener is closed already). */
 async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -493,7 +497,7 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
       op: "scheduler-info-reply",
       id: 1,
       address: "a",
-      workers: { w: { ...info, status: "running" } },
+      workers: { w: { ...info, status: "running", memory: NO_MEMORY } },
     },
     { op: "compute-task", k: "a", f: "h", a: p, d: { x: ["w"] }, p: [0, 1], r: true },
     { op: "free-keys", keys: ["a"] },
@@ -501,7 +505,7 @@ Deno.test("validateMessage accepts every well-formed op and names the bad field"
     { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p },
     { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
     { op: "missing-data", k: "a", key: "b", worker: "w" },
-    { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
+    { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0, ...HB_MEMORY },
     { op: "worker-status", status: "paused" },
     { op: "get-data", id: 1, keys: ["a"] },
     { op: "data", id: 1, values: { a: p } },

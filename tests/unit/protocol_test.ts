@@ -21,6 +21,10 @@ import {
 import { ProtocolError } from "../../core/errors.ts";
 import { Payload } from "../../comm/serialize.ts";
 
+/** The memory fields of a heartbeat and of a scheduler-info entry, all zero. */
+const HB_MEMORY = { rss: 0, spilled: 0, spillBytes: 0, spillSeconds: 0 };
+const NO_MEMORY = { managed: 0, unmanaged: 0, spilled: 0, rss: 0 };
+
 /** Every direction table, with its channel's name. */
 const directions = Object.entries(CHANNELS).flatMap(([channel, tables]) =>
   Object.entries(tables as Record<string, Record<string, SpecEntry>>).map(([name, table]) => ({
@@ -210,7 +214,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     op: "scheduler-info-reply",
     id: 1,
     address: "a",
-    workers: { w: { ...info, status: "paused" } },
+    workers: { w: { ...info, status: "paused", memory: NO_MEMORY } },
   },
   "who-has-reply": { op: "who-has-reply", id: 1, whoHas: { a: ["w"] } },
   "story-reply": {
@@ -267,7 +271,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
   "task-crashed": { op: "task-crashed", k: "a", reason: "thread 0 died" },
   "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
-  heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0 },
+  heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0, ...HB_MEMORY },
   "worker-status": { op: "worker-status", status: "paused" },
   "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
   "steal-response": { op: "steal-response", k: "a", state: "ready" },
@@ -303,13 +307,16 @@ Deno.test("a worker's status is running or paused on its stream, and any of thre
   const status = (status: unknown) => ({ op: "worker-status", status });
   assert.ok(validateMessage(status("running")));
   assert.throws(() => validateMessage(status("closing")), /field status/);
-  const reply = (status: unknown) => ({
+  const reply = (status: unknown, memory: unknown = NO_MEMORY) => ({
     op: "scheduler-info-reply",
     id: 1,
     address: "a",
-    workers: { w: { ...info, status } },
+    workers: { w: { ...info, status, memory } },
   });
   for (const s of ["running", "paused", "closing"]) assert.ok(validateMessage(reply(s)));
   assert.throws(() => validateMessage(reply("sleeping")), /field workers/);
   assert.throws(() => validateMessage(reply(undefined)), /field workers/);
+  // each worker's memory breakdown, in bytes
+  assert.throws(() => validateMessage(reply("running", null)), /field workers/);
+  assert.throws(() => validateMessage(reply("running", { ...NO_MEMORY, spilled: -1 })), /workers/);
 });

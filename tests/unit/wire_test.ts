@@ -62,7 +62,17 @@ Deno.test("align8 pads up to a multiple of 8", () => {
 Deno.test("a batch of plain messages round-trips; the prefix counts header and lengths", () => {
   const batch: Message[] = [
     { op: "release-keys", keys: ["a", "b", "ü-😀"] },
-    { op: "heartbeat", memory: 1.5, executing: 2, ready: 0, stored: 3 },
+    {
+      op: "heartbeat",
+      memory: 1.5,
+      executing: 2,
+      ready: 0,
+      stored: 3,
+      rss: 9,
+      spilled: 0,
+      spillBytes: 0,
+      spillSeconds: 0,
+    },
     { op: "close-client" },
   ];
   const r = roundTrip(batch);
