@@ -8,8 +8,8 @@
 /**
  * A worker's memory thresholds in bytes, checked and resolved from its `memoryLimit` and its
  * memory options (`memoryTarget`, `memorySpill`, `memoryPause`, `memoryTerminate`, `maxSpill`).
- * The worker pauses by it (worker/memory_pause.ts); spilling and the nanny's restart are to use
- * the other thresholds.
+ * The worker pauses by it (worker/memory_pause.ts), its nanny restarts it past `terminate`
+ * (worker/nanny_actor.ts); spilling is to use the other thresholds.
  */
 export interface MemoryConfig {
   /** Bytes the worker may use; 0: no limit, and every threshold below is null. */

@@ -185,6 +185,14 @@ export class ClusterCalls {
     this.log("all", { ...msg, worker: address }, time);
   }
 
+  /** A worker's nanny killed its process for memory (past memoryTerminate): under its address and "all". */
+  workerRestartedForMemory(address: string, how: string): void {
+    const time = Date.now();
+    const msg = { action: "worker-restart-memory", worker: address, how };
+    this.log(address, msg, time);
+    this.log("all", msg, time);
+  }
+
   /** A client connected. */
   clientAdded(id: string): void {
     this.log("all", { action: "add-client", client: id });

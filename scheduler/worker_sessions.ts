@@ -15,6 +15,7 @@ import { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ExitStatus, Post, WorkerClosed, WorkerMessage } from "./stimulus.ts";
 import { feedMessages } from "../actor/mailbox.ts";
+import { isMemoryExit } from "../core/memory_budget.ts";
 
 /** How long the scheduler waits for a dead worker's exit status before removing it (ms). */
 const EXIT_STATUS_WAIT = 500;
@@ -113,6 +114,7 @@ export class WorkerSessions {
     // a new worker registered at that address meanwhile: it replaced this one's record
     if (this.conns.has(s.worker)) return;
     const reason = s.how ? `${s.reason}; its process ended: ${s.how}` : s.reason;
+    if (s.how && isMemoryExit(s.how)) this.host.calls.workerRestartedForMemory(s.worker, s.how);
     this.remove(s.worker, reason, false);
   }
 

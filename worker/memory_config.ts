@@ -13,7 +13,8 @@ export type { MemoryConfig } from "../core/memory_config.ts";
 /**
  * The memory thresholds, with the same names on LocalCluster, `Worker` and the nanny; `memoryLimit`
  * 0 or null turns them all off. They are checked and reach every worker. `memoryPause` is enforced
- * (worker/memory_pause.ts); spilling and the nanny's restart are to use the others.
+ * (worker/memory_pause.ts), `memoryTerminate` by the nanny (worker/nanny_actor.ts); spilling is to
+ * use the others.
  */
 export interface MemoryOptions {
   /**

@@ -7,11 +7,20 @@
  */
 import { Mailbox } from "../actor/mailbox.ts";
 import { type TimerRelease, timerRelease } from "../comm/unref.ts";
-import { NANNY_START_PAST_DEATH, NANNY_START_TIMEOUT, STOP_GRACE } from "../comm/timeouts.ts";
+import {
+  MEMORY_MONITOR_INTERVAL,
+  NANNY_START_PAST_DEATH,
+  NANNY_START_TIMEOUT,
+  STOP_GRACE,
+} from "../comm/timeouts.ts";
 import { TimeoutError } from "../core/errors.ts";
+import { memoryExit, memoryRestartLine } from "../core/memory_budget.ts";
 import { TextLineStream } from "./lines.ts";
 import { describeExit, EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { type NannyOptions, workerCommand } from "./nanny_command.ts";
+import { DEFAULT_MEMORY_FRACTIONS, resolveMemoryConfig } from "./memory_config.ts";
+import { memoryVerdict } from "./memory_verdict.ts";
+import { processRss } from "./process_memory.ts";
 
 /** One worker process of a nanny, from its spawn to its end. */
 interface Run {
@@ -36,6 +45,12 @@ interface Run {
   renew: boolean;
   startTimer: ReturnType<typeof setTimeout> | undefined;
   graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reads its memory while it runs, when a terminate threshold is set. */
+  rssTimer: ReturnType<typeof setInterval> | undefined;
+  /** A read of its memory is in flight: ticks meanwhile are skipped. */
+  rssReading: boolean;
+  /** Sent SIGTERM for memory, holding `rss` bytes: its end is a failure, described so. */
+  memoryKill: { rss: number } | null;
   /** `stop()` calls waiting for its end. */
   readonly stoppers: PromiseWithResolvers<void>[];
 }
@@ -48,7 +63,9 @@ export type NannyStimulus =
   | { kind: "output-ended"; run: Run }
   | { kind: "exited"; run: Run; status: Deno.CommandStatus }
   | { kind: "start-timeout"; run: Run }
-  | { kind: "grace-over"; run: Run };
+  | { kind: "grace-over"; run: Run }
+  | { kind: "rss-tick"; run: Run }
+  | { kind: "rss"; run: Run; rss: number | null };
 
 /** What a nanny reports to its owner. */
 export interface NannyReports {
@@ -72,10 +89,13 @@ export class NannyActor {
   });
 
   readonly #release: TimerRelease;
+  /** The bytes of memory past which the worker process is restarted (null: never). */
+  readonly #terminateAt: number | null;
 
   /** An actor that starts the worker process `options` describes when it receives "start". */
   constructor(readonly options: NannyOptions, private readonly reports: NannyReports) {
     this.#release = timerRelease(options.keepAlive !== false);
+    this.#terminateAt = resolveMemoryConfig(options.memoryLimit, options).terminate;
   }
 
   /** Kills the worker process at once (for tests of failure). */
@@ -108,6 +128,10 @@ export class NannyActor {
       case "grace-over":
         if (s.run.phase !== "ended") signalQuietly(s.run.child, "SIGKILL");
         return;
+      case "rss-tick":
+        return this.#rssTick(s.run);
+      case "rss":
+        return this.#rss(s.run, s.rss);
     }
   }
 
@@ -146,6 +170,9 @@ export class NannyActor {
       renew: false,
       startTimer: undefined,
       graceTimer: undefined,
+      rssTimer: undefined,
+      rssReading: false,
+      memoryKill: null,
       stoppers: [],
     };
     this.#run = run;
@@ -193,6 +220,11 @@ export class NannyActor {
   #started(run: Run): void {
     clearTimeout(run.startTimer);
     run.phase = "running";
+    if (this.#terminateAt !== null) {
+      const every = this.options.memoryMonitorInterval ?? MEMORY_MONITOR_INTERVAL;
+      run.rssTimer = setInterval(() => this.receive({ kind: "rss-tick", run }), every);
+      this.#release(run.rssTimer);
+    }
     if (this.workerAddress) this.options.onStarted?.(this.workerAddress, run.exit.promise);
     run.starter?.resolve();
     run.starter = null;
@@ -200,7 +232,8 @@ export class NannyActor {
 
   #exited(run: Run, status: Deno.CommandStatus): void {
     run.status = status;
-    run.exit.resolve(describeExit(status));
+    const how = run.memoryKill ? this.#memoryExit(run.memoryKill.rss) : describeExit(status);
+    run.exit.resolve(how);
     const restart = status.code === EXIT_RESTART && !status.signal;
     if (run.phase === "starting") {
       // asked to restart right after it registered, before its hello reached us: it did start
@@ -212,7 +245,10 @@ export class NannyActor {
     }
     if (run.phase === "running" && !run.quiet && !this.#stopping) {
       run.quiet = true;
-      if (status.code === EXIT_DONE && !status.signal) {
+      if (run.memoryKill) {
+        // whatever its exit code: a worker that ends on SIGTERM exits as if retired
+        this.reports.failed(new Error(`worker process ${run.child.pid} ${how}`));
+      } else if (status.code === EXIT_DONE && !status.signal) {
         this.reports.exited(); // told to stop for good (retired, scheduler closing): no restart
       } else if (restart) {
         run.renew = true; // asked to restart (client.restart()): not a failure
@@ -232,6 +268,7 @@ export class NannyActor {
     run.phase = "ended";
     clearTimeout(run.startTimer);
     clearTimeout(run.graceTimer);
+    clearInterval(run.rssTimer);
     this.#closeStdin(run);
     if (run.starter) {
       run.starter.reject(run.startError ?? new Error("the worker process ended at start"));
@@ -242,6 +279,52 @@ export class NannyActor {
     for (const s of run.stoppers) s.resolve();
     run.stoppers.length = 0;
     if (run.renew && run === this.#run && !this.#stopping) this.#spawn(null);
+  }
+
+  /** Reads the running process's memory; the reading comes back as an "rss" stimulus. */
+  #rssTick(run: Run): void {
+    if (run.phase !== "running" || run.rssReading) return;
+    run.rssReading = true;
+    const pid = run.child.pid;
+    processRss(pid).then((rss) => this.receive({ kind: "rss", run, rss }));
+  }
+
+  /**
+   * Past the terminate threshold the process is asked to end (SIGTERM) and restarted as a
+   * failure; still past it at the next reading, it is killed (Dask's NannyMemoryManager).
+   */
+  #rss(run: Run, rss: number | null): void {
+    run.rssReading = false;
+    if (run.phase !== "running" || run !== this.#run || this.#terminateAt === null) return;
+    switch (memoryVerdict(rss, this.#terminateAt, run.memoryKill !== null)) {
+      case "ok":
+        return;
+      case "term":
+        run.memoryKill = { rss: rss! };
+        this.#warn(memoryRestartLine(this.workerAddress, run.child.pid, this.#fraction()));
+        return signalQuietly(run.child, "SIGTERM");
+      case "kill":
+        this.#warn(
+          `Worker ${this.workerAddress} (pid=${run.child.pid}) is slow to accept ` +
+            "SIGTERM; sending SIGKILL",
+        );
+        return signalQuietly(run.child, "SIGKILL");
+    }
+  }
+
+  /** The terminate fraction (of memoryLimit) in effect. */
+  #fraction(): number {
+    const f = this.options.memoryTerminate;
+    return typeof f === "number" ? f : DEFAULT_MEMORY_FRACTIONS.memoryTerminate;
+  }
+
+  #memoryExit(rss: number): string {
+    return memoryExit(this.#fraction(), rss, this.options.memoryLimit ?? 0);
+  }
+
+  /** The nanny's own warnings (Dask logs them as warnings; quiet with silenceLogs). */
+  #warn(line: string): void {
+    if (!this.options.silenceLogs) console.warn(line);
   }
 
   #stop(done: PromiseWithResolvers<void>): void {

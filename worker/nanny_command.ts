@@ -10,7 +10,8 @@ import { memoryFlags, type MemoryOptions } from "./memory_config.ts";
 
 /**
  * How the nanny starts its worker process. The memory thresholds (MemoryOptions, fractions of
- * `memoryLimit`) go to the worker process as flags; they are checked there.
+ * `memoryLimit`) go to the worker process as flags; they are checked there. The nanny itself
+ * restarts the process past `memoryTerminate` (read from its RSS).
  */
 export interface NannyOptions extends MemoryOptions {
   /** The scheduler's address. */
@@ -44,6 +45,11 @@ export interface NannyOptions extends MemoryOptions {
   config?: string | URL;
   /** Lines the worker prints (its log and what its tasks print). */
   log?: (line: string) => void;
+  /**
+   * How often the nanny reads its worker process's memory (ms; default 100), to restart it past
+   * `memoryTerminate` of `memoryLimit`.
+   */
+  memoryMonitorInterval?: number;
   /** How often the worker sends heartbeats (ms). */
   heartbeatInterval?: number;
   /** How long the worker process may take to register (ms; default 60 s, or 30 s past deathTimeout). */
@@ -78,11 +84,28 @@ export function workerCommand(o: NannyOptions): Deno.Command {
   if (o.heartbeatInterval) args.push(`--heartbeat-interval=${o.heartbeatInterval}`);
   if (o.onStarted) args.push("--nanny"); // someone reports how it ends
   if (o.stopLines) args.push("--stop-lines");
+  const env: Record<string, string> = { ...mallocEnv() };
+  if (o.authToken) env[AUTH_TOKEN_ENV] = o.authToken;
   return new Deno.Command(Deno.execPath(), {
     args,
-    ...(o.authToken && { env: { [AUTH_TOKEN_ENV]: o.authToken } }),
+    env,
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   });
+}
+
+/** glibc's trim threshold for worker processes, as Dask's nanny sets it (pre-spawn-environ). */
+const MALLOC_TRIM_THRESHOLD = "65536";
+
+/**
+ * `MALLOC_TRIM_THRESHOLD_` unless the user set it: glibc then hands freed memory back to the
+ * system sooner, so that a worker's RSS falls when it drops large values.
+ */
+function mallocEnv(): Record<string, string> {
+  let set = false;
+  try {
+    set = Deno.env.get("MALLOC_TRIM_THRESHOLD_") !== undefined;
+  } catch { /* no permission to read the environment: set it */ }
+  return set ? {} : { MALLOC_TRIM_THRESHOLD_: MALLOC_TRIM_THRESHOLD };
 }
