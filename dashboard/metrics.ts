@@ -1,5 +1,4 @@
 /** What the scheduler shows the outside: a snapshot, and its Prometheus text form. */
-import type { WorkerMemory } from "../comm/protocol.ts";
 
 /** One worker as the dashboard sees it. */
 export interface WorkerView {
@@ -12,7 +11,7 @@ export interface WorkerView {
   /** Bytes of memory it may use (0: no limit). */
   memoryLimit: number;
   /** Its memory: managed, unmanaged and spilled bytes, and its process memory (RSS). */
-  memory: WorkerMemory;
+  memory: { managed: number; unmanaged: number; spilled: number; rss: number };
   /** Bytes it has written to disk by spilling, ever. */
   spillBytes: number;
   /** Seconds it has spent writing and reading spill files, ever. */
