@@ -52,6 +52,7 @@ export {
   ProtocolError,
   ScopeError,
   SerializationError,
+  SpillError,
   TimeoutError,
   WrongRoleError,
 } from "../core/errors.ts";

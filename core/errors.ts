@@ -98,6 +98,9 @@ export class ScopeError extends DtaskError {
 /** A named thing (a published dataset) is missing or already exists (Dask's KeyError). */
 export class KeyError extends DtaskError {}
 
+/** Writing a value to the worker's spill directory, or reading it back, failed (disk full...). */
+export class SpillError extends DtaskError {}
+
 function register(cls: ErrorClass, name: string): void {
   const mark = Symbol.for(`dtask.error.${name}`);
   markers.set(cls, mark);
@@ -116,6 +119,7 @@ register(SerializationError, "SerializationError");
 register(ClassInstanceError, "ClassInstanceError");
 register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls
+register(SpillError, "SpillError");
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

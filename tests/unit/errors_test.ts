@@ -9,6 +9,7 @@ import {
   ProtocolError,
   ScopeError,
   SerializationError,
+  SpillError,
   TimeoutError,
   toEnvelope,
   WrongRoleError,
@@ -21,6 +22,7 @@ const CLASSES = [
   CommClosedError,
   ProtocolError,
   SerializationError,
+  SpillError,
 ] as const;
 
 /** What an envelope looks like after a trip over the wire (plain JSON-like data only). */
