@@ -1,0 +1,24 @@
+/**
+ * The layout of a spilled value's file: its header, then each frame, each part padded to a
+ * multiple of 8 bytes (`header | pad | frame0 | pad | frame1 | pad …`), so that every frame read
+ * back starts 8-aligned and typed arrays can view it in place. The part lengths are kept in memory
+ * by the store, so the file has no prelude. Pure.
+ *
+ * @module
+ */
+import type { Payload } from "../comm/payload.ts";
+
+/** Each part of a spill file starts at a multiple of this many bytes. */
+export const SPILL_ALIGN = 8;
+
+/** `n` rounded up to a multiple of SPILL_ALIGN. */
+export function alignSpill(n: number): number {
+  return Math.ceil(n / SPILL_ALIGN) * SPILL_ALIGN;
+}
+
+/** The bytes the spill file of `p` takes: its header and each frame, each padded to 8 bytes. */
+export function spillSize(p: Payload): number {
+  let n = alignSpill(p.header.byteLength);
+  for (const f of p.frames) n += alignSpill(f.byteLength);
+  return n;
+}
