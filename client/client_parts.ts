@@ -174,8 +174,8 @@ export class ClientParts {
       dropKey: (ks) => keys.drop(ks),
       future: (ks) => this.newFuture(ks),
       queued: () => queue.queuedSpecs,
-      enqueue: (key, fn, args, deps, options, want) =>
-        queue.enqueue(key, fn, args, deps, options, want),
+      enqueue: (key, fn, args, deps, options, want, tables) =>
+        queue.enqueue(key, fn, args, deps, options, want, tables),
       unwant: (keys) => queue.unwant(keys),
       isOpen: () => link.isOpen,
       checkOpen: () => link.checkOpen(),

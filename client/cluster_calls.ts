@@ -3,7 +3,13 @@
  * datasets, the event log and topics, and the task stream. Browser-safe, like the Client.
  */
 import type { Message, Requester, TopicEvent } from "../comm/protocol.ts";
-import { decodeValue, encodeValue, type Payload } from "../comm/serialize.ts";
+import {
+  decodeValue,
+  decodeValueAsync,
+  encodeValue,
+  encodeValueSoon,
+  Payload,
+} from "../comm/serialize.ts";
 import { type ErrorEnvelope, fromEnvelope } from "../core/errors.ts";
 import { functionHash } from "../core/keys.ts";
 import { checkFunctionSource } from "../core/function_source.ts";
@@ -52,8 +58,10 @@ function encodeRun(fn: (...args: any[]) => unknown, args: unknown[]) {
     throw new TypeError(`the first argument must be a function, got ${typeof fn}`);
   }
   const { name, source } = checkFunctionSource(fn);
-  const a = encodeValue(args, { path: "arguments" });
-  return { fn: { h: functionHash(source), n: name, s: source }, a };
+  const a = encodeValueSoon(args, { path: "arguments" });
+  const def = { h: functionHash(source), n: name, s: source };
+  // the request goes out at once (before later submissions) unless apache-arrow must load first
+  return a instanceof Payload ? { fn: def, a } : a.then((a) => ({ fn: def, a }));
 }
 
 /** `client.run`: `fn(...args)` on every worker; the results by worker address. */
@@ -62,10 +70,13 @@ export async function run<R>(
   fn: (...args: any[]) => R,
   args: unknown[],
 ): Promise<Record<string, Awaited<R>>> {
-  const r = await c.request({ op: "run", id: 0, ...encodeRun(fn, args) });
+  const call = encodeRun(fn, args);
+  const r = await c.request({ op: "run", id: 0, ...call instanceof Promise ? await call : call });
   raise(r.e);
   const out: Record<string, Awaited<R>> = {};
-  for (const [w, v] of Object.entries(r.results ?? {})) out[w] = decodeValue(v) as Awaited<R>;
+  for (const [w, v] of Object.entries(r.results ?? {})) {
+    out[w] = await decodeValueAsync(v) as Awaited<R>;
+  }
   return out;
 }
 
@@ -75,14 +86,15 @@ export async function runOnScheduler<R>(
   fn: (...args: any[]) => R,
   args: unknown[],
 ): Promise<Awaited<R>> {
+  const call = encodeRun(fn, args);
   const r = await c.request({
     op: "run",
     id: 0,
-    ...encodeRun(fn, args),
+    ...call instanceof Promise ? await call : call,
     scheduler: true,
   });
   raise(r.e);
-  return decodeValue(r.v!) as Awaited<R>;
+  return await decodeValueAsync(r.v!) as Awaited<R>;
 }
 
 /** Waits until the Futures settle (errors are not raised here). */
@@ -126,7 +138,8 @@ export async function publishDataset(
 ): Promise<void> {
   if (typeof name !== "string") throw new TypeError("a dataset name must be a string");
   const deps = new Set<string>();
-  const v = encodeValue(value, { refKey: (x) => c.keyOf(x), deps, path: "dataset" });
+  const soon = encodeValueSoon(value, { refKey: (x) => c.keyOf(x), deps, path: "dataset" });
+  const v = soon instanceof Payload ? soon : await soon;
   const r = await c.request({ op: "publish-dataset", id: 0, name, v, keys: [...deps] });
   raise(r.e);
 }
@@ -145,12 +158,12 @@ export async function getDataset(
   });
   raise(r.e);
   const keys = r.keys ?? [];
-  if (keys.length === 0) return decodeValue(r.v!);
+  if (keys.length === 0) return await decodeValueAsync(r.v!);
   const fs = c.adopt(keys);
   try {
     const values = await c.gather(fs);
     const byKey = new Map(keys.map((k, i) => [k, values[i]]));
-    return decodeValue(r.v!, (k) => byKey.get(k));
+    return await decodeValueAsync(r.v!, (k) => byKey.get(k));
   } finally {
     for (const f of fs) f.release();
   }

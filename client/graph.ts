@@ -2,8 +2,9 @@
  * Task graphs: `{ key: task(fn, ...args) | literal }`, with `ref("key")` inside the
  * arguments for a dependency on another graph key or on a key this client already holds.
  * Checked (unknown refs, cycles) and ordered dependencies first, before anything is sent.
+ * Arrow Tables met before apache-arrow is loaded are written once it is (see submit.ts).
  */
-import { encodeValue, type Payload } from "../comm/serialize.ts";
+import { encodeValue, fillLateTables, type LateTable, type Payload } from "../comm/serialize.ts";
 import { CancelledError, DtaskError, KeyError } from "../core/errors.ts";
 import { Future, keyStateOf } from "./future.ts";
 import type { ClientHost, TaskOptions } from "./host.ts";
@@ -60,6 +61,8 @@ export interface GraphEntry {
   key: string;
   fn: (...args: any[]) => unknown;
   args: Payload;
+  /** The Arrow Tables still being written into `args` (apache-arrow was not loaded yet). */
+  tables?: Promise<void>;
   deps: string[];
 }
 
@@ -84,6 +87,7 @@ export function planGraph(
   }
   const entries = new Map<string, GraphEntry>();
   const encodeRef = (v: object) => v instanceof GraphRef ? v.key : refKey(v);
+  const late: LateTable[] = [];
   for (const key of Object.keys(graph)) {
     const v = graph[key];
     const fn = v instanceof GraphTask ? v.fn : literal;
@@ -94,7 +98,13 @@ export function planGraph(
       deps,
       path: `graph key ${key}:`,
       classInstances,
+      lateTables: late,
     });
+    let tables: Promise<void> | undefined;
+    if (late.length) {
+      tables = fillLateTables(payload.frames, late.splice(0));
+      tables.catch(() => {}); // handled where the task is queued (or not needed)
+    }
     for (const d of deps) {
       if (d === key) {
         throw new DtaskError(
@@ -108,7 +118,7 @@ export function planGraph(
         );
       }
     }
-    entries.set(key, { key, fn, args: payload, deps: [...deps] });
+    entries.set(key, { key, fn, args: payload, deps: [...deps], tables });
   }
   return topoOrder(entries);
 }
@@ -207,7 +217,7 @@ export function compute(
     const wanted = want.has(e.key);
     if (wanted) host.addKey(e.key);
     else if (chunked) inner.push(e.key);
-    host.enqueue(e.key, e.fn, e.args, e.deps, options, wanted || chunked);
+    host.enqueue(e.key, e.fn, e.args, e.deps, options, wanted || chunked, e.tables);
   }
   if (inner.length) host.unwant(inner);
   const future = (k: string) => host.future(host.key(k)!);

@@ -35,7 +35,10 @@ export interface ClientHost {
   future(ks: KeyState): Future<any>;
   /** Tasks queued and not yet sent that a graph's first tasks would share a message with. */
   queued(): number;
-  /** Queues task `key` = `fn(...args)` for the next update-graph; `want`: this client wants it. */
+  /**
+   * Queues task `key` = `fn(...args)` for the next update-graph; `want`: this client wants it;
+   * `tables`: the Arrow Tables still being written into `args` (messages wait for them).
+   */
   enqueue(
     key: string,
     fn: (...args: any[]) => unknown,
@@ -43,6 +46,7 @@ export interface ClientHost {
     deps: string[],
     options: TaskOptions,
     want: boolean,
+    tables?: Promise<void>,
   ): void;
   /** This client no longer wants `keys` (it holds no Future for them); sent after queued tasks. */
   unwant(keys: string[]): void;

@@ -2,10 +2,12 @@
  * Scatter: client data onto workers. The Futures come back at once; in the
  * background the scheduler plans where each value goes (`scatter` / `scatter-plan`), the
  * client sends the values straight to those workers (`put-data`, large buffers as frames), and
- * then tells the scheduler who got what (`update-data`).
+ * then tells the scheduler who got what (`update-data`). An Arrow Table scattered before
+ * apache-arrow is loaded in the client gets a random key (its content cannot be hashed yet) and
+ * its bytes once the import is done, before it is sent.
  */
 import type { ScatterPlan } from "../comm/protocol.ts";
-import { encodeValue, type Payload } from "../comm/serialize.ts";
+import { encodeValue, fillLateTables, type LateTable, type Payload } from "../comm/serialize.ts";
 import { hashBytes, randomKey } from "../core/keys.ts";
 import { fromEnvelope } from "../core/errors.ts";
 import type { KeyState } from "./future.ts";
@@ -27,12 +29,12 @@ export interface ScatterOptions {
 export function scatter(host: ClientHost, data: unknown, options: ScatterOptions): unknown {
   host.checkOpen();
   const { items, shape } = scatterItems(data, options.hash !== false);
-  const fresh: [KeyState, Payload][] = [];
-  const futures = items.map(([key, p]) => {
+  const fresh: Fresh[] = [];
+  const futures = items.map(([key, p, tables]) => {
     let ks = host.key(key);
     if (!ks) {
       ks = host.addKey(key);
-      fresh.push([ks, p]);
+      fresh.push([ks, p, tables]);
     }
     return host.future(ks);
   });
@@ -40,6 +42,12 @@ export function scatter(host: ClientHost, data: unknown, options: ScatterOptions
   if (fresh.length) void deliver(host, fresh, options);
   return shape(futures);
 }
+
+/** A key new to this client, its value, and the Arrow Tables still being written into it. */
+type Fresh = [KeyState, Payload, Promise<void> | undefined];
+
+/** A scattered value: its key, its encoding, and the Arrow Tables still being written into it. */
+type Item = [string, Payload, Promise<void> | undefined];
 
 /** Settles a fresh key that could not be scattered, and forgets it. */
 function fail(host: ClientHost, ks: KeyState, e: Error): void {
@@ -80,13 +88,19 @@ function typeName(v: unknown): string {
 export function scatterItems(
   data: unknown,
   hash: boolean,
-): { items: [string, Payload][]; shape: <F>(fs: F[]) => unknown } {
-  const one = (v: unknown, path: string): [string, Payload] => {
-    const p = encodeValue(v, { path });
+): { items: Item[]; shape: <F>(fs: F[]) => unknown } {
+  const late: LateTable[] = [];
+  const one = (v: unknown, path: string): Item => {
+    const p = encodeValue(v, { path, lateTables: late });
+    if (late.length) {
+      const tables = fillLateTables(p.frames, late.splice(0));
+      tables.catch(() => {}); // awaited once the scheduler's plan is in
+      return [randomKey(typeName(v)), p, tables];
+    }
     const key = hash
       ? `${typeName(v)}-${hashBytes("dtask.scatter", p.header, ...p.frames)}`
       : randomKey(typeName(v));
-    return [key, p];
+    return [key, p, undefined];
   };
   if (Array.isArray(data)) {
     return { items: data.map((v, i) => one(v, `scatter data [${i}]`)), shape: (fs) => fs };
@@ -105,7 +119,7 @@ export function scatterItems(
 /** Sends the fresh keys' values where the scheduler says (in the background). */
 async function deliver(
   host: ClientHost,
-  fresh: [KeyState, Payload][],
+  fresh: Fresh[],
   options: ScatterOptions,
 ): Promise<void> {
   const workers = options.workers === undefined
@@ -134,12 +148,17 @@ async function deliver(
     updateData(host, Object.fromEntries(fresh.map(([ks]) => [ks.key, []])), {});
     return;
   }
+  const unsent = await writeTables(host, fresh);
   const byWorker = new Map<string, Record<string, Payload>>();
   const nbytes: Record<string, number> = {};
   const who: Record<string, string[]> = {};
   for (const [ks, p] of fresh) {
     const to = plan.who[ks.key];
     if (!to) continue; // the scheduler has it already
+    if (unsent.has(ks)) {
+      who[ks.key] = [];
+      continue;
+    }
     nbytes[ks.key] = p.nbytes;
     who[ks.key] = [];
     for (const w of to) {
@@ -155,4 +174,19 @@ async function deliver(
     } catch { /* that worker is gone: the key may have reached another, or none */ }
   }));
   if (Object.keys(who).length) updateData(host, who, nbytes);
+}
+
+/** Waits for the Arrow Tables being written; the keys whose Tables failed are settled erred. */
+async function writeTables(host: ClientHost, fresh: Fresh[]): Promise<Set<KeyState>> {
+  const failed = new Set<KeyState>();
+  for (const [ks, , tables] of fresh) {
+    if (!tables) continue;
+    try {
+      await tables;
+    } catch (e) {
+      failed.add(ks);
+      fail(host, ks, e as Error);
+    }
+  }
+  return failed;
 }

@@ -1,10 +1,12 @@
 /**
  * A Client's submissions: `submit`, `map` and `with`'s options, and the queue they fill —
  * tasks, wanted keys, functions and releases — flushed to the scheduler as `update-graph`
- * and `release-keys` messages in the order they were made.
+ * and `release-keys` messages in the order they were made. Arguments holding an Arrow Table met
+ * before apache-arrow is loaded in the client wait for its import: the queue's messages are held
+ * (in order) until the Table's bytes are written, and such a task's key is random unless given.
  */
 import type { ClientToScheduler, FunctionDef, TaskSpec } from "../comm/protocol.ts";
-import { encodeValue, type Payload } from "../comm/serialize.ts";
+import { encodeValue, fillLateTables, type LateTable, type Payload } from "../comm/serialize.ts";
 import { pureKey, randomKey } from "../core/keys.ts";
 import { Future, KeyState } from "./future.ts";
 import { fifoTimeoutMs } from "./fifo.ts";
@@ -94,6 +96,11 @@ export class Submitter {
   #fifo = DEFAULT_FIFO;
   #released: string[] = [];
   #flushQueued = false;
+  /** Arrow Tables met (unloaded) by the last encoding: their bytes come once it is imported. */
+  readonly #lateTables: LateTable[] = [];
+  /** Tasks whose Arrow Tables are being written: the messages wait for them, in order. */
+  #writing = 0;
+  #held: ClientToScheduler[] = [];
 
   constructor(host: SubmitHost) {
     this.#h = host;
@@ -147,14 +154,18 @@ export class Submitter {
     const client = h.client;
     const info = fnInfo(fn);
     const deps = new Set<string>();
+    this.#lateTables.length = 0; // what a failed encoding left
     const payload = encodeValue(args, {
       refKey: (v) => (v instanceof Future && v.client === client ? v.key : undefined),
       deps,
       path: "arguments",
       classInstances: h.classInstances,
+      lateTables: this.#lateTables,
     });
-    const key = options.key ??
-      (options.pure === false ? randomKey(info.prefix) : pureKey(info.prefix, info.h, payload));
+    const tables = this.#tablesOf(payload);
+    const key = options.key ?? (options.pure === false || tables
+      ? randomKey(info.prefix) // the content of a Table not written yet cannot be hashed
+      : pureKey(info.prefix, info.h, payload));
     let ks = h.keys.get(key);
     if (!ks) {
       ks = new KeyState(key);
@@ -183,6 +194,7 @@ export class Submitter {
         if (dep) (lineage === NO_LINEAGE ? (lineage = []) : lineage).push(dep);
       }
       ks.keepSpec(spec, lineage);
+      if (tables) this.#holdFor(tables, spec, ks);
       if (!this.sentFns.has(info.h)) {
         this.sentFns.add(info.h);
         const def = fnDef(info);
@@ -203,6 +215,7 @@ export class Submitter {
     deps: string[],
     options: TaskOptions,
     want: boolean,
+    tables?: Promise<void>,
   ): void {
     const info = fnInfo(fn);
     if (this.#fifo !== DEFAULT_FIFO) { // graphs use the default fifoTimeout
@@ -210,8 +223,10 @@ export class Submitter {
       this.#fifo = DEFAULT_FIFO;
     }
     if (this.#plain) this.flushGraph();
-    this.#tasks.push(specOptions({ k: key, f: info.h, a: args, d: deps }, options));
+    const spec = specOptions({ k: key, f: info.h, a: args, d: deps }, options);
+    this.#tasks.push(spec);
     if (want) this.#wanted.push(key);
+    if (tables) this.#holdFor(tables, spec, this.#h.keys.get(key));
     if (!this.sentFns.has(info.h)) {
       this.sentFns.add(info.h);
       this.#fns.push(fnDef(info));
@@ -250,7 +265,7 @@ export class Submitter {
     this.#flushQueued = false;
     this.flushGraph();
     if (this.#released.length) {
-      this.#h.send({ op: "release-keys", keys: this.#released });
+      this.#send({ op: "release-keys", keys: this.#released });
       this.#released = [];
     }
   }
@@ -258,7 +273,7 @@ export class Submitter {
   /** Sends the queued submissions as one update-graph. */
   flushGraph(): void {
     if (!this.#tasks.length && !this.#wanted.length && !this.#plain) return;
-    this.#h.send({
+    this.#send({
       op: "update-graph",
       tasks: this.#tasks,
       plain: this.#plain?.columns(),
@@ -270,5 +285,50 @@ export class Submitter {
     this.#plain = null;
     this.#wanted = [];
     this.#fns = [];
+  }
+
+  /** Writes the Arrow Tables the last encoding met unloaded into `p`; undefined when none. */
+  #tablesOf(p: Payload): Promise<void> | undefined {
+    if (this.#lateTables.length === 0) return undefined;
+    const tables = fillLateTables(p.frames, this.#lateTables.splice(0));
+    tables.catch(() => {}); // handled where the task is queued (or not needed)
+    return tables;
+  }
+
+  #send(msg: ClientToScheduler): void {
+    if (this.#writing) this.#held.push(msg);
+    else this.#h.send(msg);
+  }
+
+  /**
+   * Holds the messages until task `spec`'s Arrow Tables are written; when they cannot be, the
+   * task is taken out of them and its key (`ks`) errs.
+   */
+  #holdFor(tables: Promise<void>, spec: TaskSpec, ks: KeyState | undefined): void {
+    this.#writing++;
+    tables.catch((e) => {
+      this.#drop(spec);
+      ks?.settle("error", e instanceof Error ? e : new Error(String(e)));
+    }).finally(() => {
+      if (--this.#writing) return;
+      const held = this.#held;
+      this.#held = [];
+      try {
+        for (const m of held) this.#h.send(m);
+      } catch { /* the client closed meanwhile: nothing is waiting for them */ }
+    });
+  }
+
+  /** Takes task `spec` out of the queued and held messages. */
+  #drop(spec: TaskSpec): void {
+    const out = (m: { tasks: TaskSpec[]; wanted: string[] }) => {
+      m.tasks = m.tasks.filter((t) => t !== spec);
+      m.wanted = m.wanted.filter((k) => k !== spec.k);
+    };
+    const queued = { tasks: this.#tasks, wanted: this.#wanted };
+    out(queued);
+    this.#tasks = queued.tasks;
+    this.#wanted = queued.wanted;
+    for (const m of this.#held) if (m.op === "update-graph") out(m);
   }
 }

@@ -2,7 +2,7 @@
  * The value path of a Client: `gather` and a Future's value, waiting for keys to settle and
  * fetching values that did not come with their results straight from the workers.
  */
-import { decodeValue, type Payload } from "../comm/serialize.ts";
+import { arrowMissed, decodeValue, loadArrow, type Payload } from "../comm/serialize.ts";
 import { CancelledError } from "../core/errors.ts";
 import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
@@ -31,6 +31,10 @@ export async function gather<T>(
     if (bad) throw bad.error ?? new CancelledError(`${bad.key} was ${bad.status}`);
   }
   await fetchMissing(host, states);
+  for (const ks of states) {
+    const arrow = ks.status === "finished" ? arrowFor(ks) : undefined;
+    if (arrow) await arrow;
+  }
   return rebuild(futures, (f) => {
     const ks = keyStateOf(f);
     if (ks.status === "finished") return decoded(ks);
@@ -46,7 +50,23 @@ export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> 
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
   }
   if (!ks.payload && !ks.decoded) await fetchMissing(host, [ks]);
+  const arrow = arrowFor(ks);
+  if (arrow) await arrow;
   return decoded(ks);
+}
+
+/**
+ * Decodes a finished key's value now, when it can: a Promise only when the value holds an Arrow
+ * Table and apache-arrow is not loaded here yet (it resolves once it is). Other errors are left
+ * for `decoded` to throw where the value is used.
+ */
+function arrowFor(ks: KeyState): Promise<void> | undefined {
+  try {
+    decoded(ks);
+  } catch {
+    if (arrowMissed()) return loadArrow();
+  }
+  return undefined;
 }
 
 /** A finished key's value, decoded once. */

@@ -3,7 +3,7 @@
  * on a worker, `runOnScheduler` on the scheduler.
  */
 import type { FunctionDef } from "./protocol.ts";
-import { decodeValue, encodeValue, type Payload } from "./serialize.ts";
+import { decodeValueAsync, encodeValueSoon, type Payload } from "./serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
 import { compileFunction, scopeErrorFrom, type TaskFunction } from "../core/compile.ts";
 
@@ -28,9 +28,9 @@ export class FunctionRunner {
         this.#cache.set(fn.h, f);
       }
       if (f instanceof Error) throw f;
-      const decoded = decodeValue(args);
+      const decoded = await decodeValueAsync(args);
       const result = await f(...(Array.isArray(decoded) ? decoded : [decoded]));
-      return { v: encodeValue(result, { path: "the result" }) };
+      return { v: await encodeValueSoon(result, { path: "the result" }) };
     } catch (e) {
       return { e: toEnvelope(scopeErrorFrom(e, fn.n)) };
     }

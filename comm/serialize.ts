@@ -13,9 +13,12 @@
  *
  * Buffers of {@link FRAME_THRESHOLD} bytes or more are not copied into the header: they travel
  * as frames, views on the caller's memory (do not mutate them before the payload is sent).
- * Arrow Tables travel as Arrow IPC in a frame. apache-arrow is imported lazily, so the sync
- * {@link encodeValue}/{@link decodeValue} handle Tables once `await loadArrow()` has run;
- * {@link encodeValueAsync}/{@link decodeValueAsync} load it when a Table is met.
+ * Arrow Tables travel as Arrow IPC in a frame. apache-arrow is imported lazily, the first time a
+ * Table is met, so the sync {@link encodeValue}/{@link decodeValue} stay synchronous for every
+ * other value: met before apache-arrow is loaded, a Table makes them throw with
+ * {@link arrowMissed} true (then `await loadArrow()` and call again: {@link encodeValueAsync}/
+ * {@link decodeValueAsync} do), or, given {@link EncodeOptions.lateTables}, it gets an empty frame
+ * that {@link fillLateTables} writes once apache-arrow is in.
  *
  * Encoding is deterministic (same value, same bytes): pure task keys hash it. The parts:
  * payload.ts (Payload, Ref), value_walk.ts (checking a value and boxing what msgpack cannot
@@ -30,10 +33,10 @@ import { Payload } from "./payload.ts";
 import { packr } from "./value_extensions.ts";
 import { failure, needsWalk, walk } from "./value_walk.ts";
 import { reading } from "./value_reading.ts";
-import { arrowMissed, loadArrow, resetArrowMissed } from "./value_arrow.ts";
+import { arrowMissed, type LateTable, loadArrow, resetArrowMissed } from "./value_arrow.ts";
 
 export { FRAME_THRESHOLD, Payload, Ref } from "./payload.ts";
-export { loadArrow } from "./value_arrow.ts";
+export { arrowMissed, fillLateTables, type LateTable, loadArrow } from "./value_arrow.ts";
 
 /** Options of {@link encodeValue}. */
 export interface EncodeOptions {
@@ -49,6 +52,11 @@ export interface EncodeOptions {
    * unset: sent as plain objects without a word.
    */
   classInstances?: "error" | "warn";
+  /**
+   * Receives the Arrow Tables met before apache-arrow is loaded, instead of failing: each has
+   * an empty frame in the payload until `fillLateTables(payload.frames, lateTables)` writes it.
+   */
+  lateTables?: LateTable[];
 }
 
 /** Encodes one value; Futures (per `opts.refKey`) and Refs in it become dependencies. */
@@ -57,6 +65,7 @@ export function encodeValue(value: unknown, opts?: EncodeOptions): Payload {
   let v = value;
   try {
     if (needsWalk(value)) {
+      resetArrowMissed();
       v = walk(value, {
         refKey: opts?.refKey,
         deps: opts?.deps,
@@ -64,6 +73,7 @@ export function encodeValue(value: unknown, opts?: EncodeOptions): Payload {
         stack: [],
         classInstances: opts?.classInstances,
         root: opts?.path,
+        late: opts?.lateTables,
       });
     }
     return new Payload(new Uint8Array(packr.pack(v)), frames);
@@ -74,7 +84,6 @@ export function encodeValue(value: unknown, opts?: EncodeOptions): Payload {
 
 /** Like {@link encodeValue}, importing apache-arrow first when the value holds a Table. */
 export async function encodeValueAsync(value: unknown, opts?: EncodeOptions): Promise<Payload> {
-  resetArrowMissed();
   try {
     return encodeValue(value, opts);
   } catch (e) {
@@ -84,8 +93,22 @@ export async function encodeValueAsync(value: unknown, opts?: EncodeOptions): Pr
   }
 }
 
+/**
+ * Like {@link encodeValueAsync}, but synchronous when it can be: the Payload itself, or a Promise
+ * of it when the value holds a Table met before apache-arrow was loaded.
+ */
+export function encodeValueSoon(value: unknown, opts?: EncodeOptions): Payload | Promise<Payload> {
+  try {
+    return encodeValue(value, opts);
+  } catch (e) {
+    if (!arrowMissed()) throw e;
+    return loadArrow().then(() => encodeValue(value, opts));
+  }
+}
+
 /** Decodes a payload; each Ref becomes `resolveRef(key)` when given, else stays a Ref. */
 export function decodeValue(p: Payload, resolveRef?: (key: string) => unknown): unknown {
+  resetArrowMissed();
   return reading(p.frames, resolveRef, (isResolverError) => {
     try {
       return packr.unpack(p.header);
@@ -103,7 +126,6 @@ export async function decodeValueAsync(
   p: Payload,
   resolveRef?: (key: string) => unknown,
 ): Promise<unknown> {
-  resetArrowMissed();
   try {
     return decodeValue(p, resolveRef);
   } catch (e) {

@@ -53,6 +53,8 @@ export interface WalkContext {
   classInstances?: "error" | "warn";
   /** The value's name in messages (encodeValue's `path`). */
   root?: string;
+  /** Tables met before apache-arrow was loaded, each with an empty frame for now. */
+  late?: [frame: number, table: object][];
 }
 
 /** A Utf16 box's string as UTF-16LE bytes. */

@@ -2,11 +2,12 @@
  * A worker thread's outcomes on their way back to the executor: each task's result encoded (or
  * its error described), collected, and posted in batches — every outcome finished within one
  * macrotask goes in one postMessage, with its buffers moved rather than copied where that is
- * safe.
+ * safe. A value holding an Arrow Table met before apache-arrow is loaded in this thread waits
+ * for its import (the one time it is needed) and goes in a later batch.
  *
  * @module
  */
-import { encodeValue } from "../comm/serialize.ts";
+import { arrowMissed, encodeValue, loadArrow } from "../comm/serialize.ts";
 import { type ErrorEnvelope, toEnvelope } from "../core/errors.ts";
 import type { FromThread, WireOutcome, WireTask } from "../comm/protocol/worker_thread.ts";
 import { scopeErrorFrom } from "../core/compile.ts";
@@ -47,27 +48,30 @@ export class OutcomeBatch {
   /** Adds task `key`'s outcome: its value `v` (ok) or its error `v` (thrown by function `fn`). */
   add(key: string, fn: TaskLabel, start: number, ok: boolean, v: unknown): void {
     const stop = now();
-    let out: WireOutcome;
-    if (ok) {
-      try {
-        const p = encodeValue(v);
-        out = {
-          k: key,
-          s: start,
-          t: stop,
-          v: [this.#outgoing(p.header), p.frames.map((f) => this.#outgoing(f))],
-        };
-      } catch (e) {
-        const err = new TypeError(
-          `the result of task ${key} cannot be sent: ${e instanceof Error ? e.message : e}`,
-          { cause: e },
-        );
-        out = { k: key, s: start, t: stop, e: envelope(err, fn) };
-      }
-    } else {
-      out = { k: key, s: start, t: stop, e: taskEnvelope(v, key, fn) };
+    if (!ok) {
+      this.#outcomes.push({ k: key, s: start, t: stop, e: taskEnvelope(v, key, fn) });
+      return;
     }
-    this.#outcomes.push(out);
+    try {
+      this.#outcomes.push(this.#encoded(key, start, stop, v));
+    } catch (e) {
+      if (!arrowMissed()) return void this.#outcomes.push(unsendable(key, fn, start, stop, e));
+      // the value holds an Arrow Table: it goes once apache-arrow is imported
+      loadArrow().then(() => this.#outcomes.push(this.#encoded(key, start, stop, v))).catch(
+        (e2) => this.#outcomes.push(unsendable(key, fn, start, stop, e2)),
+      ).finally(() => this.flushSoon());
+    }
+  }
+
+  /** A finished task's outcome with its value encoded (throws when it cannot be). */
+  #encoded(key: string, start: number, stop: number, v: unknown): WireOutcome {
+    const p = encodeValue(v);
+    return {
+      k: key,
+      s: start,
+      t: stop,
+      v: [this.#outgoing(p.header), p.frames.map((f) => this.#outgoing(f))],
+    };
   }
 
   /** Posts the outcomes once this macrotask's microtasks ran (with any that finish in them). */
@@ -108,6 +112,21 @@ export class OutcomeBatch {
     this.#transfer.push(f.buffer as ArrayBuffer);
     return f;
   }
+}
+
+/** The outcome of a task whose value cannot be sent. */
+function unsendable(
+  key: string,
+  fn: TaskLabel,
+  start: number,
+  stop: number,
+  e: unknown,
+): WireOutcome {
+  const err = new TypeError(
+    `the result of task ${key} cannot be sent: ${e instanceof Error ? e.message : e}`,
+    { cause: e },
+  );
+  return { k: key, s: start, t: stop, e: envelope(err, fn) };
 }
 
 /** A task's error as an envelope (a ScopeError when it used its enclosing scope). */

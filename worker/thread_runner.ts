@@ -2,7 +2,8 @@
  * The task loop of an executor thread: it takes the executor's messages, runs one task at a
  * time in arrival order (an async task holds the thread until it settles, unless it secedes),
  * and hands each outcome to the batch that posts them. Tasks run in try/catch: nothing a task
- * does may stop the loop.
+ * does may stop the loop. A task whose arguments hold an Arrow Table waits at the head of the
+ * queue while apache-arrow is imported, the first time one comes to the thread.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
-import { encodeValue } from "../comm/serialize.ts";
+import { arrowMissed, encodeValue, loadArrow } from "../comm/serialize.ts";
 import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 
@@ -42,6 +43,8 @@ export class ThreadRunner {
   /** The context of each task's code, across its awaits. */
   #als = new AsyncLocalStorage<InTaskContext>();
   #secession: Secession;
+  /** Why apache-arrow could not be imported in this thread, once that failed. */
+  #arrowError: unknown;
   /** Tasks begun, shared with the executor (which reads it when this thread dies). */
   #begun: Int32Array | undefined;
 
@@ -166,7 +169,9 @@ export class ThreadRunner {
       const entry = this.#fns.get(t);
       fn = entry;
       if ("error" in entry) throw entry.error;
-      result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...decodeArgs(t));
+      const args = this.#args(t);
+      if (args === undefined) return true;
+      result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...args);
       // seceded before returning: it holds neither the thread nor a slot
       const detached = this.#secession.detached.has(t.k);
       if (detached || isThenable(result)) {
@@ -190,6 +195,29 @@ export class ThreadRunner {
     }
     this.#finish(t.k, fn, start, true, result);
     return false;
+  }
+
+  /**
+   * Task `t`'s arguments; undefined when they hold an Arrow Table and apache-arrow is not
+   * loaded in this thread yet: the task goes back to the head of the queue until it is.
+   */
+  #args(t: WireTask): unknown[] | undefined {
+    try {
+      return decodeArgs(t);
+    } catch (e) {
+      if (!arrowMissed()) throw e;
+      if (this.#arrowError !== undefined) throw this.#arrowError;
+    }
+    if (this.#begun) Atomics.sub(this.#begun, 0, 1); // it begins again once apache-arrow is in
+    this.#queue.splice(this.#head, 0, t);
+    this.#current = undefined;
+    this.#busy = true;
+    this.#outcomes.flush();
+    void loadArrow().catch((e) => this.#arrowError = e).then(() => {
+      this.#busy = false;
+      this.#pump();
+    });
+    return undefined;
   }
 
   /** An async (or seceded) task settled. */

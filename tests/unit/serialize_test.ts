@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import {
+  arrowMissed,
   decodeValue,
   decodeValueAsync,
   encodeValue,
   encodeValueAsync,
+  encodeValueSoon,
+  fillLateTables,
   FRAME_THRESHOLD,
+  type LateTable,
   loadArrow,
   Payload,
   Ref,
@@ -339,21 +343,61 @@ Deno.test("malformed payloads fail with SerializationError", () => {
   );
 });
 
-Deno.test("Arrow Tables travel as IPC frames once apache-arrow is loaded", async () => {
+// One test: apache-arrow is loaded once per process, and everything before that is the point.
+Deno.test("Arrow Tables: met before apache-arrow is loaded, then as IPC frames", async () => {
   const { tableFromArrays } = await import("apache-arrow");
   const table = tableFromArrays({ x: new Float64Array([1, 2, 3]), s: ["a", "b", "c"] });
-  assert.throws(() => encodeValue({ table }), /Arrow Table.*loadArrow/);
-  const p = await encodeValueAsync({ table, n: 1 });
-  assert.equal(p.frames.length, 1);
-  const out = (await decodeValueAsync(p)) as { table: typeof table; n: number };
+
+  // the sync encode fails and says why; the next encode forgets it
+  assert.throws(() => encodeValue({ table }), /Arrow Table.*not loaded/);
+  assert.equal(arrowMissed(), true);
+  encodeValue({ plain: 1 });
+  assert.equal(arrowMissed(), false);
+
+  // late Tables: an empty frame each (once per Table), the rest of the value encoded
+  const late: LateTable[] = [];
+  const deps = new Set<string>();
+  const value = { a: table, b: [table, new Ref("dep-1")], n: 1 };
+  const p = encodeValue(value, { lateTables: late, deps });
+  assert.equal(late.length, 1);
+  assert.deepEqual(p.frames.map((f) => f.byteLength), [0]);
+  assert.deepEqual([...deps], ["dep-1"]);
+  assert.equal(arrowMissed(), false);
+
+  // decoding a Table before apache-arrow is loaded fails the same way
+  assert.throws(() => decodeValue(p), /Arrow Table.*not loaded/);
+  assert.equal(arrowMissed(), true);
+
+  // encodeValueSoon: a Promise while apache-arrow loads, a Payload once it is in
+  const soon = encodeValueSoon(value);
+  assert.ok(soon instanceof Promise);
+  const full = await soon;
+  assert.ok(encodeValueSoon(value) instanceof Payload);
+
+  await fillLateTables(p.frames, late);
+  assert.deepEqual([...p.header], [...full.header]);
+  assert.deepEqual(p.frames.map((f) => [...f]), full.frames.map((f) => [...f]));
+  const out = decodeValue(p, (k) => `value of ${k}`) as {
+    a: typeof table;
+    b: [typeof table, string];
+    n: number;
+  };
   assert.equal(out.n, 1);
-  assert.equal(out.table.numRows, 3);
-  assert.deepEqual(out.table.schema.fields.map((f) => f.name), ["x", "s"]);
-  assert.deepEqual([...out.table.getChild("x")!], [1, 2, 3]);
-  assert.deepEqual([...out.table.getChild("s")!], ["a", "b", "c"]);
+  assert.equal(out.b[1], "value of dep-1");
+  assert.equal(out.a.numRows, 3);
+  assert.equal(out.b[0].numRows, 3);
+  assert.deepEqual(out.a.schema.fields.map((f) => f.name), ["x", "s"]);
+  assert.deepEqual([...out.a.getChild("x")!], [1, 2, 3]);
+  assert.deepEqual([...out.a.getChild("s")!], ["a", "b", "c"]);
+
+  // loaded: the sync and async twins agree
   await loadArrow();
   const again = decodeValue(encodeValue([table])) as (typeof table)[];
   assert.equal(again[0].numRows, 3);
+  const viaAsync = (await decodeValueAsync(await encodeValueAsync({ table }))) as {
+    table: typeof table;
+  };
+  assert.equal(viaAsync.table.numRows, 3);
 });
 
 Deno.test("serialize, errors and keys run with no permission at all (browser-safe entry)", async () => {
