@@ -7,18 +7,11 @@
  * @module
  */
 import type { Payload } from "../comm/payload.ts";
-
-/** Each part of a spill file starts at a multiple of this many bytes. */
-export const SPILL_ALIGN = 8;
-
-/** `n` rounded up to a multiple of SPILL_ALIGN. */
-export function alignSpill(n: number): number {
-  return Math.ceil(n / SPILL_ALIGN) * SPILL_ALIGN;
-}
+import { align8 } from "../comm/wire.ts";
 
 /** The bytes the spill file of `p` takes: its header and each frame, each padded to 8 bytes. */
 export function spillSize(p: Payload): number {
-  let n = alignSpill(p.header.byteLength);
-  for (const f of p.frames) n += alignSpill(f.byteLength);
+  let n = align8(p.header.byteLength);
+  for (const f of p.frames) n += align8(f.byteLength);
   return n;
 }

@@ -28,12 +28,7 @@ export interface SpillStoreOptions {
   localDirectory?: string;
 }
 
-/** The bytes a payload's spill file takes: the header and each frame, each padded to 8. */
-export function spillSize(p: Payload): number {
-  let n = align8(p.header.byteLength);
-  for (const f of p.frames) n += align8(f.byteLength);
-  return n;
-}
+export { spillSize } from "./spill_layout.ts";
 
 /** Where a value's bytes are in its file, and whether its write is done. */
 interface Entry {
