@@ -42,6 +42,12 @@ export interface MemoryOptions {
    * no cap; null is taken as false; 0: nothing is spilled).
    */
   maxSpill?: number | string | false | null;
+  /**
+   * Where a worker makes its spill directory (Dask's `local_directory`): default
+   * `<TMPDIR or /tmp>/dtask-scratch`. Each worker spills into a directory of its own under it,
+   * removed when it closes (or by the next worker to start there, after a crash).
+   */
+  localDirectory?: string;
 }
 
 /** The thresholds' fractions when none is given (Dask's defaults). */

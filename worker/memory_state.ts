@@ -121,6 +121,10 @@ export class MemoryBook {
   where(key: string): Where | undefined {
     return this.#entries.get(key)?.where;
   }
+  /** The encoded size of the value of `key`, wherever it is; undefined if none is held. */
+  sizeOf(key: string): number | undefined {
+    return this.#entries.get(key)?.nbytes;
+  }
   /** The value of `key` if it is in memory; it does not count as a use. */
   peek(key: string): Payload | undefined {
     return this.#entries.get(key)?.payload ?? undefined;

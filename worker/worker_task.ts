@@ -6,6 +6,7 @@
  */
 import type { WorkerToScheduler } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
+import type { ServedData } from "./data_server.ts";
 
 /** Task states on a worker, with Dask's meaning. */
 export type WorkerTaskStateName =
@@ -32,6 +33,12 @@ export interface WorkerTask {
   heapIndex: number;
   /** It seceded: it runs on without holding a slot (in-task). */
   seceded?: boolean;
+  /** Executing: its inputs are pinned in memory (until it settles or is forgotten). */
+  pinned?: boolean;
+  /** Executing: inputs being read back from disk before it can start. */
+  loading?: number;
+  /** In memory, written through: how it ran, reported once the write ends. */
+  ran?: { start: number; stop: number; nbytes: number };
 }
 
 /** What a run on the executor needs. */
@@ -56,11 +63,24 @@ export interface WorkerOutbox {
   execute(run: Execution): void;
   /** A seceded task got a slot back (in-task). */
   rejoined?(key: string): void;
-  /** A value of at least LARGE_VALUE bytes was dropped: its memory may be reclaimed now. */
-  dropped?(nbytes: number): void;
+  /**
+   * Memory was let go of (a large value dropped or spilled, or the worker is over its pause
+   * threshold): collect garbage soon, so that it returns to the system.
+   */
+  collect(): void;
+  /** Write `p` to spill file `id`; answer with `spilled` or `spillFailed`. */
+  spill(id: number, p: Payload): void;
+  /** Read spill file `id` back; answer with `unspilled` or `unspillFailed`. */
+  unspill(id: number): void;
+  /** Remove spill file `id` (once its write ends, if one is under way). */
+  discard(id: number): void;
+  /** The answer to peer request `req` (see `serveData`). */
+  served(req: number, answer: ServedData): void;
+  /** A line for the worker's log. */
+  log(line: string): void;
 }
 
-/** Values this large are reported when dropped (WorkerOutbox.dropped). */
+/** Values this large are let go of with a garbage collection (WorkerOutbox.collect). */
 export const LARGE_VALUE = 8 * 1024 * 1024;
 
 /** Results up to this size go back to the scheduler inline when a client wants them. */
