@@ -9,7 +9,8 @@
  */
 import type { MemoryConfig } from "../core/memory_config.ts";
 import { MEMORY_MONITOR_INTERVAL } from "../comm/timeouts.ts";
-import { pauseMessage, shouldPause } from "./memory_pause.ts";
+import type { SpillStore } from "./store.ts";
+import { spillOutbox } from "./spill_io.ts";
 import { Connection } from "../comm/connection.ts";
 import { feedMessages, Mailbox } from "../actor/mailbox.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
@@ -23,11 +24,11 @@ import {
   type SchedulerToWorker,
   unreachable,
 } from "../comm/protocol.ts";
-import type { Payload } from "../comm/serialize.ts";
 import type { PeerPool } from "../comm/peer_pool.ts";
 import { FunctionRunner } from "../comm/function_runner.ts";
 import type { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
+import type { ServedData } from "./data_server.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
@@ -53,8 +54,10 @@ export interface WorkerActorHooks {
   readonly address: string;
   /** Heartbeat period (ms). */
   readonly heartbeatInterval: number;
-  /** Its memory limit and thresholds (the pause threshold is watched here). */
+  /** Its memory limit and thresholds (its MemoryBook spills and pauses by them). */
   readonly memory: MemoryConfig;
+  /** Where its values spill to. */
+  readonly store: SpillStore;
   /** The process's memory now (RSS, bytes). */
   rss(): number;
   /** Connections to peers, to fetch their data. */
@@ -81,8 +84,9 @@ export class WorkerActor {
   readonly #peerConns = new Set<Connection>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #memoryTimer: ReturnType<typeof setInterval> | undefined;
-  /** Paused by the memory monitor. */
-  #memoryPaused = false;
+  /** Peer requests being answered (they may wait for values read back from disk). */
+  readonly #serving = new Map<number, { conn: Connection; id: number }>();
+  #nextServing = 0;
   #collectTimer: ReturnType<typeof setTimeout> | undefined;
   #collectedAt = -Infinity;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
@@ -168,7 +172,8 @@ export class WorkerActor {
           case "collect":
             return this.#collect();
           case "memory":
-            return this.#checkMemory();
+            if (!this.#closing) this.#state?.memorySample(this.#hooks.rss(), performance.now());
+            return;
           default:
             return unreachable(s.timer);
         }
@@ -197,6 +202,14 @@ export class WorkerActor {
         // before registration there is no state machine to pause
         if (!this.#closing) this.#state?.setPaused(s.paused);
         return;
+      case "spilled":
+        return this.#state!.spilled(s.id, s.diskBytes);
+      case "spill-failed":
+        return this.#state!.spillFailed(s.id, s.message);
+      case "unspilled":
+        return this.#state!.unspilled(s.id, s.payload);
+      case "unspill-failed":
+        return this.#state!.unspillFailed(s.id, s.message);
       case "close":
         this.#closing = true;
         clearInterval(this.#heartbeat);
@@ -213,8 +226,12 @@ export class WorkerActor {
     const executor = this.#executor = s.executor;
     const conn = new Connection(s.transport, this.#hooks.log);
     this.#scheduler = conn;
-    const peers = this.#hooks.peers, post = this.post;
+    const peers = this.#hooks.peers, post = this.post, hooks = this.#hooks;
     const out: WorkerOutbox = {
+      ...spillOutbox(hooks.store, post),
+      served: (req, answer) => this.#served(req, answer),
+      log: hooks.log,
+      collect: () => this.#scheduleCollect(),
       scheduler: (msg) => conn.send(msg),
       fetch: (worker, keys) => {
         peers.getData(worker, keys).then(
@@ -224,30 +241,25 @@ export class WorkerActor {
       },
       execute: (run) => executor.run(run),
       rejoined: (key) => executor.rejoined(key),
-      dropped: () => this.#scheduleCollect(),
     };
-    this.#state = new WorkerStateMachine(out, executor.capacity, this.stimuli);
+    this.#state = new WorkerStateMachine(
+      out,
+      executor.capacity,
+      this.stimuli,
+      hooks.memory,
+      hooks.address,
+    );
     const m: SchedulerMessage = { kind: "scheduler-message", msg: null };
     feedMessages(conn, m, this.post);
     conn.closed.then((reason) => post({ kind: "scheduler-closed", reason }));
     this.#heartbeat = setInterval(() => post(HEARTBEAT_TICK), this.#hooks.heartbeatInterval);
-    if (this.#hooks.memory.pause !== null) {
+    if (hooks.memory.limit > 0) { // the memory monitor: spills, pauses, paces warnings
       this.#memoryTimer = setInterval(() => post(MEMORY_TICK), MEMORY_MONITOR_INTERVAL);
     }
   }
 
-  /** The memory tick: past the pause threshold it pauses, back under it (by a band) it resumes. */
-  #checkMemory(): void {
-    const memory = this.#hooks.memory, rss = this.#hooks.rss();
-    const paused = shouldPause(memory, rss, this.#memoryPaused);
-    if (paused === this.#memoryPaused || this.#closing) return;
-    this.#memoryPaused = paused;
-    this.#hooks.log(`[worker] ${pauseMessage(memory, rss, paused)}`);
-    this.#state?.setPaused(paused);
-  }
-
   #sendHeartbeat(): void {
-    const state = this.#state!;
+    const state = this.#state!, store = this.#hooks.store;
     this.#scheduler!.send({
       op: "heartbeat",
       memory: state.managedBytes,
@@ -255,9 +267,9 @@ export class WorkerActor {
       ready: state.readyCount,
       stored: state.data.size,
       rss: this.#hooks.rss(),
-      spilled: 0,
-      spillBytes: 0,
-      spillSeconds: 0,
+      spilled: state.data.spilled,
+      spillBytes: store.spillBytes,
+      spillSeconds: store.spillSeconds + store.unspillSeconds,
     });
   }
 
@@ -360,12 +372,20 @@ export class WorkerActor {
       }
       return;
     }
-    const values: Record<string, Payload> = {};
-    for (const k of m.keys) {
-      const v = this.#state?.data.get(k);
-      if (v !== undefined) values[k] = v;
-    }
-    conn.send({ op: "data", id: m.id, values });
+    if (!this.#state) return conn.send({ op: "data", id: m.id, values: {} });
+    const req = this.#nextServing++;
+    this.#serving.set(req, { conn, id: m.id });
+    let sending = 0;
+    for (const c of this.#peerConns) if (c !== conn && c.queuedBytes > 0) sending++;
+    this.#state.serveData(req, m.keys, sending);
+  }
+
+  /** The answer to a peer's get-data: values (and keys for another request), or busy. */
+  #served(req: number, answer: ServedData): void {
+    const to = this.#serving.get(req);
+    if (!to) return;
+    this.#serving.delete(req);
+    to.conn.send({ op: "data", id: to.id, values: {}, ...answer });
   }
 
   /**
@@ -384,5 +404,6 @@ export class WorkerActor {
     collectGarbage!();
     this.#executor!.collect();
     this.#collectedAt = performance.now();
+    this.#state?.collected();
   }
 }

@@ -115,10 +115,41 @@ export interface TaskEvent {
   msg: Payload;
 }
 
-/** The worker should pause (start no new task, e.g. under memory pressure) or run again. */
+/**
+ * The worker should pause (start no new task) or run again, by hand; its memory monitor pauses
+ * it too (the `memory` tick).
+ */
 export interface MemoryStatus {
   kind: "memory-status";
   paused: boolean;
+}
+
+/** A value's spill file `id` is written (`diskBytes` long). */
+export interface Spilled {
+  kind: "spilled";
+  id: number;
+  diskBytes: number;
+}
+
+/** Writing spill file `id` failed; `message` says why. */
+export interface SpillFailed {
+  kind: "spill-failed";
+  id: number;
+  message: string;
+}
+
+/** Spill file `id` is read back. */
+export interface Unspilled {
+  kind: "unspilled";
+  id: number;
+  payload: Payload;
+}
+
+/** Reading spill file `id` back failed; `message` says why. */
+export interface UnspillFailed {
+  kind: "unspill-failed";
+  id: number;
+  message: string;
 }
 
 /** `worker.close()` begins: timers stop, nothing more is taken in. */
@@ -144,6 +175,10 @@ export type WorkerStimulus =
   | Rejoined
   | TaskEvent
   | MemoryStatus
+  | Spilled
+  | SpillFailed
+  | Unspilled
+  | UnspillFailed
   | CloseBegins;
 
 /** The heartbeat's tick (one object: a tick allocates nothing). */

@@ -18,6 +18,7 @@ import { register } from "./register.ts";
 import { WorkerActor } from "./actor.ts";
 import { CLOSE_BEGINS } from "./stimulus.ts";
 import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./memory_config.ts";
+import { SpillStore } from "./store.ts";
 
 /** Workers open in this process: each one's share of the process's memory is 1 / this. */
 let liveWorkers = 0;
@@ -100,6 +101,8 @@ export class Worker {
   #resolveClosed!: (reason: string) => void;
   #log: (line: string) => void;
   #closeStarted = Promise.withResolvers<void>();
+  /** Its spill directory's files. */
+  readonly #store: SpillStore;
   /** Its peer port serves peers (workers and clients fetching or scattering values) alone. */
   readonly #identity: ListenerIdentity;
 
@@ -136,10 +139,14 @@ export class Worker {
       : advertisedAddress(this.#listener.address, options.contactAddress);
     this.name = options.name ?? this.address;
     this.#peers = new PeerPool(dial, this.name, options.authToken);
+    this.#store = new SpillStore({ localDirectory: options.localDirectory });
+    // a worker that crashed left its directory behind: the next to start removes it
+    if (this.memory.limit > 0) this.#store.cleanStaleInBackground();
     this.#actor = new WorkerActor({
       address: this.address,
       heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
       memory: this.memory,
+      store: this.#store,
       // workers sharing a process (--no-nanny, processes: false) share its memory too
       rss: () => Deno.memoryUsage().rss / Math.max(1, liveWorkers),
       peers: this.#peers,
@@ -260,6 +267,7 @@ export class Worker {
       await Promise.all(peers.map((c) => c.finished()));
       await this.#peers.close();
       await actor.executor?.close();
+      await this.#store.close();
       await actor.scheduler?.finished();
       this.#resolveClosed(reason);
     })();
