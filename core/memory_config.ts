@@ -25,3 +25,13 @@ export interface MemoryConfig {
   /** Bytes that may be spilled to disk; null: no cap. */
   readonly maxSpill: number | null;
 }
+
+/** No memory limit: values are only stored, never spilled, and the worker never pauses. */
+export const NO_MEMORY_LIMIT: MemoryConfig = Object.freeze({
+  limit: 0,
+  target: null,
+  spill: null,
+  pause: null,
+  terminate: null,
+  maxSpill: null,
+});

@@ -15,13 +15,14 @@ import type {
 } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../core/errors.ts";
-import type { MemoryConfig } from "../core/memory_config.ts";
+import { type MemoryConfig, NO_MEMORY_LIMIT } from "../core/memory_config.ts";
 import { IndexedHeap, priorityLess } from "../core/heap.ts";
 import { MemoryBook } from "./memory_state.ts";
 import { pauseMessage } from "./memory_pause.ts";
-import { formatBytes } from "./memory_warnings.ts";
 import { DataServer } from "./data_server.ts";
 import { TaskInputs } from "./task_inputs.ts";
+import { DepFetches } from "./dep_fetches.ts";
+import { SpillAnswers } from "./spill_answers.ts";
 import {
   INLINE_RESULT_MAX,
   LARGE_VALUE,
@@ -30,28 +31,6 @@ import {
 } from "./worker_task.ts";
 
 export * from "./worker_task.ts";
-
-/** A dependency of local tasks: being fetched, fetched, or computed here. */
-interface Dep {
-  /** Holders not tried yet. */
-  holders: string[];
-  /** The peer asked now, or null when not in flight. */
-  asking: string | null;
-  /** The last peer asked. */
-  last: string;
-  /** Local tasks waiting for it or running with it. */
-  users: Set<WorkerTask>;
-}
-
-/** No memory limit: values are only stored, never spilled, and the worker never pauses. */
-export const NO_MEMORY_LIMIT: MemoryConfig = {
-  limit: 0,
-  target: null,
-  spill: null,
-  pause: null,
-  terminate: null,
-  maxSpill: null,
-};
 
 /** The worker's state and transitions. */
 export class WorkerStateMachine {
@@ -63,16 +42,15 @@ export class WorkerStateMachine {
   executing = 0;
   readonly #inputs: TaskInputs;
   readonly #server: DataServer;
+  readonly #spills: SpillAnswers;
   readonly #ready = new IndexedHeap<WorkerTask>((a, b) => priorityLess(a.priority, b.priority));
   readonly #functions = new Map<string, FunctionDef>();
-  /** Dependencies fetched for (or held for) local tasks and not computed here. */
-  readonly #deps = new Map<string, Dep>();
+  /** Dependencies of local tasks, and their fetches from peers. */
+  readonly #deps: DepFetches;
   /** Paused by hand (`setPaused`); the MemoryBook pauses it for memory. */
   #pausedByHand = false;
   /** Whether the scheduler was last told it is paused. */
   #paused = false;
-  /** Fetches held back while paused (Dask stops fetching dependencies then). */
-  #parked = new Map<string, string[]>();
   /** Keys kept as replicas for the scheduler (replicate / rebalance), not computed here. */
   readonly #held = new Set<string>();
   /** Seceded tasks waiting for a slot to rejoin, in order. */
@@ -98,7 +76,27 @@ export class WorkerStateMachine {
       warn: (_, line) => out.log(`[worker] ${line}`),
     });
     this.#inputs = new TaskInputs(this.data);
+    this.#deps = new DepFetches({
+      fetch: (w, keys) => out.fetch(w, keys),
+      noHolder: (key, dep) => {
+        for (const ts of dep.users) {
+          this.out.scheduler({ op: "missing-data", k: ts.key, key, worker: dep.last });
+          this.#forget(ts);
+        }
+      },
+    });
     this.#server = new DataServer(this.data, memory.limit, (req, a) => out.served(req, a));
+    this.#spills = new SpillAnswers(this.data, this.#inputs, this.#server, {
+      tasks: this.tasks,
+      record,
+      out,
+      self,
+      finished: (ts, start, stop) => this.#finished(ts, start, stop),
+      launch: (ts) => this.#launch(ts),
+      cannotStart: (ts, key) => this.#cannotStart(ts, key),
+      unhold: (key) => this.#held.delete(key),
+      dispatch: () => this.#dispatch(),
+    });
   }
 
   /** Bytes of the values held in memory (managed memory). */
@@ -142,21 +140,15 @@ export class WorkerStateMachine {
     };
     this.tasks.set(ts.key, ts);
     this.record.transition(ts.key, "released", "waiting");
-    const asks = new Map<string, string[]>();
     for (const dk of ts.deps) {
       // tracked even when computed here, so that freeing it keeps it while ts needs it
-      let dep = this.#deps.get(dk);
-      if (!dep) {
-        dep = { holders: [...msg.d[dk]], asking: null, last: "", users: new Set() };
-        this.#deps.set(dk, dep);
-      }
-      dep.users.add(ts);
+      const dep = this.#deps.use(ts, dk, msg.d[dk]);
       if (this.data.has(dk)) continue;
       ts.missing++;
-      if (dep.asking === null) this.#ask(dk, dep, asks);
+      if (dep.asking === null) this.#deps.ask(dk, dep);
       if (this.tasks.get(ts.key) !== ts) break; // nobody holds dk: ts was dropped
     }
-    this.#sendAsks(asks);
+    this.#deps.flush(this.#paused);
     if (this.tasks.get(ts.key) === ts && ts.missing === 0) {
       this.#makeReady(ts);
       this.#dispatch();
@@ -202,14 +194,12 @@ export class WorkerStateMachine {
 
   /** A peer answered a fetch. Keys it lacked are retried elsewhere. */
   gotData(worker: string, asked: string[], values: Record<string, Payload>): void {
-    const asks = new Map<string, string[]>();
     for (const k of asked) {
-      const dep = this.#deps.get(k);
-      if (!dep || dep.asking !== worker) continue;
-      dep.asking = null;
+      const dep = this.#deps.answered(worker, k);
+      if (!dep) continue;
       const v = values[k];
       if (v === undefined) {
-        this.#ask(k, dep, asks);
+        this.#deps.ask(k, dep);
         continue;
       }
       if (!this.data.has(k)) this.data.put(k, v);
@@ -217,7 +207,7 @@ export class WorkerStateMachine {
         if (ts.state === "waiting" && --ts.missing === 0) this.#makeReady(ts);
       }
     }
-    this.#sendAsks(asks);
+    this.#deps.flush(this.#paused);
     this.#dispatch();
   }
 
@@ -307,57 +297,22 @@ export class WorkerStateMachine {
 
   /** Spill file `id` is written (`diskBytes` long). */
   spilled(id: number, diskBytes: number): void {
-    const answer = this.data.written(id, diskBytes);
-    if (!answer?.reportOnWrite) return;
-    const ts = this.tasks.get(answer.key);
-    if (ts?.state !== "memory" || !ts.ran) return;
-    const { start, stop } = ts.ran;
-    ts.ran = undefined;
-    this.#finished(ts, start, stop);
+    this.#spills.spilled(id, diskBytes);
   }
 
-  /**
-   * Writing spill file `id` failed: the value stays in memory, unless it was a result over the
-   * memory target written through, which errs its task with a SpillError that says why.
-   */
+  /** Writing spill file `id` failed (`message`: why). */
   spillFailed(id: number, message: string): void {
-    const answer = this.data.writeFailed(id, message);
-    if (!answer?.reportOnWrite) return;
-    const ts = this.tasks.get(answer.key);
-    if (ts?.state !== "memory" || !ts.ran) return;
-    const { start, stop, nbytes } = ts.ran;
-    ts.state = "error";
-    this.record.transition(ts.key, "memory", "error");
-    this.tasks.delete(ts.key);
-    const target = this.data.config.target ?? 0;
-    const e = {
-      name: "SpillError",
-      message: `could not store the result of '${ts.key}' (${formatBytes(nbytes)}, ` +
-        `over the memory target of ${formatBytes(target)}): ${message}`,
-    };
-    this.out.scheduler({ op: "task-erred", k: ts.key, e, start, stop });
+    this.#spills.spillFailed(id, message);
   }
 
-  /** Spill file `id` is read back: the tasks and peers waiting for its value go on. */
+  /** Spill file `id` is read back. */
   unspilled(id: number, p: Payload): void {
-    const key = this.data.loaded(id, p);
-    if (key === null) return;
-    for (const ts of this.#inputs.loaded(key)) this.#launch(ts);
-    this.#server.loaded(key);
+    this.#spills.unspilled(id, p);
   }
 
-  /**
-   * Spill file `id` could not be read back: its value is lost here. The tasks waiting for it are
-   * dropped and the scheduler hears it is missing (it recomputes it if still wanted).
-   */
+  /** Reading spill file `id` back failed (`message`: why): its value is lost here. */
   unspillFailed(id: number, message: string): void {
-    const key = this.data.loadFailed(id);
-    if (key === null) return;
-    this.out.log(`[worker] lost ${key}: reading it back from disk failed: ${message}`);
-    this.#lost(key);
-    for (const ts of this.#inputs.lost(key)) this.#cannotStart(ts, key);
-    this.#server.lost(key);
-    this.#dispatch();
+    this.#spills.unspillFailed(id, message);
   }
 
   /**
@@ -412,44 +367,8 @@ export class WorkerStateMachine {
     this.#paused = paused;
     this.out.scheduler({ op: "worker-status", status: paused ? "paused" : "running" });
     if (paused) return;
-    const parked = this.#parked;
-    this.#parked = new Map();
-    this.#sendAsks(parked);
+    this.#deps.resume();
     this.#dispatch();
-  }
-
-  /** Picks the next holder of `k` to ask, or reports the key missing for its users. */
-  #ask(k: string, dep: Dep, asks: Map<string, string[]>): void {
-    const w = dep.holders.shift();
-    if (w === undefined) {
-      for (const ts of dep.users) {
-        this.out.scheduler({ op: "missing-data", k: ts.key, key: k, worker: dep.last });
-        this.#forget(ts);
-      }
-      this.#deps.delete(k);
-      return;
-    }
-    dep.asking = dep.last = w;
-    let keys = asks.get(w);
-    if (!keys) asks.set(w, keys = []);
-    keys.push(k);
-  }
-
-  /**
-   * Sends the fetches collected in `asks`, minus keys no local task needs any more; while
-   * paused they wait.
-   */
-  #sendAsks(asks: Map<string, string[]>): void {
-    for (const [w, keys] of asks) {
-      if (this.#paused) {
-        const parked = this.#parked.get(w);
-        if (parked) parked.push(...keys);
-        else this.#parked.set(w, keys);
-        continue;
-      }
-      const live = keys.filter((k) => this.#deps.get(k)?.asking === w);
-      if (live.length) this.out.fetch(w, live);
-    }
   }
 
   #makeReady(ts: WorkerTask): void {
@@ -501,17 +420,6 @@ export class WorkerStateMachine {
     this.#forget(ts);
   }
 
-  /** The value of `key` is gone from this worker: it stops being a result or replica here. */
-  #lost(key: string): void {
-    this.#held.delete(key);
-    const ts = this.tasks.get(key);
-    if (ts?.state === "memory") {
-      this.record.transition(key, "memory", "released");
-      this.tasks.delete(key);
-    }
-    this.out.scheduler({ op: "missing-data", k: key, key, worker: this.self });
-  }
-
   /** Drops a task that has not produced a value; its fetched dependencies may go too. */
   #forget(ts: WorkerTask): void {
     this.#inputs.unpin(ts);
@@ -526,9 +434,7 @@ export class WorkerStateMachine {
   #releaseDeps(ts: WorkerTask): void {
     this.#inputs.unpin(ts);
     for (const dk of ts.deps) {
-      const dep = this.#deps.get(dk);
-      if (!dep || !dep.users.delete(ts) || dep.users.size) continue;
-      this.#deps.delete(dk);
+      if (!this.#deps.release(ts, dk)) continue;
       if (!this.tasks.has(dk) && !this.#held.has(dk)) this.#dropData(dk);
     }
   }
