@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Payload } from "../comm/payload.ts";
+import type { Payload } from "../comm/serialize.ts";
 import type { MemoryBook } from "./memory_state.ts";
 
 /** Bytes one answer carries at least: a batch ends at the first value past it. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { DtaskError } from "../core/errors.ts";
-import type { Payload } from "../comm/payload.ts";
+import type { Payload } from "../comm/serialize.ts";
 
 /**
  * Where a value is: `memory`; `writing` (in memory, its spill file being written); `disk` (only

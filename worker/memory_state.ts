@@ -11,7 +11,7 @@
  * @module
  */
 import type { MemoryConfig } from "../core/memory_config.ts";
-import type { Payload } from "../comm/payload.ts";
+import type { Payload } from "../comm/serialize.ts";
 import { shouldPause } from "./memory_pause.ts";
 import { checkMemoryIndexes, mayEvict, type MemoryEntry, type Where } from "./memory_entry.ts";
 import { spillSize } from "./spill_layout.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Payload } from "../comm/payload.ts";
+import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../core/errors.ts";
 import type { TransitionRecorder } from "../core/transition_recorder.ts";
 import type { MemoryBook } from "./memory_state.ts";

@@ -6,12 +6,16 @@
  *
  * @module
  */
-import type { Payload } from "../comm/payload.ts";
-import { align8 } from "../comm/wire.ts";
+import type { Payload } from "../comm/serialize.ts";
+
+/** `n` rounded up to a multiple of 8, where each part of a spill file starts. */
+export function alignSpill(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
 
 /** The bytes the spill file of `p` takes: its header and each frame, each padded to 8 bytes. */
 export function spillSize(p: Payload): number {
-  let n = align8(p.header.byteLength);
-  for (const f of p.frames) n += align8(f.byteLength);
+  let n = alignSpill(p.header.byteLength);
+  for (const f of p.frames) n += alignSpill(f.byteLength);
   return n;
 }

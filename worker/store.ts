@@ -16,7 +16,7 @@
 import { SpillError } from "../core/errors.ts";
 import { SHARED_MIN } from "../comm/limits.ts";
 import { Payload } from "../comm/payload.ts";
-import { align8 } from "../comm/wire.ts";
+import { alignSpill } from "./spill_layout.ts";
 import { cleanStale, makeSpillDir, osMessage, spillBase, type SpillDir } from "./spill_dir.ts";
 
 /** How many file operations a store runs at once. */
@@ -263,10 +263,10 @@ export class SpillStore {
       await readAll(file, header);
       const frames: Uint8Array[] = [];
       let region = 0;
-      for (const l of entry.frameLens) region += align8(l);
+      for (const l of entry.frameLens) region += alignSpill(l);
       if (region > 0) {
         if (entry.headerLen % 8 !== 0) {
-          await file.seek(align8(entry.headerLen), Deno.SeekMode.Start);
+          await file.seek(alignSpill(entry.headerLen), Deno.SeekMode.Start);
         }
         const mem = new Uint8Array(
           region >= SHARED_MIN ? new SharedArrayBuffer(region) : new ArrayBuffer(region),
@@ -275,10 +275,10 @@ export class SpillStore {
         let off = 0;
         for (const l of entry.frameLens) {
           frames.push(mem.subarray(off, off + l));
-          off += align8(l);
+          off += alignSpill(l);
         }
       }
-      this.unspillBytes += align8(entry.headerLen) + region;
+      this.unspillBytes += alignSpill(entry.headerLen) + region;
       this.unspillSeconds += (performance.now() - start) / 1000;
       return new Payload(header, frames);
     } catch (e) {
