@@ -87,8 +87,8 @@ Deno.test("retireWorkers returns each retired worker's info by address", async (
   const { a, b, c } = cl;
   const before = (await c.schedulerInfo()).workers;
   const retired = await c.retireWorkers([a.address]);
-  // its info as it registered (schedulerInfo adds the worker's status now; it is gone)
-  const { status: _status, ...registered } = before[a.address];
+  // its info as it registered (schedulerInfo adds the worker's status and memory now; it is gone)
+  const { status: _status, memory: _memory, ...registered } = before[a.address];
   assert.deepEqual(retired, { [a.address]: registered });
   assert.equal(retired[a.address].nthreads, 1);
   const named = await cl.addWorker({ name: "retire-me" });
