@@ -16,10 +16,7 @@ import { feedMessages, Mailbox } from "../actor/mailbox.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import {
   expectOps,
-  type GetData,
   type Message,
-  PEER_REQUEST_OPS,
-  type PutData,
   SCHEDULER_TO_WORKER_OPS,
   type SchedulerToWorker,
   unreachable,
@@ -28,18 +25,15 @@ import type { PeerPool } from "../comm/peer_pool.ts";
 import { FunctionRunner } from "../comm/function_runner.ts";
 import type { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
-import type { ServedData } from "./data_server.ts";
+import { PeerRequests } from "./peer_requests.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
-import { ExpectedData } from "./expected_data.ts";
-import type { Transport } from "../comm/transport.ts";
 import {
   COLLECT_TICK,
   HEARTBEAT_TICK,
   MEMORY_TICK,
   type Outcomes,
-  type PeerMessage,
   type Registered,
   type SchedulerMessage,
   type WorkerStimulus,
@@ -81,20 +75,15 @@ export class WorkerActor {
   #scheduler: Connection | undefined;
   #executor: Executor | undefined;
   #state: WorkerStateMachine | undefined;
-  readonly #peerConns = new Set<Connection>();
+  readonly #peers: PeerRequests;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #memoryTimer: ReturnType<typeof setInterval> | undefined;
-  /** Peer requests being answered (they may wait for values read back from disk). */
-  readonly #serving = new Map<number, { conn: Connection; id: number }>();
-  #nextServing = 0;
   #collectTimer: ReturnType<typeof setTimeout> | undefined;
   #collectedAt = -Infinity;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
   #duration = 1;
   /** Runs `client.run` functions in this process (cluster-wide calls). */
   readonly #runner = new FunctionRunner();
-  /** Keys the scheduler said a client will scatter here. */
-  readonly #expected = new ExpectedData();
   /** Each stimulus's id and the task transitions it caused: the worker's story. */
   readonly stimuli: StimulusLog;
   readonly #mailbox: Mailbox<WorkerStimulus> = new Mailbox<WorkerStimulus>({
@@ -109,6 +98,13 @@ export class WorkerActor {
   constructor(hooks: WorkerActorHooks) {
     this.#hooks = hooks;
     this.stimuli = new StimulusLog(hooks.transitionLogLength ?? STIMULUS_LOG_LENGTH);
+    this.#peers = new PeerRequests({
+      address: hooks.address,
+      log: hooks.log,
+      post: this.post,
+      state: () => this.#state,
+      closing: () => this.#closing,
+    });
   }
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */
@@ -133,7 +129,7 @@ export class WorkerActor {
 
   /** The open connections of peers and clients. */
   get peerConnections(): ReadonlySet<Connection> {
-    return this.#peerConns;
+    return this.#peers.conns;
   }
 
   /**
@@ -154,16 +150,16 @@ export class WorkerActor {
       case "scheduler-message":
         return this.#onScheduler(s.msg!);
       case "peer-message":
-        return this.#onPeer(s.msg!, s.conn);
+        return this.#peers.message(s.msg!, s.conn);
       case "registered":
         return this.#registered(s);
       case "scheduler-closed":
         if (!this.#closing) this.#exitCode = EXIT_LOST;
         return this.#hooks.close(`scheduler connection closed: ${s.reason}`);
       case "peer-admitted":
-        return this.#peerAdmitted(s.transport);
+        return this.#peers.admitted(s.transport);
       case "peer-closed":
-        this.#peerConns.delete(s.conn);
+        this.#peers.conns.delete(s.conn);
         return;
       case "tick":
         switch (s.timer) {
@@ -229,7 +225,7 @@ export class WorkerActor {
     const peers = this.#hooks.peers, post = this.post, hooks = this.#hooks;
     const out: WorkerOutbox = {
       ...spillOutbox(hooks.store, post),
-      served: (req, answer) => this.#served(req, answer),
+      served: (req, answer) => this.#peers.served(req, answer),
       log: hooks.log,
       collect: () => this.#scheduleCollect(),
       scheduler: (msg) => conn.send(msg),
@@ -301,7 +297,7 @@ export class WorkerActor {
       case "compute-task":
         return state.computeTask(m);
       case "free-keys":
-        this.#expected.forget(m.keys);
+        this.#peers.expected.forget(m.keys);
         return state.freeKeys(m.keys);
       case "close-worker":
         if (!this.#closing) this.#exitCode = m.restart ? EXIT_RESTART : EXIT_DONE;
@@ -326,7 +322,7 @@ export class WorkerActor {
       case "preload":
         return this.#executor!.preload(m.urls);
       case "expect-data":
-        this.#expected.expect(m.keys, performance.now());
+        this.#peers.expected.expect(m.keys, performance.now());
         this.#scheduler!.send({ op: "ack", id: m.id });
         return;
       // story
@@ -340,52 +336,6 @@ export class WorkerActor {
       default:
         unreachable(m);
     }
-  }
-
-  /** A peer's handshake succeeded: its requests flow in through `receive`. */
-  #peerAdmitted(t: Transport): void {
-    if (this.#closing) return t.close();
-    const conn = new Connection(t, this.#hooks.log);
-    this.#peerConns.add(conn);
-    conn.closed.then(() => this.post({ kind: "peer-closed", conn }));
-    const m: PeerMessage = { kind: "peer-message", conn, msg: null };
-    feedMessages(conn, m, this.post);
-  }
-
-  #onPeer(msg: Message, conn: Connection): void {
-    // get-data, and put-data from a client scattering, are what a peer may send
-    const m = expectOps<GetData | PutData>(msg, PEER_REQUEST_OPS, "a peer");
-    if (m.op === "put-data") {
-      const unexpected = !this.#state || this.#closing
-        ? undefined
-        : this.#expected.take(Object.keys(m.values), performance.now());
-      if (unexpected === undefined) {
-        conn.send({ op: "ack", id: m.id, e: { name: "CommClosedError", message: "closing" } });
-      } else if (unexpected !== null) {
-        const message = `${this.#hooks.address} refused put-data: the scheduler did not ` +
-          `announce ${JSON.stringify(unexpected.slice(0, 100))}; values reach a worker only ` +
-          `through client.scatter`;
-        conn.send({ op: "ack", id: m.id, e: { name: "ProtocolError", message } });
-      } else {
-        this.#state!.holdReplicas(m.values);
-        conn.send({ op: "ack", id: m.id });
-      }
-      return;
-    }
-    if (!this.#state) return conn.send({ op: "data", id: m.id, values: {} });
-    const req = this.#nextServing++;
-    this.#serving.set(req, { conn, id: m.id });
-    let sending = 0;
-    for (const c of this.#peerConns) if (c !== conn && c.queuedBytes > 0) sending++;
-    this.#state.serveData(req, m.keys, sending);
-  }
-
-  /** The answer to a peer's get-data: values (and keys for another request), or busy. */
-  #served(req: number, answer: ServedData): void {
-    const to = this.#serving.get(req);
-    if (!to) return;
-    this.#serving.delete(req);
-    to.conn.send({ op: "data", id: to.id, values: {}, ...answer });
   }
 
   /**
