@@ -9,6 +9,7 @@ import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { configArgs } from "../worker/config.ts";
 import {
+  absoluteLocalDirectory,
   type CheckedMemoryOptions,
   checkMemoryOptions,
   type MemoryOptions,
@@ -21,7 +22,9 @@ export const DEFAULT_RESTART_WINDOW = 60_000;
 
 /**
  * LocalCluster options (all optional). The memory thresholds (`memoryTarget`, `memorySpill`,
- * `memoryPause`, `memoryTerminate`, `maxSpill`: MemoryOptions) apply to each worker.
+ * `memoryPause`, `memoryTerminate`, `maxSpill`: MemoryOptions) apply to each worker, and each
+ * worker makes its spill directory under `localDirectory` (a relative path is resolved against
+ * the current directory when the cluster starts).
  */
 export interface LocalClusterOptions extends MemoryOptions {
   /** Number of workers (default: cores, at least 1). */
@@ -108,7 +111,7 @@ export interface ClusterPlan {
   nWorkers: number;
   /** Bytes per worker (0: no limit). */
   memoryLimit: number;
-  /** Each worker's memory thresholds, checked, with their defaults. */
+  /** Each worker's memory thresholds, checked, with their defaults, and its spill directory. */
   memory: CheckedMemoryOptions;
   settings: ClusterSettings;
   scheduler: SchedulerOptions;
@@ -142,7 +145,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   }
   if (options.config !== undefined) configArgs(options.config); // throws if it is not a file
   const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
-  const memory = checkMemoryOptions(options);
+  const memory = absoluteLocalDirectory(checkMemoryOptions(options));
   const warning = exposureWarning(options.host ?? "127.0.0.1", {
     who: "this LocalCluster",
     authToken: options.authToken,

@@ -20,7 +20,7 @@ export interface PoolOptions {
   settings: ClusterSettings;
   /** Bytes each worker may use (0: no limit). */
   memoryLimit: number;
-  /** Each worker's memory thresholds. */
+  /** Each worker's memory thresholds and spill directory. */
   memory: CheckedMemoryOptions;
   /** The address its workers register with (tcp:// for processes, else inproc://). */
   scheduler: string;

@@ -8,7 +8,11 @@
 import { parseArgs } from "node:util";
 import { reportExit } from "./report_exit.ts";
 import { parseMemoryLimit } from "./memory_limit.ts";
-import { type CheckedMemoryOptions, checkMemoryOptions } from "./memory_config.ts";
+import {
+  absoluteLocalDirectory,
+  type CheckedMemoryOptions,
+  checkMemoryOptions,
+} from "./memory_config.ts";
 import { parseDuration } from "./duration.ts";
 import { type KeeperOutcome, WorkerKeeper } from "./keeper.ts";
 import { startInProcess, startNanny } from "./kept_workers.ts";
@@ -39,6 +43,8 @@ Options:
   --memory-terminate F  fraction of the limit past which the nanny restarts the worker
                         (default 0.95; false: off)
   --max-spill M         cap on the bytes spilled to disk: bytes or 10GiB (default false: none)
+  --local-directory D   where each worker makes its spill directory (default
+                        <TMPDIR or /tmp>/dtask-scratch; a relative path is resolved from here)
   --name NAME           worker name (with --nworkers > 1, NAME-0, NAME-1, ...)
   --resources R         e.g. GPU=1,MEM=2e9
   --host H              interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
@@ -106,6 +112,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
         "memory-pause": { type: "string" },
         "memory-terminate": { type: "string" },
         "max-spill": { type: "string" },
+        "local-directory": { type: "string" },
         name: { type: "string" },
         resources: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
@@ -155,13 +162,15 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   try {
     preload = values.preload?.map(resolvePreload);
     memoryLimit = parseMemoryLimit(values["memory-limit"], nworkers);
-    memory = checkMemoryOptions({
+    // relative to here: the worker processes get an absolute path
+    memory = absoluteLocalDirectory(checkMemoryOptions({
       memoryTarget: values["memory-target"],
       memorySpill: values["memory-spill"],
       memoryPause: values["memory-pause"],
       memoryTerminate: values["memory-terminate"],
       maxSpill: values["max-spill"],
-    }, "flag");
+      localDirectory: values["local-directory"],
+    }, "flag"));
     resources = values.resources ? parseResources(values.resources) : undefined;
     const death = values["death-timeout"];
     deathTimeout = death === undefined ? undefined : parseDuration(death, "--death-timeout");

@@ -1,10 +1,12 @@
 /**
- * A worker's memory thresholds (Dask's `distributed.worker.memory.*`): the options, as
- * LocalCluster, `Worker`, the nanny and the worker command line take them, and the checked,
- * resolved `MemoryConfig` a worker holds. Pure: no I/O.
+ * A worker's memory thresholds (Dask's `distributed.worker.memory.*`) and spill directory: the
+ * options, as LocalCluster, `Worker`, the nanny and the worker command line take them, and the
+ * checked, resolved `MemoryConfig` a worker holds. No I/O, but for the current directory that
+ * `absoluteLocalDirectory` reads for a relative path.
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
 import { parseSize } from "./memory_limit.ts";
 import type { MemoryConfig } from "../core/memory_config.ts";
 
@@ -44,8 +46,9 @@ export interface MemoryOptions {
   maxSpill?: number | string | false | null;
   /**
    * Where a worker makes its spill directory (Dask's `local_directory`): default
-   * `<TMPDIR or /tmp>/dtask-scratch`. Each worker spills into a directory of its own under it,
-   * removed when it closes (or by the next worker to start there, after a crash).
+   * `<TMPDIR or /tmp>/dtask-scratch`; a relative path is taken from the current directory of
+   * the program (or command line) given it. Each worker spills into a directory of its own under
+   * it, removed when it closes (or by the next worker to start there, after a crash).
    */
   localDirectory?: string;
 }
@@ -123,9 +126,44 @@ export function parseMaxSpill(value: unknown, spelling: Spelling = "option"): nu
   return parseSize(value, name, allowed);
 }
 
-/** The options checked, with their defaults filled in: fractions or false, maxSpill in bytes. */
+/**
+ * Checks `localDirectory`: a directory path, or undefined (the default). It is not made here:
+ * each worker makes it when it first spills.
+ */
+export function parseLocalDirectory(
+  value: unknown,
+  spelling: Spelling = "option",
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && value.trim() !== "") return value;
+  const name = spelling === "flag" ? "--local-directory" : "localDirectory";
+  const got = typeof value === "string" ? JSON.stringify(value) : String(value);
+  throw new TypeError(
+    `${name} must be a directory path (a string) under which each worker makes its spill ` +
+      `directory; leave it out for <TMPDIR or /tmp>/dtask-scratch; got ${got}`,
+  );
+}
+
+/**
+ * `o` with a relative `localDirectory` made absolute against the current directory (read only
+ * then) of the program or command line given it: its worker processes, and workers started
+ * again after it changed directory, spill in the same place.
+ */
+export function absoluteLocalDirectory(
+  o: CheckedMemoryOptions,
+  cwd: () => string = Deno.cwd,
+): CheckedMemoryOptions {
+  const dir = o.localDirectory;
+  return dir === undefined || isAbsolute(dir) ? o : { ...o, localDirectory: resolve(cwd(), dir) };
+}
+
+/**
+ * The options checked, with their defaults filled in: fractions or false, maxSpill in bytes,
+ * and `localDirectory` only when given.
+ */
 export type CheckedMemoryOptions = { [T in Threshold]: number | false } & {
   maxSpill: number | false;
+  localDirectory?: string;
 };
 
 /**
@@ -136,13 +174,16 @@ export function checkMemoryOptions(
   o: { [K in keyof MemoryOptions]?: unknown },
   spelling: Spelling = "option",
 ): CheckedMemoryOptions {
-  return {
+  const checked: CheckedMemoryOptions = {
     memoryTarget: parseThreshold(o.memoryTarget, "memoryTarget", spelling),
     memorySpill: parseThreshold(o.memorySpill, "memorySpill", spelling),
     memoryPause: parseThreshold(o.memoryPause, "memoryPause", spelling),
     memoryTerminate: parseThreshold(o.memoryTerminate, "memoryTerminate", spelling),
     maxSpill: parseMaxSpill(o.maxSpill, spelling),
   };
+  const local = parseLocalDirectory(o.localDirectory, spelling);
+  if (local !== undefined) checked.localDirectory = local;
+  return checked;
 }
 
 /**
@@ -180,5 +221,6 @@ export function memoryFlags(o: MemoryOptions): string[] {
     if (o[t] !== undefined) flags.push(`${flagOf(t)}=${o[t]}`);
   }
   if (o.maxSpill !== undefined && o.maxSpill !== null) flags.push(`--max-spill=${o.maxSpill}`);
+  if (o.localDirectory !== undefined) flags.push(`--local-directory=${o.localDirectory}`);
   return flags;
 }

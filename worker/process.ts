@@ -10,7 +10,11 @@ import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
 import { stoppedLine } from "./stop_reason.ts";
 import { TimeoutError } from "../core/errors.ts";
-import { type CheckedMemoryOptions, checkMemoryOptions } from "./memory_config.ts";
+import {
+  absoluteLocalDirectory,
+  type CheckedMemoryOptions,
+  checkMemoryOptions,
+} from "./memory_config.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
@@ -28,6 +32,7 @@ const { values } = parseArgs({
     "memory-pause": { type: "string" },
     "memory-terminate": { type: "string" },
     "max-spill": { type: "string" },
+    "local-directory": { type: "string" },
     host: { type: "string", default: "127.0.0.1" },
     "contact-address": { type: "string" },
     "silence-logs": { type: "boolean", default: false },
@@ -48,13 +53,14 @@ if (!values.scheduler) {
 
 let memory: CheckedMemoryOptions;
 try {
-  memory = checkMemoryOptions({
+  memory = absoluteLocalDirectory(checkMemoryOptions({
     memoryTarget: values["memory-target"],
     memorySpill: values["memory-spill"],
     memoryPause: values["memory-pause"],
     memoryTerminate: values["memory-terminate"],
     maxSpill: values["max-spill"],
-  }, "flag");
+    localDirectory: values["local-directory"],
+  }, "flag"));
 } catch (e) {
   console.error(`worker/process.ts: ${(e as Error).message}`);
   Deno.exit(2);

@@ -79,7 +79,33 @@ Deno.test("worker CLI: a memory threshold that is not a fraction stops it with a
   assert.equal(new TextDecoder().decode(out.stdout), "", "it started nothing");
 });
 
+Deno.test("worker CLI: an empty --local-directory stops it with a clear message", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "-q",
+      "--config",
+      config,
+      new URL("worker/main.ts", root).href,
+      "tcp://127.0.0.1:1",
+      "--local-directory",
+      "",
+    ],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.equal(
+    new TextDecoder().decode(out.stderr).trim(),
+    "--local-directory must be a directory path (a string) under which each worker makes its " +
+      'spill directory; leave it out for <TMPDIR or /tmp>/dtask-scratch; got ""',
+  );
+  assert.equal(new TextDecoder().decode(out.stdout), "", "it started nothing");
+});
+
 Deno.test("worker CLI: the memory flags reach the worker process its nanny starts", async () => {
+  // the worker process must accept --local-directory from its nanny, or it does not start
+  const local = await Deno.makeTempDir({ prefix: "dtask-cli-local-" });
   const sched = spawn(schedulerArgs());
   const [, address] = await readUntil(sched.lines, /^Scheduler at: (tcp:\/\/\S+)$/);
   const worker = spawn([
@@ -90,6 +116,7 @@ Deno.test("worker CLI: the memory flags reach the worker process its nanny start
     "--memory-target=0.5",
     "--memory-pause=false",
     "--max-spill=1GiB",
+    `--local-directory=${local}`,
   ]);
   try {
     await readUntil(worker.lines, /^Worker at: tcp:\/\//);
@@ -108,6 +135,7 @@ Deno.test("worker CLI: the memory flags reach the worker process its nanny start
     assert.equal((await drain(worker)).code, 0);
     sched.child.kill("SIGTERM");
     assert.equal((await drain(sched)).code, 0);
+    await Deno.remove(local, { recursive: true });
   }
 });
 

@@ -38,36 +38,43 @@ Deno.test("a worker process returns a dropped 256 MB value's memory at once", as
 
 Deno.test("a worker process gets its cluster's memory thresholds, as getWorker().memory shows", async () => {
   const MiB = 2 ** 20;
-  for (const processes of [true, false]) {
-    const cluster = await LocalCluster.start({
-      nWorkers: 1,
-      threadsPerWorker: 1,
-      processes,
-      dashboardAddress: null,
-      silenceLogs: true,
-      memoryLimit: "400MiB",
-      memoryPause: false,
-      memoryTarget: 0.5,
-      maxSpill: "1GiB",
-    });
-    try {
-      const client = await Client.connect(cluster);
+  // a worker process must accept the --local-directory its nanny passes, or it does not start
+  const local = await Deno.makeTempDir({ prefix: "dtask-local-" });
+  try {
+    for (const processes of [true, false]) {
+      const cluster = await LocalCluster.start({
+        nWorkers: 1,
+        threadsPerWorker: 1,
+        processes,
+        dashboardAddress: null,
+        silenceLogs: true,
+        memoryLimit: "400MiB",
+        memoryPause: false,
+        memoryTarget: 0.5,
+        maxSpill: "1GiB",
+        localDirectory: local,
+      });
       try {
-        const [pid, memory] = await client.submit(() => [Deno.pid, getWorker().memory]);
-        assert.equal(pid !== Deno.pid, processes, "where the task ran");
-        assert.deepEqual(memory, {
-          limit: 400 * MiB,
-          target: 200 * MiB,
-          spill: Math.floor(0.7 * 400 * MiB),
-          pause: null,
-          terminate: Math.floor(0.95 * 400 * MiB),
-          maxSpill: 2 ** 30,
-        });
+        const client = await Client.connect(cluster);
+        try {
+          const [pid, memory] = await client.submit(() => [Deno.pid, getWorker().memory]);
+          assert.equal(pid !== Deno.pid, processes, "where the task ran");
+          assert.deepEqual(memory, {
+            limit: 400 * MiB,
+            target: 200 * MiB,
+            spill: Math.floor(0.7 * 400 * MiB),
+            pause: null,
+            terminate: Math.floor(0.95 * 400 * MiB),
+            maxSpill: 2 ** 30,
+          });
+        } finally {
+          await client.close();
+        }
       } finally {
-        await client.close();
+        await cluster.close();
       }
-    } finally {
-      await cluster.close();
     }
+  } finally {
+    await Deno.remove(local, { recursive: true });
   }
 });

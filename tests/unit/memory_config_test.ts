@@ -1,13 +1,17 @@
 // A worker's memory thresholds: defaults, false, fractions, bad values and their messages, a
-// zero limit turning everything off, maxSpill sizes, and the flags a nanny passes on.
+// zero limit turning everything off, maxSpill sizes, localDirectory, and the flags a nanny passes
+// on.
 import assert from "node:assert/strict";
 import {
+  absoluteLocalDirectory,
   checkMemoryOptions,
   memoryFlags,
+  parseLocalDirectory,
   parseMaxSpill,
   parseThreshold,
   resolveMemoryConfig,
 } from "../../worker/memory_config.ts";
+import { parseArgs } from "node:util";
 import { planCluster } from "../../cluster/local_options.ts";
 
 const MiB = 2 ** 20, GiB = 2 ** 30;
@@ -150,6 +154,65 @@ Deno.test("memory config: the nanny's flags carry what was given, and read back 
   assert.deepEqual(memoryFlags({}), []);
 });
 
+Deno.test("memory config: localDirectory is a path, given only when given", () => {
+  assert.equal(parseLocalDirectory(undefined), undefined);
+  assert.equal(parseLocalDirectory("/scratch/dtask"), "/scratch/dtask");
+  assert.equal(parseLocalDirectory("spill", "flag"), "spill");
+  assert.throws(
+    () => parseLocalDirectory(""),
+    (e) =>
+      e instanceof TypeError &&
+      e.message === "localDirectory must be a directory path (a string) under which each worker " +
+          'makes its spill directory; leave it out for <TMPDIR or /tmp>/dtask-scratch; got ""',
+  );
+  assert.throws(() => parseLocalDirectory("  "), /^TypeError: localDirectory must .* got " {2}"$/);
+  assert.throws(() => parseLocalDirectory(42), /^TypeError: localDirectory must .* got 42$/);
+  assert.throws(() => parseLocalDirectory(null), /^TypeError: localDirectory must .* got null$/);
+  assert.throws(() => parseLocalDirectory("", "flag"), /^TypeError: --local-directory must .*""$/);
+  assert.equal(checkMemoryOptions({ localDirectory: "/d" }).localDirectory, "/d");
+  assert.ok(!("localDirectory" in checkMemoryOptions({})), "absent unless given");
+  assert.throws(() => checkMemoryOptions({ localDirectory: false }), /localDirectory must/);
+  // Worker.start checks its options through resolveMemoryConfig
+  assert.throws(() => resolveMemoryConfig(GiB, { localDirectory: "" }), /localDirectory must/);
+});
+
+Deno.test("memory config: a relative localDirectory is made absolute against the current directory", () => {
+  const checked = checkMemoryOptions({ localDirectory: "spill/here" });
+  assert.equal(
+    absoluteLocalDirectory(checked, () => "/home/u").localDirectory,
+    "/home/u/spill/here",
+  );
+  assert.equal(
+    absoluteLocalDirectory(checked).localDirectory,
+    `${Deno.cwd()}/spill/here`,
+    "the process's current directory by default",
+  );
+  const cwd = () => {
+    throw new Error("the current directory is read only for a relative path");
+  };
+  const absolute = checkMemoryOptions({ localDirectory: "/scratch" });
+  assert.equal(absoluteLocalDirectory(absolute, cwd), absolute);
+  const none = checkMemoryOptions({});
+  assert.equal(absoluteLocalDirectory(none, cwd), none);
+});
+
+Deno.test("memory config: the nanny's --local-directory reads back as the worker's localDirectory", () => {
+  const dir = "/tmp/a dir=with spaces";
+  const flags = memoryFlags({ maxSpill: "1GiB", localDirectory: dir });
+  assert.deepEqual(flags, ["--max-spill=1GiB", `--local-directory=${dir}`]);
+  // as the worker process reads its command line
+  const { values } = parseArgs({
+    args: flags,
+    options: { "max-spill": { type: "string" }, "local-directory": { type: "string" } },
+  });
+  const read = checkMemoryOptions({
+    maxSpill: values["max-spill"],
+    localDirectory: values["local-directory"],
+  }, "flag");
+  assert.equal(read.localDirectory, dir);
+  assert.equal(read.maxSpill, GiB);
+});
+
 Deno.test("memory config: LocalCluster checks the thresholds before it starts anything", () => {
   const base = { nWorkers: 1, dashboardAddress: null };
   assert.throws(
@@ -165,4 +228,10 @@ Deno.test("memory config: LocalCluster checks the thresholds before it starts an
     memoryTerminate: 0.95,
     maxSpill: 2 * GiB,
   });
+  assert.throws(
+    () => planCluster({ ...base, localDirectory: "" }),
+    /^TypeError: localDirectory must be a directory path/,
+  );
+  const there = planCluster({ ...base, localDirectory: "scratch" });
+  assert.equal(there.memory.localDirectory, `${Deno.cwd()}/scratch`, "resolved where it starts");
 });
