@@ -10,7 +10,10 @@
 import type { Payload } from "../comm/serialize.ts";
 import type { MemoryBook } from "./memory_state.ts";
 
-/** Bytes one answer carries at least: a batch ends at the first value past it. */
+/**
+ * Bytes one answer may carry: a value that would take it past this waits for another request
+ * (at least one value is always sent).
+ */
 export const SERVE_BATCH_MIN = 32 * 2 ** 20;
 
 /** Of the memory limit, what one answer may carry when that is more than SERVE_BATCH_MIN. */
@@ -84,7 +87,10 @@ export class DataServer {
     }
   }
 
-  /** The value of `key` could not be read back: it is absent from the answers waiting for it. */
+  /**
+   * The value of `key` could not be read back, or was dropped while it was: it is absent from the
+   * answers waiting for it.
+   */
   lost(key: string): void {
     const waiting = this.#waiting.get(key);
     if (!waiting) return;

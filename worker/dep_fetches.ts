@@ -33,8 +33,8 @@ export class DepFetches {
   readonly #deps = new Map<string, Dep>();
   /** Asks collected during the current stimulus, by peer. */
   #asks = new Map<string, string[]>();
-  /** Asks held back while paused, by peer. */
-  #parked = new Map<string, string[]>();
+  /** Asks held back while paused, by peer (a key asked again while parked is kept once). */
+  #parked = new Map<string, Set<string>>();
 
   constructor(private readonly host: DepFetchesHost) {}
 
@@ -95,8 +95,8 @@ export class DepFetches {
     for (const [w, keys] of asks) {
       if (paused) {
         const parked = this.#parked.get(w);
-        if (parked) parked.push(...keys);
-        else this.#parked.set(w, keys);
+        if (parked) { for (const k of keys) parked.add(k); }
+        else this.#parked.set(w, new Set(keys));
         continue;
       }
       const live = keys.filter((k) => this.#deps.get(k)?.asking === w);
@@ -109,7 +109,7 @@ export class DepFetches {
     for (const [w, keys] of this.#parked) {
       const asks = this.#asks.get(w);
       if (asks) asks.push(...keys);
-      else this.#asks.set(w, keys);
+      else this.#asks.set(w, [...keys]);
     }
     this.#parked = new Map();
     this.flush(false);

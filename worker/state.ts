@@ -442,6 +442,8 @@ export class WorkerStateMachine {
   #dropData(k: string): void {
     const nbytes = this.data.sizeOf(k);
     if (nbytes === undefined) return;
+    // peers waiting for it to be read back are answered without it
+    if (this.data.where(k) === "reading") this.#server.lost(k);
     const inMemory = this.data.peek(k) !== undefined;
     this.data.drop(k);
     if (inMemory && nbytes >= LARGE_VALUE) this.out.collect();

@@ -225,13 +225,7 @@ Deno.test("serveData: answers in batches of max(32 MiB, a tenth of the limit); a
   ]);
 });
 
-// A known bug, left out of the suite: freeKeys drops the value (state.ts #dropData → data.drop,
-// which forgets its file), so the late `unspilled` finds no file and the DataServer never hears
-// of the key: the peer waits forever and the other values of its answer stay pinned.
-Deno.test({
-  name: "serveData: a spilled value freed while a peer waits for it: answered without it",
-  ignore: true,
-}, () => {
+Deno.test("serveData: a spilled value freed while a peer waits for it: answered without it", () => {
   const x = targetSim();
   const { id, a } = spillA(x);
   const req = x.serve(["a", "b"]);
@@ -308,12 +302,7 @@ Deno.test("paused by hand and by memory: running again only when both are off", 
   assert.deepEqual(x.started(), ["a"]);
 });
 
-// A known bug, left out of the suite: state.ts #sendAsks parks each ask by pushing its keys, and
-// a key asked again while paused (its task freed and sent again) is parked twice and fetched twice.
-Deno.test({
-  name: "a fetch parked while paused is not sent twice when its task is asked again",
-  ignore: true,
-}, () => {
+Deno.test("a fetch parked while paused is not sent twice when its task is asked again", () => {
   const x = new Sim(1, memoryConfig({ pause: 800 }));
   x.sample(900);
   x.compute(ct("c", { x: ["peer"] }));
