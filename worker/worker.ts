@@ -109,7 +109,7 @@ export class Worker {
   private constructor(readonly options: WorkerOptions) {
     // first: options that make no sense throw before anything is opened
     this.memory = resolveMemoryConfig(options.memoryLimit, options);
-    this.#log = options.log ?? ((l) => console.error(l));
+    this.#log = options.log ?? (options.silenceLogs ? () => {} : (l) => console.error(l));
     const dial = options.dial ?? defaultDial;
     const onAccept = (t: Transport) => {
       const p = this.#acceptPeer(t).catch((e) => {
