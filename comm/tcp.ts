@@ -19,6 +19,7 @@ import {
   recogniseGreeting,
 } from "./greeting.ts";
 import { returnStaging, takeStaging } from "./staging.ts";
+import { sharedRegion } from "./buffer_pool.ts";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_STALL_TIMEOUT,
@@ -247,9 +248,8 @@ export class TcpTransport implements Transport {
       }
     }
     await this.#fill(1);
-    const out = new Uint8Array(
-      shared && size >= SHARED_MIN ? new SharedArrayBuffer(size) : new ArrayBuffer(size),
-    );
+    // a large shared region comes warm from the process's buffer pool when it has one
+    const out = shared && size >= SHARED_MIN ? sharedRegion(size) : new Uint8Array(size);
     this.#held += size - stagedBytes;
     let off = 0;
     for (const part of staged) {

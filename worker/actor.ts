@@ -54,6 +54,10 @@ export interface WorkerActorHooks {
   readonly store: SpillStore;
   /** The process's memory now (RSS, bytes). */
   rss(): number;
+  /** Bytes this worker's share of the process's buffer pool keeps warm and unused. */
+  pooledBytes?(): number;
+  /** Drops the buffer pool's free regions (memory is short); returns the bytes dropped. */
+  trimPool?(): number;
   /** Connections to peers, to fetch their data. */
   readonly peers: PeerPool;
   /** Entries its stimulus log keeps (default 1000, as the scheduler's). */
@@ -168,8 +172,7 @@ export class WorkerActor {
           case "collect":
             return this.#collect();
           case "memory":
-            if (!this.#closing) this.#state?.memorySample(this.#hooks.rss(), performance.now());
-            return;
+            return this.#memoryTick();
           default:
             return unreachable(s.timer);
         }
@@ -254,11 +257,26 @@ export class WorkerActor {
     }
   }
 
+  /**
+   * The memory monitor: past the spill threshold (or the pause one), the buffer pool's free
+   * regions go first, before any value spills; then the state machine samples the memory.
+   */
+  #memoryTick(): void {
+    if (this.#closing || this.#state === undefined) return;
+    const rss = this.#hooks.rss(), m = this.#hooks.memory;
+    const over = m.spill ?? m.pause;
+    if (over !== null && rss > over && (this.#hooks.trimPool?.() ?? 0) > 0) {
+      this.#scheduleCollect(); // the dropped regions' memory goes back once collected
+    }
+    this.#state.memorySample(rss, performance.now());
+  }
+
   #sendHeartbeat(): void {
     const state = this.#state!, store = this.#hooks.store;
     this.#scheduler!.send({
       op: "heartbeat",
-      memory: state.managedBytes,
+      // the buffer pool's warm regions are memory the worker manages too
+      memory: state.managedBytes + (this.#hooks.pooledBytes?.() ?? 0),
       executing: state.executing,
       ready: state.readyCount,
       stored: state.data.size,

@@ -20,6 +20,7 @@ import {
 } from "./task_run.ts";
 import { Slot } from "./thread_slot.ts";
 import { Payload } from "../comm/serialize.ts";
+import { type BufferPool, installedBufferPool } from "../comm/buffer_pool.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
 
@@ -49,6 +50,11 @@ export interface ExecutorOptions {
   preload?: string[];
   /** A task logged an event (getWorker().logEvent) for the scheduler's event log. */
   onLogEvent?: (topics: string[], msg: Payload) => void;
+  /**
+   * The buffer pool whose regions the threads are told to release once collected (default: the
+   * one installed in this process, if any).
+   */
+  pool?: BufferPool | null;
 }
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
@@ -95,8 +101,9 @@ export class Executor {
       console.error(`[thread ${i.thread}] unhandled ${i.error.name}${where}:`, i.error.stack);
     });
     this.#slots = [];
+    const pool = opts.pool === undefined ? installedBufferPool() : opts.pool;
     try {
-      for (let i = 0; i < opts.nthreads; i++) this.#slots.push(this.#start(new Slot(i)));
+      for (let i = 0; i < opts.nthreads; i++) this.#slots.push(this.#start(new Slot(i, pool)));
     } catch (e) {
       for (const s of this.#slots) s.stop();
       throw e;
@@ -228,6 +235,8 @@ export class Executor {
         return;
       case "done":
         return this.#done(slot, msg.outcomes);
+      case "released":
+        return slot.released(msg.ids);
       case "stray":
         return this.#onThreadError({ thread: slot.index, key: msg.key, error: msg.error });
       case "closing":

@@ -16,6 +16,7 @@
 import { SpillError } from "../core/errors.ts";
 import { SHARED_MIN } from "../comm/limits.ts";
 import { Payload } from "../comm/payload.ts";
+import { sharedRegion } from "../comm/buffer_pool.ts";
 import { alignSpill } from "./spill_layout.ts";
 import { cleanStale, makeSpillDir, osMessage, spillBase, type SpillDir } from "./spill_dir.ts";
 
@@ -268,9 +269,8 @@ export class SpillStore {
         if (entry.headerLen % 8 !== 0) {
           await file.seek(alignSpill(entry.headerLen), Deno.SeekMode.Start);
         }
-        const mem = new Uint8Array(
-          region >= SHARED_MIN ? new SharedArrayBuffer(region) : new ArrayBuffer(region),
-        );
+        // a large region comes warm from the process's buffer pool when it has one
+        const mem = region >= SHARED_MIN ? sharedRegion(region) : new Uint8Array(region);
         await readAll(file, mem);
         let off = 0;
         for (const l of entry.frameLens) {

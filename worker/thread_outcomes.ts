@@ -21,6 +21,7 @@ export type PostToExecutor = (message: FromThread, transfer?: Transferable[]) =>
 /** The outcomes not yet posted, and the buffers they move. */
 export class OutcomeBatch {
   #post: PostToExecutor;
+  #poolId: (buf: ArrayBufferLike) => number | undefined;
   #outcomes: WireOutcome[] = [];
   #transfer: Transferable[] = [];
   #transferSet = new Set<ArrayBuffer>();
@@ -30,8 +31,10 @@ export class OutcomeBatch {
   #tick: MessageChannel;
   #tickPending = false;
 
-  constructor(post: PostToExecutor) {
+  /** `poolId`: the pool id of a pooled region the thread received (comm/buffer_pool.ts). */
+  constructor(post: PostToExecutor, poolId: (buf: ArrayBufferLike) => number | undefined) {
     this.#post = post;
+    this.#poolId = poolId;
     this.#tick = new MessageChannel();
     this.#tick.port1.onmessage = () => {
       this.#tickPending = false;
@@ -66,12 +69,23 @@ export class OutcomeBatch {
   /** A finished task's outcome with its value encoded (throws when it cannot be). */
   #encoded(key: string, start: number, stop: number, v: unknown): WireOutcome {
     const p = encodeValue(v);
-    return {
+    const out: WireOutcome = {
       k: key,
       s: start,
       t: stop,
       v: [this.#outgoing(p.header), p.frames.map((f) => this.#outgoing(f))],
     };
+    // A shared frame goes as it is: when it is on a pooled input region, the executor must
+    // know, or the region could be reused under the stored result.
+    let pooled: number[] | undefined;
+    p.frames.forEach((f, i) => {
+      const id = this.#poolId(f.buffer);
+      if (id === undefined) return;
+      pooled ??= new Array(p.frames.length).fill(0);
+      pooled[i] = id;
+    });
+    if (pooled !== undefined) out.p = pooled;
+    return out;
   }
 
   /** Posts the outcomes once this macrotask's microtasks ran (with any that finish in them). */

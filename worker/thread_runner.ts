@@ -17,6 +17,7 @@ import { now } from "./task_run.ts";
 import { arrowMissed, encodeValue, loadArrow } from "../comm/serialize.ts";
 import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
+import { PoolHolds } from "./thread_pool_holds.ts";
 
 /** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -38,6 +39,8 @@ export class ThreadRunner {
   /** The task whose synchronous part runs now, or that holds the thread. */
   #current: string | undefined;
   #outcomes: OutcomeBatch;
+  /** Pooled regions received: the executor hears when each is collected. */
+  #holds: PoolHolds;
   #client = new ClientLoader();
   #fns: TaskFunctions;
   /** The context of each task's code, across its awaits. */
@@ -50,7 +53,8 @@ export class ThreadRunner {
 
   constructor(post: PostToExecutor) {
     this.#post = post;
-    this.#outcomes = new OutcomeBatch(post);
+    this.#holds = new PoolHolds(post);
+    this.#outcomes = new OutcomeBatch(post, (buf) => this.#holds.idOf(buf));
     this.#secession = new Secession(post);
     this.#fns = new TaskFunctions(this.#client.bindings, {
       onPreloadError: (e) => this.stray(e),
@@ -86,6 +90,7 @@ export class ThreadRunner {
       case "collect":
         return collectGarbage?.();
       case "run":
+        if (msg.pool) this.#holds.hold(msg.pool);
         for (const t of msg.tasks) {
           this.#outcomes.remember(t);
           this.#queue.push(t);

@@ -14,6 +14,7 @@ import type {
   WireTask,
 } from "../comm/protocol/worker_thread.ts";
 import { type FunctionText, now, type TaskOutcome, type TaskRun } from "./task_run.ts";
+import type { BufferPool } from "../comm/buffer_pool.ts";
 
 /** A frame to post to a thread: shared as is, whole buffers cloned, views copied and moved. */
 function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
@@ -70,6 +71,10 @@ export class Slot {
   earlyCrashes = 0;
   /** Seceded tasks still running there: they hold no room in its pipeline. */
   detached = new Set<string>();
+  /** Pooled regions on the pending tasks' frames, each object once, with its pool id. */
+  #pooled = new Map<SharedArrayBuffer, number>();
+  /** Pooled regions posted to this thread and not released by it: how many objects of each. */
+  readonly #held = new Map<number, number>();
   /** Tasks handed to this thread since it started: the next one's `seq`. */
   #sent = 0;
   /**
@@ -78,7 +83,8 @@ export class Slot {
    */
   #begun = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(readonly index: number) {}
+  /** `pool`: the buffer pool whose regions this thread is told to release, if any. */
+  constructor(readonly index: number, readonly pool: BufferPool | null = null) {}
 
   /** Tasks in flight that hold room in its pipeline. */
   get inflight(): number {
@@ -111,22 +117,41 @@ export class Slot {
     return this;
   }
 
-  /** Terminates its Web Worker (no more events from it). */
+  /** Terminates its Web Worker (no more events from it); the regions it held go back. */
   stop(): void {
     const w = this.worker;
     w.onmessage = null;
     w.onerror = null;
     w.onmessageerror = null;
     w.terminate();
+    for (const [id, n] of this.#held) this.pool?.threadReleased(new Array(n).fill(id));
+    this.#held.clear();
+  }
+
+  /** The thread collected the pooled regions `ids` (one per object it received). */
+  released(ids: number[]): void {
+    for (const id of ids) {
+      const n = this.#held.get(id);
+      if (n === undefined) continue; // not posted to this thread (since it restarted)
+      if (n > 1) this.#held.set(id, n - 1);
+      else this.#held.delete(id);
+      this.pool?.threadReleased([id]);
+    }
   }
 
   /** Adds `task` to the next message (with its function's source the first time). */
   assign(task: TaskRun, source: FunctionText): void {
     const transfer = this.transfer;
+    const frame = (f: Uint8Array): Uint8Array => {
+      const out = postable(f, transfer);
+      const id = this.pool?.idOf(out.buffer);
+      if (id !== undefined) this.#pooled.set(out.buffer as SharedArrayBuffer, id);
+      return out;
+    };
     const wire: WireTask = {
       k: task.key,
       h: task.fnHash,
-      a: [postable(task.args.header, transfer), task.args.frames.map((f) => postable(f, transfer))],
+      a: [frame(task.args.header), task.args.frames.map(frame)],
     };
     if (!this.known.has(task.fnHash)) {
       wire.n = source.name;
@@ -137,7 +162,7 @@ export class Slot {
     if (task.deps !== undefined && task.deps.size > 0) {
       const d: [string, Uint8Array, Uint8Array[]][] = [];
       for (const [k, p] of task.deps) {
-        d.push([k, postable(p.header, transfer), p.frames.map((f) => postable(f, transfer))]);
+        d.push([k, frame(p.header), p.frames.map(frame)]);
       }
       wire.d = d;
     }
@@ -148,10 +173,18 @@ export class Slot {
   /** Posts the pending tasks in one message. */
   post(): void {
     if (this.pending.length === 0) return;
-    const msg: ToThread = { op: "run", tasks: this.pending };
+    const msg: Extract<ToThread, { op: "run" }> = { op: "run", tasks: this.pending };
     const transfer = this.transfer;
     this.pending = [];
     this.transfer = [];
+    if (this.#pooled.size > 0) {
+      // the thread gets one new object per region in this message, and releases each
+      msg.pool = [...this.#pooled];
+      this.#pooled.clear();
+      const ids = msg.pool.map(([, id]) => id);
+      this.pool!.threadHeld(ids);
+      for (const id of ids) this.#held.set(id, (this.#held.get(id) ?? 0) + 1);
+    }
     this.worker.postMessage(msg, transfer);
   }
 
@@ -162,6 +195,7 @@ export class Slot {
       const o = wire[i];
       this.tasks.delete(o.k);
       this.detached.delete(o.k);
+      if (o.p !== undefined && o.v !== undefined) this.#adopt(o.v[1], o.p);
       batch[i] = o.v !== undefined
         ? {
           key: o.k,
@@ -174,6 +208,16 @@ export class Slot {
         : { key: o.k, ok: false, error: o.e!, start: o.s, stop: o.t, thread: this.index };
     }
     return batch;
+  }
+
+  /**
+   * Result frames on pooled regions the thread got (results aliasing inputs): the pool tracks
+   * the objects they arrived as, so the regions are not reused while the results live.
+   */
+  #adopt(frames: Uint8Array[], ids: number[]): void {
+    frames.forEach((f, i) => {
+      if (ids[i] > 0 && f.buffer instanceof SharedArrayBuffer) this.pool?.adopt(f.buffer, ids[i]);
+    });
   }
 
   /** Takes its tasks in flight off it, as error outcomes saying `why`. */
@@ -209,5 +253,6 @@ export class Slot {
     this.detached.clear();
     this.pending = [];
     this.transfer = [];
+    this.#pooled.clear();
   }
 }

@@ -19,9 +19,33 @@ import { WorkerActor } from "./actor.ts";
 import { CLOSE_BEGINS } from "./stimulus.ts";
 import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./memory_config.ts";
 import { SpillStore } from "./store.ts";
+import { BufferPool, installBufferPool, poolCapFor } from "../comm/buffer_pool.ts";
 
 /** Workers open in this process: each one's share of the process's memory is 1 / this. */
 let liveWorkers = 0;
+
+/**
+ * The buffer pool of this process's workers (comm/buffer_pool.ts): made and installed by the
+ * first worker to start, capped by its memory limit; cleared and uninstalled with the last.
+ */
+let processPool: BufferPool | null = null;
+
+/** This process's buffer pool, made and installed if there is none. */
+function joinProcessPool(memoryLimit: number): BufferPool {
+  if (processPool === null) {
+    processPool = new BufferPool(poolCapFor(memoryLimit));
+    installBufferPool(processPool);
+  }
+  return processPool;
+}
+
+/** The last worker of the process closed: the pool's free regions go. */
+function leaveProcessPool(): void {
+  if (liveWorkers > 0 || processPool === null) return;
+  processPool.clear();
+  installBufferPool(null);
+  processPool = null;
+}
 
 /** How a worker starts (the memory thresholds are MemoryOptions, fractions of `memoryLimit`). */
 export interface WorkerOptions extends MemoryOptions {
@@ -140,6 +164,7 @@ export class Worker {
     this.name = options.name ?? this.address;
     this.#peers = new PeerPool(dial, this.name, options.authToken);
     this.#store = new SpillStore({ localDirectory: options.localDirectory });
+    const pool = joinProcessPool(this.memory.limit);
     // a worker that crashed left its directory behind: the next to start removes it
     if (this.memory.limit > 0) this.#store.cleanStaleInBackground();
     this.#actor = new WorkerActor({
@@ -149,13 +174,18 @@ export class Worker {
       store: this.#store,
       // workers sharing a process (--no-nanny, processes: false) share its memory too
       rss: () => Deno.memoryUsage().rss / Math.max(1, liveWorkers),
+      pooledBytes: () => pool.freeBytes / Math.max(1, liveWorkers),
+      trimPool: () => pool.trim(),
       peers: this.#peers,
       log: this.#log,
       close: (reason) => void this.close(reason),
     });
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     liveWorkers++;
-    this.closed.then(() => liveWorkers--);
+    this.closed.then(() => {
+      liveWorkers--;
+      leaveProcessPool();
+    });
   }
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */

@@ -36,6 +36,11 @@ export interface WireOutcome {
   v?: [Uint8Array, Uint8Array[]];
   /** The error when it failed. */
   e?: ErrorEnvelope;
+  /**
+   * With `v` when a result frame is a view on a pooled region the task got (a result aliasing an
+   * input): the region's pool id for each frame of `v`, 0 for the others.
+   */
+  p?: number[];
 }
 
 /** Messages from the executor to a thread. */
@@ -50,7 +55,15 @@ export type ToThread =
     /** Shared with the executor: the thread adds 1 as it begins each task. */
     begun?: Int32Array;
   }
-  | { op: "run"; tasks: WireTask[] }
+  | {
+    op: "run";
+    tasks: WireTask[];
+    /**
+     * The pooled regions (comm/buffer_pool.ts) the tasks' frames are on, each once, with its pool
+     * id: the thread says when it has dropped each (`released`), so the region can be reused.
+     */
+    pool?: [SharedArrayBuffer, number][];
+  }
   /** A seceded task may take a thread slot again (it asked with `rejoin`). */
   | { op: "rejoined"; key: string }
   | { op: "preload"; urls: string[] }
@@ -68,4 +81,6 @@ export type FromThread =
   /** A seceded task asks for a thread slot again (rejoin()). */
   | { op: "rejoin"; key: string }
   /** A task logged an event (getWorker().logEvent): topics and the encoded message. */
-  | { op: "log-event"; topics: string[]; msg: [Uint8Array, Uint8Array[]] };
+  | { op: "log-event"; topics: string[]; msg: [Uint8Array, Uint8Array[]] }
+  /** The thread collected pooled regions it got (one id per region object it received). */
+  | { op: "released"; ids: number[] };
