@@ -3,7 +3,7 @@
 
 Run with the system interpreter (bench/setup-dask.sh installs Debian's python3-distributed):
 
-    /usr/bin/python3 bench/dask_workloads.py --queuing on|off --reps N --only a,b,c,d,e,f
+    /usr/bin/python3 bench/dask_workloads.py --queuing on|off --reps N --only a,b,c,d,e,f,g
 
 Prints one JSON object on stdout; every diagnostic goes to stderr. Every cluster, client and
 scheduler process it starts is closed before it exits, also on error (try/finally, and a
@@ -22,6 +22,8 @@ Workloads (shape: LocalCluster, 2 worker processes x 1 thread, host 127.0.0.1, n
      that never runs (no worker) and 100,000 tasks depending on it; scheduler RSS before/after
      -> bytes per waiting task; first submit until the scheduler reports all of them known
      -> tasks/s
+  g  (queuing on only) spill and unspill throughput of 1 GiB through a 256 MiB worker
+     (bench/dask_spill.py)                                          -> MB/s, MB/s
 a-d run on one cluster, each with one untimed warm-up run first; e and f warm up once too.
 Repetitions, as on the dtask side: a-d --reps; e min(--reps, 3); f --reps-f (default 1; the
 dtask bench passes 3). a-d also
@@ -460,7 +462,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--queuing", choices=["on", "off"], default="on")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", default="a,b,c,d,e,f")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g")
     ap.add_argument("--reps-e", type=int, default=None, help="default min(reps, 3)")
     ap.add_argument("--reps-f", type=int, default=None, help="default 1")
     ap.add_argument("--timeout", type=float, default=900, help="whole-run limit, s")
@@ -501,6 +503,16 @@ def main():
             run_start_close(reps_e, results, errors)
         if "f" in only:
             run_waiting(queuing, reps_f, results, errors)
+        if "g" in only and queuing:  # spilling does not depend on queuing: run once
+            from dask_spill import run_spill
+
+            try:
+                results.update(run_spill(min(reps, 3), summary, log))
+            except Overrun:
+                raise
+            except Exception as e:  # noqa: BLE001
+                errors["g_spill_mb_per_s"] = repr(e)
+                log("g failed:", repr(e))
         compression = get_default_compression()
     finally:
         signal.alarm(0)

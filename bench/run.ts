@@ -8,11 +8,12 @@
 import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
 import { type Figures, median, type Sample } from "./stats.ts";
+import { runSpill } from "./spill.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f" },
+    only: { type: "string", default: "a,b,c,d,e,f,g" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -272,6 +273,8 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["e_close_s", "e. close (s)", "lower"],
   ["f_bytes_per_waiting_task", "f. scheduler bytes per waiting task", "lower"],
   ["f_submit_tasks_per_s", "f. submitting 100,000 waiting tasks (tasks/s)", "higher"],
+  ["g_spill_mb_per_s", "g. spill 1 GiB through a 256 MiB worker (MB/s)", "higher"],
+  ["g_unspill_mb_per_s", "g. unspill it, oldest first (MB/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -286,6 +289,8 @@ for (const queuing of [true, false]) {
   const dtask: Figures = { ...(await runDtask(queuing)) };
   if (ONLY.has("e")) Object.assign(dtask, await runStartClose(queuing));
   if (ONLY.has("f")) Object.assign(dtask, await runWaiting(queuing));
+  // spilling does not depend on queuing: once
+  if (ONLY.has("g") && queuing) Object.assign(dtask, await runSpill(Math.min(REPS, 3)));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);
