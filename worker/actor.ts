@@ -202,13 +202,10 @@ export class WorkerActor {
         if (!this.#closing) this.#state?.setPaused(s.paused);
         return;
       case "spilled":
-        return this.#state!.spilled(s.id, s.diskBytes);
       case "spill-failed":
-        return this.#state!.spillFailed(s.id, s.message);
       case "unspilled":
-        return this.#state!.unspilled(s.id, s.payload);
       case "unspill-failed":
-        return this.#state!.unspillFailed(s.id, s.message);
+        return this.#state!.spillAnswer(s);
       case "close":
         this.#closing = true;
         clearInterval(this.#heartbeat);

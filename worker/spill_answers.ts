@@ -16,6 +16,37 @@ import type { DataServer } from "./data_server.ts";
 import { formatBytes } from "./memory_warnings.ts";
 import type { WorkerOutbox, WorkerTask } from "./worker_task.ts";
 
+/** A value's spill file `id` is written (`diskBytes` long). */
+export interface Spilled {
+  kind: "spilled";
+  id: number;
+  diskBytes: number;
+}
+
+/** Writing spill file `id` failed; `message` says why. */
+export interface SpillFailed {
+  kind: "spill-failed";
+  id: number;
+  message: string;
+}
+
+/** Spill file `id` is read back. */
+export interface Unspilled {
+  kind: "unspilled";
+  id: number;
+  payload: Payload;
+}
+
+/** Reading spill file `id` back failed; `message` says why. */
+export interface UnspillFailed {
+  kind: "unspill-failed";
+  id: number;
+  message: string;
+}
+
+/** How a write or read of a spill file ended. */
+export type SpillAnswer = Spilled | SpillFailed | Unspilled | UnspillFailed;
+
 /** What SpillAnswers needs from the state machine around it. */
 export interface SpillAnswersHost {
   readonly tasks: Map<string, WorkerTask>;
@@ -44,8 +75,22 @@ export class SpillAnswers {
     private readonly host: SpillAnswersHost,
   ) {}
 
+  /** A write or read of a spill file ended. */
+  answer(a: SpillAnswer): void {
+    switch (a.kind) {
+      case "spilled":
+        return this.#spilled(a.id, a.diskBytes);
+      case "spill-failed":
+        return this.#spillFailed(a.id, a.message);
+      case "unspilled":
+        return this.#unspilled(a.id, a.payload);
+      case "unspill-failed":
+        return this.#unspillFailed(a.id, a.message);
+    }
+  }
+
   /** Spill file `id` is written (`diskBytes` long): a result written through is reported. */
-  spilled(id: number, diskBytes: number): void {
+  #spilled(id: number, diskBytes: number): void {
     const answer = this.data.written(id, diskBytes);
     if (!answer?.reportOnWrite) return;
     const ts = this.host.tasks.get(answer.key);
@@ -59,7 +104,7 @@ export class SpillAnswers {
    * Writing spill file `id` failed: the value stays in memory, unless it was a result over the
    * memory target written through, which errs its task with a SpillError that says why.
    */
-  spillFailed(id: number, message: string): void {
+  #spillFailed(id: number, message: string): void {
     const answer = this.data.writeFailed(id, message);
     if (!answer?.reportOnWrite) return;
     const host = this.host, ts = host.tasks.get(answer.key);
@@ -73,7 +118,7 @@ export class SpillAnswers {
   }
 
   /** Spill file `id` is read back: the tasks and peers waiting for its value go on. */
-  unspilled(id: number, p: Payload): void {
+  #unspilled(id: number, p: Payload): void {
     const key = this.data.loaded(id, p);
     if (key === null) return;
     for (const ts of this.inputs.loaded(key)) this.host.launch(ts);
@@ -84,7 +129,7 @@ export class SpillAnswers {
    * Spill file `id` could not be read back: its value is lost here. The tasks waiting for it are
    * dropped, and the scheduler hears that this worker no longer holds it.
    */
-  unspillFailed(id: number, message: string): void {
+  #unspillFailed(id: number, message: string): void {
     const key = this.data.loadFailed(id);
     if (key === null) return;
     const host = this.host;

@@ -18,11 +18,11 @@ import type { ErrorEnvelope } from "../core/errors.ts";
 import { type MemoryConfig, NO_MEMORY_LIMIT } from "../core/memory_config.ts";
 import { IndexedHeap, priorityLess } from "../core/heap.ts";
 import { MemoryBook } from "./memory_state.ts";
-import { pauseMessage } from "./memory_pause.ts";
 import { DataServer } from "./data_server.ts";
 import { TaskInputs } from "./task_inputs.ts";
 import { DepFetches } from "./dep_fetches.ts";
-import { SpillAnswers } from "./spill_answers.ts";
+import { type SpillAnswer, SpillAnswers } from "./spill_answers.ts";
+import { RunStatus } from "./run_status.ts";
 import {
   INLINE_RESULT_MAX,
   LARGE_VALUE,
@@ -47,10 +47,8 @@ export class WorkerStateMachine {
   readonly #functions = new Map<string, FunctionDef>();
   /** Dependencies of local tasks, and their fetches from peers. */
   readonly #deps: DepFetches;
-  /** Paused by hand (`setPaused`); the MemoryBook pauses it for memory. */
-  #pausedByHand = false;
-  /** Whether the scheduler was last told it is paused. */
-  #paused = false;
+  /** Paused by hand (`setPaused`) or for memory, or running. */
+  readonly #status: RunStatus;
   /** Keys kept as replicas for the scheduler (replicate / rebalance), not computed here. */
   readonly #held = new Set<string>();
   /** Seceded tasks waiting for a slot to rejoin, in order. */
@@ -71,11 +69,15 @@ export class WorkerStateMachine {
       spill: (id, p) => out.spill(id, p),
       unspill: (id) => out.unspill(id),
       discard: (id) => out.discard(id),
-      status: (status, rss) => this.#memoryStatus(status === "paused", rss),
+      status: (status, rss) => this.#status.memoryChanged(status === "paused", rss),
       collect: () => out.collect(),
       warn: (_, line) => out.log(`[worker] ${line}`),
     });
     this.#inputs = new TaskInputs(this.data);
+    this.#status = new RunStatus(this.data, out, () => {
+      this.#deps.resume(); // the fetches held back while paused
+      this.#dispatch();
+    });
     this.#deps = new DepFetches({
       fetch: (w, keys) => out.fetch(w, keys),
       noHolder: (key, dep) => {
@@ -148,7 +150,7 @@ export class WorkerStateMachine {
       if (dep.asking === null) this.#deps.ask(dk, dep);
       if (this.tasks.get(ts.key) !== ts) break; // nobody holds dk: ts was dropped
     }
-    this.#deps.flush(this.#paused);
+    this.#deps.flush(this.#status.paused);
     if (this.tasks.get(ts.key) === ts && ts.missing === 0) {
       this.#makeReady(ts);
       this.#dispatch();
@@ -207,7 +209,7 @@ export class WorkerStateMachine {
         if (ts.state === "waiting" && --ts.missing === 0) this.#makeReady(ts);
       }
     }
-    this.#deps.flush(this.#paused);
+    this.#deps.flush(this.#status.paused);
     this.#dispatch();
   }
 
@@ -279,8 +281,7 @@ export class WorkerStateMachine {
    * change at once (`worker-status`), so that it places nothing new here while paused.
    */
   setPaused(paused: boolean): void {
-    this.#pausedByHand = paused;
-    this.#statusChanged();
+    this.#status.setByHand(paused);
   }
 
   // ---------------------------------------------------------------- memory
@@ -295,24 +296,9 @@ export class WorkerStateMachine {
     this.data.collected();
   }
 
-  /** Spill file `id` is written (`diskBytes` long). */
-  spilled(id: number, diskBytes: number): void {
-    this.#spills.spilled(id, diskBytes);
-  }
-
-  /** Writing spill file `id` failed (`message`: why). */
-  spillFailed(id: number, message: string): void {
-    this.#spills.spillFailed(id, message);
-  }
-
-  /** Spill file `id` is read back. */
-  unspilled(id: number, p: Payload): void {
-    this.#spills.unspilled(id, p);
-  }
-
-  /** Reading spill file `id` back failed (`message`: why): its value is lost here. */
-  unspillFailed(id: number, message: string): void {
-    this.#spills.unspillFailed(id, message);
+  /** A write or read of a spill file ended (the spill store's answer). */
+  spillAnswer(a: SpillAnswer): void {
+    this.#spills.answer(a);
   }
 
   /**
@@ -320,7 +306,7 @@ export class WorkerStateMachine {
    * busy when the worker is paused and `sending` to another peer already.
    */
   serveData(req: number, keys: readonly string[], sending: number): void {
-    this.#server.serve(req, keys, this.#paused && sending >= 1);
+    this.#server.serve(req, keys, this.#status.paused && sending >= 1);
   }
 
   // ---------------------------------------------------------------- in-task
@@ -354,23 +340,6 @@ export class WorkerStateMachine {
     this.out.scheduler(msg);
   }
 
-  /** Pauses or resumes for memory: logs it in Dask's words. */
-  #memoryStatus(paused: boolean, rss: number): void {
-    this.out.log(`[worker] ${pauseMessage(this.data.config, rss, paused)}`);
-    this.#statusChanged();
-  }
-
-  /** Paused by hand or for memory: the scheduler hears of each change at once. */
-  #statusChanged(): void {
-    const paused = this.#pausedByHand || this.data.paused;
-    if (this.#paused === paused) return;
-    this.#paused = paused;
-    this.out.scheduler({ op: "worker-status", status: paused ? "paused" : "running" });
-    if (paused) return;
-    this.#deps.resume();
-    this.#dispatch();
-  }
-
   #makeReady(ts: WorkerTask): void {
     ts.state = "ready";
     this.record.transition(ts.key, "waiting", "ready");
@@ -379,7 +348,7 @@ export class WorkerStateMachine {
 
   /** Starts ready tasks while thread slots are free. */
   #dispatch(): void {
-    if (this.#paused) return;
+    if (this.#status.paused) return;
     while (this.#rejoining.length && this.executing < this.slots) {
       const ts = this.#rejoining.shift()!;
       ts.seceded = false;

@@ -13,6 +13,7 @@ import type { ErrorEnvelope } from "../core/errors.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { Transport } from "../comm/transport.ts";
 import type { Executor, TaskOutcome } from "./executor.ts";
+import type { SpillAnswer } from "./spill_answers.ts";
 
 /** A message from the scheduler. Hot path: the connection reuses one object for every message. */
 export interface SchedulerMessage {
@@ -124,38 +125,12 @@ export interface MemoryStatus {
   paused: boolean;
 }
 
-/** A value's spill file `id` is written (`diskBytes` long). */
-export interface Spilled {
-  kind: "spilled";
-  id: number;
-  diskBytes: number;
-}
-
-/** Writing spill file `id` failed; `message` says why. */
-export interface SpillFailed {
-  kind: "spill-failed";
-  id: number;
-  message: string;
-}
-
-/** Spill file `id` is read back. */
-export interface Unspilled {
-  kind: "unspilled";
-  id: number;
-  payload: Payload;
-}
-
-/** Reading spill file `id` back failed; `message` says why. */
-export interface UnspillFailed {
-  kind: "unspill-failed";
-  id: number;
-  message: string;
-}
-
 /** `worker.close()` begins: timers stop, nothing more is taken in. */
 export interface CloseBegins {
   kind: "close";
 }
+
+export type { SpillAnswer };
 
 /** Every input of the worker actor. */
 export type WorkerStimulus =
@@ -175,10 +150,7 @@ export type WorkerStimulus =
   | Rejoined
   | TaskEvent
   | MemoryStatus
-  | Spilled
-  | SpillFailed
-  | Unspilled
-  | UnspillFailed
+  | SpillAnswer
   | CloseBegins;
 
 /** The heartbeat's tick (one object: a tick allocates nothing). */
