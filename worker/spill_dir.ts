@@ -121,3 +121,16 @@ export function osMessage(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return /^(.*?\(os error \d+\))/.exec(text)?.[1] ?? text;
 }
+
+/** The sweeps of this process, by base: the workers of one process share them. */
+const sweeps = new Map<string, Promise<void>>();
+
+/**
+ * `cleanStale(base)`, once per process: workers sharing a process (`--no-nanny`,
+ * `processes: false`) share their base, and one sweep of it is enough.
+ */
+export function cleanStaleOnce(base: string): Promise<void> {
+  let sweep = sweeps.get(base);
+  if (!sweep) sweeps.set(base, sweep = cleanStale(base));
+  return sweep;
+}

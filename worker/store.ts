@@ -18,7 +18,7 @@ import { SHARED_MIN } from "../comm/limits.ts";
 import { Payload } from "../comm/payload.ts";
 import { sharedRegion } from "../comm/buffer_pool.ts";
 import { alignSpill } from "./spill_layout.ts";
-import { cleanStale, makeSpillDir, osMessage, spillBase, type SpillDir } from "./spill_dir.ts";
+import { cleanStaleOnce, makeSpillDir, osMessage, spillBase, type SpillDir } from "./spill_dir.ts";
 
 /** How many file operations a store runs at once. */
 export const MAX_IN_FLIGHT = 4;
@@ -89,7 +89,7 @@ export class SpillStore {
   /** Removes dead workers' directories under the base in the background; `close` awaits it. */
   cleanStaleInBackground(): void {
     if (this.#closed) return;
-    this.#track(cleanStale(this.base));
+    this.#track(cleanStaleOnce(this.base));
   }
 
   /**

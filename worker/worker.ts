@@ -21,6 +21,16 @@ import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./me
 import { SpillStore } from "./store.ts";
 import { BufferPool, installBufferPool, poolCapFor } from "../comm/buffer_pool.ts";
 
+/** The process's memory (RSS) and when it was read: workers in one process share a reading. */
+let rssReading = { at: -Infinity, rss: 0 };
+
+/** The process's RSS, read at most every 20 ms (200 workers in one process tick 2,000 times/s). */
+function processRss(): number {
+  const now = performance.now();
+  if (now - rssReading.at > 20) rssReading = { at: now, rss: Deno.memoryUsage().rss };
+  return rssReading.rss;
+}
+
 /** Workers open in this process: each one's share of the process's memory is 1 / this. */
 let liveWorkers = 0;
 
@@ -173,7 +183,7 @@ export class Worker {
       memory: this.memory,
       store: this.#store,
       // workers sharing a process (--no-nanny, processes: false) share its memory too
-      rss: () => Deno.memoryUsage().rss / Math.max(1, liveWorkers),
+      rss: () => processRss() / Math.max(1, liveWorkers),
       pooledBytes: () => pool.freeBytes / Math.max(1, liveWorkers),
       trimPool: () => pool.trim(),
       peers: this.#peers,
