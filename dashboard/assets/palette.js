@@ -37,13 +37,18 @@ export const KIND_COLOURS = ["", "#000000", "#d62728", "#ff9900", "#e6b800"];
 /** The stream kinds' names, by number, as in the feed protocol. */
 export const KIND_NAMES = ["compute", "erred", "transfer", "disk-write", "disk-read"];
 
-/** A 32-bit FNV-1a hash of a string. */
+/** A 32-bit hash of a string: FNV-1a, then mixed so that its low digits vary for short names. */
 export function hashName(name) {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 

@@ -31,6 +31,17 @@ export class StreamRing {
     this.colours = [];
     this.colourIds = new Map();
     this.prefixColourIds = new Map();
+    // Transfers and disk I/O first, so that they are drawn under the tasks that computed.
+    for (const kind of [2, 3, 4]) this.colourId(KIND_COLOURS[kind]);
+    this.erredColour = this.colourId(KIND_COLOURS[1]);
+  }
+
+  /** Colour ids in the order to draw them: errors last, on top of everything. */
+  drawOrder() {
+    const ids = [];
+    for (let c = 0; c < this.colours.length; c++) if (c !== this.erredColour) ids.push(c);
+    ids.push(this.erredColour);
+    return ids;
   }
 
   /** Forgets every entry (a new snapshot replaces them); interned tables are kept. */

@@ -13,7 +13,7 @@ import { StreamRing } from "./stream_ring.js";
 const BACKGROUND = "#ffffff";
 const GUTTER = 120;
 const AXIS = 18;
-const MAX_ROW = 28;
+const MAX_ROW = 60;
 /** Redraw at most this often while the window scrolls (ms). */
 const FRAME_GAP = 33;
 
@@ -176,7 +176,7 @@ export class TaskStream {
       runX1[row] = -1;
       rects++;
     };
-    for (let c = 0; c < ncol; c++) {
+    for (const c of ring.drawOrder()) {
       if (counts[c + 1] === counts[c]) continue;
       ctx.fillStyle = ring.colours[c];
       for (let k = counts[c]; k < counts[c + 1]; k++) {
