@@ -1,0 +1,137 @@
+/// <reference lib="dom" />
+/**
+ * The live dashboard page (status.html and tasks.html): connects to the scheduler's feed and
+ * keeps every part of the page current in place: counts, the task stream, progress per prefix,
+ * memory and processing per worker. Each part is optional, so one script serves both pages.
+ *
+ * @module
+ */
+
+import { el, ProgressBars, setText } from "./bars.js";
+import { connectFeed } from "./feed_client.js";
+import { KIND_COLOURS, KIND_NAMES, prefixColour } from "./palette.js";
+import { TaskStream } from "./task_stream.js";
+import { WorkersView } from "./workers_view.js";
+
+/** Task states in the order the counts show them; others follow in name order. */
+const STATES = ["waiting", "queued", "processing", "memory", "erred", "released", "no-worker"];
+
+const byId = (id) => document.getElementById(id);
+
+/** The counts strip: one `<dd>` per state and per cluster total, made once. */
+class CountsView {
+  constructor(list) {
+    this.list = list;
+    this.items = new Map();
+  }
+
+  set(key, value) {
+    let item = this.items.get(key);
+    if (!item) {
+      const dt = el("dt", "", key);
+      const dd = el("dd", "");
+      dd.dataset.count = key;
+      this.list.append(dt, dd);
+      item = dd;
+      this.items.set(key, item);
+    }
+    setText(item, String(value));
+  }
+
+  update(msg) {
+    const workers = msg.workers.length;
+    const threads = msg.workers.reduce((s, w) => s + w.nthreads, 0);
+    this.set("workers", workers);
+    this.set("threads", threads);
+    this.set("clients", msg.clients);
+    const states = Object.keys(msg.counts).filter((s) => !STATES.includes(s)).sort();
+    for (const s of [...STATES, ...states]) this.set(s, msg.counts[s] ?? 0);
+  }
+}
+
+/** The legend under the task stream: kinds first, then each prefix once it has been seen. */
+class Legend {
+  constructor(list) {
+    this.list = list;
+    this.seen = new Set();
+    for (let k = 1; k < KIND_NAMES.length; k++) this.add(KIND_NAMES[k], KIND_COLOURS[k]);
+  }
+
+  add(name, colour) {
+    if (this.seen.has(name)) return;
+    this.seen.add(name);
+    const item = el("li", "", name);
+    const swatch = el("span", "swatch");
+    swatch.style.backgroundColor = colour;
+    item.prepend(swatch);
+    this.list.append(item);
+  }
+
+  addPrefixes(prefixes) {
+    for (const p of prefixes) this.add(p, prefixColour(p));
+  }
+}
+
+function start() {
+  const canvas = byId("task-stream");
+  const stream = canvas
+    ? new TaskStream(canvas, {
+      windowMs: Number(canvas.dataset.window) || 10_000,
+      capacity: Number(canvas.dataset.capacity) || 1 << 17,
+    })
+    : null;
+  const legend = byId("stream-legend") ? new Legend(byId("stream-legend")) : null;
+  const progress = byId("progress") ? new ProgressBars(byId("progress")) : null;
+  const workers = byId("workers-table")
+    ? new WorkersView({
+      table: byId("workers-table"),
+      clusterBar: byId("cluster-memory"),
+      clusterText: byId("cluster-memory-text"),
+    })
+    : null;
+  const counts = byId("counts") ? new CountsView(byId("counts")) : null;
+  const identity = byId("identity");
+  const connection = byId("connection");
+
+  const onMessage = (msg) => {
+    if (msg.type !== "snapshot" && msg.type !== "update") return;
+    if (msg.type === "snapshot") {
+      if (identity) {
+        const id = msg.identity;
+        setText(identity, `scheduler ${id.address} · dtask ${id.version}`);
+      }
+      stream?.clear();
+      progress?.replace(msg.progress);
+    } else {
+      progress?.update(msg.progress);
+    }
+    stream?.setWorkers(msg.workers);
+    stream?.add(msg.stream);
+    stream?.setTime(msg.time, true);
+    legend?.addPrefixes(msg.stream.prefixes);
+    workers?.update(msg.workers);
+    counts?.update(msg);
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  };
+
+  let everClosed = false;
+  const onState = (state, retryIn) => {
+    if (state === "closed") everClosed = true;
+    if (connection) {
+      connection.dataset.state = state;
+      const text = state === "open"
+        ? "live"
+        : state === "closed"
+        ? `disconnected, retrying in ${(retryIn / 1000).toFixed(1)} s`
+        : everClosed
+        ? "disconnected, retrying…"
+        : "connecting…";
+      setText(connection, text);
+    }
+    if (state === "closed") stream?.setTime(0, false);
+  };
+
+  connectFeed(location.href, onMessage, onState);
+}
+
+start();
