@@ -35,3 +35,13 @@ export {
   type TaskWorker,
   type TaskWorkerInfo,
 } from "./client/in_task.ts";
+export {
+  progress,
+  type ProgressOptions,
+  type ProgressStream,
+} from "./diagnostics/progress.ts";
+export {
+  performanceReport,
+  type PerformanceReportOptions,
+} from "./diagnostics/performance_report.ts";
+export type { DisplayBundle } from "./core/display_html.ts";
