@@ -35,11 +35,7 @@ export {
   type TaskWorker,
   type TaskWorkerInfo,
 } from "./client/in_task.ts";
-export {
-  progress,
-  type ProgressOptions,
-  type ProgressStream,
-} from "./diagnostics/progress.ts";
+export { progress, type ProgressOptions, type ProgressStream } from "./diagnostics/progress.ts";
 export {
   performanceReport,
   type PerformanceReportOptions,

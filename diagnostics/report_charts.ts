@@ -143,7 +143,9 @@ export function memorySvg(data: ReportData): string {
       lower.unshift(`${(x(totals[0].t) + 2).toFixed(2)},${y(below[0]).toFixed(2)}`);
     }
     parts.push(
-      `<polygon points="${[...upper, ...lower].join(" ")}" fill="${colour}"><title>${kind}</title></polygon>`,
+      `<polygon points="${
+        [...upper, ...lower].join(" ")
+      }" fill="${colour}"><title>${kind}</title></polygon>`,
     );
     below = above;
   }
