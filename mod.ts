@@ -40,4 +40,3 @@ export {
   performanceReport,
   type PerformanceReportOptions,
 } from "./diagnostics/performance_report.ts";
-export type { DisplayBundle } from "./core/display_html.ts";

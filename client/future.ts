@@ -223,7 +223,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** How `deno jupyter` shows it: its key, status, and its value's type once known. */
   [Symbol.for("Jupyter.display")](): DisplayBundle {
     const ks = this.#ks;
-    const type = ks.decoded ? typeName(ks.value) : ks.error ? ks.error.name : null;
+    const type = ks.decoded
+      ? typeName(ks.value)
+      : ks.status === "error" && ks.error
+      ? ks.error.name
+      : null;
     return futureDisplay(this.key, this.status, type);
   }
 

@@ -5,7 +5,23 @@
  * @module
  */
 
-/** A MIME bundle, as `deno jupyter` displays it. */
+/**
+ * A MIME bundle, as `deno jupyter` displays it: what `[Symbol.for("Jupyter.display")]()` of a
+ * Client, a LocalCluster or a Future returns.
+ *
+ * @example A Future's bundle
+ * ```ts
+ * import { Client, type DisplayBundle, LocalCluster } from "@x/dtask";
+ *
+ * await using cluster = await LocalCluster.start({ nWorkers: 1 });
+ * await using client = await Client.connect(cluster);
+ * const future = client.submit((x: number) => x + 1, 1);
+ * await future;
+ * const shown = future as unknown as Record<symbol, () => DisplayBundle>;
+ * const bundle = shown[Symbol.for("Jupyter.display")](); // what `deno jupyter` calls
+ * console.log(bundle["text/plain"]); // <Future: finished, type: number, key: lambda-…>
+ * ```
+ */
 export interface DisplayBundle {
   /** The rich form, shown by notebooks. */
   "text/html": string;

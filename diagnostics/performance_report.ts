@@ -11,7 +11,17 @@ import denoJson from "../deno.json" with { type: "json" };
 import { type MemorySample, prefixTotals, type ReportData } from "./report_data.ts";
 import { reportHtml } from "./report_html.ts";
 
-/** Options of `performanceReport`. */
+/**
+ * Options of `performanceReport`.
+ *
+ * @example Sample memory every 100 ms
+ * ```ts
+ * import { Client, type PerformanceReportOptions } from "@x/dtask";
+ *
+ * declare const client: Client;
+ * const options: PerformanceReportOptions = { client, sampleInterval: 100, title: "ETL run" };
+ * ```
+ */
 export interface PerformanceReportOptions {
   /** The client whose cluster to record. Required: dtask has no implicit default client. */
   client?: Client;

@@ -11,7 +11,20 @@ import { type Future, type KeyState, keyStateOf } from "../client/future.ts";
 import { keyPrefix } from "../core/keys.ts";
 import { barLines, plainLine, type PrefixCount, terminalFrame } from "./progress_view.ts";
 
-/** Where progress is written: Deno.stdout, Deno.stderr, or any object like them. */
+/**
+ * Where progress is written: Deno.stdout, Deno.stderr, or any object like them.
+ *
+ * @example Collect the lines in memory
+ * ```ts
+ * import type { ProgressStream } from "@x/dtask";
+ *
+ * const lines: string[] = [];
+ * const stream: ProgressStream = {
+ *   write: (bytes) => (lines.push(new TextDecoder().decode(bytes)), bytes.length),
+ *   isTerminal: () => false, // plain lines such as `inc 200/200 100%`
+ * };
+ * ```
+ */
 export interface ProgressStream {
   /** Writes some of the bytes; says how many. */
   write(bytes: Uint8Array): Promise<number> | number;
@@ -19,7 +32,16 @@ export interface ProgressStream {
   isTerminal?(): boolean;
 }
 
-/** Options of `progress`. */
+/**
+ * Options of `progress`.
+ *
+ * @example Bars on stdout, redrawn at most 4 times a second
+ * ```ts
+ * import type { ProgressOptions } from "@x/dtask";
+ *
+ * const options: ProgressOptions = { stream: Deno.stdout, interval: 250 };
+ * ```
+ */
 export interface ProgressOptions {
   /** Where to write (default Deno.stderr). */
   stream?: ProgressStream;

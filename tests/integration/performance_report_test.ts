@@ -78,8 +78,10 @@ Deno.test("performanceReport: the page names the prefixes, has memory samples an
     const workers = cluster.workers.map((w) => w.address).sort();
     for (const sample of data.memory) {
       assert.deepEqual(Object.keys(sample.workers).sort(), workers);
-      for (const w of Object.values(sample.workers) as { rss: number; status: string }[]) {
-        assert.ok(w.rss > 0);
+      for (const w of Object.values(sample.workers) as Record<string, unknown>[]) {
+        for (const kind of ["managed", "unmanaged", "spilled", "rss"]) {
+          assert.ok(typeof w[kind] === "number" && w[kind] >= 0, `${kind}: ${w[kind]}`);
+        }
         assert.equal(w.status, "running");
       }
     }
