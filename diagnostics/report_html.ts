@@ -131,6 +131,8 @@ ${drawn}
 ${prefixTable(data)}
 <h2 id="memory">Cluster memory</h2>
 ${memorySvg(data)}
+<p class="meta">Each sample holds what the workers last told the scheduler: they report their memory
+with each heartbeat, about once a second.</p>
 ${workerTable(data)}
 <h2 id="transfers">Transfers</h2>
 <p class="empty">Not recorded: dtask's task stream has compute records only.</p>

@@ -21,6 +21,19 @@ function collector(): ProgressStream & { text(): string } {
   };
 }
 
+/** `p`, or a failure once `ms` pass (a progress that never resolves fails instead of hanging). */
+async function within<T>(p: Promise<T>, ms = 30_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`progress did not resolve in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function startCluster() {
   return LocalCluster.start({
     nWorkers: 1,
@@ -35,7 +48,7 @@ Deno.test("progress: plain lines on a pipe, the last one for the prefix at 200/2
   await using client = await Client.connect(cluster);
   const futures = client.map(slowinc, Array.from({ length: 200 }, (_, i) => i));
   const out = collector();
-  await progress(futures, { stream: out });
+  await within(progress(futures, { stream: out }));
   assert.ok(futures.every((f) => f.done()));
   const text = out.text();
   assert.ok(!text.includes("\x1b"), `escape codes in ${JSON.stringify(text)}`);
@@ -56,7 +69,7 @@ Deno.test("progress: erred and finished Futures of two prefixes, nested, all cou
   const bad = client.map(failodd, Array.from({ length: 20 }, (_, i) => i));
   const good = client.map(slowinc, [1, 2, 3]);
   const out = collector();
-  await progress({ bad, more: [good, good[0]] }, { stream: out });
+  await within(progress({ bad, more: [good, good[0]] }, { stream: out }));
   assert.equal(bad.filter((f) => f.status === "error").length, 10);
   const lines = out.text().trimEnd().split("\n");
   assert.deepEqual(lines.slice(-2), ["failodd 20/20 100% (10 erred)", "slowinc 3/3 100%"]);
