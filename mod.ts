@@ -35,3 +35,8 @@ export {
   type TaskWorker,
   type TaskWorkerInfo,
 } from "./client/in_task.ts";
+export { progress, type ProgressOptions, type ProgressStream } from "./diagnostics/progress.ts";
+export {
+  performanceReport,
+  type PerformanceReportOptions,
+} from "./diagnostics/performance_report.ts";

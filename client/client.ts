@@ -31,6 +31,8 @@ import type {
   SchedulerWorkerInfo,
   SubmitOptions,
 } from "./options.ts";
+import { clientDisplay, rememberCluster, rememberSchedulerInfo } from "./display.ts";
+import type { DisplayBundle } from "../core/display_html.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
 /** Makes `scheme://` addresses reachable; sets what `Client.connect()` with no target starts. */
@@ -108,6 +110,7 @@ export class Client {
         classInstances: options.classInstances,
       });
       client.#ownCluster = o.own;
+      rememberCluster(client, o.own ?? target);
       return client;
     } catch (e) {
       await o.own?.close();
@@ -192,8 +195,15 @@ export class Client {
   }
 
   /** The scheduler's address and its workers. */
-  schedulerInfo(): Promise<SchedulerInfo> {
-    return info.schedulerInfo(this.#p.calls);
+  async schedulerInfo(): Promise<SchedulerInfo> {
+    const answer = await info.schedulerInfo(this.#p.calls);
+    rememberSchedulerInfo(this, answer);
+    return answer;
+  }
+
+  /** How `deno jupyter` shows it: scheduler, dashboard link, workers, threads and memory. */
+  [Symbol.for("Jupyter.display")](): DisplayBundle {
+    return clientDisplay(this);
   }
 
   /** Workers holding each Future's value, by key (empty while not in memory). */

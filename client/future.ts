@@ -7,6 +7,8 @@ import type { Payload } from "../comm/serialize.ts";
 import type { TaskSpec } from "../comm/protocol.ts";
 import { CancelledError, TimeoutError } from "../core/errors.ts";
 import { activity } from "../comm/activity.ts";
+import type { DisplayBundle } from "../core/display_html.ts";
+import { futureDisplay, typeName } from "./display.ts";
 
 /** Where a Future stands. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
@@ -216,6 +218,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** How `console.log` shows it: `Future { key: "inc-…", status: "pending" }`. */
   [Symbol.for("Deno.customInspect")](): string {
     return `Future { key: ${JSON.stringify(this.key)}, status: ${JSON.stringify(this.status)} }`;
+  }
+
+  /** How `deno jupyter` shows it: its key, status, and its value's type once known. */
+  [Symbol.for("Jupyter.display")](): DisplayBundle {
+    const ks = this.#ks;
+    const type = ks.decoded
+      ? typeName(ks.value)
+      : ks.status === "error" && ks.error
+      ? ks.error.name
+      : null;
+    return futureDisplay(this.key, this.status, type);
   }
 
   /** Whether the Future has settled. */

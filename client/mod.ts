@@ -24,6 +24,7 @@ export type {
   SubmitOptions,
 } from "./options.ts";
 export type { Dialer, Transport } from "./transport.ts";
+export type { DisplayBundle } from "../core/display_html.ts";
 export type { GatherOptions } from "./values.ts";
 export type { Gathered } from "./gather.ts";
 export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./graph.ts";

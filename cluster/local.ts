@@ -17,6 +17,7 @@ import {
   planCluster,
 } from "./local_options.ts";
 import { SchedulerChild } from "./supervised.ts";
+import { clusterSummaryBundle, type DisplayBundle, workerTotals } from "../core/display_html.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 export type { LocalClusterOptions, LocalWorkerInfo } from "./local_options.ts";
@@ -200,6 +201,23 @@ export class LocalCluster {
     } catch { /* closed */ }
     return `LocalCluster { scheduler: ${JSON.stringify(this.schedulerAddress)}, workers: ` +
       `${workers}, threads: ${threads}, dashboard: ${JSON.stringify(this.dashboardLink)} }`;
+  }
+
+  /** How `deno jupyter` shows it: scheduler, dashboard link, workers, threads and memory. */
+  [Symbol.for("Jupyter.display")](): DisplayBundle {
+    let totals: ReturnType<typeof workerTotals> | null = null;
+    if (this.#closing === null) {
+      try {
+        totals = workerTotals(this.workers);
+      } catch { /* closed */ }
+    }
+    return clusterSummaryBundle({
+      title: "LocalCluster",
+      extra: [["Status", this.#closing === null ? "running" : "closed"]],
+      schedulerAddress: this.schedulerAddress,
+      dashboardLink: this.dashboardLink,
+      ...(totals ?? { workers: 0, threads: 0, memoryLimit: 0 }),
+    });
   }
 
   /** Grows or shrinks to `n` workers. */

@@ -13,6 +13,7 @@ const SOURCE_DIRS = [
   "comm",
   "core",
   "dashboard",
+  "diagnostics",
   "scheduler",
   "worker",
 ];
@@ -88,10 +89,12 @@ Deno.test("import graph: no module imports itself through others (no cycle)", ()
   assert.deepEqual(found, [], `import cycles:\n${found.map((c) => c.join(" -> ")).join("\n")}`);
 });
 
-Deno.test("import graph: client/ imports no scheduler/, worker/ or cluster/ module", () => {
+Deno.test("import graph: client/ imports no scheduler/, worker/, cluster/ or diagnostics/ module", () => {
   const bad = [...graph].flatMap(([f, deps]) =>
     f.startsWith("client/")
-      ? deps.filter((d) => /^(scheduler|worker|cluster)\//.test(d)).map((d) => `${f} -> ${d}`)
+      ? deps.filter((d) => /^(scheduler|worker|cluster|diagnostics)\//.test(d)).map((d) =>
+        `${f} -> ${d}`
+      )
       : []
   );
   assert.deepEqual(bad, []);

@@ -1,0 +1,88 @@
+/**
+ * What a performance report holds, and how it is summed up: the task stream of the run, the
+ * compute time per task prefix, and the workers' memory sampled over time. Pure: the
+ * recording is in performance_report.ts, the page in report_html.ts.
+ * @module
+ */
+import type { TaskStreamRecord } from "../client/cluster_calls.ts";
+import { keyPrefix } from "../core/keys.ts";
+
+/** One worker's memory and status in one sample (bytes). */
+export interface WorkerMemorySample {
+  managed: number;
+  unmanaged: number;
+  spilled: number;
+  rss: number;
+  status: string;
+}
+
+/** The workers' memory at one moment. */
+export interface MemorySample {
+  /** When (ms since the report started). */
+  t: number;
+  /** By worker address. */
+  workers: Record<string, WorkerMemorySample>;
+}
+
+/** Compute time of one task prefix over the run. */
+export interface PrefixTotals {
+  prefix: string;
+  count: number;
+  erred: number;
+  /** Sum of compute times (ms). */
+  totalMs: number;
+  meanMs: number;
+  maxMs: number;
+}
+
+/** Everything a report shows; embedded in the page as JSON too. */
+export interface ReportData {
+  title: string;
+  version: string;
+  /** When the run started and stopped (ms since the epoch). */
+  start: number;
+  stop: number;
+  schedulerAddress: string;
+  /** Tasks that finished during the run. */
+  tasks: TaskStreamRecord[];
+  prefixes: PrefixTotals[];
+  /** The memory samples, every `sampleInterval` ms. */
+  sampleInterval: number;
+  memory: MemorySample[];
+  /** What went wrong while recording (the run's own error, a failed call), if anything. */
+  notes: string[];
+}
+
+/** Compute time per task prefix, the most time first. */
+export function prefixTotals(tasks: readonly TaskStreamRecord[]): PrefixTotals[] {
+  const byPrefix = new Map<string, PrefixTotals>();
+  for (const t of tasks) {
+    const prefix = keyPrefix(t.key);
+    let p = byPrefix.get(prefix);
+    if (!p) {
+      byPrefix.set(prefix, p = { prefix, count: 0, erred: 0, totalMs: 0, meanMs: 0, maxMs: 0 });
+    }
+    const ms = t.startstops.reduce((n, s) => n + Math.max(0, s.stop - s.start), 0);
+    p.count++;
+    if (t.status !== "OK") p.erred++;
+    p.totalMs += ms;
+    p.maxMs = Math.max(p.maxMs, ms);
+  }
+  const out = [...byPrefix.values()];
+  for (const p of out) p.meanMs = p.totalMs / p.count;
+  return out.sort((a, b) => b.totalMs - a.totalMs || a.prefix.localeCompare(b.prefix));
+}
+
+/** A steady colour per task prefix (a hue from its name). */
+export function prefixColor(prefix: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), 16777619);
+  return `hsl(${(h >>> 0) % 360}, 65%, 55%)`;
+}
+
+/** A number of ms as text: `850 µs`, `12.3 ms`, `4.56 s`. */
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
