@@ -5,6 +5,7 @@
  * submission queue, in-task hooks), values.ts (gather), cluster_info.ts and cluster_calls.ts
  * (cluster calls), dialers.ts (connecting), graph.ts, scatter.ts and cancel.ts.
  */
+import { clientClosed, clientOpened, currentClient } from "./current_client.ts";
 import { PendingTransport } from "../comm/pending_transport.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
@@ -111,11 +112,24 @@ export class Client {
       });
       client.#ownCluster = o.own;
       rememberCluster(client, o.own ?? target);
+      clientOpened(client);
       return client;
     } catch (e) {
       await o.own?.close();
       throw e;
     }
+  }
+
+  /**
+   * The default client (Dask's `Client.current()`): the newest one connected and not closed.
+   * Throws when none is open.
+   */
+  static current(): Client {
+    const c = currentClient();
+    if (c === undefined) {
+      throw new TypeError("no client is open: connect one first with Client.connect(...)");
+    }
+    return c as Client;
   }
 
   // ---------------------------------------------------------------- submitting
@@ -394,6 +408,7 @@ export class Client {
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clientClosed(this);
       await this.#p.close();
       await this.#ownCluster?.close();
     })();

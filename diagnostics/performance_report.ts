@@ -6,6 +6,7 @@
  * @module
  */
 import type { Client } from "../client/client.ts";
+import { currentClient } from "../client/current_client.ts";
 import type { TaskStreamRecord } from "../client/cluster_calls.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { type MemorySample, prefixTotals, type ReportData } from "./report_data.ts";
@@ -23,7 +24,7 @@ import { reportHtml } from "./report_html.ts";
  * ```
  */
 export interface PerformanceReportOptions {
-  /** The client whose cluster to record. Required: dtask has no implicit default client. */
+  /** The client whose cluster to record; default: the newest open client (`Client.current()`). */
   client?: Client;
   /** How often to sample the workers' memory (ms, default 250). */
   sampleInterval?: number;
@@ -108,10 +109,11 @@ export async function performanceReport<T>(
   fn: () => T | Promise<T>,
   options: PerformanceReportOptions = {},
 ): Promise<Awaited<T>> {
-  const client = options.client;
+  const client = options.client ?? (currentClient() as Client | undefined);
   if (client === undefined || typeof client?.getTaskStream !== "function") {
     throw new TypeError(
-      "performanceReport needs a client: pass { client } (the Client whose cluster to record)",
+      "performanceReport needs a client: connect one first, or pass { client } (the Client " +
+        "whose cluster to record)",
     );
   }
   if (typeof fn !== "function") {

@@ -90,9 +90,10 @@ Deno.test("performanceReport: the page names the prefixes, has memory samples an
   }
 });
 
-Deno.test("performanceReport: a run that throws still writes its report, then the error", async () => {
+Deno.test("performanceReport: a run that throws still writes its report, then the error; the default client", async () => {
   await using cluster = await startCluster();
   await using client = await Client.connect(cluster);
+  assert.equal(Client.current(), client, "the newest open client is the default");
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/failed.html`;
@@ -103,7 +104,7 @@ Deno.test("performanceReport: a run that throws still writes its report, then th
     await assert.rejects(
       performanceReport(path, async () => {
         await client.gather(client.map(boom, [1, 2, 3, 4]));
-      }, { client }),
+      }), // no { client }: the default one
       (e: Error) => e.name === "RangeError" && /three is too many/.test(e.message),
     );
     const html = await Deno.readTextFile(path);
@@ -117,7 +118,8 @@ Deno.test("performanceReport: a run that throws still writes its report, then th
   }
 });
 
-Deno.test("performanceReport: without a client, a TypeError that says to pass one", async () => {
+Deno.test("performanceReport: with no client open, a TypeError that says to connect one", async () => {
+  assert.throws(() => Client.current(), /no client is open/);
   await assert.rejects(
     performanceReport("never.html", () => 1),
     (e: Error) => e instanceof TypeError && /pass \{ client \}/.test(e.message),
