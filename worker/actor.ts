@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CpuMeter } from "./cpu_meter.ts";
+import { CpuMeter } from "../core/cpu_meter.ts";
 import type { MemoryConfig } from "../core/memory_config.ts";
 import { MEMORY_MONITOR_INTERVAL } from "../comm/timeouts.ts";
 import type { SpillStore } from "./store.ts";

@@ -115,7 +115,14 @@ export class SpillAnswers {
     host.tasks.delete(ts.key);
     const e = spillError(ts.key, nbytes, this.data.config.target ?? 0, message);
     const th = thread !== undefined && thread >= 0 ? thread : undefined;
-    host.out.scheduler({ op: "task-erred", k: ts.key, e, start, stop, ...(th !== undefined && { th }) });
+    host.out.scheduler({
+      op: "task-erred",
+      k: ts.key,
+      e,
+      start,
+      stop,
+      ...(th !== undefined && { th }),
+    });
   }
 
   /** Spill file `id` is read back: the tasks and peers waiting for its value go on. */
