@@ -5,7 +5,6 @@
  * @module
  */
 import { CpuMeter } from "../core/cpu_meter.ts";
-import { Ring } from "../scheduler/event_log.ts";
 
 /** Samples kept: five minutes at one a second. */
 export const SYSTEM_SAMPLES_KEPT = 300;
@@ -26,7 +25,7 @@ export interface SystemSample {
 
 /** The ring of samples, fed by the scheduler's system timer. */
 export class SystemSamples {
-  readonly #ring = new Ring<SystemSample>(SYSTEM_SAMPLES_KEPT);
+  readonly #samples: SystemSample[] = [];
   readonly #cpu = new CpuMeter();
   #last = performance.now();
 
@@ -35,7 +34,8 @@ export class SystemSamples {
     const at = performance.now();
     const lag = Math.max(0, at - this.#last - interval);
     this.#last = at;
-    this.#ring.push({
+    if (this.#samples.length === SYSTEM_SAMPLES_KEPT) this.#samples.shift();
+    this.#samples.push({
       time: Date.now(),
       cpu: this.#cpu.percent(),
       rss: Deno.memoryUsage().rss,
@@ -45,6 +45,6 @@ export class SystemSamples {
 
   /** The samples, oldest first. */
   list(): SystemSample[] {
-    return this.#ring.toArray();
+    return this.#samples.slice();
   }
 }
