@@ -37,10 +37,9 @@ import type {
 } from "./stimulus.ts";
 import type { SchedulerOptions } from "./options.ts";
 import { DashboardFeed } from "../dashboard/feed.ts";
-import { FEED_INTERVAL, type FeedIdentity } from "../dashboard/feed_protocol.ts";
+import { FEED_INTERVAL } from "../dashboard/feed_protocol.ts";
 import { SYSTEM_SAMPLE_INTERVAL } from "../dashboard/system_samples.ts";
-import { DTASK_VERSION } from "../core/version.ts";
-import { type DashboardReads, feedSource } from "./dashboard_source.ts";
+import { type DashboardReads, feedSource, schedulerIdentity } from "./dashboard_source.ts";
 
 /** The stimuli no peer sends directly: a throw while handling one is a bug of the scheduler. */
 type OwnStimulus = Exclude<Stimulus, WorkerMessage | ClientMessage | HelloReceived>;
@@ -188,12 +187,7 @@ export class SchedulerActor {
       feed: dashboard ? FEED_INTERVAL : undefined,
       system: dashboard ? SYSTEM_SAMPLE_INTERVAL : undefined,
     }, release);
-    const identity: FeedIdentity = {
-      address,
-      id: `Scheduler-${crypto.randomUUID()}`,
-      version: DTASK_VERSION,
-      started: Date.now(),
-    };
+    const identity = schedulerIdentity(address);
     this.dashboard = { state, calls, liveness: workers.liveness, identity };
     this.feed = new DashboardFeed(feedSource(this.dashboard), () => timers.feed(true));
   }

@@ -14,6 +14,7 @@ import type { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
 import { workerMemory } from "./view.ts";
 import { FIRE_AND_FORGET } from "./graph_state.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** The parts of the scheduler actor the dashboard reads. */
 export interface DashboardReads {
@@ -21,6 +22,16 @@ export interface DashboardReads {
   readonly calls: ClusterCalls;
   readonly liveness: Liveness;
   readonly identity: FeedIdentity;
+}
+
+/** Who the scheduler at `address` is: a fresh id, dtask's version, when it started. */
+export function schedulerIdentity(address: string): FeedIdentity {
+  return {
+    address,
+    id: `Scheduler-${crypto.randomUUID()}`,
+    version: denoJson.version,
+    started: Date.now(),
+  };
 }
 
 /** The connected workers as the page shows them. */

@@ -13,8 +13,8 @@ import { feedSource } from "../../scheduler/dashboard_source.ts";
 import {
   DashboardFeed,
   FEED_BUFFER_LIMIT,
-  FELL_BEHIND,
   type FeedSocket,
+  FELL_BEHIND,
   progressOf,
 } from "../../dashboard/feed.ts";
 import type { FeedMessage, FeedSnapshot, FeedUpdate } from "../../dashboard/feed_protocol.ts";
