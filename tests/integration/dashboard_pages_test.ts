@@ -5,7 +5,8 @@ import { Client, LocalCluster } from "../../mod.ts";
 import { Scheduler } from "../../scheduler/scheduler.ts";
 import { planCluster } from "../../cluster/local_options.ts";
 import type { FeedMessage, FeedSnapshot, FeedUpdate } from "../../dashboard/feed_protocol.ts";
-import { until } from "./helpers.ts";
+import { readUntil, until } from "./helpers.ts";
+import { drain, root, spawnDeno, stop } from "./cli_process.ts";
 
 const slowinc = async (x: number) => {
   await new Promise((r) => setTimeout(r, 2));
@@ -215,4 +216,35 @@ Deno.test("a dashboardPrefix that is no plain path is refused with a TypeError",
     Scheduler.start({ dashboardAddress: ":0", dashboardPrefix: "/a b" }),
     TypeError,
   );
+});
+
+Deno.test("scheduler CLI: --dashboard-prefix moves the routes; a bad one stops it with a clear message", async () => {
+  const main = new URL("scheduler/main.ts", root).href;
+  const sched = spawnDeno([
+    main,
+    "--port",
+    "0",
+    "--dashboard-address",
+    ":0",
+    "--dashboard-prefix",
+    "/dask/",
+  ]);
+  try {
+    const [, link] = await readUntil(sched.lines, /^Dashboard at: (http:\/\/\S+\/dask\/status)$/);
+    assert.equal(await text(link.replace(/\/status$/, "/health")), "ok");
+  } finally {
+    await stop(sched);
+  }
+  const bad = spawnDeno([
+    main,
+    "--port",
+    "0",
+    "--dashboard-address",
+    ":0",
+    "--dashboard-prefix",
+    "/a?b",
+  ]);
+  const status = await drain(bad);
+  assert.equal(status.code, 2);
+  assert.match(await bad.errText, /--dashboard-prefix: dashboardPrefix must be a plain URL path/);
 });
