@@ -7,6 +7,7 @@
 import type { SchedulerOptions } from "../scheduler/scheduler.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
 import { configArgs } from "../worker/config.ts";
 import {
   absoluteLocalDirectory,
@@ -47,6 +48,8 @@ export interface LocalClusterOptions extends MemoryOptions {
   schedulerPort?: number;
   /** Dashboard `host:port` or `:port` (default ":8787"; a taken port falls back); null: none. */
   dashboardAddress?: string | null;
+  /** A path every dashboard route lives under, e.g. "/dask" for `/dask/status` (default none). */
+  dashboardPrefix?: string;
   /** Per-worker resources, e.g. { GPU: 1 }. */
   resources?: Record<string, number>;
   /** Quiet the cluster's logs and what tasks print. */
@@ -157,6 +160,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
     host: options.host ?? "127.0.0.1",
     port: options.schedulerPort ?? 0,
     dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
+    dashboardPrefix: normalizeDashboardPrefix(options.dashboardPrefix),
     authToken: options.authToken,
     preload: options.preload?.map(String),
     workerTtl: options.workerTtl,

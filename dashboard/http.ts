@@ -1,6 +1,4 @@
-/** The scheduler's HTTP server: /health, /metrics, and a status page. */
-import { type ClusterView, prometheusText } from "./metrics.ts";
-import { statusPage } from "./status_page.ts";
+/** The scheduler's HTTP server, which serves the dashboard's routes (routes.ts). */
 
 /** A running HTTP server. */
 export interface HttpServer {
@@ -23,68 +21,51 @@ export function parseHostPort(address: string, defaultHost: string): [string, nu
   return [m[1] ? m[1].replace(/^\[|\]$/g, "") : defaultHost, Number(m[2])];
 }
 
+/** Where and how the dashboard is served. */
+export interface DashboardServeOptions {
+  /** `host:port`, `:port` or `port`. */
+  address: string;
+  /** The host when the address names none. */
+  defaultHost: string;
+  /** Every route's prefix, normalised ("" or e.g. "/dask"; see prefix.ts). */
+  prefix: string;
+  /** Answers the requests (routes.ts). */
+  handler: (req: Request) => Response | Promise<Response>;
+  log: (line: string) => void;
+  /** A host others can reach, shown when listening on every interface (default 127.0.0.1). */
+  publicHost?: () => string;
+}
+
 /**
- * Serves the dashboard routes. If the port is taken, another one is chosen and a warning
- * is logged (as Dask does). Listening on every interface (0.0.0.0, ::), the link shows
- * `publicHost()`, a host others can reach (default 127.0.0.1).
+ * Serves the dashboard. If the port is taken, another one is chosen and a warning is logged
+ * (as Dask does). Listening on every interface (0.0.0.0, ::), the link shows `publicHost()`.
  */
-export function serveDashboard(
-  address: string,
-  defaultHost: string,
-  view: () => ClusterView,
-  log: (line: string) => void,
-  publicHost: () => string = () => "127.0.0.1",
-): Promise<HttpServer> {
+export function serveDashboard(o: DashboardServeOptions): Promise<HttpServer> {
   try {
-    return Promise.resolve(serve(address, defaultHost, view, log, publicHost));
+    return Promise.resolve(serve(o));
   } catch (e) {
     return Promise.reject(e);
   }
 }
 
-function serve(
-  address: string,
-  defaultHost: string,
-  view: () => ClusterView,
-  log: (line: string) => void,
-  publicHost: () => string,
-): HttpServer {
-  const [host, port] = parseHostPort(address, defaultHost);
-  const handler = (req: Request): Response => {
-    const path = new URL(req.url).pathname;
-    switch (path) {
-      case "/health":
-        return new Response("ok", { headers: { "content-type": "text/plain" } });
-      case "/metrics":
-        return new Response(prometheusText(view()), {
-          headers: { "content-type": "text/plain; version=0.0.4" },
-        });
-      case "/":
-      case "/status":
-        return new Response(statusPage(view()), {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        });
-      case "/info.json":
-        return Response.json(view());
-      default:
-        return new Response("not found", { status: 404 });
-    }
-  };
+function serve(o: DashboardServeOptions): HttpServer {
+  const [host, port] = parseHostPort(o.address, o.defaultHost);
   let server: Deno.HttpServer<Deno.NetAddr>;
   const opts = { hostname: host, onListen: () => {} };
   try {
-    server = Deno.serve({ ...opts, port }, handler);
+    server = Deno.serve({ ...opts, port }, o.handler);
   } catch (e) {
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    server = Deno.serve({ ...opts, port: 0 }, handler);
-    log(
+    server = Deno.serve({ ...opts, port: 0 }, o.handler);
+    o.log(
       `Port ${port} is already in use. Perhaps you already have a cluster running? ` +
         `Hosting the HTTP server on port ${server.addr.port} instead`,
     );
   }
-  const shown = /^(0\.0\.0\.0|::|)$/.test(host) ? publicHost() : host;
+  const shown = /^(0\.0\.0\.0|::|)$/.test(host) ? (o.publicHost ?? (() => "127.0.0.1"))() : host;
+  const origin = `http://${shown.includes(":") ? `[${shown}]` : shown}:${server.addr.port}`;
   return {
-    link: `http://${shown.includes(":") ? `[${shown}]` : shown}:${server.addr.port}/status`,
+    link: `${origin}${o.prefix}/status`,
     port: server.addr.port,
     close: () => server.shutdown(),
     unref: () => server.unref(),

@@ -36,6 +36,10 @@ import type {
   WorkerMessage,
 } from "./stimulus.ts";
 import type { SchedulerOptions } from "./options.ts";
+import { DashboardFeed } from "../dashboard/feed.ts";
+import { FEED_INTERVAL } from "../dashboard/feed_protocol.ts";
+import { SYSTEM_SAMPLE_INTERVAL } from "../dashboard/system_samples.ts";
+import { type DashboardReads, feedSource, schedulerIdentity } from "./dashboard_source.ts";
 
 /** The stimuli no peer sends directly: a throw while handling one is a bug of the scheduler. */
 type OwnStimulus = Exclude<Stimulus, WorkerMessage | ClientMessage | HelloReceived>;
@@ -68,6 +72,10 @@ export class SchedulerActor {
   readonly clients: ClientSessions;
   /** Modules every worker imports. */
   readonly preloads: string[] = [];
+  /** The live dashboard's pages and what they were last sent. */
+  readonly feed: DashboardFeed;
+  /** What the dashboard reads (read-only). */
+  readonly dashboard: DashboardReads;
   /** Posts a stimulus to `receive` (for the parts that run async work). */
   readonly post = (s: Stimulus): void => this.receive(s);
   readonly #router: Router;
@@ -171,11 +179,17 @@ export class SchedulerActor {
     const ttl = this.#workerTtl = options.workerTtl ?? DEFAULT_WORKER_TTL;
     const warnAfter = options.unrunnableWarning ?? UNRUNNABLE_WARNING;
     this.#unrunnable = new UnrunnableWatch(warnAfter);
-    this.#timers = new SchedulerTimers(post, {
+    const dashboard = options.dashboardAddress != null;
+    const timers = this.#timers = new SchedulerTimers(post, {
       balance: cfg.workStealing ? cfg.workStealingInterval : undefined,
       workerTtl: Number.isFinite(ttl) ? ttlCheckInterval(ttl) : undefined,
       unrunnable: Number.isFinite(warnAfter) ? unrunnableCheckInterval(warnAfter) : undefined,
+      feed: dashboard ? FEED_INTERVAL : undefined,
+      system: dashboard ? SYSTEM_SAMPLE_INTERVAL : undefined,
     }, release);
+    const identity = schedulerIdentity(address);
+    this.dashboard = { state, calls, liveness: workers.liveness, identity };
+    this.feed = new DashboardFeed(feedSource(this.dashboard), () => timers.feed(true));
   }
 
   /** Whether the scheduler is closing (the `close` stimulus was handled). */
@@ -235,6 +249,11 @@ export class SchedulerActor {
             return this.workers.checkTtl(this.#workerTtl);
           case "unrunnable":
             return this.#warnUnrunnable();
+          case "dashboard":
+            if (!this.feed.tick()) this.#timers.feed(false);
+            return;
+          case "system-sample":
+            return this.feed.system.sample();
           default:
             return unreachable(s.timer);
         }
@@ -262,6 +281,7 @@ export class SchedulerActor {
         this.clients.closing();
         this.#waits.close();
         this.calls.close();
+        this.feed.close();
         return;
       default:
         unreachable(s);

@@ -14,7 +14,7 @@ import { encodeValue, Payload } from "../comm/serialize.ts";
 import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../core/errors.ts";
 // Layering exception: the scheduler compiles `runOnScheduler` functions as workers do.
 import { FunctionRunner } from "../comm/function_runner.ts";
-import { EventLog, TaskStream } from "./event_log.ts";
+import { type ErredTask, EventLog, Ring, TaskStream } from "./event_log.ts";
 import type { SchedulerState } from "./state.ts";
 import { type AcquirePlan, planRebalance, planReplicate } from "./replicas.ts";
 
@@ -36,6 +36,9 @@ export const EVENTS_PER_TOPIC = 10_000;
 /** Finished-task records kept for `getTaskStream`. */
 export const TASK_STREAM_LENGTH = 100_000;
 
+/** Erred tasks kept for the dashboard's exceptions page. */
+export const ERRED_TASKS_KEPT = 100;
+
 /** The pseudo-client that holds a dataset's keys in memory. */
 export function datasetHolder(name: string): string {
   return `published-data:${name}`;
@@ -55,6 +58,8 @@ export class ClusterCalls {
   readonly events: EventLog<unknown> = new EventLog(EVENTS_PER_TOPIC);
   /** Records of finished tasks. */
   readonly taskStream: TaskStream = new TaskStream(TASK_STREAM_LENGTH);
+  /** The latest tasks that erred (the dashboard's exceptions page). */
+  readonly erredTasks: Ring<ErredTask> = new Ring(ERRED_TASKS_KEPT);
   /** Topic -> subscribed client ids. */
   readonly subscribers: Map<string, Set<string>> = new Map();
   #datasetWaiters = new Map<string, Set<(closing?: boolean) => void>>();

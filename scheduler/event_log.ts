@@ -55,6 +55,17 @@ export class EventLog<M> {
   }
 }
 
+/** A task that erred on a worker, as the dashboard's exceptions page lists it. */
+export interface ErredTask {
+  key: string;
+  worker: string;
+  /** When it stopped (ms since the epoch). */
+  time: number;
+  /** The error's name and message. */
+  name: string;
+  message: string;
+}
+
 /** Finished tasks, as parallel arrays: nothing allocated per task once full. */
 export class TaskStream {
   readonly keys: string[];
@@ -62,8 +73,11 @@ export class TaskStream {
   readonly starts: Float64Array;
   readonly stops: Float64Array;
   readonly ok: Uint8Array;
+  /** The index of the worker thread each ran on. */
+  readonly threads: Uint16Array;
   #size = 0;
   #next = 0;
+  #pushed = 0;
 
   constructor(readonly capacity = 100_000) {
     this.keys = new Array(capacity);
@@ -71,22 +85,43 @@ export class TaskStream {
     this.starts = new Float64Array(capacity);
     this.stops = new Float64Array(capacity);
     this.ok = new Uint8Array(capacity);
+    this.threads = new Uint16Array(capacity);
   }
 
-  /** Records a task that finished (ok) or erred on `worker`, with its times (ms epoch). */
-  push(key: string, worker: string, start: number, stop: number, ok: boolean): void {
+  /** Records a task that finished (ok) or erred on `worker`'s `thread`, with its times (ms epoch). */
+  push(key: string, worker: string, start: number, stop: number, ok: boolean, thread = 0): void {
     const i = this.#next;
     this.keys[i] = key;
     this.workers[i] = worker;
     this.starts[i] = start;
     this.stops[i] = stop;
     this.ok[i] = ok ? 1 : 0;
+    this.threads[i] = thread;
     this.#next = (i + 1) % this.capacity;
     if (this.#size < this.capacity) this.#size++;
+    this.#pushed++;
   }
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Records pushed ever: a cursor for readers that take the new ones (see `after`). */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
+  /**
+   * Indexes of the records pushed after `cursor` (a past value of `pushed`), oldest first, at
+   * most the newest `limit` of them (and never more than the ring still holds).
+   */
+  after(cursor: number, limit = Infinity): number[] {
+    const n = Math.min(this.#pushed - cursor, this.#size, limit);
+    const out: number[] = new Array(Math.max(0, n));
+    for (let j = 0; j < n; j++) {
+      out[j] = (this.#next - n + j + this.capacity) % this.capacity;
+    }
+    return out;
   }
 
   /** Indexes of the records that stopped at or after `start`, oldest first. */

@@ -23,6 +23,7 @@ import {
 } from "./task_state.ts";
 import type { Resources } from "./placement.ts";
 import { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
+import { PrefixTallies } from "./prefix_tallies.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
 export interface SchedulerOutbox {
@@ -105,6 +106,8 @@ export class GraphState {
   readonly functions: Map<string, FunctionDef> = new Map();
   /** How many tasks are in each state. */
   readonly counts: Record<TaskStateName, number>;
+  /** How many tasks of each prefix are in each state (the dashboard's progress). */
+  readonly prefixStates: PrefixTallies = new PrefixTallies();
   /** Exponentially weighted mean duration (s) per task prefix. */
   readonly durations: Map<string, number> = new Map();
   /** A slowly decaying maximum of result sizes (bytes) per task prefix. */
@@ -141,6 +144,7 @@ export class GraphState {
   count(from: TaskStateName, to: TaskStateName, ts: TaskState, worker?: string): void {
     this.counts[from]--;
     this.counts[to]++;
+    this.prefixStates.moved(ts.prefix, from, to, ts.nbytes >= 0);
     this.recorder.transition(ts.key, from, to, worker);
   }
 
@@ -150,15 +154,22 @@ export class GraphState {
       (ts.waiters !== null && ts.waiters.size > 0);
   }
 
-  /** Registers a new task under its key (and counts it in its prefix). */
+  /** Registers a new task under its key, counted in its state and in its prefix. */
   addTask(ts: TaskState): void {
     this.tasks.set(ts.key, ts);
+    this.counts[ts.state]++;
+    this.prefixStates.added(ts.prefix, ts.state);
     this.prefixCounts.set(ts.prefix, (this.prefixCounts.get(ts.prefix) ?? 0) + 1);
   }
 
-  /** Unregisters a forgotten task (its key, its prefix count, its resource needs). */
+  /**
+   * Unregisters a task being forgotten, still in its last state (its key, its counts, its
+   * resource needs): forgotten tasks are not counted, they no longer exist.
+   */
   removeTask(ts: TaskState): void {
     this.tasks.delete(ts.key);
+    this.counts[ts.state]--;
+    this.prefixStates.forgotten(ts.prefix, ts.state, ts.nbytes >= 0);
     const left = this.prefixCounts.get(ts.prefix)! - 1;
     if (left) this.prefixCounts.set(ts.prefix, left);
     else this.prefixCounts.delete(ts.prefix);

@@ -82,7 +82,6 @@ export class GraphSubmission implements SchedulerExtension {
         if (parent) ts.rank = subtaskRank(ts.rank, parent.rank);
       }
       g.addTask(ts);
-      g.counts.released++;
       fresh.push(ts);
       specs.push(spec);
     }
@@ -136,7 +135,6 @@ export class GraphSubmission implements SchedulerExtension {
         ts.order = ++this.#seq;
         ts.generation = this.#generation;
         g.addTask(ts);
-        g.counts.released++;
         fresh.push(ts);
         this.#checkFunction(ts, f);
         for (; at < stop; at++) this.#link(ts, p.d[p.di![at]]);

@@ -7,6 +7,7 @@ import { Scheduler } from "./scheduler.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
@@ -19,7 +20,10 @@ Options:
   --contact-address A      the address workers and clients are told to dial, tcp://host[:port]
                            (default: the listen address; with --host 0.0.0.0, this machine's
                            first non-loopback IPv4 address)
-  --dashboard-address A    HTTP server for /status, /health, /metrics (default :8787; "none" to disable)
+  --dashboard-address A    HTTP server for the dashboard, /health, /metrics (default :8787; "none"
+                           to disable)
+  --dashboard-prefix P     serve every dashboard route under path P, e.g. /dask for /dask/status
+                           (behind a proxy; default none)
   --auth-token-file F      require the token in file F from every worker and client (or set
                            ${AUTH_TOKEN_ENV})
   --ws-port N              WebSocket listener (not available yet)
@@ -43,6 +47,7 @@ export async function main(args: string[]): Promise<number> {
         "contact-address": { type: "string" },
         port: { type: "string", default: "8786" },
         "dashboard-address": { type: "string", default: ":8787" },
+        "dashboard-prefix": { type: "string" },
         "auth-token-file": { type: "string" },
         "ws-port": { type: "string" },
         "tls-cert": { type: "string" },
@@ -117,7 +122,15 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--worker-ttl must be a positive number of ms, got ${values["worker-ttl"]}`);
     return 2;
   }
+  let dashboardPrefix: string;
+  try {
+    dashboardPrefix = normalizeDashboardPrefix(values["dashboard-prefix"]);
+  } catch (e) {
+    console.error(`--dashboard-prefix: ${(e as Error).message}`);
+    return 2;
+  }
   const scheduler = await Scheduler.start({
+    dashboardPrefix,
     workerTtl: ttl,
     host: values.host,
     contactAddress: values["contact-address"],

@@ -17,6 +17,11 @@ export interface SchedulerOptions {
   port?: number;
   /** `host:port` or `:port` for the HTTP server; null for none. */
   dashboardAddress?: string | null;
+  /**
+   * A path every dashboard route lives under, e.g. "/dask" for `/dask/status` and `/dask/ws`
+   * (behind a proxy); default none. A leading slash is added and a trailing one dropped.
+   */
+  dashboardPrefix?: string;
   /** Token every peer must present. */
   authToken?: string;
   /** Scheduling knobs. */

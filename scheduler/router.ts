@@ -81,12 +81,19 @@ export class Router {
     switch (m.op) {
       case "task-finished":
         if (state.tasks.get(m.k)?.state === "processing") {
-          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true);
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true, m.th);
         }
         return state.taskFinished(address, m);
       case "task-erred":
         if (state.tasks.get(m.k)?.processingOn?.address === address) {
-          this.#calls.taskStream.push(m.k, address, m.start, m.stop, false);
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, false, m.th);
+          this.#calls.erredTasks.push({
+            key: m.k,
+            worker: address,
+            time: m.stop,
+            name: m.e.name,
+            message: m.e.message,
+          });
         }
         return state.taskErred(address, m);
       case "task-crashed":

@@ -70,7 +70,6 @@ export class ScatteredData implements SchedulerExtension {
       if (!ts) {
         ts = new TaskState(k, keyPrefix(k), "", null);
         ts.state = "waiting"; // until update-data says which workers got it
-        g.counts.waiting++;
         g.addTask(ts);
       }
       if (known) ts.addWant(client);

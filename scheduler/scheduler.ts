@@ -10,7 +10,11 @@ import type { Listener, Transport } from "../comm/transport.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
+import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
+import { PageSockets } from "../dashboard/page_sockets.ts";
+import { type DashboardHost, dashboardRoutes } from "../dashboard/routes.ts";
 import { clusterView } from "./view.ts";
+import { taskInfo, workerRows } from "./dashboard_source.ts";
 import { handshake } from "./admission.ts";
 import type { ListenerIdentity } from "../comm/handshake.ts";
 import { SchedulerActor } from "./actor.ts";
@@ -45,6 +49,7 @@ export class Scheduler {
   readonly #startedAt = Date.now();
   readonly #listeners: Listener[];
   #http: HttpServer | null = null;
+  #pages: PageSockets | null = null;
   /** Handshakes in progress (close awaits them). */
   readonly #accepting = new Set<Promise<void>>();
   #closing: Promise<void> | null = null;
@@ -93,20 +98,22 @@ export class Scheduler {
 
   /** Starts listening (and serving the dashboard when asked). */
   static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
+    const prefix = normalizeDashboardPrefix(options.dashboardPrefix);
     const s = new Scheduler(options);
     if (options.dashboardAddress != null) {
       try {
-        s.#http = await serveDashboard(
-          options.dashboardAddress,
-          options.host ?? "127.0.0.1",
-          () => s.view(),
-          s.#log,
+        s.#http = await serveDashboard({
+          address: options.dashboardAddress,
+          defaultHost: options.host ?? "127.0.0.1",
+          prefix,
+          handler: dashboardRoutes(prefix, s.#dashboardHost()),
+          log: s.#log,
           // on every interface: shown on the host the scheduler's address names
-          () =>
+          publicHost: () =>
             options.contactAddress === undefined
               ? reachableHost()
               : parseContactAddress(options.contactAddress).host,
-        );
+        });
         s.dashboardLink = s.#http.link;
         if (options.keepAlive === false) s.#http.unref();
       } catch (e) {
@@ -115,6 +122,21 @@ export class Scheduler {
       }
     }
     return s;
+  }
+
+  /** What the dashboard's routes read (read-only), and its page sockets. */
+  #dashboardHost(): DashboardHost {
+    const actor = this.actor, reads = actor.dashboard;
+    const pages = this.#pages = new PageSockets(actor.feed);
+    return {
+      view: () => this.view(),
+      identity: () => reads.identity,
+      workers: () => workerRows(reads),
+      exceptions: () => actor.calls.erredTasks.toArray(),
+      task: (key: string) => taskInfo(reads, key),
+      system: () => actor.feed.system.list(),
+      socket: (req: Request) => pages.accept(req),
+    };
   }
 
   /** A read-only snapshot for metrics and the dashboard. */
@@ -188,6 +210,7 @@ export class Scheduler {
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
       await Promise.all(all.map((c) => c.finished()));
       await actor.workers.settled();
+      await this.#pages?.closeAll();
       await this.#http?.close();
     })();
     return this.#closing;

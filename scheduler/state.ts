@@ -38,6 +38,7 @@ import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
 import { validateState } from "./validate_state.ts";
+import type { PrefixTallies } from "./prefix_tallies.ts";
 import type { TransitionRecorder } from "../core/transition_recorder.ts";
 
 export { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig, type SchedulerOutbox };
@@ -62,6 +63,8 @@ export class SchedulerState {
   readonly counts: Record<TaskStateName, number>;
   /** Tasks not forgotten per prefix. */
   readonly prefixCounts: ReadonlyMap<string, number>;
+  /** Tasks per prefix and state (the dashboard's progress); read-only outside the records. */
+  readonly prefixStates: PrefixTallies;
   /** Mean duration (s) per task prefix. */
   readonly durations: Map<string, number>;
   /** Result sizes (bytes) per task prefix. */
@@ -107,6 +110,7 @@ export class SchedulerState {
     this.functions = g.functions;
     this.counts = g.counts;
     this.prefixCounts = g.prefixCounts;
+    this.prefixStates = g.prefixStates;
     this.durations = g.durations;
     this.sizes = g.sizes;
     this.resourceNeeds = g.resourceNeeds;

@@ -72,9 +72,10 @@ export interface ClientStalled {
 
 /**
  * The scheduler's timers: work stealing's balancing pass, the worker time-to-live check, the
- * check for tasks no worker may run.
+ * check for tasks no worker may run, the live dashboard's updates (only while a page is
+ * connected) and its samples of the scheduler's own CPU, memory and lag.
  */
-export type TimerName = "balance" | "worker-ttl" | "unrunnable";
+export type TimerName = "balance" | "worker-ttl" | "unrunnable" | "dashboard" | "system-sample";
 
 /** A timer fired. */
 export interface Tick {

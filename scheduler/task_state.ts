@@ -288,6 +288,8 @@ export class WorkerState {
   spillBytes = 0;
   /** Seconds it has spent writing and reading spill files, ever. */
   spillSeconds = 0;
+  /** Its process's CPU use over its last heartbeat interval (percent of one core). */
+  cpu = 0;
   status: "running" | "paused" | "closing" = "running";
   /**
    * Work stealing: tasks assigned here that another worker might take, most recent last.

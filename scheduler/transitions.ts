@@ -266,10 +266,9 @@ export class TransitionEngine {
 
   #toForgotten(ts: TaskState): void {
     const g = this.records;
-    g.counts[ts.state]--; // forgotten tasks are not counted: they no longer exist
+    g.removeTask(ts);
     g.recorder.transition(ts.key, ts.state, "forgotten");
     ts.state = "forgotten";
-    g.removeTask(ts);
     for (const dep of ts.deps) {
       dep.dependents?.delete(ts);
       dep.waiters?.delete(ts);

@@ -9,6 +9,7 @@ import { DtaskError } from "../core/errors.ts";
 import type { IndexedHeap } from "../core/heap.ts";
 import type { SchedulerConfig, Steal } from "./graph_state.ts";
 import type { Resources } from "./placement.ts";
+import type { PrefixTallies } from "./prefix_tallies.ts";
 import { TASK_STATES, type TaskState, type TaskStateName, type WorkerState } from "./task_state.ts";
 
 /** The scheduler's state broke an invariant: a bug in the scheduler, not in the user's code. */
@@ -23,6 +24,7 @@ export interface ValidatedState {
   readonly clients: ReadonlySet<string>;
   readonly counts: Readonly<Record<TaskStateName, number>>;
   readonly prefixCounts: ReadonlyMap<string, number>;
+  readonly prefixStates: PrefixTallies;
   readonly totalThreads: number;
   readonly queued: Pick<IndexedHeap<TaskState>, "size" | "values">;
   readonly resourceQueued: Pick<IndexedHeap<TaskState>, "size" | "values">;
@@ -30,6 +32,29 @@ export interface ValidatedState {
   readonly resourceNeeds: ReadonlyMap<TaskState, Resources>;
   readonly stealsInFlight: ReadonlyMap<TaskState, Steal>;
   readonly config: Pick<SchedulerConfig, "workStealing">;
+}
+
+/** The per-prefix tallies against the tasks' states and prefixes. */
+function validatePrefixStates(s: ValidatedState): void {
+  const want = new Map<string, Record<string, number>>();
+  for (const ts of s.tasks.values()) {
+    let t = want.get(ts.prefix);
+    if (!t) want.set(ts.prefix, t = { live: 0, doneReleased: 0 });
+    t[ts.state] = (t[ts.state] ?? 0) + 1;
+    t.live++;
+    if (ts.state === "released" && ts.nbytes >= 0) t.doneReleased++;
+  }
+  for (const [prefix, tally] of s.prefixStates.byPrefix) {
+    const t = want.get(prefix) ?? { live: 0, doneReleased: 0 };
+    for (const field of [...TASK_STATES, "live", "doneReleased"] as const) {
+      if (tally[field] !== (t[field] ?? 0)) {
+        fail(`prefix ${prefix} tallies ${tally[field]} tasks ${field}, not ${t[field] ?? 0}`);
+      }
+    }
+  }
+  for (const prefix of want.keys()) {
+    if (!s.prefixStates.byPrefix.has(prefix)) fail(`prefix ${prefix} has no tally`);
+  }
 }
 
 /** Throws an InvalidStateError naming the key or worker of the first inconsistency found. */
@@ -57,6 +82,7 @@ export function validateState(s: ValidatedState): void {
   if (s.prefixCounts.size !== prefixes.size) {
     fail(`prefix counts kept for prefixes with no task`);
   }
+  validatePrefixStates(s);
   let processing = 0, threads = 0;
   for (const [address, ws] of s.workers) {
     processing += validateWorker(s, address, ws);

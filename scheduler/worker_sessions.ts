@@ -144,6 +144,7 @@ export class WorkerSessions {
     ws.spilled = m.spilled;
     ws.spillBytes = m.spillBytes;
     ws.spillSeconds = m.spillSeconds;
+    ws.cpu = m.cpu ?? 0;
     this.liveness.seen(address, performance.now());
   }
 

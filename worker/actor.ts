@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { CpuMeter } from "../core/cpu_meter.ts";
 import type { MemoryConfig } from "../core/memory_config.ts";
 import { MEMORY_MONITOR_INTERVAL } from "../comm/timeouts.ts";
 import type { SpillStore } from "./store.ts";
@@ -81,6 +82,7 @@ export class WorkerActor {
   #state: WorkerStateMachine | undefined;
   readonly #peers: PeerRequests;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #cpu = new CpuMeter();
   #memoryTimer: ReturnType<typeof setInterval> | undefined;
   #collectTimer: ReturnType<typeof setTimeout> | undefined;
   #collectedAt = -Infinity;
@@ -281,6 +283,7 @@ export class WorkerActor {
       spilled: state.data.spilled,
       spillBytes: store.spillBytes,
       spillSeconds: store.spillSeconds + store.unspillSeconds,
+      cpu: this.#cpu.percent(),
     });
   }
 

@@ -55,7 +55,7 @@ export interface SpillAnswersHost {
   /** The worker's address, named when a value it held is lost. */
   readonly self: string;
   /** Report `ts` in memory. */
-  finished(ts: WorkerTask, start: number, stop: number): void;
+  finished(ts: WorkerTask, start: number, stop: number, thread?: number): void;
   /** Hand `ts`, its inputs all in memory, to a thread slot. */
   launch(ts: WorkerTask): void;
   /** `ts` cannot start: its input `key` is gone. */
@@ -95,9 +95,9 @@ export class SpillAnswers {
     if (!answer?.reportOnWrite) return;
     const ts = this.host.tasks.get(answer.key);
     if (ts?.state !== "memory" || !ts.ran) return;
-    const { start, stop } = ts.ran;
+    const { start, stop, thread } = ts.ran;
     ts.ran = undefined;
-    this.host.finished(ts, start, stop);
+    this.host.finished(ts, start, stop, thread);
   }
 
   /**
@@ -109,12 +109,20 @@ export class SpillAnswers {
     if (!answer?.reportOnWrite) return;
     const host = this.host, ts = host.tasks.get(answer.key);
     if (ts?.state !== "memory" || !ts.ran) return;
-    const { start, stop, nbytes } = ts.ran;
+    const { start, stop, nbytes, thread } = ts.ran;
     ts.state = "error";
     host.record.transition(ts.key, "memory", "error");
     host.tasks.delete(ts.key);
     const e = spillError(ts.key, nbytes, this.data.config.target ?? 0, message);
-    host.out.scheduler({ op: "task-erred", k: ts.key, e, start, stop });
+    const th = thread !== undefined && thread >= 0 ? thread : undefined;
+    host.out.scheduler({
+      op: "task-erred",
+      k: ts.key,
+      e,
+      start,
+      stop,
+      ...(th !== undefined && { th }),
+    });
   }
 
   /** Spill file `id` is read back: the tasks and peers waiting for its value go on. */

@@ -93,7 +93,7 @@ export class WorkerStateMachine {
       record,
       out,
       self,
-      finished: (ts, start, stop) => this.#finished(ts, start, stop),
+      finished: (ts, start, stop, thread) => this.#finished(ts, start, stop, thread),
       launch: (ts) => this.#launch(ts),
       cannotStart: (ts, key) => this.#cannotStart(ts, key),
       unhold: (key) => this.#held.delete(key),
@@ -224,10 +224,13 @@ export class WorkerStateMachine {
    */
   taskDone(
     key: string,
-    outcome: { ok: true; value: Payload } | { ok: false; error: ErrorEnvelope; crashed?: string },
+    outcome:
+      | { ok: true; value: Payload; thread?: number }
+      | { ok: false; error: ErrorEnvelope; crashed?: string; thread?: number },
     start: number,
     stop: number,
   ): void {
+    const th = outcome.thread;
     const ts = this.tasks.get(key);
     if (!ts || (ts.state !== "executing" && ts.state !== "cancelled")) return; // not running
     if (ts.seceded) {
@@ -243,8 +246,8 @@ export class WorkerStateMachine {
       // a result over the memory target is written through; reported once written
       const value = outcome.value;
       if (this.data.put(key, value, { reportOnWrite: true }) === "write-through") {
-        ts.ran = { start, stop, nbytes: value.nbytes };
-      } else this.#finished(ts, start, stop);
+        ts.ran = { start, stop, nbytes: value.nbytes, thread: th };
+      } else this.#finished(ts, start, stop, th);
     } else {
       ts.state = "error";
       this.record.transition(key, "executing", "error");
@@ -252,6 +255,7 @@ export class WorkerStateMachine {
       const msg: TaskErred | TaskCrashed = outcome.crashed === undefined
         ? { op: "task-erred", k: key, e: outcome.error, start, stop }
         : { op: "task-crashed", k: key, reason: outcome.crashed };
+      if (msg.op === "task-erred" && th !== undefined && th >= 0) msg.th = th;
       this.out.scheduler(msg);
       this.tasks.delete(key);
     }
@@ -330,9 +334,10 @@ export class WorkerStateMachine {
   }
 
   /** Reports `ts` in memory; its value goes along when wanted, small and not on disk. */
-  #finished(ts: WorkerTask, start: number, stop: number): void {
+  #finished(ts: WorkerTask, start: number, stop: number, thread?: number): void {
     const nbytes = this.data.sizeOf(ts.key) ?? 0;
     const msg: TaskFinished = { op: "task-finished", k: ts.key, nbytes, start, stop };
+    if (thread !== undefined && thread >= 0) msg.th = thread;
     if (ts.wantResult && nbytes <= INLINE_RESULT_MAX) {
       const v = this.data.peek(ts.key);
       if (v !== undefined) msg.v = v;

@@ -38,7 +38,7 @@ export interface WorkerTask {
   /** Executing: inputs being read back from disk before it can start. */
   loading?: number;
   /** In memory, written through: how it ran, reported once the write ends. */
-  ran?: { start: number; stop: number; nbytes: number };
+  ran?: { start: number; stop: number; nbytes: number; thread?: number };
 }
 
 /** What a run on the executor needs. */

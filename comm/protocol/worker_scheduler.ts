@@ -8,11 +8,13 @@ import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   each,
   envelope,
+  isNat,
   isNum,
   isPayload,
   isSize,
   isStr,
   nums,
+  opt,
   optBool,
   optPayload,
   optStr,
@@ -113,6 +115,8 @@ export interface TaskFinished {
   start: number;
   stop: number;
   v?: Payload;
+  /** The index of the thread it ran on (the dashboard's task stream has a row per thread). */
+  th?: number;
 }
 
 /** A task raised. */
@@ -122,6 +126,8 @@ export interface TaskErred {
   e: ErrorEnvelope;
   start: number;
   stop: number;
+  /** The index of the thread it ran on. */
+  th?: number;
 }
 
 /**
@@ -159,6 +165,8 @@ export interface Heartbeat {
   spillBytes: number;
   /** Seconds spent writing and reading spill files, ever. */
   spillSeconds: number;
+  /** CPU use of its process since the previous heartbeat, in percent of one core. */
+  cpu?: number;
 }
 
 /** Whether a worker starts new tasks: "paused" (e.g. under memory pressure) or "running". */
@@ -284,12 +292,14 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isSize(m.nbytes)) return "nbytes";
     if (!isNum(m.start)) return "start";
     if (!isNum(m.stop)) return "stop";
+    if (!opt(m.th, isNat)) return "th";
     return optPayload(m.v) ? null : "v";
   }),
   "task-erred": message<TaskErred>((m) => {
     if (!isStr(m.k)) return "k";
     if (!envelope(m.e)) return "e";
     if (!isNum(m.start)) return "start";
+    if (!opt(m.th, isNat)) return "th";
     return isNum(m.stop) ? null : "stop";
   }),
   "task-crashed": message<TaskCrashed>((m) => {
@@ -309,7 +319,8 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     if (!isSize(m.rss)) return "rss";
     if (!isSize(m.spilled)) return "spilled";
     if (!isSize(m.spillBytes)) return "spillBytes";
-    return isSize(m.spillSeconds) ? null : "spillSeconds";
+    if (!isSize(m.spillSeconds)) return "spillSeconds";
+    return opt(m.cpu, isSize) ? null : "cpu";
   }),
   "worker-status": message<WorkerStatus>((m) =>
     m.status === "running" || m.status === "paused" ? null : "status"

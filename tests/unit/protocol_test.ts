@@ -267,11 +267,19 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     events: [{ time: 1, stimulusId: "compute-task-4", cause: "update-graph-1", key: "a" }],
   },
   "expect-data": { op: "expect-data", id: 1, keys: ["a"] },
-  "task-finished": { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p },
-  "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1 },
+  "task-finished": { op: "task-finished", k: "a", nbytes: 1, start: 0, stop: 1, v: p, th: 1 },
+  "task-erred": { op: "task-erred", k: "a", e: env, start: 0, stop: 1, th: 0 },
   "task-crashed": { op: "task-crashed", k: "a", reason: "thread 0 died" },
   "missing-data": { op: "missing-data", k: "a", key: "b", worker: "w" },
-  heartbeat: { op: "heartbeat", memory: 1, executing: 0, ready: 0, stored: 0, ...HB_MEMORY },
+  heartbeat: {
+    op: "heartbeat",
+    memory: 1,
+    executing: 0,
+    ready: 0,
+    stored: 0,
+    ...HB_MEMORY,
+    cpu: 12.5,
+  },
   "worker-status": { op: "worker-status", status: "paused" },
   "acquire-replicas-reply": { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
   "steal-response": { op: "steal-response", k: "a", state: "ready" },
@@ -301,6 +309,32 @@ Deno.test("a sample of each op passes; the same with any one field of a wrong ty
     }
     assert.throws(() => validateMessage({ ...sample, op: `${op}!` }), /unknown op/);
   }
+});
+
+Deno.test("a task's thread index is a whole number and a heartbeat's CPU use is not negative", () => {
+  const finished = (th: unknown) => ({
+    op: "task-finished",
+    k: "a",
+    nbytes: 1,
+    start: 0,
+    stop: 1,
+    th,
+  });
+  assert.ok(validateMessage(finished(3)));
+  assert.ok(validateMessage(finished(undefined)));
+  assert.throws(() => validateMessage(finished(-1)), /field th/);
+  assert.throws(() => validateMessage(finished(1.5)), /field th/);
+  const beat = (cpu: unknown) => ({
+    op: "heartbeat",
+    memory: 1,
+    executing: 0,
+    ready: 0,
+    stored: 0,
+    ...HB_MEMORY,
+    cpu,
+  });
+  assert.ok(validateMessage(beat(150)));
+  assert.throws(() => validateMessage(beat(-1)), /field cpu/);
 });
 
 Deno.test("a worker's status is running or paused on its stream, and any of three in scheduler-info", () => {

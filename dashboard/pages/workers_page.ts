@@ -1,0 +1,38 @@
+/** The workers page: one row per worker, its memory, its work and its health. */
+import { bytes, esc, layout, table } from "./layout.ts";
+import type { WorkerRow } from "./model.ts";
+
+/** Renders the workers page. */
+export function workersPage(prefix: string, workers: readonly WorkerRow[]): string {
+  const rows = workers.map((w) => [
+    `<code>${esc(w.address)}</code>`,
+    esc(w.name),
+    esc(w.nthreads),
+    `${bytes(w.memory.rss)} / ${w.memoryLimit ? bytes(w.memoryLimit) : "no limit"}`,
+    bytes(w.memory.managed),
+    bytes(w.memory.unmanaged),
+    bytes(w.memory.spilled),
+    esc(w.processing),
+    esc(w.stored),
+    `${esc(w.cpu.toFixed(1))} %`,
+    `${esc((w.lastSeen / 1000).toFixed(1))} s ago`,
+    esc(w.status),
+  ]);
+  const body =
+    `<p>${workers.length} workers, ${workers.reduce((n, w) => n + w.nthreads, 0)} threads</p>` +
+    table([
+      "address",
+      "name",
+      "threads",
+      "memory / limit",
+      "managed",
+      "unmanaged",
+      "spilled",
+      "processing",
+      "stored keys",
+      "CPU",
+      "last seen",
+      "status",
+    ], rows);
+  return layout(prefix, "Workers", "/workers", body);
+}
