@@ -7,12 +7,13 @@
  * @module
  */
 
-/** Twenty colours that tell apart on white (Bokeh's Category20, as Dask uses). */
+/**
+ * Sixteen colours that tell apart on white: Bokeh's Category20 (as Dask uses) without its oranges
+ * and olives, which the disk-write and disk-read kinds use.
+ */
 const PREFIX_COLOURS = [
   "#1f77b4",
   "#aec7e8",
-  "#ff7f0e",
-  "#ffbb78",
   "#2ca02c",
   "#98df8a",
   "#9467bd",
@@ -23,8 +24,6 @@ const PREFIX_COLOURS = [
   "#f7b6d2",
   "#7f7f7f",
   "#c7c7c7",
-  "#bcbd22",
-  "#dbdb8d",
   "#17becf",
   "#9edae5",
   "#393b79",
