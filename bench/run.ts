@@ -9,11 +9,12 @@ import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
 import { type Figures, median, type Sample } from "./stats.ts";
 import { runSpill } from "./spill.ts";
+import { runDashboardCost } from "./dashboard_cost.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -275,6 +276,7 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["f_submit_tasks_per_s", "f. submitting 100,000 waiting tasks (tasks/s)", "higher"],
   ["g_spill_mb_per_s", "g. spill 1 GiB through a 256 MiB worker (MB/s)", "higher"],
   ["g_unspill_mb_per_s", "g. unspill it, oldest first (MB/s)", "higher"],
+  ["h_dashboard_open_tasks_per_s", "h. a with /status open in Chromium (tasks/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -291,6 +293,7 @@ for (const queuing of [true, false]) {
   if (ONLY.has("f")) Object.assign(dtask, await runWaiting(queuing));
   // spilling does not depend on queuing: once
   if (ONLY.has("g") && queuing) Object.assign(dtask, await runSpill(Math.min(REPS, 3)));
+  if (ONLY.has("h")) Object.assign(dtask, await runDashboardCost(clusterShape(queuing), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);
@@ -315,6 +318,12 @@ for (const queuing of [true, false]) {
       `| ${label} | ${fmt(a)} | ${fmt(b)} | ${
         ratio === undefined ? "—" : `${ratio.toFixed(1)}x`
       } |`,
+    );
+  }
+  const a = dtask.a_throughput_tasks_per_s?.median, h = dtask.h_dashboard_open_tasks_per_s?.median;
+  if (a !== undefined && h !== undefined) {
+    console.log(
+      `(h: with the dashboard open, a runs at ${(100 * h / a).toFixed(0)} % of its rate)`,
     );
   }
   (report.runs as Record<string, unknown>)[queuing ? "queuing_on" : "queuing_off"] = {

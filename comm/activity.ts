@@ -41,10 +41,16 @@ export class Activity {
     if (this.#n > 0) this.#n--;
   }
 
-  /** Holds the program open until `p` settles; returns `p`. */
+  /**
+   * Holds the program open until `p` settles; returns `p`. A failure lets go at once (nothing is
+   * left running that a later check would wait for).
+   */
   during<T>(p: Promise<T>): Promise<T> {
     this.begin();
-    p.then(() => this.end(), () => this.end());
+    p.then(() => this.end(), () => {
+      this.end();
+      if (this.#n === 0) this.#check();
+    });
     return p;
   }
 

@@ -3,6 +3,7 @@
 // with a one-line warning that names `await using`, and no worker process is left behind.
 import assert from "node:assert/strict";
 import { alive, until } from "./helpers.ts";
+import { LocalCluster } from "../../mod.ts";
 
 const PROGRAM = new URL("../fixtures/forgetful_program.ts", import.meta.url).href;
 
@@ -39,4 +40,12 @@ Deno.test("a program whose Client.connect() started its own cluster exits when i
   const { out, err } = await runForgetful("client");
   assert.match(out, /^result 42$/m);
   assert.match(err, /was not closed.*await using/);
+});
+
+Deno.test("a LocalCluster.start that fails on a bad option leaves no timer behind", async () => {
+  // the timer that held the program open while it started goes at once, not at its next check
+  await assert.rejects(
+    LocalCluster.start({ dashboardPrefix: "/a b", dashboardAddress: null }),
+    TypeError,
+  );
 });
