@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The page's bars, as DOM kept and updated in place: progress per task prefix, and memory and
  * processing per worker and for the whole cluster. Each row is made once and then only its

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The live dashboard page (status.html and tasks.html): connects to the scheduler's feed and
  * keeps every part of the page current in place: counts, the task stream, progress per prefix,

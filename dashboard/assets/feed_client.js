@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The page's end of the scheduler's live feed: a WebSocket at `ws` next to the page (so it works
  * under a path prefix, over ws: or wss:), parsed JSON messages handed on, and reconnection with

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Colours of the dashboard: one per task prefix, picked by a stable hash of its name (the same
  * prefix gets the same colour on every page and every reload), and fixed ones for transfers,

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The task stream's entries in a bounded ring of typed arrays: appending is O(entries), memory is
  * fixed, and when the ring is full the oldest entries are overwritten. Workers and colours are

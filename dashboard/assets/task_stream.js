@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The task stream on a canvas: one row per worker thread, one rectangle per task from its start
  * to its stop, over a sliding window that ends at the scheduler's current time. Drawing happens

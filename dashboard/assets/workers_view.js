@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The workers' part of the page: the cluster's memory bar, and a row per worker with its name
  * and address, memory (stacked against its limit, coloured by its status), tasks processing and
