@@ -262,23 +262,27 @@ export class LocalCluster {
   adapt(options: AdaptOptions = {}): Adaptive {
     const previous = this.#stopAdapting();
     const scheduler = () => this.#scheduler;
-    this.#adaptive = startAdaptive({
-      threadsPerWorker: this.#threadsPerWorker,
-      work: () => {
-        const c = schedulerState(scheduler()).counts;
-        return c.processing + c.queued + c["no-worker"];
+    this.#adaptive = startAdaptive(
+      {
+        threadsPerWorker: this.#threadsPerWorker,
+        work: () => {
+          const c = schedulerState(scheduler()).counts;
+          return c.processing + c.queued + c["no-worker"];
+        },
+        workers: () =>
+          [...schedulerState(scheduler()).workers.values()].map((ws) => ({
+            address: ws.address,
+            processing: ws.processing.size,
+            nbytes: ws.nbytes,
+          })),
+        scaleUp: (n) => activity.during(this.#scaleTo(n)),
+        retire: (addresses) =>
+          activity.during(this.#pool.retire(addresses, (a) => scheduler().retireWorkers(a))),
+        warn: (text) => this.#log(`[cluster] ${text}`),
       },
-      workers: () =>
-        [...schedulerState(scheduler()).workers.values()].map((ws) => ({
-          address: ws.address,
-          processing: ws.processing.size,
-          nbytes: ws.nbytes,
-        })),
-      scaleUp: (n) => activity.during(this.#scaleTo(n)),
-      retire: (addresses) =>
-        activity.during(this.#pool.retire(addresses, (a) => scheduler().retireWorkers(a))),
-      warn: (text) => this.#log(`[cluster] ${text}`),
-    }, options, previous);
+      options,
+      previous,
+    );
     return this.#adaptive;
   }
 
