@@ -20,7 +20,13 @@ registerDialer("inproc", dial);
 setDefaultCluster(() => LocalCluster.start());
 
 export * from "./client/mod.ts";
-export { LocalCluster, type LocalClusterOptions, type LocalWorkerInfo } from "./cluster/local.ts";
+export {
+  type Adaptive,
+  type AdaptOptions,
+  LocalCluster,
+  type LocalClusterOptions,
+  type LocalWorkerInfo,
+} from "./cluster/local.ts";
 export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
 export type { SchedulerConfig } from "./scheduler/state.ts";
 export type { ClusterView, WorkerView } from "./dashboard/metrics.ts";

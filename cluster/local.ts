@@ -19,8 +19,10 @@ import {
 import { SchedulerChild } from "./supervised.ts";
 import { clusterSummaryBundle, type DisplayBundle, workerTotals } from "../core/display_html.ts";
 import { WorkerPool } from "./worker_pool.ts";
+import { type Adaptive, type AdaptOptions, startAdaptive } from "./adapt.ts";
 
 export type { LocalClusterOptions, LocalWorkerInfo } from "./local_options.ts";
+export type { Adaptive, AdaptOptions } from "./adapt.ts";
 
 /**
  * A scheduler plus workers on this machine (Dask's `LocalCluster`), supervised: a worker that
@@ -53,6 +55,9 @@ export class LocalCluster {
   readonly #root: Supervisor;
   #schedulerChild: SchedulerChild;
   readonly #pool: WorkerPool;
+  readonly #threadsPerWorker: number;
+  readonly #log: (line: string) => void;
+  #adaptive: Adaptive | null = null;
   #closing: Promise<void> | null = null;
   /** Stops closing it at the program's end (see close_at_exit.ts). */
   #unwatch: () => void = () => {};
@@ -70,6 +75,8 @@ export class LocalCluster {
     this.inprocAddress = scheduler.inprocAddress;
     this.dashboardLink = scheduler.dashboardLink;
     const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
+    this.#log = log;
+    this.#threadsPerWorker = options.threadsPerWorker;
     this.#pool = new WorkerPool({
       settings: options,
       memoryLimit: plan.memoryLimit,
@@ -220,18 +227,76 @@ export class LocalCluster {
     });
   }
 
-  /** Grows or shrinks to `n` workers. */
+  /** Grows or shrinks to `n` workers; stops adaptive scaling first, as in Dask. */
   scale(n: number): Promise<void> {
     return activity.during((async () => {
-      await this.#pool.scale(n);
-      await this.#scheduler.waitForWorkers(n);
+      await this.#stopAdapting();
+      await this.#scaleTo(n);
     })());
+  }
+
+  async #scaleTo(n: number): Promise<void> {
+    await this.#pool.scale(n);
+    await this.#scheduler.waitForWorkers(n);
+  }
+
+  /**
+   * Grows and shrinks with the work (Dask's `adapt`): every `interval` ms (default 1000) the
+   * target is one thread per task processing, queued or waiting for a worker, within
+   * [`minimum`, `maximum`]. It grows at once; it shrinks only after the target stayed lower for
+   * `waitCount` intervals (default 3), retiring idle workers gracefully (data moved to peers
+   * first). A new call replaces the last one; `scale(n)` and `close()` stop it.
+   *
+   * @example Between one and four workers
+   * ```ts
+   * import { Client, LocalCluster } from "@x/dtask";
+   *
+   * await using cluster = await LocalCluster.start({ nWorkers: 1, threadsPerWorker: 1 });
+   * const adaptive = cluster.adapt({ minimum: 1, maximum: 4 });
+   * await using client = await Client.connect(cluster);
+   * const slow = async (x: number) => (await new Promise((r) => setTimeout(r, 50)), x);
+   * await client.gather(client.map(slow, Array.from({ length: 200 }, (_, i) => i)));
+   * await adaptive.stop();
+   * ```
+   */
+  adapt(options: AdaptOptions = {}): Adaptive {
+    const previous = this.#stopAdapting();
+    const scheduler = () => this.#scheduler;
+    this.#adaptive = startAdaptive(
+      {
+        threadsPerWorker: this.#threadsPerWorker,
+        work: () => {
+          const c = schedulerState(scheduler()).counts;
+          return c.processing + c.queued + c["no-worker"];
+        },
+        workers: () =>
+          [...schedulerState(scheduler()).workers.values()].map((ws) => ({
+            address: ws.address,
+            processing: ws.processing.size,
+            nbytes: ws.nbytes,
+          })),
+        scaleUp: (n) => activity.during(this.#scaleTo(n)),
+        retire: (addresses) =>
+          activity.during(this.#pool.retire(addresses, (a) => scheduler().retireWorkers(a))),
+        warn: (text) => this.#log(`[cluster] ${text}`),
+      },
+      options,
+      previous,
+    );
+    return this.#adaptive;
+  }
+
+  async #stopAdapting(): Promise<void> {
+    const a = this.#adaptive;
+    this.#adaptive = null;
+    await a?.stop();
   }
 
   /** Stops every worker, then the scheduler. Idempotent; leaves no process, port or timer. */
   close(): Promise<void> {
     this.#closing ??= activity.closing((async () => {
       this.#unwatch();
+      await this.#stopAdapting();
       await this.#pool.stop();
       await this.#root.stop();
       this.#pool.forgetExits();

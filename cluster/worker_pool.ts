@@ -136,6 +136,34 @@ export class WorkerPool {
     await Promise.all(starting);
   }
 
+  /**
+   * Retires the workers at `addresses` through `retireOnScheduler` (which moves their data to
+   * peers and tells them to close for good), then lets go of their children: the pool shrinks
+   * by those workers, not by the newest ones as `scale` would.
+   */
+  async retire(
+    addresses: string[],
+    retireOnScheduler: (addresses: string[]) => Promise<unknown>,
+  ): Promise<void> {
+    const names = addresses.map((a) => this.#nameOf(a)).filter((n) => n !== undefined);
+    await retireOnScheduler(addresses);
+    for (const name of names) {
+      await this.#supervisor.stopChild(name);
+      const i = this.#children.indexOf(name);
+      if (i >= 0) this.#children.splice(i, 1);
+    }
+  }
+
+  /** The child whose worker listens at `address`. */
+  #nameOf(address: string): string | undefined {
+    for (const name of this.#children) {
+      const c = this.#supervisor.child(name);
+      if (c instanceof Nanny && c.workerAddress === address) return name;
+      if (c instanceof InprocessWorker && c.worker?.address === address) return name;
+    }
+    return undefined;
+  }
+
   /** Stops every worker. */
   stop(): Promise<void> {
     return this.#supervisor.stop();
