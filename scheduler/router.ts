@@ -54,6 +54,8 @@ export interface RouterHost {
   waitForWorkers(n: number, timeout: number): Promise<void>;
   /** What each connected worker's log holds about `keys` (none from a worker that fails). */
   workerStories(keys: string[]): Promise<StoryEvent[][]>;
+  /** The log lines of the workers named (addresses or names; all when absent), by address. */
+  workerLogs(names?: string[]): Promise<Record<string, [string, string][]>>;
 }
 
 /** The scheduler's story and its workers', in the order things happened. */
@@ -189,6 +191,13 @@ export class Router {
         const id = m.id, events = this.#stimuli.story(m.keys);
         void host.workerStories(m.keys).then((theirs) =>
           conn.send({ op: "story-reply", id, events: mergeStories(events, theirs) })
+        );
+        return;
+      }
+      case "get-worker-logs": {
+        const id = m.id;
+        void host.workerLogs(m.workers).then((logs) =>
+          conn.send({ op: "get-worker-logs-reply", id, logs })
         );
         return;
       }

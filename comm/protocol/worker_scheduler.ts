@@ -32,6 +32,7 @@ import {
 } from "./cluster_calls.ts";
 import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
 import { isStoryEvent, type StoryEvent } from "./story.ts";
+import { isLogLine } from "./worker_logs.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Run a task. Dependencies not on this worker are listed with their holders. */
@@ -394,11 +395,6 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
   // a task's getWorker().logEvent: the client's message, sent by the worker it runs on
   "log-event": CLUSTER_CALL_REQUESTS["log-event"],
 };
-
-/** A `[level, message]` pair of a worker's log. */
-function isLogLine(v: unknown): boolean {
-  return Array.isArray(v) && v.length === 2 && isStr(v[0]) && isStr(v[1]);
-}
 
 /** Ops the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER_OPS: OpSet<SchedulerToWorker> = opsOf(SCHEDULER_TO_WORKER);
