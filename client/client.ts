@@ -310,9 +310,20 @@ export class Client {
     this.#p.topics.unsubscribe(this.#p.calls, topic);
   }
 
-  /** Records of the tasks that finished since `start` (ms since the epoch; default: all kept). */
+  /**
+   * Records of the tasks that finished since `start` (ms since the epoch; default: all kept),
+   * and of the workers' transfers and spill writes and reads (their `action`).
+   */
   getTaskStream(options?: { start?: number }): Promise<TaskStreamRecord[]> {
     return calls.getTaskStream(this.#p.calls, options);
+  }
+
+  /**
+   * The last log lines of `workers` (addresses or names; default: every worker), as
+   * `[level, message]` pairs by worker address, oldest first (Dask's `get_worker_logs`).
+   */
+  getWorkerLogs(workers?: string[]): Promise<Record<string, [string, string][]>> {
+    return calls.getWorkerLogs(this.#p.calls, workers);
   }
 
   /**

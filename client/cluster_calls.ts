@@ -37,16 +37,35 @@ export interface CallsClient {
 /** One event: [ms since the epoch, message]. */
 export type TopicEventRecord = [number, unknown];
 
-/** A finished task, as Dask's task stream records it (times in ms since the epoch). */
+/** What a task-stream record did: Dask's `startstops` actions. */
+export type TaskStreamAction = "compute" | "transfer" | "disk-write" | "disk-read";
+
+/** The actions by the scheduler's task-stream kind number (1, erred, is a compute). */
+const ACTIONS: readonly TaskStreamAction[] = [
+  "compute",
+  "compute",
+  "transfer",
+  "disk-write",
+  "disk-read",
+];
+
+/**
+ * A finished task, or a worker's I/O (a fetch from a peer, a spill write or read back), as
+ * Dask's task stream records it (times in ms since the epoch).
+ */
 export interface TaskStreamRecord {
-  /** The task's key. */
+  /** The task's key, or a label of the I/O (`transfer-3`: three values fetched at once). */
   key: string;
-  /** The address of the worker that ran it. */
+  /** The address of the worker that ran it, or that fetched, wrote or read. */
   worker: string;
-  /** When it computed (ms since the epoch). */
-  startstops: { action: "compute"; start: number; stop: number }[];
+  /** When it ran (ms since the epoch); a transfer's names the peer it came from (`source`). */
+  startstops: { action: TaskStreamAction; start: number; stop: number; source?: string }[];
   /** Whether it finished ("OK") or erred. */
   status: "OK" | "error";
+  /** What it did: "compute" for a task, else the I/O's action. */
+  action: TaskStreamAction;
+  /** Bytes: a task's result, or what the I/O moved. */
+  nbytes: number;
 }
 
 function raise(e: ErrorEnvelope | undefined): void {
@@ -214,12 +233,34 @@ export async function getTaskStream(
     id: 0,
     start: options.start,
   });
-  return r.keys.map((key, i) => ({
-    key,
-    worker: r.workers[i],
-    startstops: [{ action: "compute", start: r.starts[i], stop: r.stops[i] }],
-    status: r.ok[i] ? "OK" : "error",
-  }));
+  return r.keys.map((key, i) => {
+    const action = ACTIONS[r.kind[i]] ?? "compute", source = r.sources[i];
+    const span = { action, start: r.starts[i], stop: r.stops[i] };
+    return {
+      key,
+      worker: r.workers[i],
+      startstops: [action === "transfer" ? { ...span, source } : span],
+      status: r.ok[i] ? "OK" : "error",
+      action,
+      nbytes: r.nbytes[i],
+    };
+  });
+}
+
+/**
+ * `client.getWorkerLogs`: the last log lines of `workers` (addresses or names; every worker when
+ * absent) as Dask's `get_worker_logs`: `[level, message]` pairs by address, oldest first. A
+ * worker that did not answer within 5 s is left out.
+ */
+export async function getWorkerLogs(
+  c: CallsClient,
+  workers?: string[],
+): Promise<Record<string, [string, string][]>> {
+  if (workers !== undefined && !workers.every((w) => typeof w === "string")) {
+    throw new TypeError("getWorkerLogs takes worker addresses or names (strings)");
+  }
+  const r = await c.request({ op: "get-worker-logs", id: 0, workers });
+  return r.logs;
 }
 
 /** Handlers of the topics a client subscribed to. */

@@ -31,7 +31,7 @@ export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./grap
 export type { ScatterOptions } from "./scatter.ts";
 export { fireAndForget } from "./cancel.ts";
 export { Future, type FutureOwner, type FutureStatus } from "./future.ts";
-export type { TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
+export type { TaskStreamAction, TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
 export type { StoryRecord } from "./story.ts";
 export {
   AsCompleted,

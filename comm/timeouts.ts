@@ -114,3 +114,6 @@ export const BUSY_RETRY_FIRST = 150;
 
 /** The longest wait before asking a busy worker again. */
 export const BUSY_RETRY_MAX = 2000;
+
+/** How long the scheduler waits for a worker's log lines (ms; `getWorkerLogs`, the dashboard). */
+export const WORKER_LOGS_TIMEOUT = 5000;

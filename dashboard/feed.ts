@@ -50,7 +50,8 @@ export interface StreamRing {
   readonly workers: readonly string[];
   readonly starts: Float64Array;
   readonly stops: Float64Array;
-  readonly ok: Uint8Array;
+  /** 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read (`STREAM_KINDS`). */
+  readonly kinds: Uint8Array;
   readonly threads: Uint16Array;
   readonly pushed: number;
   after(cursor: number, limit?: number): number[];
@@ -111,7 +112,7 @@ export function streamColumns(ring: StreamRing, indexes: readonly number[]): Fee
     s.prefix.push(pi);
     s.start.push(ring.starts[i]);
     s.stop.push(ring.stops[i]);
-    s.kind.push(ring.ok[i] ? 0 : 1);
+    s.kind.push(ring.kinds[i]);
   }
   return s;
 }

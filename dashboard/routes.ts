@@ -17,6 +17,7 @@ import { exceptionsPage } from "./pages/exceptions_page.ts";
 import { taskPage, unknownTaskPage } from "./pages/task_page.ts";
 import { systemPage } from "./pages/system_page.ts";
 import { infoPage } from "./pages/info_page.ts";
+import { unknownWorkerPage, workerPage } from "./pages/worker_page.ts";
 
 /** What the routes read from the scheduler (read-only), and where page sockets go. */
 export interface DashboardHost {
@@ -27,13 +28,18 @@ export interface DashboardHost {
   exceptions(): ErredRow[];
   /** Task `key`, or null when the scheduler knows none. */
   task(key: string): TaskInfo | null;
+  /**
+   * Worker `address`'s last log lines (`[level, message]`, oldest first): null when it did not
+   * answer within 5 s, undefined when no such worker is connected.
+   */
+  workerLogs(address: string): Promise<[string, string][] | null | undefined>;
   /** The scheduler's own samples, oldest first. */
   system(): SystemSample[];
   /** Upgrades a request to the live feed's WebSocket. */
   socket(req: Request): Response;
 }
 
-/** Every route, under the prefix (`{key}`: a URL-encoded task key). */
+/** Every route, under the prefix (`{key}`, `{address}`: a URL-encoded task key, worker address). */
 export const ROUTES: readonly string[] = [
   "/status",
   "/tasks",
@@ -42,6 +48,7 @@ export const ROUTES: readonly string[] = [
   "/system",
   "/info",
   "/info/task/{key}",
+  "/info/worker/{address}",
   "/ws",
   "/static/{file}",
   "/json/counts.json",
@@ -142,6 +149,7 @@ export function dashboardRoutes(
       return assetResponse(path.slice("/static/".length)).then((r) => r ?? notFound());
     }
     if (path.startsWith("/info/task/")) return task(prefix, host, path.slice(11));
+    if (path.startsWith("/info/worker/")) return worker(prefix, host, path.slice(13));
     return notFound();
   };
 }
@@ -157,4 +165,18 @@ function task(prefix: string, host: DashboardHost, encoded: string): Response {
   return info
     ? htmlResponse(taskPage(prefix, info))
     : htmlResponse(unknownTaskPage(prefix, key), 404);
+}
+
+async function worker(prefix: string, host: DashboardHost, encoded: string): Promise<Response> {
+  let address: string;
+  try {
+    address = decodeURIComponent(encoded);
+  } catch {
+    return htmlResponse(unknownWorkerPage(prefix, encoded), 404);
+  }
+  const row = host.workers().find((w) => w.address === address);
+  if (!row) return htmlResponse(unknownWorkerPage(prefix, address), 404);
+  const lines = await host.workerLogs(address);
+  if (lines === undefined) return htmlResponse(unknownWorkerPage(prefix, address), 404);
+  return htmlResponse(workerPage(prefix, row, lines));
 }

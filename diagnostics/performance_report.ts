@@ -9,7 +9,7 @@ import type { Client } from "../client/client.ts";
 import { currentClient } from "../client/current_client.ts";
 import type { TaskStreamRecord } from "../client/cluster_calls.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { type MemorySample, prefixTotals, type ReportData } from "./report_data.ts";
+import { ioTotals, type MemorySample, prefixTotals, type ReportData } from "./report_data.ts";
 import { reportHtml } from "./report_html.ts";
 
 /**
@@ -155,6 +155,7 @@ export async function performanceReport<T>(
     schedulerAddress: client.schedulerAddress,
     tasks,
     prefixes: prefixTotals(tasks),
+    io: ioTotals(tasks),
     sampleInterval: interval,
     memory: sampler.samples,
     notes,

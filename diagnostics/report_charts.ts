@@ -1,12 +1,13 @@
 /**
  * The charts of a performance report as inline SVG, drawn here so the page needs no script
  * and nothing from the network: the task stream (a row per worker thread, a rectangle per task
- * coloured by prefix, black when it erred; hover for the key) and the cluster's memory over
+ * coloured by prefix, black when it erred, transfers and spill writes and reads in their own
+ * colours as on the dashboard; hover for the key) and the cluster's memory over
  * time (managed, unmanaged and spilled, stacked).
  * @module
  */
 import { escapeHtml, formatBytes } from "../core/display_html.ts";
-import { formatMs, prefixColor, type ReportData } from "./report_data.ts";
+import { formatMs, IO_COLOURS, prefixColor, type ReportData } from "./report_data.ts";
 
 /** Rectangles drawn at most in the task stream (the page stays light; the table has all). */
 export const MAX_DRAWN_TASKS = 20_000;
@@ -21,6 +22,9 @@ interface Placed {
   start: number;
   stop: number;
   ok: boolean;
+  /** "compute", or the I/O's action. */
+  action: string;
+  nbytes: number;
   lane: number;
 }
 
@@ -33,6 +37,8 @@ function lanes(data: ReportData, prefixOf: (key: string) => string) {
     start: Math.min(...t.startstops.map((s) => s.start)),
     stop: Math.max(...t.startstops.map((s) => s.stop)),
     ok: t.status === "OK",
+    action: t.action ?? "compute",
+    nbytes: t.nbytes ?? 0,
     lane: 0,
   })).sort((a, b) => a.start - b.start);
   const workers = [...new Set(tasks.map((t) => t.worker))].sort();
@@ -76,13 +82,17 @@ export function taskStreamSvg(data: ReportData, prefixOf: (key: string) => strin
     }
     for (const t of row.placed) {
       const x1 = x(t.start), w = Math.max(0.5, x(t.stop) - x1);
-      const fill = t.ok ? prefixColor(t.prefix) : "black";
+      const io = IO_COLOURS[t.action];
+      const fill = io ?? (t.ok ? prefixColor(t.prefix) : "black");
+      const what = io ? `${t.action} of ${formatBytes(t.nbytes)}` : "";
       parts.push(
         `<rect x="${x1.toFixed(2)}" y="${y + 1}" width="${w.toFixed(2)}" height="${
           ROW - 2
-        }" fill="${fill}"><title>${escapeHtml(t.key)} on ${escapeHtml(t.worker)}: ${
-          formatMs(t.stop - t.start)
-        }${t.ok ? "" : " (erred)"}</title></rect>`,
+        }" fill="${fill}" data-action="${escapeHtml(t.action)}"><title>${
+          escapeHtml(io ? what : t.key)
+        } on ${escapeHtml(t.worker)}: ${formatMs(t.stop - t.start)}${
+          t.ok ? "" : " (erred)"
+        }</title></rect>`,
       );
     }
   });

@@ -1,10 +1,11 @@
 /**
- * What a performance report holds, and how it is summed up: the task stream of the run, the
- * compute time per task prefix, and the workers' memory sampled over time. Pure: the
+ * What a performance report holds, and how it is summed up: the task stream of the run (tasks,
+ * transfers, spill writes and reads), the compute time per task prefix, the time and bytes per
+ * I/O action, and the workers' memory sampled over time. Pure: the
  * recording is in performance_report.ts, the page in report_html.ts.
  * @module
  */
-import type { TaskStreamRecord } from "../client/cluster_calls.ts";
+import type { TaskStreamAction, TaskStreamRecord } from "../client/cluster_calls.ts";
 import { keyPrefix } from "../core/keys.ts";
 
 /** One worker's memory and status in one sample (bytes). */
@@ -35,6 +36,43 @@ export interface PrefixTotals {
   maxMs: number;
 }
 
+/** The time and bytes of one I/O action (transfer, disk-write, disk-read) over the run. */
+export interface IoTotals {
+  action: TaskStreamAction;
+  count: number;
+  bytes: number;
+  /** Sum of their durations (ms). */
+  totalMs: number;
+}
+
+/** The colours of the I/O actions, as the dashboard's task stream draws them. */
+export const IO_COLOURS: Readonly<Record<string, string>> = {
+  transfer: "#d62728",
+  "disk-write": "#ff9900",
+  "disk-read": "#e6b800",
+};
+
+/** Whether a record is a task's (not a worker's I/O). */
+export function isCompute(t: TaskStreamRecord): boolean {
+  return (t.action ?? "compute") === "compute";
+}
+
+/** Time and bytes per I/O action, in the order transfer, disk-write, disk-read. */
+export function ioTotals(records: readonly TaskStreamRecord[]): IoTotals[] {
+  const by = new Map<TaskStreamAction, IoTotals>();
+  for (const action of ["transfer", "disk-write", "disk-read"] as const) {
+    by.set(action, { action, count: 0, bytes: 0, totalMs: 0 });
+  }
+  for (const t of records) {
+    const totals = by.get(t.action);
+    if (!totals || t.action === "compute") continue;
+    totals.count++;
+    totals.bytes += t.nbytes ?? 0;
+    totals.totalMs += t.startstops.reduce((n, s) => n + Math.max(0, s.stop - s.start), 0);
+  }
+  return [...by.values()].filter((t) => t.count > 0);
+}
+
 /** Everything a report shows; embedded in the page as JSON too. */
 export interface ReportData {
   title: string;
@@ -43,9 +81,11 @@ export interface ReportData {
   start: number;
   stop: number;
   schedulerAddress: string;
-  /** Tasks that finished during the run. */
+  /** Tasks that finished during the run, and the workers' transfers and spill I/O. */
   tasks: TaskStreamRecord[];
   prefixes: PrefixTotals[];
+  /** The transfers and spill I/O summed up per action. */
+  io: IoTotals[];
   /** The memory samples, every `sampleInterval` ms. */
   sampleInterval: number;
   memory: MemorySample[];
@@ -57,6 +97,7 @@ export interface ReportData {
 export function prefixTotals(tasks: readonly TaskStreamRecord[]): PrefixTotals[] {
   const byPrefix = new Map<string, PrefixTotals>();
   for (const t of tasks) {
+    if (!isCompute(t)) continue;
     const prefix = keyPrefix(t.key);
     let p = byPrefix.get(prefix);
     if (!p) {

@@ -7,7 +7,7 @@
 import { escapeHtml, formatBytes } from "../core/display_html.ts";
 import { keyPrefix } from "../core/keys.ts";
 import { MAX_DRAWN_TASKS, memorySvg, taskStreamSvg } from "./report_charts.ts";
-import { formatMs, prefixColor, type ReportData } from "./report_data.ts";
+import { formatMs, IO_COLOURS, isCompute, prefixColor, type ReportData } from "./report_data.ts";
 
 const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -75,6 +75,24 @@ function prefixTable(data: ReportData): string {
     }</tbody></table>`;
 }
 
+function ioTable(data: ReportData): string {
+  if (data.io.length === 0) {
+    return `<p class="empty">No value moved between workers or to disk during the run.</p>`;
+  }
+  const rows = data.io.map((t) => {
+    const rate = t.totalMs > 0 ? t.bytes / (t.totalMs / 1000) : 0;
+    return `<tr><td><span class="swatch" style="background:${IO_COLOURS[t.action]}"></span>${
+      escapeHtml(t.action)
+    }</td>${num(t.count, String(t.count))}${num(t.bytes, formatBytes(t.bytes))}${
+      num(t.totalMs, formatMs(t.totalMs))
+    }${num(rate, rate > 0 ? `${formatBytes(rate)}/s` : "-")}</tr>`;
+  });
+  return `<table class="sortable" id="io"><thead><tr><th>Action</th><th>Count</th>` +
+    `<th>Bytes</th><th>Time</th><th>Throughput</th></tr></thead><tbody>${
+      rows.join("")
+    }</tbody></table>`;
+}
+
 function workerTable(data: ReportData): string {
   const peak = new Map<string, { rss: number; managed: number; spilled: number; status: string }>();
   for (const s of data.memory) {
@@ -122,7 +140,7 @@ export function reportHtml(data: ReportData): string {
     escapeHtml(new Date(data.start).toISOString())
   } · duration ${escapeHtml(formatMs(duration))} · scheduler ${
     escapeHtml(data.schedulerAddress)
-  } · ${data.tasks.length} tasks · ${data.memory.length} memory samples</p>
+  } · ${data.tasks.filter(isCompute).length} tasks · ${data.memory.length} memory samples</p>
 ${notes}
 <h2 id="task-stream">Task stream</h2>
 ${taskStreamSvg(data, keyPrefix)}
@@ -134,8 +152,10 @@ ${memorySvg(data)}
 <p class="meta">Each sample holds what the workers last told the scheduler: they report their memory
 with each heartbeat, about once a second.</p>
 ${workerTable(data)}
-<h2 id="transfers">Transfers</h2>
-<p class="empty">Not recorded: dtask's task stream has compute records only.</p>
+<h2 id="transfers">Transfers and disk I/O</h2>
+${ioTable(data)}
+<p class="meta">A transfer is one fetch of values from a peer worker (its time from the ask to the
+answer); disk-write and disk-read are values spilled to disk and read back.</p>
 <script type="application/json" id="dtask-report-data">${scriptJson(data)}</script>
 <script>${SCRIPT}</script>
 </body>

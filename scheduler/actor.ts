@@ -10,6 +10,7 @@
  */
 import { timerRelease } from "../comm/unref.ts";
 import { workerStories } from "./worker_stories.ts";
+import { namedConnections, workerLogs } from "./worker_logs.ts";
 import { Connection } from "../comm/connection.ts";
 import { Mailbox } from "../actor/mailbox.ts";
 import { unreachable } from "../comm/protocol.ts";
@@ -173,6 +174,7 @@ export class SchedulerActor {
       retire: (names, timeout) => retireWorkers(this.#lifecycle, names, timeout),
       waitForWorkers: (n, timeout) => this.#untilWorkers(n, timeout),
       workerStories: (keys) => workerStories(workers.conns.entries(), keys),
+      workerLogs: (names) => workerLogs(namedConnections(state, workers.conns, names)),
     });
     this.preloads.push(...new Set(options.preload ?? []));
     const cfg = state.config;

@@ -141,7 +141,10 @@ export class ClusterCalls {
           workers: idx.map((i) => ts.workers[i]),
           starts: idx.map((i) => ts.starts[i]),
           stops: idx.map((i) => ts.stops[i]),
-          ok: idx.map((i) => ts.ok[i]),
+          ok: idx.map((i) => ts.ok(i) ? 1 : 0),
+          kind: idx.map((i) => ts.kinds[i]),
+          nbytes: idx.map((i) => ts.nbytes[i]),
+          sources: idx.map((i) => ts.sources[i] ?? ""),
         });
         return;
       }

@@ -66,14 +66,28 @@ export interface ErredTask {
   message: string;
 }
 
-/** Finished tasks, as parallel arrays: nothing allocated per task once full. */
+/** The kinds of task-stream records, by number (the dashboard feed's `STREAM_KINDS`). */
+export const STREAM_COMPUTE = 0;
+/** A task that erred. */
+export const STREAM_ERRED = 1;
+
+/**
+ * Finished tasks and the workers' I/O (transfers from peers, spill writes and reads back), as
+ * parallel arrays: nothing allocated per record once full.
+ */
 export class TaskStream {
+  /** The task's key, or a label of an I/O record (`transfer-3`: 3 keys fetched). */
   readonly keys: string[];
   readonly workers: string[];
   readonly starts: Float64Array;
   readonly stops: Float64Array;
-  readonly ok: Uint8Array;
-  /** The index of the worker thread each ran on. */
+  /** 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read. */
+  readonly kinds: Uint8Array;
+  /** Bytes: a task's result, or what a transfer or spill moved. */
+  readonly nbytes: Float64Array;
+  /** The peer a transfer came from ("" otherwise). */
+  readonly sources: string[];
+  /** The index of the worker thread each ran on (I/O: 0, the worker's first row). */
   readonly threads: Uint16Array;
   #size = 0;
   #next = 0;
@@ -84,18 +98,64 @@ export class TaskStream {
     this.workers = new Array(capacity);
     this.starts = new Float64Array(capacity);
     this.stops = new Float64Array(capacity);
-    this.ok = new Uint8Array(capacity);
+    this.kinds = new Uint8Array(capacity);
+    this.nbytes = new Float64Array(capacity);
+    this.sources = new Array(capacity);
     this.threads = new Uint16Array(capacity);
   }
 
   /** Records a task that finished (ok) or erred on `worker`'s `thread`, with its times (ms epoch). */
-  push(key: string, worker: string, start: number, stop: number, ok: boolean, thread = 0): void {
+  push(
+    key: string,
+    worker: string,
+    start: number,
+    stop: number,
+    ok: boolean,
+    thread = 0,
+    nbytes = 0,
+  ): void {
+    this.#record(key, worker, start, stop, ok ? STREAM_COMPUTE : STREAM_ERRED, thread, nbytes, "");
+  }
+
+  /**
+   * Records an I/O of `worker`: `kind` 2 (transfer from peer `source`), 3 (disk-write) or 4
+   * (disk-read), `label` naming it, drawn on the worker's first thread row.
+   */
+  pushIo(
+    label: string,
+    worker: string,
+    start: number,
+    stop: number,
+    kind: number,
+    nbytes: number,
+    source = "",
+  ): void {
+    this.#record(label, worker, start, stop, kind, 0, nbytes, source);
+  }
+
+  /** Whether record `i` finished well (a task that did not err, or any I/O). */
+  ok(i: number): boolean {
+    return this.kinds[i] !== STREAM_ERRED;
+  }
+
+  #record(
+    key: string,
+    worker: string,
+    start: number,
+    stop: number,
+    kind: number,
+    thread: number,
+    nbytes: number,
+    source: string,
+  ): void {
     const i = this.#next;
     this.keys[i] = key;
     this.workers[i] = worker;
     this.starts[i] = start;
     this.stops[i] = stop;
-    this.ok[i] = ok ? 1 : 0;
+    this.kinds[i] = kind;
+    this.nbytes[i] = nbytes;
+    this.sources[i] = source;
     this.threads[i] = thread;
     this.#next = (i + 1) % this.capacity;
     if (this.#size < this.capacity) this.#size++;

@@ -11,6 +11,7 @@ import {
   CLIENT_OPS,
   type ClientToScheduler,
   expectOps,
+  type IoStreamBatch,
   type Message,
   type Scatter,
   type SchedulerWorkerEntry,
@@ -22,6 +23,7 @@ import {
 } from "../comm/protocol.ts";
 import { toEnvelope } from "../core/errors.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
+import type { TaskStream } from "./event_log.ts";
 import type { SchedulerState } from "./state.ts";
 import type { StimulusLog } from "../actor/stimulus_log.ts";
 import type { WorkerState } from "./task_state.ts";
@@ -52,6 +54,8 @@ export interface RouterHost {
   waitForWorkers(n: number, timeout: number): Promise<void>;
   /** What each connected worker's log holds about `keys` (none from a worker that fails). */
   workerStories(keys: string[]): Promise<StoryEvent[][]>;
+  /** The log lines of the workers named (addresses or names; all when absent), by address. */
+  workerLogs(names?: string[]): Promise<Record<string, [string, string][]>>;
 }
 
 /** The scheduler's story and its workers', in the order things happened. */
@@ -81,7 +85,7 @@ export class Router {
     switch (m.op) {
       case "task-finished":
         if (state.tasks.get(m.k)?.state === "processing") {
-          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true, m.th);
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true, m.th, m.nbytes);
         }
         return state.taskFinished(address, m);
       case "task-erred":
@@ -102,12 +106,15 @@ export class Router {
         return state.missingData(address, m.k, m.key, m.worker);
       case "heartbeat":
         return this.host.workers.heartbeat(address, m);
+      case "io-stream":
+        return recordIo(this.#calls.taskStream, address, m);
       case "worker-status":
         return this.host.workers.status(address, m.status);
       // cluster-wide calls: replies whose request is gone (a stale id)
       case "run-reply":
       case "acquire-replicas-reply":
       case "worker-story-reply":
+      case "worker-logs-reply":
         return;
       // work stealing
       case "steal-response":
@@ -187,6 +194,13 @@ export class Router {
         );
         return;
       }
+      case "get-worker-logs": {
+        const id = m.id;
+        void host.workerLogs(m.workers).then((logs) =>
+          conn.send({ op: "get-worker-logs-reply", id, logs })
+        );
+        return;
+      }
       case "wait-for-workers": {
         const id = m.id, n = () => state.workers.size;
         host.waitForWorkers(m.n, m.timeout).then(
@@ -231,6 +245,15 @@ export class Router {
       default:
         unreachable(m);
     }
+  }
+}
+
+/** A worker's batch of I/O entries, into the task stream (labelled as Dask's rectangles). */
+function recordIo(stream: TaskStream, worker: string, m: IoStreamBatch): void {
+  for (let i = 0; i < m.kind.length; i++) {
+    const kind = m.kind[i], n = m.keys[i];
+    const label = kind === 2 ? `transfer-${n}` : kind === 3 ? "disk-write" : "disk-read";
+    stream.pushIo(label, worker, m.start[i], m.stop[i], kind, m.nbytes[i], m.source[i]);
   }
 }
 

@@ -15,6 +15,7 @@ import { PageSockets } from "../dashboard/page_sockets.ts";
 import { type DashboardHost, dashboardRoutes } from "../dashboard/routes.ts";
 import { clusterView } from "./view.ts";
 import { taskInfo, workerRows } from "./dashboard_source.ts";
+import { workerLogLines } from "./worker_logs.ts";
 import { handshake } from "./admission.ts";
 import type { ListenerIdentity } from "../comm/handshake.ts";
 import { SchedulerActor } from "./actor.ts";
@@ -134,6 +135,10 @@ export class Scheduler {
       workers: () => workerRows(reads),
       exceptions: () => actor.calls.erredTasks.toArray(),
       task: (key: string) => taskInfo(reads, key),
+      workerLogs: (address: string) => {
+        const conn = actor.workers.connection(address);
+        return conn ? workerLogLines(address, conn) : Promise.resolve(undefined);
+      },
       system: () => actor.feed.system.list(),
       socket: (req: Request) => pages.accept(req),
     };

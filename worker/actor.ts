@@ -27,6 +27,8 @@ import { FunctionRunner } from "../comm/function_runner.ts";
 import type { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
 import { PeerRequests } from "./peer_requests.ts";
+import { IO_DISK_READ, IO_DISK_WRITE, IO_TRANSFER, IoStream } from "./io_stream.ts";
+import { now } from "./task_run.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
@@ -65,6 +67,8 @@ export interface WorkerActorHooks {
   readonly transitionLogLength?: number;
   /** Where log lines go. */
   log(line: string): void;
+  /** Its last log lines, `[level, message]`, oldest first (the scheduler's `worker-logs`). */
+  logLines?(): [string, string][];
   /** Closes the worker (the scheduler said so, or its connection is gone). */
   close(reason: string): void;
 }
@@ -88,6 +92,8 @@ export class WorkerActor {
   #collectedAt = -Infinity;
   /** Mean task duration (ms), to pipeline tiny tasks deeper into the threads. */
   #duration = 1;
+  /** Fetches and spill I/O since the last heartbeat, for the scheduler's task stream. */
+  readonly io: IoStream = new IoStream();
   /** Runs `client.run` functions in this process (cluster-wide calls). */
   readonly #runner = new FunctionRunner();
   /** Each stimulus's id and the task transitions it caused: the worker's story. */
@@ -178,8 +184,12 @@ export class WorkerActor {
           default:
             return unreachable(s.timer);
         }
-      case "data-fetched":
+      case "data-fetched": {
+        let nbytes = 0;
+        for (const k in s.values) nbytes += s.values[k].nbytes;
+        this.io.add(IO_TRANSFER, s.start, s.stop, nbytes, s.keys.length, s.worker);
         return this.#state!.gotData(s.worker, s.keys, s.values);
+      }
       case "fetch-failed":
         return this.#state!.fetchFailed(s.worker, s.keys);
       case "run-done":
@@ -204,8 +214,14 @@ export class WorkerActor {
         if (!this.#closing) this.#state?.setPaused(s.paused);
         return;
       case "spilled":
-      case "spill-failed":
+        if (s.start !== undefined) this.io.add(IO_DISK_WRITE, s.start, s.stop!, s.diskBytes);
+        return this.#state!.spillAnswer(s);
       case "unspilled":
+        if (s.start !== undefined) {
+          this.io.add(IO_DISK_READ, s.start, s.stop!, s.payload.nbytes);
+        }
+        return this.#state!.spillAnswer(s);
+      case "spill-failed":
       case "unspill-failed":
         return this.#state!.spillAnswer(s);
       case "close":
@@ -232,8 +248,9 @@ export class WorkerActor {
       collect: () => this.#scheduleCollect(),
       scheduler: (msg) => conn.send(msg),
       fetch: (worker, keys) => {
+        const start = now();
         peers.getData(worker, keys).then(
-          (values) => post({ kind: "data-fetched", worker, keys, values }),
+          (values) => post({ kind: "data-fetched", worker, keys, values, start, stop: now() }),
           () => post({ kind: "fetch-failed", worker, keys }),
         );
       },
@@ -272,6 +289,8 @@ export class WorkerActor {
 
   #sendHeartbeat(): void {
     const state = this.#state!, store = this.#hooks.store;
+    const io = this.io.take(); // the I/O since the last heartbeat, in one message
+    if (io !== null) this.#scheduler!.send(io);
     this.#scheduler!.send({
       op: "heartbeat",
       // the buffer pool's warm regions are memory the worker manages too
@@ -349,6 +368,13 @@ export class WorkerActor {
           op: "worker-story-reply",
           id: m.id,
           events: this.stimuli.story(m.keys),
+        });
+        return;
+      case "worker-logs":
+        this.#scheduler!.send({
+          op: "worker-logs-reply",
+          id: m.id,
+          lines: this.#hooks.logLines?.() ?? [],
         });
         return;
       default:

@@ -21,6 +21,9 @@ export interface Spilled {
   kind: "spilled";
   id: number;
   diskBytes: number;
+  /** When the write was asked and when it ended (ms since the epoch), if measured. */
+  start?: number;
+  stop?: number;
 }
 
 /** Writing spill file `id` failed; `message` says why. */
@@ -35,6 +38,9 @@ export interface Unspilled {
   kind: "unspilled";
   id: number;
   payload: Payload;
+  /** When the read was asked and when it ended (ms since the epoch), if measured. */
+  start?: number;
+  stop?: number;
 }
 
 /** Reading spill file `id` back failed; `message` says why. */

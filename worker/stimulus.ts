@@ -68,6 +68,9 @@ export interface DataFetched {
   worker: string;
   keys: string[];
   values: Record<string, Payload>;
+  /** When the fetch was asked and when its answer arrived (ms since the epoch). */
+  start: number;
+  stop: number;
 }
 
 /** Fetching `keys` from the peer `worker` failed. */

@@ -19,6 +19,7 @@ import { WorkerActor } from "./actor.ts";
 import { CLOSE_BEGINS } from "./stimulus.ts";
 import { type MemoryConfig, type MemoryOptions, resolveMemoryConfig } from "./memory_config.ts";
 import { SpillStore } from "./store.ts";
+import { LogLines } from "./log_lines.ts";
 import { BufferPool, installBufferPool, poolCapFor } from "../comm/buffer_pool.ts";
 
 /** The process's memory (RSS) and when it was read: workers in one process share a reading. */
@@ -134,6 +135,8 @@ export class Worker {
   #closing: Promise<void> | null = null;
   #resolveClosed!: (reason: string) => void;
   #log: (line: string) => void;
+  /** Its last log lines (`client.getWorkerLogs`, the dashboard's worker page). */
+  readonly #lines = new LogLines();
   #closeStarted = Promise.withResolvers<void>();
   /** Its spill directory's files. */
   readonly #store: SpillStore;
@@ -143,7 +146,11 @@ export class Worker {
   private constructor(readonly options: WorkerOptions) {
     // first: options that make no sense throw before anything is opened
     this.memory = resolveMemoryConfig(options.memoryLimit, options);
-    this.#log = options.log ?? (options.silenceLogs ? () => {} : (l) => console.error(l));
+    const emit = options.log ?? (options.silenceLogs ? () => {} : (l) => console.error(l));
+    this.#log = (line) => {
+      this.#lines.add(line);
+      emit(line);
+    };
     const dial = options.dial ?? defaultDial;
     const onAccept = (t: Transport) => {
       const p = this.#acceptPeer(t).catch((e) => {
@@ -188,6 +195,7 @@ export class Worker {
       trimPool: () => pool.trim(),
       peers: this.#peers,
       log: this.#log,
+      logLines: () => this.#lines.lines(),
       close: (reason) => void this.close(reason),
     });
     this.closed = new Promise((r) => (this.#resolveClosed = r));
@@ -267,6 +275,12 @@ export class Worker {
       onLogEvent: (topics, msg) => post({ kind: "log-event", topics, msg }),
       onOutcomes: (batch) => post({ kind: "outcomes", batch }),
     });
+    // as Dask's first lines; kept for getWorkerLogs, not printed (the CLI prints its own)
+    this.#lines.add(`[worker] Start worker at: ${this.address} (name ${this.name})`);
+    this.#lines.add(
+      `[worker] Threads: ${o.nthreads}, memory limit: ${this.memory.limit || "none"}`,
+    );
+    this.#lines.add(`[worker] Registered to: ${welcome.address}`);
     post({ kind: "registered", transport, executor });
   }
 

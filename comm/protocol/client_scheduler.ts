@@ -20,6 +20,12 @@ import {
 } from "./fields.ts";
 import { type Story, STORY_REPLIES, STORY_REQUESTS, type StoryReply } from "./story.ts";
 import {
+  type GetWorkerLogs,
+  type GetWorkerLogsReply,
+  WORKER_LOGS_REPLIES,
+  WORKER_LOGS_REQUESTS,
+} from "./worker_logs.ts";
+import {
   CLUSTER_INFO_REPLIES,
   CLUSTER_INFO_REQUESTS,
   type ClusterInfoReplies,
@@ -194,6 +200,7 @@ export type ClientToScheduler =
   | UpdateData
   | WorkerExited
   | Story
+  | GetWorkerLogs
   | ClusterInfoRequest
   | ClusterCallRequest;
 
@@ -201,6 +208,7 @@ export type ClientToScheduler =
 export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies {
   scatter: ScatterPlan;
   story: StoryReply;
+  "get-worker-logs": GetWorkerLogsReply;
 }
 
 /** Messages the scheduler sends a client. */
@@ -211,6 +219,7 @@ export type SchedulerToClient =
   | ScatterPlan
   | SchedulerClosing
   | StoryReply
+  | GetWorkerLogsReply
   | ClusterInfoReply
   | ClusterCallReply;
 
@@ -252,6 +261,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     return isStr(m.how) ? null : "how";
   }),
   ...STORY_REQUESTS,
+  ...WORKER_LOGS_REQUESTS,
   ...CLUSTER_INFO_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
 };
@@ -279,6 +289,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   }),
   "scheduler-closing": message<SchedulerClosing>((m) => isStr(m.reason) ? null : "reason"),
   ...STORY_REPLIES,
+  ...WORKER_LOGS_REPLIES,
   ...CLUSTER_INFO_REPLIES,
   ...CLUSTER_CALL_REPLIES,
 };

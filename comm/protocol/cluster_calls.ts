@@ -158,7 +158,10 @@ export interface GetTaskStream {
   start?: number;
 }
 
-/** Finished tasks, as parallel arrays (one entry per task). */
+/**
+ * Finished tasks and the workers' I/O, as parallel arrays (one entry per task, fetch, spill write
+ * or read back).
+ */
 export interface TaskStreamReply {
   op: "task-stream-reply";
   id: number;
@@ -166,8 +169,14 @@ export interface TaskStreamReply {
   workers: string[];
   starts: number[];
   stops: number[];
-  /** 1 = finished, 0 = erred. */
+  /** 1 = finished (or I/O done), 0 = erred. */
   ok: number[];
+  /** 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read. */
+  kind: number[];
+  /** Bytes: a task's result, or the bytes a transfer or spill moved. */
+  nbytes: number[];
+  /** The peer a transfer came from ("" otherwise). */
+  sources: string[];
 }
 
 const eventRecord = (v: unknown) =>
@@ -300,6 +309,9 @@ export const CLUSTER_CALL_REPLIES: Table<ClusterCallReply> = {
     if (!column(m.workers, n, isStr)) return "workers";
     if (!column(m.starts, n, isNum)) return "starts";
     if (!column(m.stops, n, isNum)) return "stops";
-    return column(m.ok, n, isNum) ? null : "ok";
+    if (!column(m.ok, n, isNum)) return "ok";
+    if (!column(m.kind, n, isNat)) return "kind";
+    if (!column(m.nbytes, n, isSize)) return "nbytes";
+    return column(m.sources, n, isStr) ? null : "sources";
   }),
 };

@@ -6,6 +6,7 @@
 import type { Payload } from "../serialize.ts";
 import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
+  column,
   each,
   envelope,
   isNat,
@@ -31,6 +32,7 @@ import {
 } from "./cluster_calls.ts";
 import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
 import { isStoryEvent, type StoryEvent } from "./story.ts";
+import { isLogLine } from "./worker_logs.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Run a task. Dependencies not on this worker are listed with their holders. */
@@ -95,6 +97,19 @@ export interface WorkerStoryReply {
   op: "worker-story-reply";
   id: number;
   events: StoryEvent[];
+}
+
+/** The worker's last log lines (Dask's `get_worker_logs`), for the client and the dashboard. */
+export interface WorkerLogs {
+  op: "worker-logs";
+  id: number;
+}
+
+/** Reply to `worker-logs`: `[level, message]` pairs, oldest first (level "INFO", "WARNING"...). */
+export interface WorkerLogsReply {
+  op: "worker-logs-reply";
+  id: number;
+  lines: [string, string][];
 }
 
 /**
@@ -169,6 +184,22 @@ export interface Heartbeat {
   cpu?: number;
 }
 
+/**
+ * The worker's I/O since its previous batch, as columns (one entry per fetch from a peer, spill
+ * write or read back): `kind[i]` 2 transfer, 3 disk-write, 4 disk-read (the task stream's
+ * numbering), from `start[i]` to `stop[i]` (ms since the epoch), `nbytes[i]` moved, `keys[i]`
+ * values, from peer `source[i]` ("" for disk). Sent at most once per heartbeat.
+ */
+export interface IoStreamBatch {
+  op: "io-stream";
+  kind: number[];
+  start: number[];
+  stop: number[];
+  nbytes: number[];
+  keys: number[];
+  source: string[];
+}
+
 /** Whether a worker starts new tasks: "paused" (e.g. under memory pressure) or "running". */
 export type WorkerRunStatus = "running" | "paused";
 
@@ -214,7 +245,8 @@ export type SchedulerToWorker =
   | StealRequest
   | Preload
   | ExpectData
-  | WorkerStory;
+  | WorkerStory
+  | WorkerLogs;
 
 /** Each request the scheduler sends a worker, and its reply. */
 export interface SchedulerRequestReplies {
@@ -222,6 +254,7 @@ export interface SchedulerRequestReplies {
   "acquire-replicas": AcquireReplicasReply;
   "expect-data": Ack;
   "worker-story": WorkerStoryReply;
+  "worker-logs": WorkerLogsReply;
 }
 
 /** Messages a worker sends the scheduler on its stream. */
@@ -237,6 +270,8 @@ export type WorkerToScheduler =
   | StealResponse
   | LongRunning
   | WorkerStoryReply
+  | WorkerLogsReply
+  | IoStreamBatch
   | LogEvent;
 
 /** What the scheduler may send a worker. */
@@ -275,6 +310,10 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
     if (!isNum(m.id)) return "id";
     return strs(m.keys) ? null : "keys";
   }),
+  "worker-logs": request<WorkerLogs, WorkerLogsReply>(
+    "worker-logs-reply",
+    (m) => isNum(m.id) ? null : "id",
+  ),
   preload: CLIENT_TO_SCHEDULER.preload,
   "expect-data": request<ExpectData, Ack>("ack", (m) => {
     if (!isNum(m.id)) return "id";
@@ -338,6 +377,20 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
   "worker-story-reply": message<WorkerStoryReply>((m) => {
     if (!isNum(m.id)) return "id";
     return each(m.events, isStoryEvent) ? null : "events";
+  }),
+  "worker-logs-reply": message<WorkerLogsReply>((m) => {
+    if (!isNum(m.id)) return "id";
+    return each(m.lines, isLogLine) ? null : "lines";
+  }),
+  "io-stream": message<IoStreamBatch>((m) => {
+    if (!nums(m.kind)) return "kind";
+    const n = (m.kind as number[]).length;
+    if (!(m.kind as number[]).every((k) => k >= 2 && k <= 4)) return "kind";
+    if (!column(m.start, n, isNum)) return "start";
+    if (!column(m.stop, n, isNum)) return "stop";
+    if (!column(m.nbytes, n, isSize)) return "nbytes";
+    if (!column(m.keys, n, isNat)) return "keys";
+    return column(m.source, n, isStr) ? null : "source";
   }),
   // a task's getWorker().logEvent: the client's message, sent by the worker it runs on
   "log-event": CLUSTER_CALL_REQUESTS["log-event"],

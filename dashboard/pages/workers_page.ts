@@ -1,11 +1,15 @@
-/** The workers page: one row per worker, its memory, its work and its health. */
+/**
+ * The workers page: one row per worker, its memory, its work and its health; each address links
+ * to the worker's page (its log lines).
+ */
 import { bytes, esc, layout, table } from "./layout.ts";
 import type { WorkerRow } from "./model.ts";
+import { workerLink } from "./worker_page.ts";
 
 /** Renders the workers page. */
 export function workersPage(prefix: string, workers: readonly WorkerRow[]): string {
   const rows = workers.map((w) => [
-    `<code>${esc(w.address)}</code>`,
+    workerLink(prefix, w.address),
     esc(w.name),
     esc(w.nthreads),
     `${bytes(w.memory.rss)} / ${w.memoryLimit ? bytes(w.memoryLimit) : "no limit"}`,

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Client, LocalCluster, performanceReport } from "../../mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+import { until } from "./helpers.ts";
 
 const slowinc = async (x: number) => {
   await new Promise((r) => setTimeout(r, 5));
@@ -69,7 +70,9 @@ Deno.test("performanceReport: the page names the prefixes, has memory samples an
     assert.match(html, /<svg[^>]*aria-label="Task stream"/);
     assert.match(html, /<svg[^>]*aria-label="Cluster memory"/);
     const data = embedded(html);
-    assert.equal(data.tasks.length, 80);
+    // the tasks, and maybe a few transfers of slowinc values between the two workers
+    const computes = data.tasks.filter((t: { action: string }) => t.action === "compute");
+    assert.equal(computes.length, 80);
     assert.deepEqual(
       data.prefixes.map((p: { prefix: string }) => p.prefix).sort(),
       ["double", "slowinc"],
@@ -113,6 +116,41 @@ Deno.test("performanceReport: a run that throws still writes its report, then th
     assert.match(html, />boom</);
     const data = embedded(html);
     assert.ok(data.prefixes[0].erred >= 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("performanceReport: a value fetched from a peer is a transfer, drawn and summed up", async () => {
+  await using cluster = await startCluster();
+  await using client = await Client.connect(cluster);
+  const [a, b] = cluster.workers.map((w) => w.address);
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/transfer.html`;
+    await performanceReport(path, async () => {
+      const made = client.with({ workers: [a] }).submit((n: number) => new Uint8Array(n), 1 << 20);
+      const used = client.with({ workers: [b] }).submit((v: Uint8Array) => v.length, made);
+      assert.equal(await used, 1 << 20);
+      // the transfer reaches the scheduler with B's next heartbeat
+      await until(
+        async () => (await client.getTaskStream()).some((t) => t.action === "transfer"),
+        "a transfer",
+      );
+    }, { client });
+    const html = await Deno.readTextFile(path);
+    assertSelfContained(html);
+    runInlineScripts(html);
+    const data = embedded(html);
+    const transfer = data.tasks.find((t: { action: string }) => t.action === "transfer");
+    assert.ok(transfer, "no transfer in the report's data");
+    assert.equal(transfer.worker, b);
+    assert.ok(transfer.nbytes >= 1 << 20);
+    assert.deepEqual(data.io.map((t: { action: string }) => t.action), ["transfer"]);
+    assert.match(html, /<rect[^>]*fill="#d62728" data-action="transfer"/);
+    assert.match(html, /<table class="sortable" id="io">[\s\S]*>transfer</);
+    assert.doesNotMatch(html, /Not recorded/);
+    assert.deepEqual(data.prefixes.map((p: { prefix: string }) => p.prefix).sort(), ["lambda"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,6 +44,9 @@ Deno.test("validateMessage accepts the cluster-call ops and names their bad fiel
       starts: [0],
       stops: [1],
       ok: [1],
+      kind: [2],
+      nbytes: [64],
+      sources: ["w2"],
     },
     { op: "acquire-replicas", id: 1, who: { a: ["w"] } },
     { op: "acquire-replicas-reply", id: 1, keys: ["a"] },
@@ -118,12 +121,26 @@ Deno.test("TaskStream keeps the newest records and filters by stop time", () => 
   assert.deepEqual(ts.since().map((i) => ts.keys[i]), ["b", "c", "d"]);
   assert.deepEqual(ts.since(25).map((i) => ts.keys[i]), ["c", "d"]);
   const i = ts.since(35)[0];
-  assert.deepEqual([ts.keys[i], ts.workers[i], ts.starts[i], ts.stops[i], ts.ok[i]], [
+  assert.deepEqual([ts.keys[i], ts.workers[i], ts.starts[i], ts.stops[i], ts.kinds[i]], [
     "d",
     "w1",
     30,
     40,
-    1,
+    0,
   ]);
-  assert.equal(ts.ok[ts.since(15)[0]], 0);
+  assert.equal(ts.kinds[ts.since(15)[0]], 1);
+  assert.equal(ts.ok(ts.since(15)[0]), false);
+});
+
+Deno.test("TaskStream records a worker's I/O with its kind, bytes and source, on thread row 0", () => {
+  const ts = new TaskStream(4);
+  ts.push("a", "w1", 0, 10, true, 3, 8);
+  ts.pushIo("transfer-2", "w1", 2, 4, 2, 1024, "w2");
+  ts.pushIo("disk-write", "w1", 5, 6, 3, 512);
+  const idx = ts.since();
+  assert.deepEqual(idx.map((i) => ts.kinds[i]), [0, 2, 3]);
+  assert.deepEqual(idx.map((i) => ts.nbytes[i]), [8, 1024, 512]);
+  assert.deepEqual(idx.map((i) => ts.sources[i]), ["", "w2", ""]);
+  assert.deepEqual(idx.map((i) => ts.threads[i]), [3, 0, 0]);
+  assert.deepEqual(idx.map((i) => ts.ok(i)), [true, true, true]);
 });

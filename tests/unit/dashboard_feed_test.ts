@@ -16,6 +16,7 @@ import {
   type FeedSocket,
   FELL_BEHIND,
   progressOf,
+  streamColumns,
 } from "../../dashboard/feed.ts";
 import type { FeedMessage, FeedSnapshot, FeedUpdate } from "../../dashboard/feed_protocol.ts";
 import { normalizeDashboardPrefix } from "../../dashboard/prefix.ts";
@@ -86,6 +87,19 @@ Deno.test("the task stream's cursor gives the entries pushed since, also across 
   assert.deepEqual(s.after(cursor).map((i) => s.keys[i]), ["a-4", "a-5", "a-6", "a-7"]);
   assert.deepEqual(s.after(cursor, 2).map((i) => s.keys[i]), ["a-6", "a-7"]);
   assert.deepEqual(s.after(s.pushed), []);
+});
+
+Deno.test("the feed's columns carry each entry's kind: transfers and disk I/O in their own", () => {
+  const s = new TaskStream(8);
+  s.push("inc-1", "w", 1, 2, true, 1);
+  s.push("inc-2", "w", 2, 3, false, 0);
+  s.pushIo("transfer-2", "w", 3, 4, 2, 1024, "v");
+  s.pushIo("disk-write", "w", 4, 5, 3, 512);
+  s.pushIo("disk-read", "w", 5, 6, 4, 512);
+  const cols = streamColumns(s, s.after(0));
+  assert.deepEqual(cols.kind, [0, 1, 2, 3, 4]);
+  assert.deepEqual(cols.thread, [1, 0, 0, 0, 0]);
+  assert.deepEqual(cols.start, [1, 2, 3, 4, 5]);
 });
 
 class FakeSocket implements FeedSocket {

@@ -95,6 +95,7 @@ const REPLY_OP: { [O in RequestOp]: Replies[O]["op"] } = {
   restart: "ack",
   "retire-workers": "retire-workers-reply",
   story: "story-reply",
+  "get-worker-logs": "get-worker-logs-reply",
   run: "run-reply",
   replicate: "ack",
   rebalance: "ack",
@@ -107,6 +108,7 @@ const REPLY_OP: { [O in RequestOp]: Replies[O]["op"] } = {
   "acquire-replicas": "acquire-replicas-reply",
   "expect-data": "ack",
   "worker-story": "worker-story-reply",
+  "worker-logs": "worker-logs-reply",
   "get-data": "data",
   "put-data": "ack",
 };
@@ -244,6 +246,26 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     starts: [0],
     stops: [1],
     ok: [1],
+    kind: [3],
+    nbytes: [64],
+    sources: [""],
+  },
+  "get-worker-logs": { op: "get-worker-logs", id: 1, workers: ["w"] },
+  "get-worker-logs-reply": {
+    op: "get-worker-logs-reply",
+    id: 1,
+    logs: { "tcp://w:1": [["INFO", "started"]] },
+  },
+  "worker-logs": { op: "worker-logs", id: 1 },
+  "worker-logs-reply": { op: "worker-logs-reply", id: 1, lines: [["WARNING", "w"]] },
+  "io-stream": {
+    op: "io-stream",
+    kind: [2, 3, 4],
+    start: [0, 1, 2],
+    stop: [1, 2, 3],
+    nbytes: [1024, 512, 512],
+    keys: [2, 1, 1],
+    source: ["tcp://w:2", "", ""],
   },
   "compute-task": {
     op: "compute-task",
@@ -353,4 +375,31 @@ Deno.test("a worker's status is running or paused on its stream, and any of thre
   // each worker's memory breakdown, in bytes
   assert.throws(() => validateMessage(reply("running", null)), /field workers/);
   assert.throws(() => validateMessage(reply("running", { ...NO_MEMORY, spilled: -1 })), /workers/);
+});
+
+Deno.test("an io-stream batch's columns are as long as its kinds, of kinds 2 to 4 only", () => {
+  const ok = {
+    op: "io-stream",
+    kind: [2, 4],
+    start: [0, 1],
+    stop: [1, 2],
+    nbytes: [10, 20],
+    keys: [3, 1],
+    source: ["tcp://w:2", ""],
+  };
+  assert.equal(validateMessage(ok), ok);
+  const broken: [Record<string, unknown>, RegExp][] = [
+    [{ ...ok, kind: [0, 4] }, /field kind/], // a compute is no I/O
+    [{ ...ok, kind: [2, 5] }, /field kind/],
+    [{ ...ok, start: [0] }, /field start/],
+    [{ ...ok, stop: [1, 2, 3] }, /field stop/],
+    [{ ...ok, nbytes: [10, -1] }, /field nbytes/],
+    [{ ...ok, keys: [1.5, 1] }, /field keys/],
+    [{ ...ok, source: ["", 1] }, /field source/],
+  ];
+  for (const [m, field] of broken) assert.throws(() => validateMessage(m), field);
+  const reply = { op: "worker-logs-reply", id: 1, lines: [["INFO", "a", "b"]] };
+  assert.throws(() => validateMessage(reply), /field lines/);
+  const logs = { op: "get-worker-logs-reply", id: 1, logs: { w: [["INFO"]] } };
+  assert.throws(() => validateMessage(logs), /field logs/);
 });
