@@ -27,6 +27,15 @@ export function setDefaultCluster(f: (options: ClientOptions) => Promise<Cluster
   defaultCluster = f;
 }
 
+/** Whether a transport is registered for `address`'s scheme. */
+export function canDial(address: string): boolean {
+  try {
+    return dialers.has(parseAddress(address).scheme);
+  } catch {
+    return false;
+  }
+}
+
 /** Dials `address` with the transport registered for its scheme. */
 export function dialAny(address: string): ReturnType<WireDialer> {
   const scheme = parseAddress(address).scheme;

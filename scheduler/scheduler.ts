@@ -228,6 +228,7 @@ export class Scheduler {
       await Promise.all(all.map((c) => c.drainAndClose("scheduler closing")));
       await Promise.all(all.map((c) => c.finished()));
       await actor.workers.settled();
+      await actor.values.close();
       await this.#ws?.shutdown();
       await this.#http?.close();
     })();
