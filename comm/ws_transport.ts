@@ -6,12 +6,14 @@
  *
  * @module
  */
-import type { Packr } from "msgpackr";
 import type { Message } from "./protocol.ts";
 import type { Transport } from "./transport.ts";
 import { decodePacket, encodePacket, handshakeCodec, streamCodec } from "./wire.ts";
 import { joinChunks, splitPacket } from "./ws_packet.ts";
 import { CommClosedError, ProtocolError } from "../core/errors.ts";
+
+/** One direction's msgpack codec (wire.ts). */
+type Codec = ReturnType<typeof streamCodec>;
 
 /** Bytes a socket may have queued before a write waits for them to drain. */
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -22,8 +24,8 @@ const DRAIN_POLL = 5;
 export class WebSocketTransport implements Transport {
   readonly #ws: WebSocket;
   readonly #opened: Promise<void>;
-  #enc: Packr | null = null;
-  #dec: Packr | null = null;
+  #enc: Codec | null = null;
+  #dec: Codec | null = null;
   #first = true;
   /** Messages arrived and not yet read; null marks the end of the stream. */
   readonly #queue: (ArrayBuffer | null)[] = [];
