@@ -188,7 +188,9 @@ export class ClientParts {
       request: after.request,
       putData: (worker, values) =>
         activity.during(
-          this.#proxied(worker) ? this.#putViaScheduler(worker, values) : peers.putData(worker, values),
+          this.#proxied(worker)
+            ? this.#putViaScheduler(worker, values)
+            : peers.putData(worker, values),
         ),
       gather: (x) => this.#client.gather(x),
       getData: (worker, keys) =>
