@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { Client, LocalCluster, ProtocolError } from "../../mod.ts";
 import { Client as PortableClient } from "../../client/mod.ts";
 import { planCluster } from "../../cluster/local_options.ts";
+import { drain, schedulerArgs, spawnDeno as spawn } from "./cli_process.ts";
+import { readUntil } from "./helpers.ts";
 
 const PROGRAM = new URL("../fixtures/ws_client_program.ts", import.meta.url).href;
 
@@ -96,4 +98,20 @@ Deno.test("wsPort must be a port number", () => {
   for (const wsPort of [-1, 1.5, 70000]) {
     assert.throws(() => planCluster({ nWorkers: 0, wsPort }), /wsPort must be a port number/);
   }
+});
+
+Deno.test("scheduler CLI: --ws-port prints the ws:// address a client connects to", async () => {
+  const sched = spawn(schedulerArgs(["--ws-port", "0"]));
+  try {
+    await readUntil(sched.lines, /^Scheduler at: tcp:\/\//);
+    const [, ws] = await readUntil(sched.lines, /^WebSocket at: (ws:\/\/127\.0\.0\.1:\d+)$/);
+    await using client = await PortableClient.connect(ws);
+    assert.match((await client.schedulerInfo()).address, /^tcp:\/\//);
+  } finally {
+    sched.child.kill("SIGTERM");
+    assert.equal((await drain(sched)).code, 0);
+  }
+  const bad = spawn(schedulerArgs(["--ws-port", "http"]));
+  assert.equal((await drain(bad)).code, 2);
+  assert.match(await bad.errText, /--ws-port must be a port number/);
 });
