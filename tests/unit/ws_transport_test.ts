@@ -54,7 +54,7 @@ Deno.test("a packet whose lengths disagree with its bytes, or pass a limit, is a
   assert.throws(() => splitPacket(good.buffer, false, 4), /frame of 9 bytes/);
 });
 
-Deno.test("a WebSocket transport carries batches both ways, a 2 MiB frame included, and ends cleanly", async () => {
+Deno.test("a WebSocket transport carries batches both ways, a 20 MiB packet in slices, and ends cleanly", async () => {
   const accepted = Promise.withResolvers<Transport>();
   const listener = await listenWs("127.0.0.1", 0, (t) => accepted.resolve(t));
   const client = await dialWebSocket(listener.address);
@@ -71,7 +71,8 @@ Deno.test("a WebSocket transport carries batches both ways, a 2 MiB frame includ
     await server.writeBatch([{ op: "welcome", version: 1, role: "scheduler", address: "x" }]);
     const [welcome] = await client.readBatch() as [{ op: string }];
     assert.equal(welcome.op, "welcome");
-    const big = new Uint8Array(2 * 1024 * 1024).fill(9);
+    // over the 8 MiB a message holds: sent as slices, read as one packet
+    const big = new Uint8Array(20 * 1024 * 1024).fill(9);
     await server.writeBatch([{
       op: "data",
       id: 3,
@@ -95,4 +96,32 @@ Deno.test("dialling a port where nothing listens rejects with CommClosedError", 
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   await assert.rejects(dialWebSocket(`ws://127.0.0.1:${port}`), /cannot connect/);
+});
+
+Deno.test("a packet over 8 MiB leaves as several messages, none over 8 MiB (Deno caps one at 64 MiB)", async () => {
+  const sizes: number[] = [];
+  const got = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.binaryType = "arraybuffer";
+    let total = 0;
+    socket.onmessage = (e) => {
+      sizes.push((e.data as ArrayBuffer).byteLength);
+      total += (e.data as ArrayBuffer).byteLength;
+      if (total >= 20 * 1024 * 1024) got.resolve();
+    };
+    return response;
+  });
+  const client = await dialWebSocket(`ws://127.0.0.1:${server.addr.port}`);
+  try {
+    const big = new Uint8Array(20 * 1024 * 1024);
+    await client.writeBatch([{ op: "data", id: 1, values: { k: new Payload(big, [big]) } }]);
+    await got.promise;
+    assert.ok(sizes.length >= 5, `sizes ${sizes}`);
+    assert.ok(sizes.every((n) => n <= 8 * 1024 * 1024), `sizes ${sizes}`);
+  } finally {
+    client.close();
+    assert.equal(await client.readBatch(), null);
+    await server.shutdown();
+  }
 });
