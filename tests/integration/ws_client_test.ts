@@ -94,10 +94,24 @@ Deno.test("the WebSocket port answers a plain HTTP request with a 400 saying wha
   assert.match(await res.text(), /dtask scheduler's WebSocket port/);
 });
 
-Deno.test("wsPort must be a port number", () => {
+Deno.test("wsPort must be a port number; beyond loopback without a token it is warned about", () => {
   for (const wsPort of [-1, 1.5, 70000]) {
     assert.throws(() => planCluster({ nWorkers: 0, wsPort }), /wsPort must be a port number/);
   }
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (line: string) => warned.push(line);
+  try {
+    planCluster({ nWorkers: 0, wsPort: 0, host: "0.0.0.0" });
+    planCluster({ nWorkers: 0, wsPort: 0, host: "0.0.0.0", authToken: "t" });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warned.length, 1);
+  assert.match(
+    warned[0],
+    /^WARNING: this LocalCluster \(TCP and WebSocket\) listens on 0\.0\.0\.0/,
+  );
 });
 
 Deno.test("scheduler CLI: --ws-port prints the ws:// address a client connects to", async () => {
