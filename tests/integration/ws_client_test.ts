@@ -6,7 +6,8 @@ import { Client, LocalCluster, ProtocolError } from "../../mod.ts";
 import { Client as PortableClient } from "../../client/mod.ts";
 import { planCluster } from "../../cluster/local_options.ts";
 import { drain, schedulerArgs, spawnDeno as spawn } from "./cli_process.ts";
-import { readUntil } from "./helpers.ts";
+import { readUntil, until } from "./helpers.ts";
+import { schedulerState } from "../../scheduler/internals.ts";
 
 const PROGRAM = new URL("../fixtures/ws_client_program.ts", import.meta.url).href;
 
@@ -128,4 +129,27 @@ Deno.test("scheduler CLI: --ws-port prints the ws:// address a client connects t
   const bad = spawn(schedulerArgs(["--ws-port", "http"]));
   assert.equal((await drain(bad)).code, 2);
   assert.match(await bad.errText, /--ws-port must be a port number/);
+});
+
+Deno.test("a replaced scheduler listens on the same ws:// address; a WebSocket client comes back", async () => {
+  await using cluster = await LocalCluster.start({
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    processes: false,
+    dashboardAddress: null,
+    silenceLogs: true,
+    wsPort: 0,
+  });
+  await using client = await PortableClient.connect(cluster.wsAddress!);
+  assert.equal(await client.submit((x: number) => x + 1, 1), 2);
+  const old = cluster.scheduler;
+  // a transition no peer asked for throws: the scheduler fails as a whole
+  schedulerState(old).balance = () => {
+    throw new Error("injected scheduler failure");
+  };
+  await until(() => cluster.scheduler !== old, "a new scheduler");
+  assert.equal(cluster.scheduler.wsAddress, cluster.wsAddress);
+  await cluster.scheduler.waitForWorkers(1, 20_000);
+  const big = await client.submit((n: number) => new Uint8Array(n).fill(4), 1 << 20);
+  assert.equal((big as Uint8Array)[12345], 4);
 });
