@@ -16,9 +16,11 @@ import { activity } from "../comm/activity.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import type { Message } from "../comm/protocol.ts";
 import type { Transport } from "../comm/transport.ts";
+import type { Payload } from "../comm/serialize.ts";
+import { fromEnvelope } from "../core/errors.ts";
 import { type CallsClient, Topics } from "./cluster_calls.ts";
 import { cancelKeys, retryKeys } from "./cancel.ts";
-import { dialAny } from "./dialers.ts";
+import { canDial, dialAny } from "./dialers.ts";
 import { Future, type FutureHost, type FutureOwner, type KeyState, newFuture } from "./future.ts";
 import type { ClientHost } from "./host.ts";
 import { KeyTable } from "./key_table.ts";
@@ -67,6 +69,8 @@ export class ClientParts {
   /** What cluster_calls.ts and cluster_info.ts call. */
   readonly calls: CallsClient;
   readonly #client: ClientFront;
+  /** Connected over ws:// or wss://: values travel through the scheduler. */
+  readonly #viaWebSocket: boolean;
   readonly #mailbox = new Mailbox<ClientStimulus>({
     handle: (s) => this.#handle(s),
     failed: (s, e) => console.error(`client: handling ${s.kind} failed:`, e),
@@ -74,6 +78,7 @@ export class ClientParts {
 
   constructor(client: ClientFront, start: ClientStart) {
     this.#client = client;
+    this.#viaWebSocket = /^wss?:\/\//.test(start.via);
     const post = (s: ClientStimulus) => this.receive(s);
     this.waits = new TaskWaits(start.inTask ?? null);
     this.queue = new Submitter({
@@ -181,12 +186,38 @@ export class ClientParts {
       checkOpen: () => link.checkOpen(),
       send: after.send,
       request: after.request,
-      putData: (worker, values) => activity.during(peers.putData(worker, values)),
+      putData: (worker, values) =>
+        activity.during(
+          this.#proxied(worker)
+            ? this.#putViaScheduler(worker, values)
+            : peers.putData(worker, values),
+        ),
       gather: (x) => this.#client.gather(x),
-      getData: (worker, keys) => activity.during(peers.getData(worker, keys)),
+      getData: (worker, keys) =>
+        activity.during(
+          this.#proxied(worker) ? this.#getViaScheduler(worker, keys) : peers.getData(worker, keys),
+        ),
       requestValues: (keys) => link.send({ op: "request-values", keys }),
       receive: (s) => this.receive(s),
     };
+  }
+
+  /**
+   * Whether values to and from `worker` go through the scheduler: over WebSocket (a browser or
+   * Deno Deploy cannot reach workers), or when no transport is registered for its address.
+   */
+  #proxied(worker: string): boolean {
+    return this.#viaWebSocket || !canDial(worker);
+  }
+
+  async #getViaScheduler(worker: string, keys: string[]): Promise<Record<string, Payload>> {
+    const reply = await this.link.request({ op: "gather-values", id: 0, worker, keys });
+    return reply.values;
+  }
+
+  async #putViaScheduler(worker: string, values: Record<string, Payload>): Promise<void> {
+    const reply = await this.link.request({ op: "scatter-values", id: 0, worker, values });
+    if (reply.e) throw fromEnvelope(reply.e);
   }
 
   /** Cluster calls go after the queued submissions and releases. */

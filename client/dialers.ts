@@ -16,7 +16,7 @@ let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = 
 
 /**
  * Makes `scheme://` addresses reachable with `dialer` (mod.ts registers tcp and inproc; the
- * browser-safe client/mod.ts registers none). A later registration for a scheme replaces it.
+ * browser-safe client/mod.ts registers ws and wss). A later registration for a scheme replaces it.
  */
 export function registerDialer(scheme: string, dialer: Dialer): void {
   dialers.set(scheme, dialer);
@@ -27,13 +27,25 @@ export function setDefaultCluster(f: (options: ClientOptions) => Promise<Cluster
   defaultCluster = f;
 }
 
+/** Whether a transport is registered for `address`'s scheme. */
+export function canDial(address: string): boolean {
+  try {
+    return dialers.has(parseAddress(address).scheme);
+  } catch {
+    return false;
+  }
+}
+
 /** Dials `address` with the transport registered for its scheme. */
 export function dialAny(address: string): ReturnType<WireDialer> {
   const scheme = parseAddress(address).scheme;
   const d = dialers.get(scheme);
   if (!d) {
     return Promise.reject(
-      new CommClosedError(`no transport for ${scheme}:// here (import dtask's mod.ts for tcp)`),
+      new CommClosedError(
+        `no transport for ${scheme}:// here: import dtask's mod.ts for tcp://, or connect to ` +
+          "the scheduler's ws:// address (its --ws-port, a LocalCluster's wsPort)",
+      ),
     );
   }
   return d(address);

@@ -1,17 +1,24 @@
 /**
- * The browser-safe client: no Deno APIs, no node: modules. Connect it over a transport you
- * register with `registerDialer` (the full `mod.ts` registers tcp:// and in-process transports).
+ * The browser-safe client: no Deno APIs, no node: modules, only `WebSocket`, `fetch`, timers
+ * and `crypto`. It connects to a scheduler's WebSocket listener (`wsPort`, `--ws-port`) by
+ * itself, and runs in a browser, on Deno Deploy and under `deno run --allow-net`; values go
+ * through the scheduler (it cannot reach the workers). Other transports can be plugged in with
+ * `registerDialer` (the full `mod.ts` registers tcp:// and in-process ones).
  *
  * ```ts
- * import { Client, type Dialer, registerDialer } from "@x/dtask/client";
+ * import { Client } from "@x/dtask/client";
  *
- * declare const myWebSocketDialer: Dialer; // opens a Transport to a ws:// address
- * registerDialer("ws", myWebSocketDialer);
  * await using client = await Client.connect("ws://scheduler.example:8788");
  * console.log(await client.submit((x: number) => x + 1, 1)); // 2
  * ```
  * @module
  */
+import { registerDialer } from "./client.ts";
+import { dialWebSocket } from "../comm/ws_transport.ts";
+
+registerDialer("ws", dialWebSocket);
+registerDialer("wss", dialWebSocket);
+
 export { Client, registerDialer } from "./client.ts";
 export type {
   Args,

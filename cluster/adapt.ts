@@ -73,7 +73,6 @@ export interface Adaptive {
  *
  * @example
  * ```ts
- * import { adaptTarget } from "./adapt.ts";
  * adaptTarget({ work: 200, threadsPerWorker: 2, minimum: 1, maximum: 4 }); // 4
  * adaptTarget({ work: 0, threadsPerWorker: 2, minimum: 1, maximum: 4 }); // 1
  * ```

@@ -47,8 +47,8 @@ export class LocalCluster {
   readonly schedulerAddress: string;
   /** The scheduler's in-process address (clients in this process use it). */
   readonly inprocAddress: string;
-  /** The WebSocket address, or null. */
-  readonly wsAddress: string | null = null;
+  /** The scheduler's ws:// address (with the `wsPort` option), or null. */
+  readonly wsAddress: string | null;
   /** The dashboard URL, or null. */
   readonly dashboardLink: string | null;
   /** Supervises the scheduler (the workers are in `#pool`, stopped first). */
@@ -73,6 +73,7 @@ export class LocalCluster {
     this.#root = root;
     this.schedulerAddress = scheduler.address;
     this.inprocAddress = scheduler.inprocAddress;
+    this.wsAddress = scheduler.wsAddress;
     this.dashboardLink = scheduler.dashboardLink;
     const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
     this.#log = log;

@@ -62,7 +62,11 @@ export interface LocalClusterOptions extends MemoryOptions {
   allowedFailures?: number;
   /** Idle workers take not-yet-started tasks from busy ones (default true; Dask's work-stealing). */
   workStealing?: boolean;
-  /** WebSocket listener port (not supported yet: must be null/undefined). */
+  /**
+   * The scheduler's WebSocket port, for clients that cannot open TCP (browsers, Deno Deploy,
+   * `client/mod.ts`): 0 = any free port; null (default): no WebSocket listener. Its address is
+   * `wsAddress`.
+   */
   wsPort?: number | null;
   /** Modules every worker imports (URLs or import-map names), also workers that join later. */
   preload?: (string | URL)[];
@@ -135,8 +139,9 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   if (!Number.isInteger(threadsPerWorker) || threadsPerWorker < 1) {
     throw new TypeError(`threadsPerWorker must be a whole number >= 1, got ${threadsPerWorker}`);
   }
-  if (options.wsPort != null) {
-    throw new TypeError("wsPort: the WebSocket listener is not available yet; leave it null");
+  const wsPort = options.wsPort;
+  if (wsPort != null && !(Number.isInteger(wsPort) && wsPort >= 0 && wsPort <= 65535)) {
+    throw new TypeError(`wsPort must be a port number (0: any free port) or null, got ${wsPort}`);
   }
   for (const url of options.preload ?? []) {
     if (!URL.canParse(String(url))) {
@@ -150,7 +155,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
   const memory = absoluteLocalDirectory(checkMemoryOptions(options));
   const warning = exposureWarning(options.host ?? "127.0.0.1", {
-    who: "this LocalCluster",
+    who: wsPort == null ? "this LocalCluster" : "this LocalCluster (TCP and WebSocket)",
     authToken: options.authToken,
     fix: "Pass an authToken (and give it to clients).",
   });
@@ -159,6 +164,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
     keepAlive: options.keepAlive === true,
     host: options.host ?? "127.0.0.1",
     port: options.schedulerPort ?? 0,
+    wsPort: wsPort ?? null,
     dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
     dashboardPrefix: normalizeDashboardPrefix(options.dashboardPrefix),
     authToken: options.authToken,

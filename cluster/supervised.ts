@@ -7,6 +7,7 @@
  */
 import type { Supervisable } from "../actor/supervisor.ts";
 import { Scheduler, type SchedulerOptions } from "../scheduler/scheduler.ts";
+import { parseAddress } from "../comm/transport.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { EXIT_DONE, EXIT_RESTART } from "../worker/exit_codes.ts";
 
@@ -81,6 +82,7 @@ export class SchedulerChild implements Supervisable {
       ...this.options,
       port: Number(new URL(s.address.replace(/^tcp:/, "http:")).port),
       inprocName: s.inprocAddress.slice("inproc://".length),
+      ...(s.wsAddress !== null && { wsPort: parseAddress(s.wsAddress).port }),
       dashboardAddress: link ? `${link.hostname}:${link.port}` : null,
     };
   }

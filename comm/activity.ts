@@ -33,7 +33,12 @@ export class Activity {
   /** Some work begins. */
   begin(): void {
     this.#n++;
-    this.#timer ??= setInterval(this.#check, CHECK_INTERVAL);
+    if (this.#timer !== undefined) return;
+    // Deno loads its timers lazily on first use, and that load may run other work that begins
+    // too: keep the first timer made, never two.
+    const timer = setInterval(this.#check, CHECK_INTERVAL);
+    if (this.#timer === undefined) this.#timer = timer;
+    else clearInterval(timer);
   }
 
   /** Some work ended (one `end` per `begin`). */

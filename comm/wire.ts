@@ -9,7 +9,7 @@
 // A full npm: specifier, not the import-map name: dtask loads under any project's deno.json
 // (a program that imports it by path, and its worker processes; see worker/config.ts).
 // deno-lint-ignore no-import-prefix
-import { addExtension, Packr } from "npm:msgpackr@2.1.4";
+import { addExtension, Packr } from "npm:msgpackr@2.1.4/pack";
 import { Payload } from "./serialize.ts";
 import type { Message } from "./protocol.ts";
 

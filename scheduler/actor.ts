@@ -28,6 +28,7 @@ import { UnrunnableWatch, warningLine } from "./unrunnable_watch.ts";
 import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { planScatter } from "./scatter_wait.ts";
+import { ValueProxy } from "./value_proxy.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import type {
   ClientMessage,
@@ -71,6 +72,8 @@ export class SchedulerActor {
   readonly admission: Admission;
   readonly workers: WorkerSessions;
   readonly clients: ClientSessions;
+  /** Gather and scatter for clients that cannot reach the workers (over WebSocket). */
+  readonly values: ValueProxy;
   /** Modules every worker imports. */
   readonly preloads: string[] = [];
   /** The live dashboard's pages and what they were last sent. */
@@ -161,6 +164,11 @@ export class SchedulerActor {
       dropped: (id) => clients.isDropped(id),
     });
     const scatterHost = { state, waits, worker: (a: string) => workers.connection(a) };
+    const values = this.values = new ValueProxy({
+      token: options.authToken,
+      connected: (a) => workers.conns.has(a),
+      keepAlive: options.keepAlive !== false,
+    });
     this.#router = new Router({
       state,
       calls,
@@ -169,6 +177,8 @@ export class SchedulerActor {
       clients,
       address,
       scatter: (client, m, conn) => planScatter(scatterHost, client, m, conn),
+      gatherValues: (m, conn) => values.gather(conn, m),
+      scatterValues: (m, conn) => values.scatter(conn, m),
       preload: (urls) => this.#preload(urls),
       restart: (timeout) => restartWorkers(this.#lifecycle, timeout),
       retire: (names, timeout) => retireWorkers(this.#lifecycle, names, timeout),

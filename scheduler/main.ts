@@ -12,7 +12,8 @@ import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
 
-Starts a dtask scheduler; workers and clients connect to its tcp:// address.
+Starts a dtask scheduler; workers and clients connect to its tcp:// address, and with
+--ws-port clients (browsers, Deno Deploy, client/mod.ts) also to its ws:// address.
 
 Options:
   --host H                 interface to listen on (default 127.0.0.1; 0.0.0.0: all)
@@ -26,7 +27,8 @@ Options:
                            (behind a proxy; default none)
   --auth-token-file F      require the token in file F from every worker and client (or set
                            ${AUTH_TOKEN_ENV})
-  --ws-port N              WebSocket listener (not available yet)
+  --ws-port N              also listen for clients over WebSocket on port N (0 = any free port;
+                           default: no WebSocket listener); the same handshake and token as TCP
   --tls-cert F --tls-key F TLS (not available yet)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
@@ -72,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`dtask ${denoJson.version}`);
     return 0;
   }
-  for (const opt of ["ws-port", "tls-cert", "tls-key"] as const) {
+  for (const opt of ["tls-cert", "tls-key"] as const) {
     if (values[opt] !== undefined) {
       console.error(`--${opt} is not available in this version of dtask yet`);
       return 2;
@@ -92,6 +94,11 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--port must be a port number, got ${values.port}`);
     return 2;
   }
+  const wsPort = values["ws-port"] === undefined ? null : Number(values["ws-port"]);
+  if (wsPort !== null && !(Number.isInteger(wsPort) && wsPort >= 0 && wsPort <= 65535)) {
+    console.error(`--ws-port must be a port number, got ${values["ws-port"]}`);
+    return 2;
+  }
   let authToken: string | undefined;
   try {
     if (values["contact-address"] !== undefined) parseContactAddress(values["contact-address"]);
@@ -101,7 +108,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const warning = exposureWarning(values.host, {
-    who: "the scheduler",
+    who: wsPort === null ? "the scheduler" : "the scheduler (TCP and WebSocket)",
     authToken,
     fix: `Use --auth-token-file or ${AUTH_TOKEN_ENV}.`,
   });
@@ -135,6 +142,7 @@ export async function main(args: string[]): Promise<number> {
     host: values.host,
     contactAddress: values["contact-address"],
     port,
+    wsPort,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
     verbose: true,
@@ -145,6 +153,7 @@ export async function main(args: string[]): Promise<number> {
     preload,
   });
   console.log(`Scheduler at: ${scheduler.address}`);
+  if (scheduler.wsAddress) console.log(`WebSocket at: ${scheduler.wsAddress}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);
   const { promise, resolve } = Promise.withResolvers<void>();
   const stop = () => resolve();

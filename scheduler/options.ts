@@ -15,6 +15,11 @@ export interface SchedulerOptions {
   contactAddress?: string;
   /** TCP port (0 = any free port). */
   port?: number;
+  /**
+   * WebSocket port for clients (0 = any free port; null/absent: no WebSocket listener). Its
+   * address is the scheduler's `wsAddress`.
+   */
+  wsPort?: number | null;
   /** `host:port` or `:port` for the HTTP server; null for none. */
   dashboardAddress?: string | null;
   /**

@@ -11,9 +11,11 @@ import {
   CLIENT_OPS,
   type ClientToScheduler,
   expectOps,
+  type GatherValues,
   type IoStreamBatch,
   type Message,
   type Scatter,
+  type ScatterValues,
   type SchedulerWorkerEntry,
   type StoryEvent,
   unreachable,
@@ -44,6 +46,10 @@ export interface RouterHost {
   readonly address: string;
   /** Plans a scatter (waiting for a worker when none may hold the data yet). */
   scatter(client: string, m: Scatter, conn: Connection): void;
+  /** Fetches values from a worker for a client that cannot reach it; replies on `conn`. */
+  gatherValues(m: GatherValues, conn: Connection): void;
+  /** Hands values to a worker for a client that cannot reach it; replies on `conn`. */
+  scatterValues(m: ScatterValues, conn: Connection): void;
   /** Adds modules for every worker to import. */
   preload(urls: string[]): void;
   /** Restarts every worker; resolves once they are back. */
@@ -153,6 +159,11 @@ export class Router {
         return host.scatter(id, m, conn);
       case "update-data":
         return state.updateData(m.who, m.nbytes);
+      // values proxied for clients that cannot reach workers
+      case "gather-values":
+        return host.gatherValues(m, conn);
+      case "scatter-values":
+        return host.scatterValues(m, conn);
       // questions about the cluster
       case "scheduler-info": {
         const workers: Record<string, SchedulerWorkerEntry> = {};

@@ -4,9 +4,15 @@
  * are stimuli too.
  */
 import { listenTcp } from "../comm/tcp_listener.ts";
-import { advertisedAddress, parseContactAddress, reachableHost } from "../comm/contact_address.ts";
+import {
+  advertisedAddress,
+  isWildcardHost,
+  parseContactAddress,
+  reachableHost,
+} from "../comm/contact_address.ts";
 import { listenInproc } from "../comm/inproc.ts";
-import type { Listener, Transport } from "../comm/transport.ts";
+import { listenWs, type WsListener } from "../comm/ws_listener.ts";
+import { type Listener, parseAddress, type Transport } from "../comm/transport.ts";
 import type { WorkerInfo } from "../comm/protocol.ts";
 import { type HttpServer, serveDashboard } from "../dashboard/http.ts";
 import type { ClusterView } from "../dashboard/metrics.ts";
@@ -35,6 +41,8 @@ export class Scheduler {
   readonly address: string;
   /** Its inproc:// address (for clients and workers in this process). */
   readonly inprocAddress: string;
+  /** Its ws:// address (WebSocket listener, for clients that cannot open TCP), or null. */
+  wsAddress: string | null = null;
   /** The dashboard's URL, or null. */
   dashboardLink: string | null = null;
   /** Called if the scheduler fails (supervision). */
@@ -49,6 +57,8 @@ export class Scheduler {
   readonly #log: (line: string) => void;
   readonly #startedAt = Date.now();
   readonly #listeners: Listener[];
+  #ws: WsListener | null = null;
+  readonly #accept: (t: Transport) => void;
   #http: HttpServer | null = null;
   #pages: PageSockets | null = null;
   /** Handshakes in progress (close awaits them). */
@@ -70,6 +80,7 @@ export class Scheduler {
       this.#accepting.add(p);
       p.finally(() => this.#accepting.delete(p));
     };
+    this.#accept = accept;
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept, {
       unref: options.keepAlive === false,
       describePort: () =>
@@ -101,6 +112,14 @@ export class Scheduler {
   static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
     const prefix = normalizeDashboardPrefix(options.dashboardPrefix);
     const s = new Scheduler(options);
+    if (options.wsPort != null) {
+      try {
+        await s.#listenWs(options.wsPort);
+      } catch (e) {
+        await s.close();
+        throw e;
+      }
+    }
     if (options.dashboardAddress != null) {
       try {
         s.#http = await serveDashboard({
@@ -142,6 +161,27 @@ export class Scheduler {
       system: () => actor.feed.system.list(),
       socket: (req: Request) => pages.accept(req),
     };
+  }
+
+  /** Opens the WebSocket listener: the same handshake and protocol as the TCP one. */
+  async #listenWs(port: number): Promise<void> {
+    const options = this.options;
+    const ws = this.#ws = await listenWs(options.host ?? "127.0.0.1", port, this.#accept, {
+      unref: options.keepAlive === false,
+      describePort: () =>
+        `this is a dtask scheduler's WebSocket port (${this.wsAddress}), for clients; ` +
+        (this.dashboardLink === null
+          ? "this scheduler serves no dashboard"
+          : `the dashboard is at ${this.dashboardLink}`),
+    });
+    this.#listeners.push(ws);
+    const listen = parseAddress(ws.address);
+    const host = options.contactAddress !== undefined
+      ? parseContactAddress(options.contactAddress).host
+      : isWildcardHost(listen.host)
+      ? reachableHost()
+      : listen.host;
+    this.wsAddress = `ws://${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
   }
 
   /** A read-only snapshot for metrics and the dashboard. */
@@ -216,6 +256,8 @@ export class Scheduler {
       await Promise.all(all.map((c) => c.finished()));
       await actor.workers.settled();
       await this.#pages?.closeAll();
+      await actor.values.close();
+      await this.#ws?.shutdown();
       await this.#http?.close();
     })();
     return this.#closing;

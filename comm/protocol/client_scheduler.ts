@@ -9,6 +9,7 @@ import {
   each,
   envelope,
   isNum,
+  isPayload,
   isSize,
   isStr,
   opt,
@@ -33,6 +34,7 @@ import {
   type ClusterInfoRequest,
 } from "./cluster_info.ts";
 import {
+  type Ack,
   type FunctionDef,
   isFunctionDefs,
   isPlainTasks,
@@ -133,6 +135,37 @@ export interface UpdateData {
   nbytes: Record<string, number>;
 }
 
+/**
+ * Proxied gather: the scheduler fetches `keys` from `worker` (a connected worker) for a client
+ * that cannot reach workers itself (one connected over WebSocket, or with no transport for
+ * their addresses) and answers with the values as frames on the same connection.
+ */
+export interface GatherValues {
+  op: "gather-values";
+  id: number;
+  /** The worker that holds the keys, as `key-in-memory` named it. */
+  worker: string;
+  keys: string[];
+}
+
+/** Reply to `gather-values`: the values `worker` had (keys it did not have are absent). */
+export interface GatheredValues {
+  op: "gathered-values";
+  id: number;
+  values: Record<string, Payload>;
+}
+
+/**
+ * Proxied scatter: the scheduler hands `values` to `worker` (as a client's `put-data` would)
+ * for a client that cannot reach workers itself; answered by `ack` once the worker took them.
+ */
+export interface ScatterValues {
+  op: "scatter-values";
+  id: number;
+  worker: string;
+  values: Record<string, Payload>;
+}
+
 /** A nanny (connected as a client) says how its worker's process ended, for KilledWorker. */
 export interface WorkerExited {
   op: "worker-exited";
@@ -199,6 +232,8 @@ export type ClientToScheduler =
   | Scatter
   | UpdateData
   | WorkerExited
+  | GatherValues
+  | ScatterValues
   | Story
   | GetWorkerLogs
   | ClusterInfoRequest
@@ -207,6 +242,8 @@ export type ClientToScheduler =
 /** Each request a client sends the scheduler, and its reply. */
 export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies {
   scatter: ScatterPlan;
+  "gather-values": GatheredValues;
+  "scatter-values": Ack;
   story: StoryReply;
   "get-worker-logs": GetWorkerLogsReply;
 }
@@ -217,6 +254,7 @@ export type SchedulerToClient =
   | KeyErred
   | KeysCancelled
   | ScatterPlan
+  | GatheredValues
   | SchedulerClosing
   | StoryReply
   | GetWorkerLogsReply
@@ -260,6 +298,16 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
     if (!isStr(m.address)) return "address";
     return isStr(m.how) ? null : "how";
   }),
+  "gather-values": request<GatherValues, GatheredValues>("gathered-values", (m) => {
+    if (!isNum(m.id)) return "id";
+    if (!isStr(m.worker)) return "worker";
+    return strs(m.keys) ? null : "keys";
+  }),
+  "scatter-values": request<ScatterValues, Ack>("ack", (m) => {
+    if (!isNum(m.id)) return "id";
+    if (!isStr(m.worker)) return "worker";
+    return values(m.values, isPayload) ? null : "values";
+  }),
   ...STORY_REQUESTS,
   ...WORKER_LOGS_REQUESTS,
   ...CLUSTER_INFO_REQUESTS,
@@ -286,6 +334,10 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
     if (!isNum(m.id)) return "id";
     if (!byKey(m.who)) return "who";
     return optEnvelope(m.e) ? null : "e";
+  }),
+  "gathered-values": message<GatheredValues>((m) => {
+    if (!isNum(m.id)) return "id";
+    return values(m.values, isPayload) ? null : "values";
   }),
   "scheduler-closing": message<SchedulerClosing>((m) => isStr(m.reason) ? null : "reason"),
   ...STORY_REPLIES,

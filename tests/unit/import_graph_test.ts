@@ -136,3 +136,43 @@ Deno.test("import graph: the state machines import only core/, the protocol and 
     assert.ok(!machine.has(actor), `a state machine imports ${actor}`);
   }
 });
+
+/** Modules that only a Deno process with TCP (or a listener) can use. */
+const SERVER_ONLY =
+  /^(comm\/(tcp|tcp_listener|dial|greeting|ws_listener)\.ts|mod\.ts|(cluster|scheduler|worker)\/.*)$/;
+
+/** Comments, and the one Deno name that is a plain string (the inspect symbol), taken out. */
+function codeOnly(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "").replace(
+    /Symbol\.for\("Deno\.customInspect"\)/g,
+    "",
+  );
+}
+
+Deno.test("import graph: client/mod.ts (Deno Deploy, browsers) reaches no Deno.*, no node:, no TCP module", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("client/mod.ts", root).pathname],
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string }[] }[];
+  };
+  const local = info.modules.filter((m) => m.specifier.startsWith(root.href));
+  const paths = local.map((m) => m.specifier.slice(root.href.length));
+  assert.ok(paths.includes("comm/ws_transport.ts"), "the graph holds the WebSocket transport");
+  assert.deepEqual(paths.filter((p) => SERVER_ONLY.test(p)), [], "server-only modules");
+  const denoUses = paths.filter((p) =>
+    /\bDeno\.\w/.test(codeOnly(Deno.readTextFileSync(new URL(p, root))))
+  );
+  assert.deepEqual(denoUses, [], "modules that use Deno.*");
+  const specifiers = local.flatMap((m) => (m.dependencies ?? []).map((d) => d.specifier));
+  assert.deepEqual(specifiers.filter((s) => s.startsWith("node:")), [], "node: imports");
+  // npm packages only through entries that also run in browsers
+  const npm = info.modules.map((m) => m.specifier).filter((s) => s.startsWith("npm:"));
+  assert.deepEqual(
+    npm.filter((s) => !/^npm:\/(msgpackr@[\d.]+\/pack|apache-arrow@[\d.]+\/.*)$/.test(s)),
+    [],
+    "npm entries",
+  );
+});
