@@ -8,6 +8,7 @@ import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
+import { removeSchedulerFile, writeSchedulerFile } from "../cluster/scheduler_file.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
@@ -31,6 +32,8 @@ Options:
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
   --worker-ttl MS          remove a worker not heard from for this long (default 300000)
+  --scheduler-file F       write the address (JSON, as Dask's) to file F once listening, for
+                           workers and clients to read; removed on exit
   --preload URL            module every worker imports, also workers that join later
                            (repeatable; absolute URL or import-map name; paths resolved)
   --version                print the version
@@ -53,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         preload: { type: "string", multiple: true },
+        "scheduler-file": { type: "string" },
         "worker-saturation": { type: "string" },
         "no-work-stealing": { type: "boolean", default: false },
         "worker-ttl": { type: "string" },
@@ -146,6 +150,16 @@ export async function main(args: string[]): Promise<number> {
   });
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);
+  const schedulerFile = values["scheduler-file"];
+  if (schedulerFile !== undefined) {
+    try {
+      await writeSchedulerFile(schedulerFile, scheduler);
+    } catch (e) {
+      console.error(`--scheduler-file: cannot write ${schedulerFile}: ${(e as Error).message}`);
+      await scheduler.close();
+      return 2;
+    }
+  }
   const { promise, resolve } = Promise.withResolvers<void>();
   const stop = () => resolve();
   Deno.addSignalListener("SIGINT", stop);
@@ -153,6 +167,8 @@ export async function main(args: string[]): Promise<number> {
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  // gone first, so that no worker or client starting now reads an address about to close
+  if (schedulerFile !== undefined) await removeSchedulerFile(schedulerFile).catch(() => {});
   await scheduler.close();
   console.log("Scheduler closed");
   return 0;
