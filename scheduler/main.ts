@@ -1,5 +1,37 @@
 /**
- * The scheduler command line: `deno run -A jsr:@x/dtask/scheduler [options]`.
+ * The scheduler command line (Dask's `dask scheduler`):
+ *
+ * ```sh
+ * deno run -A jsr:@x/dtask/scheduler --port 8786 --dashboard-address :8787 --scheduler-file sched.json
+ * ```
+ *
+ * It prints `Scheduler at: tcp://…` and `Dashboard at: http://…`, and stops cleanly on SIGINT or
+ * SIGTERM. Workers connect with `deno run -A jsr:@x/dtask/worker tcp://host:8786` (or
+ * `--scheduler-file sched.json`), clients with `Client.connect("tcp://host:8786")`. Its options,
+ * as `--help` prints them:
+ *
+ * - `--host H`: interface to listen on (default 127.0.0.1; 0.0.0.0: all)
+ * - `--port N`: TCP port (default 8786; 0 = any free port)
+ * - `--contact-address A`: the address workers and clients are told to dial, `tcp://host[:port]`
+ *   (default: the listen address; with `--host 0.0.0.0`, this machine's first non-loopback IPv4
+ *   address)
+ * - `--dashboard-address A`: HTTP server for the dashboard, `/health`, `/metrics` (default :8787;
+ *   "none" to disable)
+ * - `--dashboard-prefix P`: serve every dashboard route under path P, e.g. /dask for
+ *   /dask/status (behind a proxy)
+ * - `--auth-token-file F`: require the token in file F from every worker and client (or set
+ *   `DTASK_AUTH_TOKEN`)
+ * - `--ws-port N`, `--tls-cert F --tls-key F`: the WebSocket listener and TLS (see `--help` for
+ *   what this version offers)
+ * - `--worker-saturation X`: root tasks per thread before queuing (default 1.1; inf = off)
+ * - `--no-work-stealing`: idle workers do not take tasks assigned to busy ones
+ * - `--worker-ttl MS`: remove a worker not heard from for this long (default 300000)
+ * - `--scheduler-file F`: write the address (JSON, as Dask's) to file F once listening, for
+ *   workers and clients to read (`schedulerAddressFromFile`); removed on exit
+ * - `--preload URL`: module every worker imports, also workers that join later (repeatable)
+ * - `--version`, `-h` / `--help`
+ *
+ * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
 import { parseArgs } from "node:util";

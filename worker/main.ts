@@ -1,8 +1,47 @@
 /**
- * The worker command line: `deno run -A jsr:@x/dtask/worker tcp://host:8786 [options]`.
+ * The worker command line (Dask's `dask worker`):
+ *
+ * ```sh
+ * deno run -A jsr:@x/dtask/worker tcp://host:8786 --nworkers 2 --nthreads 2
+ * deno run -A jsr:@x/dtask/worker --scheduler-file sched.json
+ * ```
+ *
  * By default it is the nanny of the worker processes it starts (`--no-nanny`: one worker in
  * this process). It says, as Dask's does, where it connects, where each worker listens (again
- * after a restart), and why a worker or the command stops.
+ * after a restart), and why a worker or the command stops; SIGINT or SIGTERM stop it within 3 s.
+ * Its options, as `--help` prints them:
+ *
+ * - `--nthreads N`: thread slots per worker (default: cores / nworkers)
+ * - `--nworkers N`: worker processes (default 1)
+ * - `--memory-limit M`: per worker: bytes, 4GiB, or auto (default auto); 0: no limit, and no
+ *   memory threshold below
+ * - `--memory-target F`: fraction of the limit of stored values past which the least recently
+ *   used spill to disk (default 0.6; false: off)
+ * - `--memory-spill F`: fraction of the limit of process memory past which values spill
+ *   (default 0.7; false: off)
+ * - `--memory-pause F`: fraction of the limit past which a worker starts no new task until its
+ *   memory falls (default 0.8; false: off)
+ * - `--memory-terminate F`: fraction of the limit past which the nanny restarts the worker
+ *   (default 0.95; false: off)
+ * - `--max-spill M`: cap on the bytes spilled to disk: bytes or 10GiB (default false: none)
+ * - `--local-directory D`: where each worker makes its spill directory (default
+ *   `<TMPDIR or /tmp>/dtask-scratch`)
+ * - `--name NAME`: worker name (with `--nworkers` > 1, NAME-0, NAME-1, ...)
+ * - `--resources R`: e.g. GPU=1,MEM=2e9
+ * - `--host H`: interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
+ * - `--contact-address A`: the address peers dial, `tcp://host[:port]`
+ * - `--scheduler-file F`: read the scheduler's address from file F (waiting up to 30 s for it
+ *   to appear) instead of giving it
+ * - `--auth-token-file F`: token the scheduler requires (or set `DTASK_AUTH_TOKEN`)
+ * - `--death-timeout T`: exit when the scheduler cannot be reached for this long: 60s, 500ms,
+ *   2m; a plain number is seconds (default: keep trying)
+ * - `--no-nanny`: run the workers in this process, without a nanny
+ * - `--preload URL`: module every worker thread imports (repeatable)
+ * - `--config F`: the deno.json worker processes run with, for what tasks import (default: the
+ *   one this command runs with)
+ * - `--version`, `-h` / `--help`
+ *
+ * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
 import { parseArgs } from "node:util";
