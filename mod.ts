@@ -27,6 +27,12 @@ export {
   type LocalClusterOptions,
   type LocalWorkerInfo,
 } from "./cluster/local.ts";
+export {
+  readSchedulerFile,
+  schedulerAddressFromFile,
+  type SchedulerFileContent,
+  type SchedulerFileReadOptions,
+} from "./cluster/scheduler_file.ts";
 export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
 export type { SchedulerConfig } from "./scheduler/state.ts";
 export type { ClusterView, WorkerView } from "./dashboard/metrics.ts";

@@ -1,5 +1,37 @@
 /**
- * The scheduler command line: `deno run -A jsr:@x/dtask/scheduler [options]`.
+ * The scheduler command line (Dask's `dask scheduler`):
+ *
+ * ```sh
+ * deno run -A jsr:@x/dtask/scheduler --port 8786 --dashboard-address :8787 --scheduler-file sched.json
+ * ```
+ *
+ * It prints `Scheduler at: tcp://…` and `Dashboard at: http://…`, and stops cleanly on SIGINT or
+ * SIGTERM. Workers connect with `deno run -A jsr:@x/dtask/worker tcp://host:8786` (or
+ * `--scheduler-file sched.json`), clients with `Client.connect("tcp://host:8786")`. Its options,
+ * as `--help` prints them:
+ *
+ * - `--host H`: interface to listen on (default 127.0.0.1; 0.0.0.0: all)
+ * - `--port N`: TCP port (default 8786; 0 = any free port)
+ * - `--contact-address A`: the address workers and clients are told to dial, `tcp://host[:port]`
+ *   (default: the listen address; with `--host 0.0.0.0`, this machine's first non-loopback IPv4
+ *   address)
+ * - `--dashboard-address A`: HTTP server for the dashboard, `/health`, `/metrics` (default :8787;
+ *   "none" to disable)
+ * - `--dashboard-prefix P`: serve every dashboard route under path P, e.g. /dask for
+ *   /dask/status (behind a proxy)
+ * - `--auth-token-file F`: require the token in file F from every worker and client (or set
+ *   `DTASK_AUTH_TOKEN`)
+ * - `--ws-port N`, `--tls-cert F --tls-key F`: the WebSocket listener and TLS (see `--help` for
+ *   what this version offers)
+ * - `--worker-saturation X`: root tasks per thread before queuing (default 1.1; inf = off)
+ * - `--no-work-stealing`: idle workers do not take tasks assigned to busy ones
+ * - `--worker-ttl MS`: remove a worker not heard from for this long (default 300000)
+ * - `--scheduler-file F`: write the address (JSON, as Dask's) to file F once listening, for
+ *   workers and clients to read (`schedulerAddressFromFile`); removed on exit
+ * - `--preload URL`: module every worker imports, also workers that join later (repeatable)
+ * - `--version`, `-h` / `--help`
+ *
+ * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -8,6 +40,7 @@ import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
+import { removeSchedulerFile, writeSchedulerFile } from "../cluster/scheduler_file.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
@@ -33,6 +66,8 @@ Options:
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
   --worker-ttl MS          remove a worker not heard from for this long (default 300000)
+  --scheduler-file F       write the address (JSON, as Dask's) to file F once listening, for
+                           workers and clients to read; removed on exit
   --preload URL            module every worker imports, also workers that join later
                            (repeatable; absolute URL or import-map name; paths resolved)
   --version                print the version
@@ -55,6 +90,7 @@ export async function main(args: string[]): Promise<number> {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         preload: { type: "string", multiple: true },
+        "scheduler-file": { type: "string" },
         "worker-saturation": { type: "string" },
         "no-work-stealing": { type: "boolean", default: false },
         "worker-ttl": { type: "string" },
@@ -155,6 +191,16 @@ export async function main(args: string[]): Promise<number> {
   console.log(`Scheduler at: ${scheduler.address}`);
   if (scheduler.wsAddress) console.log(`WebSocket at: ${scheduler.wsAddress}`);
   if (scheduler.dashboardLink) console.log(`Dashboard at: ${scheduler.dashboardLink}`);
+  const schedulerFile = values["scheduler-file"];
+  if (schedulerFile !== undefined) {
+    try {
+      await writeSchedulerFile(schedulerFile, scheduler);
+    } catch (e) {
+      console.error(`--scheduler-file: cannot write ${schedulerFile}: ${(e as Error).message}`);
+      await scheduler.close();
+      return 2;
+    }
+  }
   const { promise, resolve } = Promise.withResolvers<void>();
   const stop = () => resolve();
   Deno.addSignalListener("SIGINT", stop);
@@ -162,6 +208,8 @@ export async function main(args: string[]): Promise<number> {
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  // gone first, so that no worker or client starting now reads an address about to close
+  if (schedulerFile !== undefined) await removeSchedulerFile(schedulerFile).catch(() => {});
   await scheduler.close();
   console.log("Scheduler closed");
   return 0;

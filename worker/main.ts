@@ -1,8 +1,47 @@
 /**
- * The worker command line: `deno run -A jsr:@x/dtask/worker tcp://host:8786 [options]`.
+ * The worker command line (Dask's `dask worker`):
+ *
+ * ```sh
+ * deno run -A jsr:@x/dtask/worker tcp://host:8786 --nworkers 2 --nthreads 2
+ * deno run -A jsr:@x/dtask/worker --scheduler-file sched.json
+ * ```
+ *
  * By default it is the nanny of the worker processes it starts (`--no-nanny`: one worker in
  * this process). It says, as Dask's does, where it connects, where each worker listens (again
- * after a restart), and why a worker or the command stops.
+ * after a restart), and why a worker or the command stops; SIGINT or SIGTERM stop it within 3 s.
+ * Its options, as `--help` prints them:
+ *
+ * - `--nthreads N`: thread slots per worker (default: cores / nworkers)
+ * - `--nworkers N`: worker processes (default 1)
+ * - `--memory-limit M`: per worker: bytes, 4GiB, or auto (default auto); 0: no limit, and no
+ *   memory threshold below
+ * - `--memory-target F`: fraction of the limit of stored values past which the least recently
+ *   used spill to disk (default 0.6; false: off)
+ * - `--memory-spill F`: fraction of the limit of process memory past which values spill
+ *   (default 0.7; false: off)
+ * - `--memory-pause F`: fraction of the limit past which a worker starts no new task until its
+ *   memory falls (default 0.8; false: off)
+ * - `--memory-terminate F`: fraction of the limit past which the nanny restarts the worker
+ *   (default 0.95; false: off)
+ * - `--max-spill M`: cap on the bytes spilled to disk: bytes or 10GiB (default false: none)
+ * - `--local-directory D`: where each worker makes its spill directory (default
+ *   `<TMPDIR or /tmp>/dtask-scratch`)
+ * - `--name NAME`: worker name (with `--nworkers` > 1, NAME-0, NAME-1, ...)
+ * - `--resources R`: e.g. GPU=1,MEM=2e9
+ * - `--host H`: interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
+ * - `--contact-address A`: the address peers dial, `tcp://host[:port]`
+ * - `--scheduler-file F`: read the scheduler's address from file F (waiting up to 30 s for it
+ *   to appear) instead of giving it
+ * - `--auth-token-file F`: token the scheduler requires (or set `DTASK_AUTH_TOKEN`)
+ * - `--death-timeout T`: exit when the scheduler cannot be reached for this long: 60s, 500ms,
+ *   2m; a plain number is seconds (default: keep trying)
+ * - `--no-nanny`: run the workers in this process, without a nanny
+ * - `--preload URL`: module every worker thread imports (repeatable)
+ * - `--config F`: the deno.json worker processes run with, for what tasks import (default: the
+ *   one this command runs with)
+ * - `--version`, `-h` / `--help`
+ *
+ * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -21,11 +60,14 @@ import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
 import { configArgs } from "./config.ts";
+import { schedulerAddressFromFile } from "../cluster/scheduler_file.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
+       deno run -A jsr:@x/dtask/worker --scheduler-file F [options]
 
-Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786).
+Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786), or
+at the address in the file the scheduler wrote with --scheduler-file F.
 A worker that cannot start or loses its scheduler is started again (with backoff); the others
 keep running.
 
@@ -50,6 +92,8 @@ Options:
   --host H              interface to listen on for peers (default 127.0.0.1; 0.0.0.0: all)
   --contact-address A   the address peers dial, tcp://host[:port] (default: the listen address;
                         with --host 0.0.0.0, this machine's first non-loopback IPv4 address)
+  --scheduler-file F    read the scheduler's address from file F (waiting up to 30 s for it
+                        to appear) instead of SCHEDULER_ADDRESS
   --auth-token-file F   token the scheduler requires (or set ${AUTH_TOKEN_ENV})
   --death-timeout T     exit when the scheduler cannot be reached for this long: 60s, 500ms,
                         2m; a plain number is seconds (default: keep trying)
@@ -118,6 +162,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
         host: { type: "string", default: "127.0.0.1" },
         "contact-address": { type: "string" },
         "auth-token-file": { type: "string" },
+        "scheduler-file": { type: "string" },
         "death-timeout": { type: "string" },
         "no-nanny": { type: "boolean", default: false },
         preload: { type: "string", multiple: true },
@@ -139,11 +184,11 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     console.log(`dtask ${denoJson.version}`);
     return 0;
   }
-  if (positionals.length !== 1) {
-    console.error(`give exactly one scheduler address\n\n${HELP}`);
+  const schedulerFile = values["scheduler-file"];
+  if (positionals.length !== (schedulerFile === undefined ? 1 : 0)) {
+    console.error(`give exactly one scheduler address or --scheduler-file\n\n${HELP}`);
     return 2;
   }
-  const scheduler = positionals[0];
   const nworkers = Number(values.nworkers);
   const cores = navigator.hardwareConcurrency || 1;
   const nthreads = values.nthreads
@@ -185,6 +230,19 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   } catch (e) {
     console.error((e as Error).message);
     return 2;
+  }
+  let scheduler: string;
+  if (schedulerFile === undefined) scheduler = positionals[0];
+  else {
+    console.log(`Waiting for the scheduler file ${schedulerFile}`);
+    const stopped = new AbortController();
+    signalled.then(() => stopped.abort(new Error("stopped by a signal")));
+    try {
+      scheduler = await schedulerAddressFromFile(schedulerFile, { signal: stopped.signal });
+    } catch (e) {
+      console.error((e as Error).message);
+      return stopped.signal.aborted ? 0 : 1;
+    }
   }
   const warning = exposureWarning(values.host, {
     who: "this worker",
