@@ -10,11 +10,12 @@ import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts"
 import { type Figures, median, type Sample } from "./stats.ts";
 import { runSpill } from "./spill.ts";
 import { runDashboardCost } from "./dashboard_cost.ts";
+import { runWsLatency } from "./ws_latency.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,j" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -277,6 +278,7 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["g_spill_mb_per_s", "g. spill 1 GiB through a 256 MiB worker (MB/s)", "higher"],
   ["g_unspill_mb_per_s", "g. unspill it, oldest first (MB/s)", "higher"],
   ["h_dashboard_open_tasks_per_s", "h. a with /status open in Chromium (tasks/s)", "higher"],
+  ["j_ws_latency_us", "j. b from a client over ws:// (µs)", "lower"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -294,6 +296,7 @@ for (const queuing of [true, false]) {
   // spilling does not depend on queuing: once
   if (ONLY.has("g") && queuing) Object.assign(dtask, await runSpill(Math.min(REPS, 3)));
   if (ONLY.has("h")) Object.assign(dtask, await runDashboardCost(clusterShape(queuing), REPS));
+  if (ONLY.has("j")) Object.assign(dtask, await runWsLatency(clusterShape(queuing), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);
