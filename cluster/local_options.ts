@@ -50,6 +50,11 @@ export interface LocalClusterOptions extends MemoryOptions {
   dashboardAddress?: string | null;
   /** A path every dashboard route lives under, e.g. "/dask" for `/dask/status` (default none). */
   dashboardPrefix?: string;
+  /**
+   * With an `authToken`: whether every dashboard page needs it too (default false: the live
+   * feed needs it, the read-only pages stay open).
+   */
+  dashboardToken?: boolean;
   /** Per-worker resources, e.g. { GPU: 1 }. */
   resources?: Record<string, number>;
   /** Quiet the cluster's logs and what tasks print. */
@@ -167,6 +172,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
     wsPort: wsPort ?? null,
     dashboardAddress: options.dashboardAddress === undefined ? ":8787" : options.dashboardAddress,
     dashboardPrefix: normalizeDashboardPrefix(options.dashboardPrefix),
+    dashboardToken: options.dashboardToken,
     authToken: options.authToken,
     preload: options.preload?.map(String),
     workerTtl: options.workerTtl,

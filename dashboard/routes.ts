@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type DashboardGuard, refuse, rememberToken } from "./token_guard.ts";
 import { assetResponse } from "./assets.ts";
 import type { FeedIdentity } from "./feed_protocol.ts";
 import { type ClusterView, prometheusText } from "./metrics.ts";
@@ -101,20 +102,30 @@ export function identityJson(id: FeedIdentity, v: ClusterView): Record<string, u
   };
 }
 
-/** The request handler of the routes under `prefix` ("" or "/dask"). */
+/**
+ * The request handler of the routes under `prefix` ("" or "/dask"); `guard`: who may see them
+ * (the cluster's token, needed by the live feed, and by every page with `dashboardToken`).
+ */
 export function dashboardRoutes(
   prefix: string,
   host: DashboardHost,
+  guard: DashboardGuard = { token: undefined, pages: false },
 ): (req: Request) => Response | Promise<Response> {
   const home = `${prefix}/status`;
-  return (req) => {
+  return async (req) => {
     const url = new URL(req.url);
     const full = url.pathname;
     if (full === "/" || full === prefix || full === `${prefix}/`) {
-      return new Response(null, { status: 302, headers: { location: home } });
+      return new Response(null, { status: 302, headers: { location: home + url.search } });
     }
     if (prefix && !full.startsWith(`${prefix}/`)) return notFound();
     const path = full.slice(prefix.length);
+    const refused = refuse(guard, req, url, path);
+    if (refused) return refused;
+    return rememberToken(guard, url, prefix, await route(req, path));
+  };
+
+  function route(req: Request, path: string): Response | Promise<Response> {
     switch (path) {
       case "/status":
         return livePage("status.html", host);
@@ -151,7 +162,7 @@ export function dashboardRoutes(
     if (path.startsWith("/info/task/")) return task(prefix, host, path.slice(11));
     if (path.startsWith("/info/worker/")) return worker(prefix, host, path.slice(13));
     return notFound();
-  };
+  }
 }
 
 function task(prefix: string, host: DashboardHost, encoded: string): Response {

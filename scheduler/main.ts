@@ -19,6 +19,8 @@
  *   "none" to disable)
  * - `--dashboard-prefix P`: serve every dashboard route under path P, e.g. /dask for
  *   /dask/status (behind a proxy)
+ * - `--dashboard-token`: with an auth token, every dashboard page needs it too (without, only
+ *   the live feed does)
  * - `--auth-token-file F`: require the token in file F from every worker and client (or set
  *   `DTASK_AUTH_TOKEN`)
  * - `--ws-port N`, `--tls-cert F --tls-key F`: the WebSocket listener and TLS (see `--help` for
@@ -56,6 +58,8 @@ Options:
                            first non-loopback IPv4 address)
   --dashboard-address A    HTTP server for the dashboard, /health, /metrics (default :8787; "none"
                            to disable)
+  --dashboard-token        with an auth token: every dashboard page needs it too (without: only
+                           the live feed does; open pages as …/status?token=<token>)
   --dashboard-prefix P     serve every dashboard route under path P, e.g. /dask for /dask/status
                            (behind a proxy; default none)
   --auth-token-file F      require the token in file F from every worker and client (or set
@@ -85,6 +89,7 @@ export async function main(args: string[]): Promise<number> {
         port: { type: "string", default: "8786" },
         "dashboard-address": { type: "string", default: ":8787" },
         "dashboard-prefix": { type: "string" },
+        "dashboard-token": { type: "boolean", default: false },
         "auth-token-file": { type: "string" },
         "ws-port": { type: "string" },
         "tls-cert": { type: "string" },
@@ -174,6 +179,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const scheduler = await Scheduler.start({
     dashboardPrefix,
+    dashboardToken: values["dashboard-token"],
     workerTtl: ttl,
     host: values.host,
     contactAddress: values["contact-address"],

@@ -27,6 +27,11 @@ export interface SchedulerOptions {
    * (behind a proxy); default none. A leading slash is added and a trailing one dropped.
    */
   dashboardPrefix?: string;
+  /**
+   * With an `authToken`: whether every dashboard page needs it too (default false: the live
+   * feed needs it, the read-only pages stay open).
+   */
+  dashboardToken?: boolean;
   /** Token every peer must present. */
   authToken?: string;
   /** Scheduling knobs. */

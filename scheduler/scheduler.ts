@@ -126,7 +126,10 @@ export class Scheduler {
           address: options.dashboardAddress,
           defaultHost: options.host ?? "127.0.0.1",
           prefix,
-          handler: dashboardRoutes(prefix, s.#dashboardHost()),
+          handler: dashboardRoutes(prefix, s.#dashboardHost(), {
+            token: options.authToken,
+            pages: options.dashboardToken === true,
+          }),
           log: s.#log,
           // on every interface: shown on the host the scheduler's address names
           publicHost: () =>
