@@ -7,12 +7,14 @@ import { Scheduler } from "./scheduler.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { readTlsFiles } from "../comm/tls_files.ts";
+import type { TlsOptions } from "../comm/tls_options.ts";
 import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
 
-Starts a dtask scheduler; workers and clients connect to its tcp:// address.
+Starts a dtask scheduler; workers and clients connect to its tcp:// (or tls://) address.
 
 Options:
   --host H                 interface to listen on (default 127.0.0.1; 0.0.0.0: all)
@@ -27,7 +29,10 @@ Options:
   --auth-token-file F      require the token in file F from every worker and client (or set
                            ${AUTH_TOKEN_ENV})
   --ws-port N              WebSocket listener (not available yet)
-  --tls-cert F --tls-key F TLS (not available yet)
+  --tls-cert F --tls-key F listen with TLS alone, presenting the certificate (PEM) in F and its
+                           private key; the address becomes tls://host:port
+  --tls-ca-file F          the CA certificates (PEM) of the cluster (accepted for symmetry with
+                           the worker command; clients and workers need it)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
   --worker-ttl MS          remove a worker not heard from for this long (default 300000)
@@ -52,6 +57,7 @@ export async function main(args: string[]): Promise<number> {
         "ws-port": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "tls-ca-file": { type: "string" },
         preload: { type: "string", multiple: true },
         "worker-saturation": { type: "string" },
         "no-work-stealing": { type: "boolean", default: false },
@@ -72,7 +78,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`dtask ${denoJson.version}`);
     return 0;
   }
-  for (const opt of ["ws-port", "tls-cert", "tls-key"] as const) {
+  for (const opt of ["ws-port"] as const) {
     if (values[opt] !== undefined) {
       console.error(`--${opt} is not available in this version of dtask yet`);
       return 2;
@@ -93,9 +99,20 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   let authToken: string | undefined;
+  let tls: TlsOptions | undefined;
   try {
     if (values["contact-address"] !== undefined) parseContactAddress(values["contact-address"]);
     authToken = await readAuthToken(values["auth-token-file"]);
+    tls = await readTlsFiles({
+      cert: values["tls-cert"],
+      key: values["tls-key"],
+      caFile: values["tls-ca-file"],
+    });
+    if (tls !== undefined && tls.cert === undefined) {
+      throw new TypeError(
+        "--tls-ca-file alone does not turn TLS on: give --tls-cert and --tls-key",
+      );
+    }
   } catch (e) {
     console.error((e as Error).message);
     return 2;
@@ -103,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
   const warning = exposureWarning(values.host, {
     who: "the scheduler",
     authToken,
+    tls,
     fix: `Use --auth-token-file or ${AUTH_TOKEN_ENV}.`,
   });
   if (warning) console.warn(warning);
@@ -137,6 +155,7 @@ export async function main(args: string[]): Promise<number> {
     port,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
+    tls,
     verbose: true,
     config: {
       ...(workerSaturation !== undefined && { workerSaturation }),

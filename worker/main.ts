@@ -20,12 +20,15 @@ import { pause } from "../core/backoff.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { readTlsFiles } from "../comm/tls_files.ts";
+import { dialTls, type TlsOptions } from "../comm/tls_options.ts";
 import { configArgs } from "./config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
 
-Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786).
+Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786, or
+tls://host:8786 with the --tls-* flags).
 A worker that cannot start or loses its scheduler is started again (with backoff); the others
 keep running.
 
@@ -51,6 +54,10 @@ Options:
   --contact-address A   the address peers dial, tcp://host[:port] (default: the listen address;
                         with --host 0.0.0.0, this machine's first non-loopback IPv4 address)
   --auth-token-file F   token the scheduler requires (or set ${AUTH_TOKEN_ENV})
+  --tls-cert F          with --tls-key: the workers' peer ports speak TLS alone, presenting the
+                        certificate (PEM) in F; their addresses become tls://host:port
+  --tls-key F           the private key (PEM) of --tls-cert
+  --tls-ca-file F       CA certificates (PEM) to trust dialling the tls:// scheduler and peers
   --death-timeout T     exit when the scheduler cannot be reached for this long: 60s, 500ms,
                         2m; a plain number is seconds (default: keep trying)
   --no-nanny            run the workers in this process, without a nanny
@@ -118,6 +125,9 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
         host: { type: "string", default: "127.0.0.1" },
         "contact-address": { type: "string" },
         "auth-token-file": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-ca-file": { type: "string" },
         "death-timeout": { type: "string" },
         "no-nanny": { type: "boolean", default: false },
         preload: { type: "string", multiple: true },
@@ -157,6 +167,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   let memory: CheckedMemoryOptions;
   let preload: string[] | undefined, deathTimeout: number | undefined;
   let authToken: string | undefined;
+  let tls: TlsOptions | undefined;
   const contactAddress = values["contact-address"];
   const config = values.config;
   try {
@@ -181,6 +192,16 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
       }
     }
     authToken = await readAuthToken(values["auth-token-file"]);
+    tls = await readTlsFiles({
+      cert: values["tls-cert"],
+      key: values["tls-key"],
+      caFile: values["tls-ca-file"],
+    });
+    if (tls !== undefined && tls.cert === undefined && scheduler.startsWith("tls://")) {
+      throw new TypeError(
+        "a worker of a TLS cluster listens with TLS too: give --tls-cert and --tls-key",
+      );
+    }
     if (values.config !== undefined) configArgs(values.config); // throws if it is not a file
   } catch (e) {
     console.error((e as Error).message);
@@ -189,6 +210,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   const warning = exposureWarning(values.host, {
     who: "this worker",
     authToken,
+    tls,
     fix: `Give the scheduler and its workers a token: --auth-token-file or ${AUTH_TOKEN_ENV}.`,
   });
   if (warning) console.warn(warning);
@@ -202,6 +224,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     host: values.host,
     contactAddress,
     authToken,
+    tls,
     resources,
     preload,
   };
@@ -212,7 +235,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   const onStarted = (address: string, exited: Promise<string>) => {
     exited.then((how) => {
       if (stopping) return;
-      const p = reportExit(scheduler, address, how, authToken);
+      const p = reportExit(scheduler, address, how, authToken, dialTls(tls));
       reports.add(p);
       p.finally(() => reports.delete(p));
     });
