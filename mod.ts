@@ -16,6 +16,7 @@ import { dial } from "./comm/dial.ts";
 import { LocalCluster } from "./cluster/local.ts";
 
 registerDialer("tcp", dial);
+registerDialer("tls", dial);
 registerDialer("inproc", dial);
 setDefaultCluster(() => LocalCluster.start());
 

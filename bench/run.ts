@@ -3,7 +3,8 @@
  * side by side, in one run. Prints a table of medians and ratios and writes
  * bench/results/latest.json.
  *
- * Flags: --reps N (default 5), --only a,b,..., --no-dask.
+ * Flags: --reps N (default 5), --only a,b,..., --no-dask. Workload i (a over TLS beside plain
+ * TCP) has no Dask column.
  */
 import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
@@ -11,11 +12,12 @@ import { type Figures, median, type Sample } from "./stats.ts";
 import { runSpill } from "./spill.ts";
 import { runDashboardCost } from "./dashboard_cost.ts";
 import { runWsLatency } from "./ws_latency.ts";
+import { runTlsBeside } from "./tls.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,j" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -279,6 +281,8 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["g_unspill_mb_per_s", "g. unspill it, oldest first (MB/s)", "higher"],
   ["h_dashboard_open_tasks_per_s", "h. a with /status open in Chromium (tasks/s)", "higher"],
   ["j_ws_latency_us", "j. b from a client over ws:// (µs)", "lower"],
+  ["i_tcp_tasks_per_s", "i. a, client dialling tcp:// (tasks/s)", "higher"],
+  ["i_tls_tasks_per_s", "i. a over TLS: tls:// everywhere (tasks/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -297,6 +301,8 @@ for (const queuing of [true, false]) {
   if (ONLY.has("g") && queuing) Object.assign(dtask, await runSpill(Math.min(REPS, 3)));
   if (ONLY.has("h")) Object.assign(dtask, await runDashboardCost(clusterShape(queuing), REPS));
   if (ONLY.has("j")) Object.assign(dtask, await runWsLatency(clusterShape(queuing), REPS));
+  // TLS's cost does not depend on queuing: once
+  if (ONLY.has("i") && queuing) Object.assign(dtask, await runTlsBeside(clusterShape(true), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);
@@ -328,6 +334,10 @@ for (const queuing of [true, false]) {
     console.log(
       `(h: with the dashboard open, a runs at ${(100 * h / a).toFixed(0)} % of its rate)`,
     );
+  }
+  const tcp = dtask.i_tcp_tasks_per_s?.median, tls = dtask.i_tls_tasks_per_s?.median;
+  if (tcp !== undefined && tls !== undefined) {
+    console.log(`(i: over TLS, a runs at ${(100 * tls / tcp).toFixed(0)} % of its rate over TCP)`);
   }
   (report.runs as Record<string, unknown>)[queuing ? "queuing_on" : "queuing_off"] = {
     dtask,

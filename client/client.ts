@@ -15,7 +15,7 @@ import { story, type StoryRecord } from "./story.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
-import { open, openSoon } from "./dialers.ts";
+import { dialSettings, open, openSoon } from "./dialers.ts";
 import { checkClassInstances, withOptions } from "./submit.ts";
 import { ClientParts, type ClientStart } from "./client_parts.ts";
 import * as graphs from "./graph.ts";
@@ -107,6 +107,7 @@ export class Client {
         id: o.id,
         dashboard: o.dashboard,
         hello: { name: options.name ?? "client", token: options.authToken },
+        dialing: o.dialing,
         reconnectTimeout: options.reconnectTimeout,
         classInstances: options.classInstances,
       });
@@ -444,6 +445,7 @@ export class Client {
         via: address,
         id: name,
         hello: { name, token: options.authToken },
+        dialing: dialSettings(options),
         reconnectTimeout: options.reconnectTimeout,
         classInstances: options.classInstances,
         inTask,

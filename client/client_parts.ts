@@ -92,7 +92,7 @@ export class ClientParts {
       classInstances: start.classInstances ?? "error",
     });
     // a client's peer connections hold the program open only while it waits (activity)
-    const dialUnref = (a: string) => dialAny(a).then((t) => (t.unref?.(), t));
+    const dialUnref = (a: string) => dialAny(a, start.dialing).then((t) => (t.unref?.(), t));
     this.peers = new PeerPool(dialUnref, start.hello.name, start.hello.token);
     this.link = new SchedulerLink(start.transport, start.opening ?? null, start, {
       onMessage: (msg) => this.#onMessage(msg),

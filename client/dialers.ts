@@ -5,7 +5,8 @@
  */
 import { type Dialer as WireDialer, sendHello, withTimeout } from "../comm/handshake.ts";
 import { parseAddress, type Transport } from "../comm/transport.ts";
-import { CommClosedError, TimeoutError } from "../core/errors.ts";
+import { CommClosedError, TimeoutError, TlsError } from "../core/errors.ts";
+import { dialTls, type TlsDialOptions } from "../comm/tls_options.ts";
 import { Backoff, pause } from "../core/backoff.ts";
 import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
@@ -36,8 +37,13 @@ export function canDial(address: string): boolean {
   }
 }
 
+/** How a client dials: for tls:// addresses, the CA certificates it trusts. */
+export interface DialSettings {
+  tls?: TlsDialOptions;
+}
+
 /** Dials `address` with the transport registered for its scheme. */
-export function dialAny(address: string): ReturnType<WireDialer> {
+export function dialAny(address: string, settings: DialSettings = {}): ReturnType<WireDialer> {
   const scheme = parseAddress(address).scheme;
   const d = dialers.get(scheme);
   if (!d) {
@@ -48,7 +54,20 @@ export function dialAny(address: string): ReturnType<WireDialer> {
       ),
     );
   }
-  return d(address);
+  return settings.tls ? d(address, { tls: settings.tls }) : d(address);
+}
+
+/**
+ * What a client with `options` connecting to `target` dials with: its own `tls`, else the CA of
+ * the LocalCluster it connects to.
+ */
+export function dialSettings(
+  options: ClientOptions,
+  target?: ClusterLike | string,
+): DialSettings {
+  const tls = dialTls(options.tls) ??
+    (typeof target === "object" && target.tls ? { caCerts: target.tls.caCerts } : undefined);
+  return tls ? { tls } : {};
 }
 
 /** Delays between dials of a scheduler that is not up yet: 50 ms growing to 1 s. */
@@ -59,9 +78,13 @@ const DIAL_BACKOFF = { initial: 50, max: 1000, jitter: 0.2 };
  * scheduler that is still starting), saying once that it waits. A scheme nobody registered
  * fails at once.
  */
-export async function dialPatiently(address: string, timeout: number): Promise<Transport> {
+export async function dialPatiently(
+  address: string,
+  timeout: number,
+  settings: DialSettings = {},
+): Promise<Transport> {
   const scheme = parseAddress(address).scheme;
-  if (!dialers.has(scheme)) return dialAny(address);
+  if (!dialers.has(scheme)) return dialAny(address, settings);
   const deadline = Date.now() + timeout;
   const backoff = new Backoff(DIAL_BACKOFF);
   let last = "";
@@ -69,9 +92,10 @@ export async function dialPatiently(address: string, timeout: number): Promise<T
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      return await withTimeout(dialAny(address), left, `connecting to ${address}`);
+      return await withTimeout(dialAny(address, settings), left, `connecting to ${address}`);
     } catch (e) {
-      if (e instanceof TimeoutError) throw e;
+      // an untrusted certificate stays untrusted: say so now, not at the timeout
+      if (e instanceof TimeoutError || e instanceof TlsError) throw e;
       if (!last) {
         console.warn(
           `Waiting for the scheduler at ${address} (${errorText(e)}); retrying for up to ` +
@@ -106,6 +130,8 @@ export interface Opened {
   dashboard: string | null;
   /** The cluster started for this client, which closes with it. */
   own: ClusterLike | null;
+  /** How it dials (again, and its peers): the CA certificates for tls:// addresses. */
+  dialing: DialSettings;
 }
 
 /** Dials `target` (none: a new default cluster, closed again on failure) and says hello. */
@@ -128,9 +154,10 @@ export async function open(
     : target.schedulerAddress;
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   const name = options.name ?? "client";
+  const dialing = dialSettings(options, target);
   try {
     const started = Date.now();
-    const t = await dialPatiently(via, timeout);
+    const t = await dialPatiently(via, timeout, dialing);
     let welcome;
     try {
       const left = Math.max(1000, timeout - (Date.now() - started));
@@ -140,7 +167,7 @@ export async function open(
       throw e;
     }
     const dashboard = welcome.dashboard ?? null;
-    return { transport: t, shown, via, id: welcome.id ?? name, dashboard, own };
+    return { transport: t, shown, via, id: welcome.id ?? name, dashboard, own, dialing };
   } catch (e) {
     await own?.close();
     throw e;
@@ -151,7 +178,8 @@ export async function open(
 export async function openSoon(address: string, options: ClientOptions): Promise<Transport> {
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   const name = options.name ?? "client";
-  const t = await withTimeout(dialAny(address), timeout, `connecting to ${address}`);
+  const dialing = dialSettings(options);
+  const t = await withTimeout(dialAny(address, dialing), timeout, `connecting to ${address}`);
   try {
     await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
   } catch (e) {

@@ -36,6 +36,7 @@ export function getClient(options: Pick<ClientOptions, "timeout"> = {}): Client 
   const client = connectInTask(w.schedulerAddress, {
     timeout: options.timeout,
     authToken: hooks.authToken,
+    ...(hooks.tlsCaCerts && { tls: { caCerts: hooks.tlsCaCerts } }),
     name: `${w.name}-thread-${w.thread}`,
   }, {
     key: () => hooks.current()?.key,

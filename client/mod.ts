@@ -31,6 +31,7 @@ export type {
   SubmitOptions,
 } from "./options.ts";
 export type { Dialer, Transport } from "./transport.ts";
+export type { TlsOptions } from "../comm/tls_options.ts";
 export type { DisplayBundle } from "../core/display_html.ts";
 export type { GatherOptions } from "./values.ts";
 export type { Gathered } from "./gather.ts";
@@ -62,5 +63,6 @@ export {
   SerializationError,
   SpillError,
   TimeoutError,
+  TlsError,
   WrongRoleError,
 } from "../core/errors.ts";

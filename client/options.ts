@@ -1,5 +1,6 @@
 /** The Client's option types, the argument types of `submit`, and what `schedulerInfo` gives. */
 import type { Future } from "./future.ts";
+import type { TlsOptions } from "../comm/tls_options.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -9,6 +10,12 @@ export interface ClientOptions {
   name?: string;
   /** The token the scheduler was started with, if it requires one. */
   authToken?: string;
+  /**
+   * TLS: `caCerts`, the CA (PEM) that signed the cluster's certificate, to dial its tls://
+   * addresses (the scheduler, and workers for gather and scatter). Connecting to a LocalCluster
+   * object, the client takes the cluster's CA.
+   */
+  tls?: TlsOptions;
   /** Accepted as in Dask, and not used yet: the connection itself shows the client is alive. */
   heartbeatInterval?: number;
   /** How long to keep trying to reconnect after the scheduler connection drops (ms, 30000; 0: never). */
@@ -28,6 +35,8 @@ export interface ClusterLike {
   readonly schedulerAddress: string;
   /** An in-process address, used when the cluster lives in this process. */
   readonly inprocAddress?: string;
+  /** The CA certificates its tls:// addresses need, when it has TLS (a client takes them). */
+  readonly tls?: { readonly caCerts?: string[] };
   /** Stops the cluster (a Client started by `Client.connect()` closes its own this way). */
   close(): Promise<void>;
 }

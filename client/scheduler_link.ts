@@ -15,7 +15,7 @@ import { DEFAULT_RECONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import { CommClosedError } from "../core/errors.ts";
 import { feedMessages } from "../actor/mailbox.ts";
 import { activity } from "../comm/activity.ts";
-import { dialAny } from "./dialers.ts";
+import { dialAny, type DialSettings } from "./dialers.ts";
 import { reconnect } from "./reconnect.ts";
 import type { ClientStimulus } from "./stimulus.ts";
 
@@ -34,6 +34,8 @@ export interface LinkOptions {
   hello: { name: string; token?: string };
   /** How long to keep trying to reconnect (ms; 0: never). */
   reconnectTimeout?: number;
+  /** How it dials: for tls:// addresses, the CA certificates it trusts (also for its peers). */
+  dialing?: DialSettings;
 }
 
 /** What the link tells its Client. */
@@ -63,6 +65,7 @@ export class SchedulerLink {
   #dashboard: string | null;
   readonly #via: string;
   readonly #hello: { name: string; token?: string };
+  readonly #dialing: DialSettings;
   readonly #reconnectTimeout: number;
   readonly #events: LinkEvents;
   /** Set when the scheduler said it is closing for good: no reconnecting. */
@@ -92,6 +95,7 @@ export class SchedulerLink {
     this.#dashboard = options.dashboard ?? null;
     this.#via = options.via;
     this.#hello = options.hello;
+    this.#dialing = options.dialing ?? {};
     this.#reconnectTimeout = options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
     this.#events = events;
     this.#post = post;
@@ -227,7 +231,7 @@ export class SchedulerLink {
    */
   #reconnect(reason: string): void {
     const opening = reconnect({
-      dial: dialAny,
+      dial: (address) => dialAny(address, this.#dialing),
       address: this.#via,
       hello: { role: "client", ...this.#hello, resume: this.#id },
       timeout: this.#reconnectTimeout,

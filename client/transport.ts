@@ -1,7 +1,7 @@
 /**
  * The transport contract, public so that other transports can be plugged in with
  * `registerDialer`: a Dialer opens a Transport to an address, and a Transport carries batches
- * of protocol messages both ways. dtask's own transports (tcp://, inproc://) fit it.
+ * of protocol messages both ways. dtask's own transports (tcp://, tls://, inproc://) fit it.
  */
 
 /**
@@ -19,5 +19,11 @@ export interface Transport {
   close(): void;
 }
 
-/** Opens a Transport to an address (`scheme://…`); registered per scheme with `registerDialer`. */
-export type Dialer = (address: string) => Promise<Transport>;
+/**
+ * Opens a Transport to an address (`scheme://…`); registered per scheme with `registerDialer`.
+ * `options.tls.caCerts` are the CA certificates (PEM) a tls:// dial trusts besides the system's.
+ */
+export type Dialer = (
+  address: string,
+  options?: { tls?: { caCerts?: string[] } },
+) => Promise<Transport>;

@@ -19,6 +19,7 @@ import {
 import { SchedulerChild } from "./supervised.ts";
 import { clusterSummaryBundle, type DisplayBundle, workerTotals } from "../core/display_html.ts";
 import { WorkerPool } from "./worker_pool.ts";
+import { caCertsOf } from "../comm/tls_options.ts";
 import { type Adaptive, type AdaptOptions, startAdaptive } from "./adapt.ts";
 
 export type { LocalClusterOptions, LocalWorkerInfo } from "./local_options.ts";
@@ -43,12 +44,14 @@ export type { Adaptive, AdaptOptions } from "./adapt.ts";
  * ```
  */
 export class LocalCluster {
-  /** The scheduler's tcp:// address. */
+  /** The scheduler's tcp:// address (tls:// with TLS). */
   readonly schedulerAddress: string;
   /** The scheduler's in-process address (clients in this process use it). */
   readonly inprocAddress: string;
   /** The scheduler's ws:// address (with the `wsPort` option), or null. */
   readonly wsAddress: string | null;
+  /** With TLS: the CA certificates (PEM) its tls:// addresses need; a Client takes them. */
+  readonly tls?: { readonly caCerts: string[] };
   /** The dashboard URL, or null. */
   readonly dashboardLink: string | null;
   /** Supervises the scheduler (the workers are in `#pool`, stopped first). */
@@ -75,6 +78,7 @@ export class LocalCluster {
     this.inprocAddress = scheduler.inprocAddress;
     this.wsAddress = scheduler.wsAddress;
     this.dashboardLink = scheduler.dashboardLink;
+    if (options.tls) this.tls = { caCerts: caCertsOf(options.tls) };
     const log = options.silenceLogs ? () => {} : (l: string) => console.error(l);
     this.#log = log;
     this.#threadsPerWorker = options.threadsPerWorker;

@@ -7,6 +7,7 @@
 import type { SchedulerOptions } from "../scheduler/scheduler.ts";
 import { parseMemoryLimit } from "../worker/memory_limit.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { checkListenerTls, type TlsOptions } from "../comm/tls_options.ts";
 import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
 import { configArgs } from "../worker/config.ts";
 import {
@@ -61,6 +62,12 @@ export interface LocalClusterOptions extends MemoryOptions {
   silenceLogs?: boolean;
   /** A token every worker and client must present (give it to `Client.connect` too). */
   authToken?: string;
+  /**
+   * TLS on every listener: `cert` and `key` (PEM) for the scheduler's and the workers' ports,
+   * `caCerts` (PEM) the CA they and clients trust. The addresses become tls://. Worker processes
+   * get them in their environment. A Client connecting to this cluster object takes its CA.
+   */
+  tls?: TlsOptions;
   /** Root tasks a worker may hold per thread before the rest queue (Dask's 1.1; Infinity: off). */
   workerSaturation?: number;
   /** Worker deaths a task survives before it errs with KilledWorker (default 3). */
@@ -159,9 +166,11 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
   if (options.config !== undefined) configArgs(options.config); // throws if it is not a file
   const memoryLimit = parseMemoryLimit(options.memoryLimit, Math.max(1, nWorkers));
   const memory = absoluteLocalDirectory(checkMemoryOptions(options));
+  if (options.tls !== undefined) checkListenerTls(options.tls);
   const warning = exposureWarning(options.host ?? "127.0.0.1", {
     who: wsPort == null ? "this LocalCluster" : "this LocalCluster (TCP and WebSocket)",
     authToken: options.authToken,
+    tls: options.tls,
     fix: "Pass an authToken (and give it to clients).",
   });
   if (warning) console.warn(warning);
@@ -174,6 +183,7 @@ export function planCluster(options: LocalClusterOptions): ClusterPlan {
     dashboardPrefix: normalizeDashboardPrefix(options.dashboardPrefix),
     dashboardToken: options.dashboardToken,
     authToken: options.authToken,
+    tls: options.tls,
     preload: options.preload?.map(String),
     workerTtl: options.workerTtl,
     config: {

@@ -113,6 +113,7 @@ export class WorkerPool {
         ...this.#o.memory,
         host: o.host ?? "127.0.0.1",
         authToken: o.authToken,
+        tls: o.tls,
         silenceLogs: o.silenceLogs,
         resources: o.resources,
         heartbeatInterval: o.heartbeatInterval,

@@ -40,7 +40,7 @@ export function reachableHost(interfaces?: InterfaceAddress[]): string {
 }
 
 /**
- * Checks a contact address (`tcp://host:port`, `tcp://host`, `host:port` or `host`) and splits
+ * Checks a contact address (`tcp://host:port`, `tcp://host`, `host:port` or `host`; tls:// too) and splits
  * it; throws a TypeError saying what is expected.
  */
 export function parseContactAddress(contact: string): { host: string; port?: number } {
@@ -51,7 +51,8 @@ export function parseContactAddress(contact: string): { host: string; port?: num
     parsed = undefined;
   }
   if (
-    !parsed || parsed.scheme !== "tcp" || /^(tcp:\/\/)?$/.test(contact) ||
+    !parsed || (parsed.scheme !== "tcp" && parsed.scheme !== "tls") ||
+    /^((tcp|tls):\/\/)?$/.test(contact) ||
     isWildcardHost(parsed.host)
   ) {
     throw new TypeError(
@@ -59,12 +60,13 @@ export function parseContactAddress(contact: string): { host: string; port?: num
         `tcp://host, tcp://host:port, host or host:port with this machine's reachable host`,
     );
   }
-  const hasPort = /:\d+\/?$/.test(contact.replace(/^tcp:\/\//, "").replace(/^\[[^\]]*\]/, ""));
+  const bare = contact.replace(/^(tcp|tls):\/\//, "").replace(/^\[[^\]]*\]/, "");
+  const hasPort = /:\d+\/?$/.test(bare);
   return hasPort ? { host: parsed.host, port: parsed.port } : { host: parsed.host };
 }
 
 /**
- * The address to advertise for a listener at `listenAddress` (`tcp://host:port`): the
+ * The address to advertise for a listener at `listenAddress` (`tcp://` or `tls://host:port`): the
  * `contactAddress` when given (its port, or the listener's when it names none); for a wildcard
  * host, this machine's reachable host; else the listen address itself.
  */
@@ -74,9 +76,10 @@ export function advertisedAddress(
   interfaces?: InterfaceAddress[],
 ): string {
   const listen = parseAddress(listenAddress);
-  if (listen.scheme !== "tcp") return listenAddress;
+  if (listen.scheme !== "tcp" && listen.scheme !== "tls") return listenAddress;
+  // the listener's scheme: a TLS listener is dialled with tls:// whatever the contact says
   const show = (host: string, port: number) =>
-    `tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    `${listen.scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   if (contactAddress !== undefined) {
     const contact = parseContactAddress(contactAddress);
     return show(contact.host, contact.port ?? listen.port);

@@ -77,8 +77,8 @@ export function greetingError(g: Greeting, peer: string): ProtocolError {
     }
     case "tls-server":
       return new WrongRoleError(
-        `${peer} answered with TLS: it is a TLS server, and a tcp:// address speaks plain TCP ` +
-          `(a TLS endpoint needs tls://, which this dtask cannot dial yet); check the address`,
+        `${peer} answered with TLS: it is a TLS server, and a tcp:// address speaks plain TCP; ` +
+          `dial it as tls://host:port and give the cluster's CA (tls.caCerts or --tls-ca-file)`,
         "TLS server",
       );
     case "http-request":
@@ -87,7 +87,8 @@ export function greetingError(g: Greeting, peer: string): ProtocolError {
       );
     case "tls-client":
       return new ProtocolError(
-        `${peer} began a TLS handshake on a dtask TCP port, which speaks plain TCP: closed`,
+        `${peer} began a TLS handshake on a dtask TCP port, which speaks plain TCP: closed ` +
+          `(dial it as tcp://, or start the cluster with TLS)`,
       );
   }
 }

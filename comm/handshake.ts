@@ -14,7 +14,10 @@ import { describe } from "./protocol/fields.ts";
 import { CommClosedError, ProtocolError, TimeoutError, WrongRoleError } from "../core/errors.ts";
 
 /** Opens a transport to an address; injected so browser builds carry no Deno API. */
-export type Dialer = (address: string) => Promise<Transport>;
+export type Dialer = (
+  address: string,
+  options?: { tls?: { caCerts?: string[] } },
+) => Promise<Transport>;
 
 /** What a listener answers a hello whose token is missing or wrong. */
 export const AUTH_FAILED = "authentication failed: the auth token is missing or wrong; give " +

@@ -53,6 +53,8 @@ export interface TcpOptions {
   describePort?: () => string;
   /** The connection does not hold the program open (see `Transport.unref`). */
   unref?: boolean;
+  /** The scheme `peer` is shown with: "tls" for a TLS connection (default "tcp"). */
+  scheme?: "tcp" | "tls";
 }
 
 /** Longest delay setTimeout takes without overflowing. */
@@ -69,7 +71,7 @@ export function stallTimeoutOf(opts: TcpOptions): number {
   return ms;
 }
 
-/** A transport over one TCP connection. */
+/** A transport over one TCP connection (or one TLS connection: the same framing inside TLS). */
 export class TcpTransport implements Transport {
   readonly peer: string;
   #conn: Deno.Conn;
@@ -103,7 +105,7 @@ export class TcpTransport implements Transport {
     this.#describePort = opts.describePort ?? (() => DTASK_PORT);
     if (opts.unref) this.unref();
     const a = conn.remoteAddr as Deno.NetAddr;
-    this.peer = `tcp://${a.hostname}:${a.port}`;
+    this.peer = `${opts.scheme ?? "tcp"}://${a.hostname}:${a.port}`;
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch { /* not a TCP socket */ }
@@ -339,6 +341,8 @@ export class TcpTransport implements Transport {
       r = await this.#conn.read(dst);
     } catch (e) {
       if (this.#dropReason !== null) throw new ProtocolError(this.#dropReason);
+      // a TLS peer that closed without close_notify: the framing tells a cut packet anyway
+      if (e instanceof Deno.errors.UnexpectedEof) return null;
       throw e;
     }
     if (r !== null) this.#lastByteAt = performance.now();

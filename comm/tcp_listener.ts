@@ -1,4 +1,7 @@
-/** The TCP listener: accepts connections and bounds those still before their handshake. */
+/**
+ * The TCP listener (with a certificate: the TLS listener): accepts connections and bounds those
+ * still before their handshake.
+ */
 import type { Listener } from "./transport.ts";
 import { DEFAULT_MAX_UNAUTHENTICATED } from "./limits.ts";
 import { stallTimeoutOf, type TcpOptions, TcpTransport } from "./tcp.ts";
@@ -10,6 +13,11 @@ export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {
    * (default 256). Over it, the oldest of them is dropped.
    */
   maxUnauthenticated?: number;
+  /**
+   * Listen with TLS (a tls:// address): every connection's TLS handshake runs before its first
+   * packet, within the same bounds; a peer that does not speak TLS gets no dtask byte.
+   */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -24,14 +32,17 @@ export function listenTcp(
   onAccept: (t: TcpTransport) => void,
   opts: TcpListenOptions = {},
 ): Listener {
-  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, ...transportOpts } = opts;
+  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, tls, ...transportOpts } = opts;
   if (!(Number.isInteger(maxUnauthenticated) && maxUnauthenticated > 0)) {
     throw new RangeError(
       `maxUnauthenticated must be a positive integer, got ${maxUnauthenticated}`,
     );
   }
   stallTimeoutOf(transportOpts);
-  const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+  const l: Deno.Listener = tls
+    ? Deno.listenTls({ hostname: host, port, transport: "tcp", cert: tls.cert, key: tls.key })
+    : Deno.listen({ hostname: host, port, transport: "tcp" });
+  const scheme = tls ? "tls" : "tcp";
   if (opts.unref) l.unref(); // and each connection it accepts (transportOpts.unref)
   const addr = l.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -60,6 +71,7 @@ export function listenTcp(
       }
       const t: TcpTransport = new TcpTransport(conn, {
         ...transportOpts,
+        scheme,
         onFirstPacket: () => unauthenticated.delete(t),
       });
       unauthenticated.add(t);
@@ -71,7 +83,7 @@ export function listenTcp(
     }
   })();
   return {
-    address: `tcp://${shown}:${addr.port}`,
+    address: `${scheme}://${shown}:${addr.port}`,
     close() {
       closing ??= (async () => {
         try {

@@ -68,6 +68,13 @@ export class WrongRoleError extends ProtocolError {
   }
 }
 
+/**
+ * A TLS handshake failed: the peer's certificate is not trusted or not valid for its host, or the
+ * peer does not speak TLS. Permanent: dialling again gets the same answer. The message says what
+ * to give (the cluster's CA with `tls.caCerts` or `--tls-ca-file`, or a tcp:// address).
+ */
+export class TlsError extends ProtocolError {}
+
 /** A value cannot be encoded or decoded; the message names the argument path. */
 export class SerializationError extends DtaskError {}
 
@@ -115,6 +122,7 @@ register(TimeoutError, "TimeoutError");
 register(CommClosedError, "CommClosedError");
 register(ProtocolError, "ProtocolError");
 register(WrongRoleError, "WrongRoleError");
+register(TlsError, "TlsError");
 register(SerializationError, "SerializationError");
 register(ClassInstanceError, "ClassInstanceError");
 register(ScopeError, "ScopeError");

@@ -41,6 +41,8 @@ export interface ThreadHooks {
   readonly worker: TaskWorkerInfo;
   /** The auth token the scheduler wants, if any. */
   readonly authToken?: string;
+  /** The CA certificates (PEM) to trust dialling the scheduler's tls:// address, if any. */
+  readonly tlsCaCerts?: string[];
   /** The task whose code is running now (follows awaits), or undefined outside a task. */
   current(): InTaskContext | undefined;
   /** Task `key` gives its thread slot back. */

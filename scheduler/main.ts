@@ -23,8 +23,9 @@
  *   the live feed does)
  * - `--auth-token-file F`: require the token in file F from every worker and client (or set
  *   `DTASK_AUTH_TOKEN`)
- * - `--ws-port N`, `--tls-cert F --tls-key F`: the WebSocket listener and TLS (see `--help` for
- *   what this version offers)
+ * - `--ws-port N`: also listen for clients over WebSocket on port N (0: any free port)
+ * - `--tls-cert F --tls-key F`: listen with TLS alone (the address becomes tls://);
+ *   `--tls-ca-file F`: the cluster's CA certificates (accepted for symmetry with the worker)
  * - `--worker-saturation X`: root tasks per thread before queuing (default 1.1; inf = off)
  * - `--no-work-stealing`: idle workers do not take tasks assigned to busy ones
  * - `--worker-ttl MS`: remove a worker not heard from for this long (default 300000)
@@ -41,14 +42,16 @@ import { Scheduler } from "./scheduler.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { readTlsFiles } from "../comm/tls_files.ts";
+import type { TlsOptions } from "../comm/tls_options.ts";
 import { normalizeDashboardPrefix } from "../dashboard/prefix.ts";
 import { removeSchedulerFile, writeSchedulerFile } from "../cluster/scheduler_file.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
 
-Starts a dtask scheduler; workers and clients connect to its tcp:// address, and with
---ws-port clients (browsers, Deno Deploy, client/mod.ts) also to its ws:// address.
+Starts a dtask scheduler; workers and clients connect to its tcp:// (or tls://) address,
+and with --ws-port clients (browsers, Deno Deploy, client/mod.ts) also to its ws:// address.
 
 Options:
   --host H                 interface to listen on (default 127.0.0.1; 0.0.0.0: all)
@@ -66,7 +69,10 @@ Options:
                            ${AUTH_TOKEN_ENV})
   --ws-port N              also listen for clients over WebSocket on port N (0 = any free port;
                            default: no WebSocket listener); the same handshake and token as TCP
-  --tls-cert F --tls-key F TLS (not available yet)
+  --tls-cert F --tls-key F listen with TLS alone, presenting the certificate (PEM) in F and its
+                           private key; the address becomes tls://host:port
+  --tls-ca-file F          the CA certificates (PEM) of the cluster (accepted for symmetry with
+                           the worker command; clients and workers need it)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)
   --no-work-stealing       idle workers do not take tasks assigned to busy ones
   --worker-ttl MS          remove a worker not heard from for this long (default 300000)
@@ -94,6 +100,7 @@ export async function main(args: string[]): Promise<number> {
         "ws-port": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "tls-ca-file": { type: "string" },
         preload: { type: "string", multiple: true },
         "scheduler-file": { type: "string" },
         "worker-saturation": { type: "string" },
@@ -115,12 +122,6 @@ export async function main(args: string[]): Promise<number> {
     console.log(`dtask ${denoJson.version}`);
     return 0;
   }
-  for (const opt of ["tls-cert", "tls-key"] as const) {
-    if (values[opt] !== undefined) {
-      console.error(`--${opt} is not available in this version of dtask yet`);
-      return 2;
-    }
-  }
   const preload: string[] = [];
   for (const s of values.preload ?? []) {
     if (/^(\.{0,2}\/)/.test(s)) preload.push(new URL(s, `file://${Deno.cwd()}/`).href);
@@ -141,9 +142,20 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   let authToken: string | undefined;
+  let tls: TlsOptions | undefined;
   try {
     if (values["contact-address"] !== undefined) parseContactAddress(values["contact-address"]);
     authToken = await readAuthToken(values["auth-token-file"]);
+    tls = await readTlsFiles({
+      cert: values["tls-cert"],
+      key: values["tls-key"],
+      caFile: values["tls-ca-file"],
+    });
+    if (tls !== undefined && tls.cert === undefined) {
+      throw new TypeError(
+        "--tls-ca-file alone does not turn TLS on: give --tls-cert and --tls-key",
+      );
+    }
   } catch (e) {
     console.error((e as Error).message);
     return 2;
@@ -151,6 +163,7 @@ export async function main(args: string[]): Promise<number> {
   const warning = exposureWarning(values.host, {
     who: wsPort === null ? "the scheduler" : "the scheduler (TCP and WebSocket)",
     authToken,
+    tls,
     fix: `Use --auth-token-file or ${AUTH_TOKEN_ENV}.`,
   });
   if (warning) console.warn(warning);
@@ -187,6 +200,7 @@ export async function main(args: string[]): Promise<number> {
     wsPort,
     dashboardAddress: dash === "none" || dash === "" ? null : dash,
     authToken,
+    tls,
     verbose: true,
     config: {
       ...(workerSaturation !== undefined && { workerSaturation }),

@@ -1,5 +1,6 @@
 /** How a scheduler starts: its listeners, its peers' token, its knobs and its time limits. */
 import type { SchedulerConfig } from "./state.ts";
+import type { TlsOptions } from "../comm/tls_options.ts";
 
 /** How a scheduler starts. */
 export interface SchedulerOptions {
@@ -34,6 +35,11 @@ export interface SchedulerOptions {
   dashboardToken?: boolean;
   /** Token every peer must present. */
   authToken?: string;
+  /**
+   * TLS: its port speaks TLS alone, with `cert` and `key` (PEM), and its address is tls://.
+   * Its workers and clients dial it trusting `caCerts`.
+   */
+  tls?: TlsOptions;
   /** Scheduling knobs. */
   config?: Partial<SchedulerConfig>;
   /** Where warnings go (default: stderr). */

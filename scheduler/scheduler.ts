@@ -4,6 +4,7 @@
  * are stimuli too.
  */
 import { listenTcp } from "../comm/tcp_listener.ts";
+import { checkListenerTls } from "../comm/tls_options.ts";
 import {
   advertisedAddress,
   isWildcardHost,
@@ -32,12 +33,12 @@ export type { SchedulerOptions };
 export { CLIENT_QUEUE_BYTES } from "./client_sessions.ts";
 
 /**
- * A running scheduler: it listens for workers and clients on `address` (tcp://) and
+ * A running scheduler: it listens for workers and clients on `address` (tcp://, or tls://) and
  * `inprocAddress`, and serves the dashboard at `dashboardLink`. `LocalCluster` and the
  * scheduler command line start one; `Scheduler.start` starts one on its own.
  */
 export class Scheduler {
-  /** Its tcp:// address. */
+  /** Its tcp:// address (tls:// with TLS). */
   readonly address: string;
   /** Its inproc:// address (for clients and workers in this process). */
   readonly inprocAddress: string;
@@ -81,10 +82,14 @@ export class Scheduler {
       p.finally(() => this.#accepting.delete(p));
     };
     this.#accept = accept;
+    const tls = options.tls && checkListenerTls(options.tls);
     const tcp = listenTcp(options.host ?? "127.0.0.1", options.port ?? 0, accept, {
       unref: options.keepAlive === false,
+      tls,
       describePort: () =>
-        `this is a dtask scheduler's TCP port (${this.address}), for clients and workers, not ` +
+        `this is a dtask scheduler's ${
+          tls ? "TLS" : "TCP"
+        } port (${this.address}), for clients and workers, not ` +
         `an HTTP server; ` +
         (this.dashboardLink === null
           ? "this scheduler serves no dashboard"

@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   worker?: Omit<TaskWorkerInfo, "thread">;
   /** The auth token the thread's getClient() presents. */
   authToken?: string;
+  /** The CA certificates (PEM) the thread's getClient() trusts to dial tls:// addresses. */
+  tlsCaCerts?: string[];
   /** A task gave its slot back (secede()). */
   onSecede?: (key: string) => void;
   /** A seceded task asks for a slot again; answer with `rejoined(key)`. */
@@ -218,6 +220,7 @@ export class Executor {
         silenceLogs: this.#silence,
         worker: o.worker && { ...o.worker, thread: slot.index },
         authToken: o.authToken,
+        tlsCaCerts: o.tlsCaCerts,
       },
       preloads: this.#preloads,
       events: {

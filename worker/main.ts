@@ -33,6 +33,8 @@
  * - `--scheduler-file F`: read the scheduler's address from file F (waiting up to 30 s for it
  *   to appear) instead of giving it
  * - `--auth-token-file F`: token the scheduler requires (or set `DTASK_AUTH_TOKEN`)
+ * - `--tls-cert F`, `--tls-key F`: the workers' peer ports speak TLS alone with this certificate
+ *   and key (PEM); `--tls-ca-file F`: the CA certificates to trust dialling tls:// addresses
  * - `--death-timeout T`: exit when the scheduler cannot be reached for this long: 60s, 500ms,
  *   2m; a plain number is seconds (default: keep trying)
  * - `--no-nanny`: run the workers in this process, without a nanny
@@ -59,6 +61,8 @@ import { pause } from "../core/backoff.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";
 import { parseContactAddress } from "../comm/contact_address.ts";
 import { exposureWarning } from "../comm/exposure.ts";
+import { readTlsFiles } from "../comm/tls_files.ts";
+import { dialTls, type TlsOptions } from "../comm/tls_options.ts";
 import { configArgs } from "./config.ts";
 import { schedulerAddressFromFile } from "../cluster/scheduler_file.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -66,8 +70,9 @@ import denoJson from "../deno.json" with { type: "json" };
 const HELP = `Usage: deno run -A jsr:@x/dtask/worker SCHEDULER_ADDRESS [options]
        deno run -A jsr:@x/dtask/worker --scheduler-file F [options]
 
-Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786), or
-at the address in the file the scheduler wrote with --scheduler-file F.
+Starts dtask workers that connect to the scheduler at SCHEDULER_ADDRESS (tcp://host:8786, or
+tls://host:8786 with --tls-cert, --tls-key and --tls-ca-file), or at the address in the file
+the scheduler wrote with --scheduler-file F.
 A worker that cannot start or loses its scheduler is started again (with backoff); the others
 keep running.
 
@@ -95,6 +100,10 @@ Options:
   --scheduler-file F    read the scheduler's address from file F (waiting up to 30 s for it
                         to appear) instead of SCHEDULER_ADDRESS
   --auth-token-file F   token the scheduler requires (or set ${AUTH_TOKEN_ENV})
+  --tls-cert F          with --tls-key: the workers' peer ports speak TLS alone, presenting the
+                        certificate (PEM) in F; their addresses become tls://host:port
+  --tls-key F           the private key (PEM) of --tls-cert
+  --tls-ca-file F       CA certificates (PEM) to trust dialling the tls:// scheduler and peers
   --death-timeout T     exit when the scheduler cannot be reached for this long: 60s, 500ms,
                         2m; a plain number is seconds (default: keep trying)
   --no-nanny            run the workers in this process, without a nanny
@@ -163,6 +172,9 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
         "contact-address": { type: "string" },
         "auth-token-file": { type: "string" },
         "scheduler-file": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-ca-file": { type: "string" },
         "death-timeout": { type: "string" },
         "no-nanny": { type: "boolean", default: false },
         preload: { type: "string", multiple: true },
@@ -202,6 +214,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   let memory: CheckedMemoryOptions;
   let preload: string[] | undefined, deathTimeout: number | undefined;
   let authToken: string | undefined;
+  let tls: TlsOptions | undefined;
   const contactAddress = values["contact-address"];
   const config = values.config;
   try {
@@ -226,6 +239,11 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
       }
     }
     authToken = await readAuthToken(values["auth-token-file"]);
+    tls = await readTlsFiles({
+      cert: values["tls-cert"],
+      key: values["tls-key"],
+      caFile: values["tls-ca-file"],
+    });
     if (values.config !== undefined) configArgs(values.config); // throws if it is not a file
   } catch (e) {
     console.error((e as Error).message);
@@ -244,9 +262,14 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
       return stopped.signal.aborted ? 0 : 1;
     }
   }
+  if (tls !== undefined && tls.cert === undefined && scheduler.startsWith("tls://")) {
+    console.error("a worker of a TLS cluster listens with TLS too: give --tls-cert and --tls-key");
+    return 2;
+  }
   const warning = exposureWarning(values.host, {
     who: "this worker",
     authToken,
+    tls,
     fix: `Give the scheduler and its workers a token: --auth-token-file or ${AUTH_TOKEN_ENV}.`,
   });
   if (warning) console.warn(warning);
@@ -260,6 +283,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
     host: values.host,
     contactAddress,
     authToken,
+    tls,
     resources,
     preload,
   };
@@ -270,7 +294,7 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
   const onStarted = (address: string, exited: Promise<string>) => {
     exited.then((how) => {
       if (stopping) return;
-      const p = reportExit(scheduler, address, how, authToken);
+      const p = reportExit(scheduler, address, how, authToken, dialTls(tls));
       reports.add(p);
       p.finally(() => reports.delete(p));
     });

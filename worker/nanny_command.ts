@@ -1,10 +1,13 @@
 /**
- * How a nanny starts its worker process: its options, and the command line made of them. The auth token is not on it: a
- * command line is public (`ps`); it travels in the environment.
+ * How a nanny starts its worker process: its options, and the command line made of them. The
+ * auth token and the TLS key are not on it: a command line is public (`ps`); they travel in the
+ * environment.
  *
  * @module
  */
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { tlsEnv } from "../comm/tls_files.ts";
+import type { TlsOptions } from "../comm/tls_options.ts";
 import { configArgs } from "./config.ts";
 import { memoryFlags, type MemoryOptions } from "./memory_config.ts";
 
@@ -28,6 +31,8 @@ export interface NannyOptions extends MemoryOptions {
   contactAddress?: string;
   /** The token the scheduler requires, if any (passed in the environment, not the command line). */
   authToken?: string;
+  /** The worker's TLS certificate, key and CA (passed in the environment, not the command line). */
+  tls?: TlsOptions;
   /** Quiet the worker's log and what its tasks print. */
   silenceLogs?: boolean;
   /** What the worker offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
@@ -86,6 +91,7 @@ export function workerCommand(o: NannyOptions): Deno.Command {
   if (o.stopLines) args.push("--stop-lines");
   const env: Record<string, string> = { ...mallocEnv() };
   if (o.authToken) env[AUTH_TOKEN_ENV] = o.authToken;
+  Object.assign(env, tlsEnv(o.tls));
   return new Deno.Command(Deno.execPath(), {
     args,
     env,

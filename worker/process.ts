@@ -1,13 +1,14 @@
 /**
  * The entry point of a worker process started by a nanny. Prints one JSON line with its
  * address once registered, and exits when the scheduler is gone, on SIGTERM/SIGINT, or when
- * its stdin closes (its parent died: Deno has no parent-death signal). The auth token comes in
- * the environment (DTASK_AUTH_TOKEN), never on the command line. Started by the worker command
+ * its stdin closes (its parent died: Deno has no parent-death signal). The auth token and the
+ * TLS material come in the environment (DTASK_AUTH_TOKEN, DTASK_TLS_*), never on the command line. Started by the worker command
  * line, it says on stderr why it stopped when its scheduler ended it (stop_reason.ts).
  */
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
+import { tlsFromEnv } from "../comm/tls_files.ts";
 import { stoppedLine } from "./stop_reason.ts";
 import { TimeoutError } from "../core/errors.ts";
 import {
@@ -79,6 +80,7 @@ const worker = await Worker.start({
   host: values.host,
   contactAddress: values["contact-address"],
   authToken: Deno.env.get(AUTH_TOKEN_ENV) || undefined,
+  tls: tlsFromEnv(),
   silenceLogs: values["silence-logs"],
   resources: values.resources ? JSON.parse(values.resources) : undefined,
   preload: values.preload,

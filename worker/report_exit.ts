@@ -8,6 +8,7 @@
 import { Connection } from "../comm/connection.ts";
 import { sendHello, withTimeout } from "../comm/handshake.ts";
 import { dial } from "../comm/dial.ts";
+import type { TlsDialOptions } from "../comm/tls_options.ts";
 import { EXIT_REPORT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** Connects to `scheduler` as a client named "nanny", sends `worker-exited`, and leaves. */
@@ -16,9 +17,11 @@ export async function reportExit(
   address: string,
   how: string,
   authToken?: string,
+  tls?: TlsDialOptions,
 ): Promise<void> {
   try {
-    const t = await withTimeout(dial(scheduler), EXIT_REPORT_TIMEOUT, `connecting to ${scheduler}`);
+    const dialing = dial(scheduler, tls ? { tls } : {});
+    const t = await withTimeout(dialing, EXIT_REPORT_TIMEOUT, `connecting to ${scheduler}`);
     try {
       await sendHello(t, { role: "client", name: "nanny", token: authToken }, EXIT_REPORT_TIMEOUT);
     } catch (e) {

@@ -107,6 +107,7 @@ export class ClientLoader {
       import("../comm/dial.ts"),
     ]).then(([m, client, dial]) => {
       client.registerDialer("tcp", dial.dial);
+      client.registerDialer("tls", dial.dial);
       this.#module = m;
     }).catch(() => {}).finally(() => {
       this.#tried = true;

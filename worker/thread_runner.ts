@@ -81,7 +81,7 @@ export class ThreadRunner {
         this.#thread = msg.thread;
         this.#silence = msg.silenceLogs;
         this.#begun = msg.begun;
-        if (msg.worker) this.#install(msg.worker, msg.authToken);
+        if (msg.worker) this.#install(msg.worker, msg.authToken, msg.tlsCaCerts);
         return;
       case "rejoined":
         return this.#secession.rejoined(msg.key);
@@ -110,10 +110,15 @@ export class ThreadRunner {
     this.#post({ op: "stray", key: this.#current, error });
   }
 
-  #install(worker: TaskWorkerInfo, authToken: string | undefined): void {
+  #install(
+    worker: TaskWorkerInfo,
+    authToken: string | undefined,
+    tlsCaCerts: string[] | undefined,
+  ): void {
     installThreadHooks({
       worker: { ...worker, thread: this.#thread },
       authToken,
+      tlsCaCerts,
       current: () => this.#als.getStore(),
       secede: (key) => this.#secede(key),
       rejoin: (key) => this.#secession.rejoin(key),

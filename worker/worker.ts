@@ -5,6 +5,7 @@ import { PeerPool } from "../comm/peer_pool.ts";
 import { listenTcp } from "../comm/tcp_listener.ts";
 import { listenInproc } from "../comm/inproc.ts";
 import { dial as defaultDial } from "../comm/dial.ts";
+import { checkListenerTls, dialTls, type TlsOptions } from "../comm/tls_options.ts";
 import type { Listener, Transport } from "../comm/transport.ts";
 import { PROTOCOL_VERSION, type WorkerInfo } from "../comm/protocol.ts";
 import { Executor } from "./executor.ts";
@@ -80,6 +81,11 @@ export interface WorkerOptions extends MemoryOptions {
   inproc?: boolean;
   /** The token the scheduler requires, if any; peers must present it too. */
   authToken?: string;
+  /**
+   * TLS: its peer port speaks TLS alone with `cert` and `key` (PEM), and its address is tls://;
+   * it dials the scheduler and its peers trusting `caCerts`. Not for `inproc` workers.
+   */
+  tls?: TlsOptions;
   /** Quiet the worker's log and what its tasks print. */
   silenceLogs?: boolean;
   /** What it offers to tasks that ask for resources, e.g. `{ GPU: 1 }`. */
@@ -151,7 +157,8 @@ export class Worker {
       this.#lines.add(line);
       emit(line);
     };
-    const dial = options.dial ?? defaultDial;
+    const tls = options.tls && !options.inproc ? checkListenerTls(options.tls) : undefined;
+    const dial = this.#dial;
     const onAccept = (t: Transport) => {
       const p = this.#acceptPeer(t).catch((e) => {
         this.#log(`[worker] error accepting ${t.peer}: ${(e as Error)?.stack ?? e}`);
@@ -169,9 +176,12 @@ export class Worker {
     this.#listener = options.inproc
       ? listenInproc(onAccept)
       : listenTcp(options.host ?? "127.0.0.1", 0, onAccept, {
+        tls,
         // an unauthenticated request learns no more than what this port is
         describePort: () =>
-          `this is a dtask worker's TCP port (${this.address}), for its peers, not an HTTP ` +
+          `this is a dtask worker's ${
+            tls ? "TLS" : "TCP"
+          } port (${this.address}), for its peers, not an HTTP ` +
           `server` +
           (options.authToken === undefined ? `; its scheduler is at ${options.scheduler}` : ""),
       });
@@ -205,6 +215,13 @@ export class Worker {
       leaveProcessPool();
     });
   }
+
+  /** Dials the scheduler and peers, trusting the CA certificates of its `tls` option. */
+  #dial = (address: string): Promise<Transport> => {
+    const dial = this.options.dial ?? defaultDial;
+    const tls = dialTls(this.options.tls);
+    return tls ? dial(address, { tls }) : dial(address);
+  };
 
   /** The exit code its process should end with: see worker/exit_codes.ts. */
   get exitCode(): number {
@@ -242,7 +259,7 @@ export class Worker {
     };
     const { transport, welcome } = await register({
       scheduler: o.scheduler,
-      dial: o.dial ?? defaultDial,
+      dial: this.#dial,
       hello: { role: "worker", name: this.name, token: o.authToken, worker: info },
       retryFor: o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
       deathTimeout: o.deathTimeout,
@@ -268,6 +285,7 @@ export class Worker {
         schedulerAddress: welcome.address,
       },
       authToken: o.authToken,
+      tlsCaCerts: dialTls(o.tls)?.caCerts,
       preload: o.preload,
       // results of the threads enter the actor as stimuli: one per batch of outcomes
       onSecede: (key) => post({ kind: "seceded", key }),

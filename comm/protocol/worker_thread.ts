@@ -52,6 +52,8 @@ export type ToThread =
     /** The worker, for getWorker()/getClient() (absent in bare executors: they then throw). */
     worker?: TaskWorkerInfo;
     authToken?: string;
+    /** The CA certificates getClient() trusts for tls:// addresses. */
+    tlsCaCerts?: string[];
     /** Shared with the executor: the thread adds 1 as it begins each task. */
     begun?: Int32Array;
   }

@@ -40,6 +40,14 @@ Deno.test("a contact address replaces the host, and the port when it names one",
   }
 });
 
+Deno.test("a TLS listener advertises tls://, also with a tcp:// or bare contact address", () => {
+  assert.equal(advertisedAddress("tls://0.0.0.0:4000", undefined, eth), "tls://10.1.2.3:4000");
+  assert.equal(advertisedAddress("tls://127.0.0.1:4000", undefined, eth), "tls://127.0.0.1:4000");
+  assert.equal(advertisedAddress("tls://0.0.0.0:4000", "tcp://node7"), "tls://node7:4000");
+  assert.equal(advertisedAddress("tls://0.0.0.0:4000", "tls://node7:9000"), "tls://node7:9000");
+  assert.equal(advertisedAddress("tls://0.0.0.0:4000", "node7"), "tls://node7:4000");
+});
+
 Deno.test("listening beyond loopback without a token warns; with one, or on loopback, not", () => {
   const o = { who: "the scheduler", fix: "Use --auth-token-file." };
   assert.match(exposureWarning("0.0.0.0", o)!, /^WARNING: the scheduler listens on 0\.0\.0\.0/);

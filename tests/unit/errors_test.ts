@@ -11,6 +11,7 @@ import {
   SerializationError,
   SpillError,
   TimeoutError,
+  TlsError,
   toEnvelope,
   WrongRoleError,
 } from "../../core/errors.ts";
@@ -75,6 +76,15 @@ Deno.test("WrongRoleError is a ProtocolError saying what answered, also after a 
     assert.equal((x as WrongRoleError).use, "tcp://s:8786");
   }
   assert.equal("use" in new WrongRoleError("m", "HTTP server"), false);
+});
+
+Deno.test("TlsError is a ProtocolError, also after a round trip", () => {
+  const e = new TlsError("the TLS certificate of tls://h:1 is not trusted");
+  for (const x of [e, fromEnvelope(overWire(toEnvelope(e)))]) {
+    assert.ok(x instanceof TlsError && x instanceof ProtocolError && x instanceof DtaskError);
+    assert.equal(x.name, "TlsError");
+  }
+  assert.ok(!(new ProtocolError("p") instanceof TlsError));
 });
 
 Deno.test("user subclasses of dtask errors use ordinary instanceof", () => {
