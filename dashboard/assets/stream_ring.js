@@ -22,6 +22,8 @@ export class StreamRing {
     /** Index of the oldest entry, and how many there are. */
     this.first = 0;
     this.size = 0;
+    /** Entries added ever: entry number `seq` (counted from 0) is at `indexOf(seq)`. */
+    this.pushed = 0;
     /** Worker addresses by id, and each one's highest thread and latest stop seen. */
     this.workers = [];
     this.workerIds = new Map();
@@ -48,6 +50,7 @@ export class StreamRing {
   clear() {
     this.first = 0;
     this.size = 0;
+    this.pushed = 0;
     this.lastStop.fill(0);
   }
 
@@ -89,7 +92,21 @@ export class StreamRing {
       if (this.size < cap) this.size++;
       else this.first = (this.first + 1) % cap;
     }
+    this.pushed += n;
     return n;
+  }
+
+  /** The number of the oldest entry kept. */
+  get oldest() {
+    return this.pushed - this.size;
+  }
+
+  /** Where entry number `seq` is in the arrays, or -1 when it is no longer (or not yet) kept. */
+  indexOf(seq) {
+    const k = seq - this.oldest;
+    if (k < 0 || k >= this.size) return -1;
+    const i = this.first + k;
+    return i >= this.capacity ? i - this.capacity : i;
   }
 
   /** Drops the oldest entries that stopped before `time`; stops at the first one still wanted. */
