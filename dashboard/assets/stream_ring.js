@@ -67,7 +67,10 @@ export class StreamRing {
     return id;
   }
 
-  /** Appends the entries of a feed message's columnar stream. Returns how many were added. */
+  /**
+   * Appends the entries of a feed message's columnar stream (times relative to its `origin`).
+   * Returns how many were added.
+   */
   add(stream) {
     const n = stream.start.length;
     if (n === 0) return 0;
@@ -75,20 +78,22 @@ export class StreamRing {
     const colourIds = stream.prefixes.map((p) => this.prefixColourId(p));
     const kindIds = KIND_COLOURS.map((c) => c === "" ? -1 : this.colourId(c));
     const cap = this.capacity;
+    const origin = stream.origin ?? 0;
     for (let i = 0; i < n; i++) {
       const at = (this.first + this.size) % cap;
       const w = workerIds[stream.worker[i]];
       const t = stream.thread[i];
       const kind = stream.kind[i];
-      this.start[at] = stream.start[i];
-      this.stop[at] = stream.stop[i];
+      const stop = origin + stream.stop[i];
+      this.start[at] = origin + stream.start[i];
+      this.stop[at] = stop;
       this.worker[at] = w;
       this.thread[at] = t;
       this.colour[at] = kind > 0 && kind < kindIds.length
         ? kindIds[kind]
         : colourIds[stream.prefix[i]];
       if (t > this.maxThread[w]) this.maxThread[w] = t;
-      if (stream.stop[i] > this.lastStop[w]) this.lastStop[w] = stream.stop[i];
+      if (stop > this.lastStop[w]) this.lastStop[w] = stop;
       if (this.size < cap) this.size++;
       else this.first = (this.first + 1) % cap;
     }
