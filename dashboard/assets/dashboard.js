@@ -130,7 +130,14 @@ function start() {
     stream?.add(msg.stream);
     stream?.setTime(msg.time, true);
     legend?.addPrefixes(msg.stream.prefixes);
-    pending = { ...msg, progress: { ...pending?.progress, ...msg.progress } };
+    const progressSoFar = { ...pending?.progress, ...msg.progress };
+    // not the stream: kept only in the ring, the message can go at the next collection
+    pending = {
+      workers: msg.workers,
+      counts: msg.counts,
+      clients: msg.clients,
+      progress: progressSoFar,
+    };
     if (msg.type === "snapshot" || performance.now() - lastDom >= DOM_GAP) {
       if (domTimer !== 0) clearTimeout(domTimer);
       applyDom();

@@ -32,7 +32,7 @@ export class TaskStream {
    */
   constructor(canvas, { windowMs = 10_000, capacity = 1 << 17 } = {}) {
     this.canvas = canvas;
-    this.ctx = canvas.getContext("2d", { alpha: false, willReadFrequently: true });
+    this.ctx = canvas.getContext("2d", { alpha: false });
     this.windowMs = windowMs;
     this.ring = new StreamRing(capacity);
     this.visible = new Int32Array(capacity);
