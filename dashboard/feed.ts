@@ -88,9 +88,20 @@ export function progressOf(t: PrefixCounts): FeedProgress {
   };
 }
 
-/** The task-stream entries at `indexes` of `ring`, as the page's columns. */
-export function streamColumns(ring: StreamRing, indexes: readonly number[]): FeedStream {
+/** Rounds a time relative to a message's origin to the microsecond (a short JSON number). */
+const relative = (time: number, origin: number) => Math.round((time - origin) * 1000) / 1000;
+
+/**
+ * The task-stream entries at `indexes` of `ring`, as the page's columns, their times relative
+ * to `origin` (ms since the epoch).
+ */
+export function streamColumns(
+  ring: StreamRing,
+  indexes: readonly number[],
+  origin: number,
+): FeedStream {
   const s: FeedStream = {
+    origin,
     workers: [],
     prefixes: [],
     worker: [],
@@ -110,8 +121,8 @@ export function streamColumns(ring: StreamRing, indexes: readonly number[]): Fee
     s.worker.push(wi);
     s.thread.push(ring.threads[i]);
     s.prefix.push(pi);
-    s.start.push(ring.starts[i]);
-    s.stop.push(ring.stops[i]);
+    s.start.push(relative(ring.starts[i], origin));
+    s.stop.push(relative(ring.stops[i], origin));
     s.kind.push(ring.kinds[i]);
   }
   return s;
@@ -189,7 +200,7 @@ export class DashboardFeed {
       clients: src.clients(),
       workers: src.workers(),
       progress,
-      stream: streamColumns(src.stream, src.stream.after(0, SNAPSHOT_STREAM_ENTRIES)),
+      stream: streamColumns(src.stream, src.stream.after(0, SNAPSHOT_STREAM_ENTRIES), now),
     };
   }
 
@@ -242,7 +253,7 @@ export class DashboardFeed {
       clients,
       workers,
       progress,
-      stream: streamColumns(stream, indexes),
+      stream: streamColumns(stream, indexes, now),
     };
   }
 

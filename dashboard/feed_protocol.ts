@@ -40,10 +40,14 @@ export interface FeedProgress {
 /**
  * Task-stream entries since the previous message, as columns of equal length: entry i ran on
  * worker `workers[worker[i]]`, thread `thread[i]`, for a task of prefix `prefixes[prefix[i]]`,
- * from `start[i]` to `stop[i]` (ms since the epoch); `kind[i]`: 0 compute, 1 erred, 2 transfer,
- * 3 disk-write, 4 disk-read. `workers` and `prefixes` are the message's own tables.
+ * from `origin + start[i]` to `origin + stop[i]` (ms since the epoch; the columns hold times
+ * relative to `origin`, to the microsecond, so that each number is a few characters); `kind[i]`:
+ * 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read. `workers` and `prefixes` are the
+ * message's own tables.
  */
 export interface FeedStream {
+  /** ms since the epoch that `start` and `stop` count from (the message's time). */
+  origin: number;
   workers: string[];
   prefixes: string[];
   worker: number[];

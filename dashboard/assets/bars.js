@@ -21,7 +21,8 @@ export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
-function setWidth(node, fraction) {
+/** Sets a width as a fraction of the parent's, only when it changed. */
+export function setWidth(node, fraction) {
   const pct = `${(Math.max(0, Math.min(1, fraction)) * 100).toFixed(2)}%`;
   if (node.style.width !== pct) node.style.width = pct;
 }
@@ -74,7 +75,8 @@ export class ProgressBars {
       let text = `${done} / ${total}`;
       if (p.erred) text += `, ${p.erred} erred`;
       setText(row.count, text);
-      row.root.title = PROGRESS_PARTS.map((k) => `${k}: ${p[k] || 0}`).join(", ");
+      const title = PROGRESS_PARTS.map((k) => `${k}: ${p[k] || 0}`).join(", ");
+      if (row.root.title !== title) row.root.title = title;
     }
   }
 

@@ -15,6 +15,12 @@ import { WorkersView } from "./workers_view.js";
 /** Task states in the order the counts show them; others follow in name order. */
 const STATES = ["waiting", "queued", "processing", "memory", "erred", "released", "no-worker"];
 
+/**
+ * The counts, progress and workers change at most this often (ms); the task stream draws ten
+ * times a second. Each change of the page's text and bars costs the browser a repaint.
+ */
+const DOM_GAP = 500;
+
 const byId = (id) => document.getElementById(id);
 
 /** The counts strip: one `<dd>` per state and per cluster total, made once. */
@@ -92,6 +98,22 @@ function start() {
   const identity = byId("identity");
   const connection = byId("connection");
 
+  // The DOM parts change at most every DOM_GAP ms: the latest workers and counts, and every
+  // prefix's latest progress, are kept until then (each change of the page costs a repaint).
+  let pending = null;
+  let domTimer = 0;
+  let lastDom = -Infinity;
+  const applyDom = () => {
+    domTimer = 0;
+    lastDom = performance.now();
+    const msg = pending;
+    pending = null;
+    if (msg === null) return;
+    progress?.update(msg.progress);
+    workers?.update(msg.workers);
+    counts?.update(msg);
+  };
+
   const onMessage = (msg) => {
     if (msg.type !== "snapshot" && msg.type !== "update") return;
     if (msg.type === "snapshot") {
@@ -101,15 +123,26 @@ function start() {
       }
       stream?.clear();
       progress?.replace(msg.progress);
-    } else {
-      progress?.update(msg.progress);
+      pending = null;
     }
     stream?.setWorkers(msg.workers);
     stream?.add(msg.stream);
     stream?.setTime(msg.time, true);
     legend?.addPrefixes(msg.stream.prefixes);
-    workers?.update(msg.workers);
-    counts?.update(msg);
+    const progressSoFar = { ...pending?.progress, ...msg.progress };
+    // not the stream: kept only in the ring, the message can go at the next collection
+    pending = {
+      workers: msg.workers,
+      counts: msg.counts,
+      clients: msg.clients,
+      progress: progressSoFar,
+    };
+    if (msg.type === "snapshot" || performance.now() - lastDom >= DOM_GAP) {
+      if (domTimer !== 0) clearTimeout(domTimer);
+      applyDom();
+    } else if (domTimer === 0) {
+      domTimer = setTimeout(applyDom, lastDom + DOM_GAP - performance.now());
+    }
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   };
 

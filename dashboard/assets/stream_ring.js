@@ -21,6 +21,8 @@ export class StreamRing {
     /** Index of the oldest entry, and how many there are. */
     this.first = 0;
     this.size = 0;
+    /** Entries added ever: entry number `seq` (counted from 0) is at `indexOf(seq)`. */
+    this.pushed = 0;
     /** Worker addresses by id, and each one's highest thread and latest stop seen. */
     this.workers = [];
     this.workerIds = new Map();
@@ -47,6 +49,7 @@ export class StreamRing {
   clear() {
     this.first = 0;
     this.size = 0;
+    this.pushed = 0;
     this.lastStop.fill(0);
   }
 
@@ -63,7 +66,10 @@ export class StreamRing {
     return id;
   }
 
-  /** Appends the entries of a feed message's columnar stream. Returns how many were added. */
+  /**
+   * Appends the entries of a feed message's columnar stream (times relative to its `origin`).
+   * Returns how many were added.
+   */
   add(stream) {
     const n = stream.start.length;
     if (n === 0) return 0;
@@ -71,24 +77,40 @@ export class StreamRing {
     const colourIds = stream.prefixes.map((p) => this.prefixColourId(p));
     const kindIds = KIND_COLOURS.map((c) => c === "" ? -1 : this.colourId(c));
     const cap = this.capacity;
+    const origin = stream.origin ?? 0;
     for (let i = 0; i < n; i++) {
       const at = (this.first + this.size) % cap;
       const w = workerIds[stream.worker[i]];
       const t = stream.thread[i];
       const kind = stream.kind[i];
-      this.start[at] = stream.start[i];
-      this.stop[at] = stream.stop[i];
+      const stop = origin + stream.stop[i];
+      this.start[at] = origin + stream.start[i];
+      this.stop[at] = stop;
       this.worker[at] = w;
       this.thread[at] = t;
       this.colour[at] = kind > 0 && kind < kindIds.length
         ? kindIds[kind]
         : colourIds[stream.prefix[i]];
       if (t > this.maxThread[w]) this.maxThread[w] = t;
-      if (stream.stop[i] > this.lastStop[w]) this.lastStop[w] = stream.stop[i];
+      if (stop > this.lastStop[w]) this.lastStop[w] = stop;
       if (this.size < cap) this.size++;
       else this.first = (this.first + 1) % cap;
     }
+    this.pushed += n;
     return n;
+  }
+
+  /** The number of the oldest entry kept. */
+  get oldest() {
+    return this.pushed - this.size;
+  }
+
+  /** Where entry number `seq` is in the arrays, or -1 when it is no longer (or not yet) kept. */
+  indexOf(seq) {
+    const k = seq - this.oldest;
+    if (k < 0 || k >= this.size) return -1;
+    const i = this.first + k;
+    return i >= this.capacity ? i - this.capacity : i;
   }
 
   /** Drops the oldest entries that stopped before `time`; stops at the first one still wanted. */

@@ -1,8 +1,11 @@
 /**
  * The task stream on a canvas: one row per worker thread, one rectangle per task from its start
- * to its stop, over a sliding window that ends at the scheduler's current time. Drawing happens
- * at most once per animation frame, rectangles grouped by colour (one fillStyle per colour), so
- * tens of thousands of entries draw in a few milliseconds. No DOM per task.
+ * to its stop, over a sliding window that ends at the scheduler's current time. At most ten
+ * frames a second, and each frame is incremental: the drawn image moves left by the time gone
+ * by (in whole device pixels), the strip it uncovers is cleared, and only the entries that came
+ * since the previous frame are drawn. The whole window is drawn again only when the canvas size,
+ * the rows or the entries (a snapshot) change. Rectangles are grouped by colour (one fillStyle
+ * per colour). No DOM per task.
  *
  * @module
  */
@@ -14,9 +17,9 @@ const GUTTER = 120;
 const AXIS = 18;
 const MAX_ROW = 60;
 /**
- * Redraw at most this often (ms): the feed brings new entries ten times a second, and a page that
- * redraws more often only takes processor time from the cluster it shows (on a small machine
- * they share the same cores).
+ * Draw at most this often (ms): the feed brings new entries ten times a second, and a page that
+ * draws more often only takes processor time from the cluster it shows (on a small machine they
+ * share the same cores).
  */
 const FRAME_GAP = 100;
 
@@ -38,13 +41,40 @@ export class TaskStream {
     this.serverTime = 0;
     this.receivedAt = 0;
     this.live = false;
+    this.timer = 0;
     this.frame = 0;
     this.lastDraw = -Infinity;
     this.dirty = true;
+    /**
+     * What the canvas shows: its layout key, the time at its right edge and the number of the
+     * first entry not drawn yet; null when the next frame draws everything.
+     */
+    this.image = null;
+    /** Numbers of drawn entries that reach past the right edge: drawn again as it moves. */
+    this.carried = [];
+    /** The number of the oldest entry that may be in the window. */
+    this.windowFirst = 0;
+    /** The canvas's CSS size, as the resize observer last told (read once before that). */
+    this.cssSize = null;
+    this.resizes = typeof ResizeObserver === "function"
+      ? new ResizeObserver((entries) => {
+        const box = entries.at(-1).contentRect;
+        this.cssSize = { w: box.width, h: box.height };
+        this.invalidate();
+      })
+      : null;
+    this.resizes?.observe(canvas);
   }
 
   /** Sets the workers whose rows are shown (the feed's worker list). */
   setWorkers(workers) {
+    const same = workers.length === this.listed.length &&
+      workers.every((w, k) => {
+        const l = this.listed[k];
+        return l.address === w.address && l.name === (w.name || w.address) &&
+          l.nthreads === w.nthreads;
+      });
+    if (same) return;
     this.listed = workers.map((w) => ({
       address: w.address,
       name: w.name || w.address,
@@ -61,6 +91,9 @@ export class TaskStream {
   /** Forgets every entry (before a new snapshot). */
   clear() {
     this.ring.clear();
+    this.image = null;
+    this.carried = [];
+    this.windowFirst = 0;
     this.invalidate();
   }
 
@@ -80,22 +113,30 @@ export class TaskStream {
     return this.live ? this.serverTime + (performance.now() - this.receivedAt) : this.serverTime;
   }
 
-  /** Asks for a redraw at the next animation frame. */
+  /** Asks for a frame: at the next animation frame at least FRAME_GAP after the last one. */
   invalidate() {
     this.dirty = true;
-    if (this.frame === 0) this.frame = requestAnimationFrame((t) => this.onFrame(t));
+    this.schedule();
   }
 
-  onFrame(t) {
+  schedule() {
+    if (this.timer !== 0 || this.frame !== 0) return;
+    const wait = Math.max(0, this.lastDraw + FRAME_GAP - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.frame = requestAnimationFrame(() => this.onFrame());
+    }, wait);
+  }
+
+  onFrame() {
     this.frame = 0;
     const scrolling = this.live && this.ring.size > 0;
-    const due = t - this.lastDraw >= FRAME_GAP;
-    if (due && (this.dirty || scrolling)) {
+    if (this.dirty || scrolling) {
       this.dirty = false;
-      this.lastDraw = t;
+      this.lastDraw = performance.now();
       this.draw();
     }
-    if (scrolling || this.dirty) this.frame = requestAnimationFrame((t) => this.onFrame(t));
+    if (scrolling || this.dirty) this.schedule();
   }
 
   /** The rows: each shown worker's first row and row count, and the total. */
@@ -123,45 +164,93 @@ export class TaskStream {
     return { rows, total, base };
   }
 
-  /** Draws the window ending now. */
+  /** Draws the window ending now: what changed since the last frame, or all of it. */
   draw() {
     const { canvas, ctx, ring } = this;
     const dpr = globalThis.devicePixelRatio || 1;
-    const cssW = canvas.clientWidth, cssH = canvas.clientHeight;
+    this.cssSize ??= { w: canvas.clientWidth, h: canvas.clientHeight };
+    const cssW = this.cssSize.w, cssH = this.cssSize.h;
     const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
     if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
+      this.image = null;
     }
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = BACKGROUND;
-    ctx.fillRect(0, 0, cssW, cssH);
-
-    const t1 = this.now(), t0 = t1 - this.windowMs;
-    ring.dropBefore(t0 - this.windowMs);
-    const { rows, total, base } = this.layout(t0);
+    const now = this.now();
+    ring.dropBefore(now - 2 * this.windowMs);
+    const { rows, total, base } = this.layout(now - this.windowMs);
     const plotW = Math.max(1, cssW - GUTTER), plotH = Math.max(1, cssH - AXIS);
     const rowH = total > 0 ? Math.min(MAX_ROW, plotH / total) : MAX_ROW;
     const scale = plotW / this.windowMs;
+    const key = `${w}x${h}@${dpr} ` + rows.map((r) => `${r.id}:${r.count}:${r.name}`).join(" ");
 
-    const drawn = this.drawEntries(t0, t1, base, rowH, scale);
-    this.drawLabels(rows, rowH, cssW);
-    this.drawAxis(plotW, plotH);
-    canvas.dataset.entries = String(drawn);
+    const image = this.image;
+    const shift = image && image.key === key ? Math.floor((now - image.t1) * scale * dpr) : -1;
+    if (shift >= 0 && shift < Math.floor(plotW * dpr)) {
+      const t1 = image.t1 + shift / (scale * dpr);
+      this.scroll(shift, dpr, plotH);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      this.drawEntries(t1 - this.windowMs, t1, base, rowH, scale, image.next);
+      const stripX = cssW - shift / dpr;
+      ctx.fillStyle = "#ccc";
+      for (const r of rows) if (r.first > 0) ctx.fillRect(stripX, r.first * rowH, cssW, 1);
+      image.t1 = t1;
+      image.next = ring.pushed;
+    } else {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.fillStyle = BACKGROUND;
+      ctx.fillRect(0, 0, cssW, cssH);
+      this.carried = [];
+      this.drawEntries(now - this.windowMs, now, base, rowH, scale, ring.oldest);
+      this.drawLabels(rows, rowH, cssW);
+      this.drawAxis(plotW, plotH);
+      this.image = { key, t1: now, next: ring.pushed };
+    }
+    canvas.dataset.entries = String(this.countInWindow(this.image.t1 - this.windowMs));
     canvas.dataset.rows = String(total);
   }
 
-  /** Draws the entries in [t0, t1], one fillStyle per colour. Returns how many were drawn. */
-  drawEntries(t0, t1, base, rowH, scale) {
+  /** Moves the plot `shift` device pixels left and clears the strip it uncovers. */
+  scroll(shift, dpr, plotH) {
+    if (shift === 0) return;
+    const { canvas, ctx } = this;
+    const x = Math.round(GUTTER * dpr), w = canvas.width - x, h = Math.floor(plotH * dpr);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(canvas, x + shift, 0, w - shift, h, x, 0, w - shift, h);
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(canvas.width - shift, 0, shift, h);
+  }
+
+  /** Entries that may be in a window starting at `t0`: those from the first that stops in it. */
+  countInWindow(t0) {
+    const ring = this.ring;
+    let seq = Math.max(this.windowFirst, ring.oldest);
+    while (seq < ring.pushed && ring.stop[ring.indexOf(seq)] < t0) seq++;
+    this.windowFirst = seq;
+    return ring.pushed - seq;
+  }
+
+  /**
+   * Draws the entries in [t0, t1] from number `from` on, and those carried from the previous
+   * frame, one fillStyle per colour. Entries that reach past t1 are carried to the next frame.
+   */
+  drawEntries(t0, t1, base, rowH, scale, from) {
     const { ctx, ring, visible, order } = this;
     const ncol = ring.colours.length;
     const counts = new Int32Array(ncol + 1);
+    const carried = [];
     let n = 0;
-    for (let k = 0, i = ring.first; k < ring.size; k++, i = i + 1 === ring.capacity ? 0 : i + 1) {
-      if (ring.stop[i] < t0 || ring.start[i] > t1 || base[ring.worker[i]] < 0) continue;
+    const consider = (seq) => {
+      const i = ring.indexOf(seq);
+      if (i < 0 || ring.stop[i] < t0 || base[ring.worker[i]] < 0) return;
+      if (ring.stop[i] > t1) carried.push(seq);
+      if (ring.start[i] > t1) return;
       visible[n++] = i;
       counts[ring.colour[i] + 1]++;
-    }
+    };
+    for (const seq of this.carried) consider(seq);
+    for (let seq = Math.max(from, ring.oldest); seq < ring.pushed; seq++) consider(seq);
+    this.carried = carried;
     for (let c = 1; c <= ncol; c++) counts[c] += counts[c - 1];
     const offsets = counts.slice();
     for (let k = 0; k < n; k++) {
@@ -172,7 +261,7 @@ export class TaskStream {
     const barH = Math.max(1, rowH - 2 * pad);
     // Rectangles of one colour that touch within half a pixel in a row are drawn as one: at
     // thousands of tasks a second most are narrower than a pixel.
-    const rows = Math.ceil((this.canvas.clientHeight || 1) / rowH) + 1;
+    const rows = Math.ceil((this.cssSize.h || 1) / rowH) + 1;
     const runX0 = new Float64Array(rows), runX1 = new Float64Array(rows).fill(-1);
     let rects = 0;
     const flush = (row) => {
@@ -248,6 +337,9 @@ export class TaskStream {
   /** Stops drawing. */
   close() {
     if (this.frame !== 0) cancelAnimationFrame(this.frame);
+    if (this.timer !== 0) clearTimeout(this.timer);
     this.frame = 0;
+    this.timer = 0;
+    this.resizes?.disconnect();
   }
 }

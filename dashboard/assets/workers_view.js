@@ -6,7 +6,7 @@
  * @module
  */
 
-import { el, formatBytes, MemoryBar, setText } from "./bars.js";
+import { el, formatBytes, MemoryBar, setText, setWidth } from "./bars.js";
 
 /** The worker rows in a `<tbody>`, and the cluster memory bar with its caption. */
 export class WorkersView {
@@ -61,7 +61,7 @@ export class WorkersView {
     row.memory.set(w.memory, w.memoryLimit || maxLimit, w.status);
     const limitText = w.memoryLimit ? ` / ${formatBytes(w.memoryLimit)}` : "";
     setText(row.memoryText, `${formatBytes(used(w.memory))}${limitText}`);
-    row.processingBar.style.width = `${((w.processing / maxProcessing) * 100).toFixed(1)}%`;
+    setWidth(row.processingBar, w.processing / maxProcessing);
     setText(row.processing, String(w.processing));
     setText(row.stored, String(w.stored));
     setText(row.status, w.status);
