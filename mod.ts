@@ -13,11 +13,14 @@
  */
 import { registerDialer, setDefaultCluster } from "./client/client.ts";
 import { dial } from "./comm/dial.ts";
+import { dialWss } from "./comm/wss_dial.ts";
 import { LocalCluster } from "./cluster/local.ts";
 
 registerDialer("tcp", dial);
 registerDialer("tls", dial);
 registerDialer("inproc", dial);
+// replaces the browser-safe wss:// dialer: this one trusts tls.caCerts per connection
+registerDialer("wss", dialWss);
 setDefaultCluster(() => LocalCluster.start());
 
 export * from "./client/mod.ts";

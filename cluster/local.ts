@@ -48,7 +48,7 @@ export class LocalCluster {
   readonly schedulerAddress: string;
   /** The scheduler's in-process address (clients in this process use it). */
   readonly inprocAddress: string;
-  /** The scheduler's ws:// address (with the `wsPort` option), or null. */
+  /** The scheduler's ws:// address (with the `wsPort` option; wss:// with `tls`), or null. */
   readonly wsAddress: string | null;
   /** With TLS: the CA certificates (PEM) its tls:// addresses need; a Client takes them. */
   readonly tls?: { readonly caCerts: string[] };

@@ -77,7 +77,7 @@ export interface LocalClusterOptions extends MemoryOptions {
   /**
    * The scheduler's WebSocket port, for clients that cannot open TCP (browsers, Deno Deploy,
    * `client/mod.ts`): 0 = any free port; null (default): no WebSocket listener. Its address is
-   * `wsAddress`.
+   * `wsAddress`: ws://, or wss:// with `tls` (then it serves TLS alone).
    */
   wsPort?: number | null;
   /** Modules every worker imports (URLs or import-map names), also workers that join later. */

@@ -2,7 +2,8 @@
  * The WebSocket listener (Deno only): an HTTP server whose upgrade requests become
  * WebSocketTransports, handed to `onAccept` like the TCP listener's. What it accepts goes
  * through the same handshake (hello, auth token, role) as TCP. A plain HTTP request gets a 400
- * saying what the port is.
+ * saying what the port is. With a certificate it serves TLS alone (wss://): a plaintext ws:// or
+ * HTTP request gets no HTTP bytes back, only the end of the connection.
  *
  * @module
  */
@@ -18,6 +19,8 @@ export interface WsListenOptions {
   describePort?: () => string;
   /** Largest frame accepted, in bytes (default 1 GiB). */
   maxFrame?: number;
+  /** TLS: the certificate chain and key (PEM) it presents; then it speaks TLS alone (wss://). */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -30,7 +33,10 @@ export interface WsListener extends Listener {
   shutdown(): Promise<void>;
 }
 
-/** Listens for WebSockets on host:port (0 = any free port); `address` is `ws://host:port`. */
+/**
+ * Listens for WebSockets on host:port (0 = any free port); `address` is `ws://host:port`, or
+ * `wss://host:port` with `opts.tls`.
+ */
 export async function listenWs(
   host: string,
   port: number,
@@ -38,10 +44,12 @@ export async function listenWs(
   opts: WsListenOptions = {},
 ): Promise<WsListener> {
   let accepting = true;
+  const scheme = opts.tls ? "wss" : "ws";
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: host,
     port,
+    ...(opts.tls && { cert: opts.tls.cert, key: opts.tls.key }),
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
     onError: () => new Response("internal error", { status: 500 }),
   }, (req, info) => {
@@ -55,7 +63,7 @@ export async function listenWs(
     const peerHost = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
     const t = new WebSocketTransport(
       socket,
-      `ws://${peerHost}:${a.port}`,
+      `${scheme}://${peerHost}:${a.port}`,
       opts.maxFrame ?? DEFAULT_MAX_FRAME,
     );
     try {
@@ -76,7 +84,7 @@ export async function listenWs(
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let ending: Promise<void> | null = null;
   return {
-    address: `ws://${shown}:${addr.port}`,
+    address: `${scheme}://${shown}:${addr.port}`,
     close() {
       accepting = false;
       return Promise.resolve();

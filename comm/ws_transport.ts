@@ -13,6 +13,7 @@ import { decodePacket, encodePacket, handshakeCodec, streamCodec } from "./wire.
 import { joinChunks, splitPacket } from "./ws_packet.ts";
 import { CommClosedError, ProtocolError } from "../core/errors.ts";
 import { MAX_FIRST_PACKET } from "./limits.ts";
+import { wsDialError } from "./tls_errors.ts";
 
 /** One direction's msgpack codec (wire.ts). */
 type Codec = ReturnType<typeof streamCodec>;
@@ -55,8 +56,10 @@ export class WebSocketTransport implements Transport {
         ws.close(1003, "binary messages only");
       }
     });
-    ws.addEventListener("error", () => {
-      this.#why ||= `the WebSocket to ${peer} failed`;
+    ws.addEventListener("error", (e) => {
+      // Deno says why (an untrusted certificate, no HTTP answer); a browser does not
+      const said = (e as { message?: unknown }).message;
+      this.#why ||= typeof said === "string" && said ? said : `the WebSocket to ${peer} failed`;
     });
     ws.addEventListener("close", (e) => {
       const ce = e as CloseEvent;
@@ -66,11 +69,17 @@ export class WebSocketTransport implements Transport {
     });
   }
 
-  /** Opens a WebSocket to `address` (ws:// or wss://); rejects when it cannot open. */
-  static async connect(address: string): Promise<WebSocketTransport> {
+  /**
+   * Opens a WebSocket to `address` (ws:// or wss://) with `open` (default: the standard
+   * constructor); rejects with a CommClosedError saying why when it cannot open.
+   */
+  static async connect(
+    address: string,
+    open: (address: string) => WebSocket = (a) => new WebSocket(a),
+  ): Promise<WebSocketTransport> {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(address);
+      ws = open(address);
     } catch (e) {
       throw new CommClosedError(`cannot connect to ${address}: ${(e as Error).message}`);
     }
@@ -164,7 +173,15 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/** Dials a ws:// or wss:// address (the browser-safe client registers it for both schemes). */
-export function dialWebSocket(address: string): Promise<Transport> {
-  return WebSocketTransport.connect(address);
+/**
+ * Dials a ws:// or wss:// address with the standard WebSocket (the browser-safe client registers
+ * it for both schemes). It cannot use `tls.caCerts` for one connection: a wss:// certificate must
+ * be trusted by the runtime, and when it is not the TlsError says how to make it so.
+ */
+export async function dialWebSocket(address: string): Promise<Transport> {
+  try {
+    return await WebSocketTransport.connect(address);
+  } catch (e) {
+    throw wsDialError(address, e, { perConnectionCa: false });
+  }
 }

@@ -24,7 +24,8 @@
  * - `--auth-token-file F`: require the token in file F from every worker and client (or set
  *   `DTASK_AUTH_TOKEN`)
  * - `--ws-port N`: also listen for clients over WebSocket on port N (0: any free port)
- * - `--tls-cert F --tls-key F`: listen with TLS alone (the address becomes tls://);
+ * - `--tls-cert F --tls-key F`: listen with TLS alone (the address becomes tls://, the
+ *   WebSocket address wss://);
  *   `--tls-ca-file F`: the cluster's CA certificates (accepted for symmetry with the worker)
  * - `--worker-saturation X`: root tasks per thread before queuing (default 1.1; inf = off)
  * - `--no-work-stealing`: idle workers do not take tasks assigned to busy ones
@@ -51,7 +52,8 @@ import denoJson from "../deno.json" with { type: "json" };
 const HELP = `Usage: deno run -A jsr:@x/dtask/scheduler [options]
 
 Starts a dtask scheduler; workers and clients connect to its tcp:// (or tls://) address,
-and with --ws-port clients (browsers, Deno Deploy, client/mod.ts) also to its ws:// address.
+and with --ws-port clients (browsers, Deno Deploy, client/mod.ts) also to its ws:// address
+(wss:// with --tls-cert).
 
 Options:
   --host H                 interface to listen on (default 127.0.0.1; 0.0.0.0: all)
@@ -70,7 +72,8 @@ Options:
   --ws-port N              also listen for clients over WebSocket on port N (0 = any free port;
                            default: no WebSocket listener); the same handshake and token as TCP
   --tls-cert F --tls-key F listen with TLS alone, presenting the certificate (PEM) in F and its
-                           private key; the address becomes tls://host:port
+                           private key; the address becomes tls://host:port (and the
+                           --ws-port one wss://host:port)
   --tls-ca-file F          the CA certificates (PEM) of the cluster (accepted for symmetry with
                            the worker command; clients and workers need it)
   --worker-saturation X    root tasks per thread before queuing (default 1.1; inf = off)

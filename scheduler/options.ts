@@ -18,7 +18,7 @@ export interface SchedulerOptions {
   port?: number;
   /**
    * WebSocket port for clients (0 = any free port; null/absent: no WebSocket listener). Its
-   * address is the scheduler's `wsAddress`.
+   * address is the scheduler's `wsAddress`: ws://, or wss:// with `tls` (it serves TLS alone).
    */
   wsPort?: number | null;
   /** `host:port` or `:port` for the HTTP server; null for none. */

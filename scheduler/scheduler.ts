@@ -42,7 +42,10 @@ export class Scheduler {
   readonly address: string;
   /** Its inproc:// address (for clients and workers in this process). */
   readonly inprocAddress: string;
-  /** Its ws:// address (WebSocket listener, for clients that cannot open TCP), or null. */
+  /**
+   * Its ws:// address (WebSocket listener, for clients that cannot open TCP), wss:// with TLS,
+   * or null.
+   */
   wsAddress: string | null = null;
   /** The dashboard's URL, or null. */
   dashboardLink: string | null = null;
@@ -171,11 +174,13 @@ export class Scheduler {
     };
   }
 
-  /** Opens the WebSocket listener: the same handshake and protocol as the TCP one. */
+  /** Opens the WebSocket listener: the same handshake and protocol as the TCP one (TLS too). */
   async #listenWs(port: number): Promise<void> {
     const options = this.options;
+    const tls = options.tls && checkListenerTls(options.tls);
     const ws = this.#ws = await listenWs(options.host ?? "127.0.0.1", port, this.#accept, {
       unref: options.keepAlive === false,
+      ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       describePort: () =>
         `this is a dtask scheduler's WebSocket port (${this.wsAddress}), for clients; ` +
         (this.dashboardLink === null
@@ -189,7 +194,7 @@ export class Scheduler {
       : isWildcardHost(listen.host)
       ? reachableHost()
       : listen.host;
-    this.wsAddress = `ws://${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
+    this.wsAddress = `${listen.scheme}://${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
   }
 
   /** A read-only snapshot for metrics and the dashboard. */
