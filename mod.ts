@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import "./comm/msgpack_native.ts";
 import { registerDialer, setDefaultCluster } from "./client/client.ts";
 import { dial } from "./comm/dial.ts";
 import { dialWss } from "./comm/wss_dial.ts";

@@ -38,6 +38,7 @@
  * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
+import "../comm/msgpack_native.ts";
 import { parseArgs } from "node:util";
 import { Scheduler } from "./scheduler.ts";
 import { AUTH_TOKEN_ENV, readAuthToken } from "../comm/auth_token.ts";

@@ -46,6 +46,7 @@
  * Imported as a module it runs nothing: {@link main} runs the command with given arguments.
  * @module
  */
+import "../comm/msgpack_native.ts";
 import { parseArgs } from "node:util";
 import { reportExit } from "./report_exit.ts";
 import { parseMemoryLimit } from "./memory_limit.ts";

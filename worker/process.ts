@@ -5,6 +5,7 @@
  * TLS material come in the environment (DTASK_AUTH_TOKEN, DTASK_TLS_*), never on the command line. Started by the worker command
  * line, it says on stderr why it stopped when its scheduler ended it (stop_reason.ts).
  */
+import "../comm/msgpack_native.ts";
 import { parseArgs } from "node:util";
 import { Worker } from "./worker.ts";
 import { AUTH_TOKEN_ENV } from "../comm/auth_token.ts";
