@@ -6,7 +6,6 @@
  * (cluster calls), dialers.ts (connecting), graph.ts, scatter.ts and cancel.ts.
  */
 import { clientClosed, clientOpened, currentClient } from "./current_client.ts";
-import { PendingTransport } from "../comm/pending_transport.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
@@ -15,7 +14,8 @@ import { story, type StoryRecord } from "./story.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
-import { dialSettings, open, openSoon } from "./dialers.ts";
+import { open } from "./dialers.ts";
+import { openedStart, pendingStart } from "./client_start.ts";
 import { checkClassInstances, withOptions } from "./submit.ts";
 import { ClientParts, type ClientStart } from "./client_parts.ts";
 import * as graphs from "./graph.ts";
@@ -100,17 +100,7 @@ export class Client {
     checkClassInstances(options.classInstances);
     const o = await open(target, options);
     try {
-      const client = new Client({
-        transport: o.transport,
-        address: o.shown,
-        via: o.via,
-        id: o.id,
-        dashboard: o.dashboard,
-        hello: { name: options.name ?? "client", token: options.authToken },
-        dialing: o.dialing,
-        reconnectTimeout: options.reconnectTimeout,
-        classInstances: options.classInstances,
-      });
+      const client = new Client(openedStart(o, options));
       client.#ownCluster = o.own;
       rememberCluster(client, o.own ?? target);
       clientOpened(client);
@@ -435,22 +425,7 @@ export class Client {
   static {
     // a Client whose connection opens in the background: usable at once, its messages go out
     // once connected (getClient() inside a task; `address` must be tcp://)
-    connectSoon = (address, options, inTask) => {
-      const name = options.name ?? "client";
-      const opening = openSoon(address, options);
-      return new Client({
-        transport: new PendingTransport(address, opening),
-        opening,
-        address,
-        via: address,
-        id: name,
-        hello: { name, token: options.authToken },
-        dialing: dialSettings(options),
-        reconnectTimeout: options.reconnectTimeout,
-        classInstances: options.classInstances,
-        inTask,
-      });
-    };
+    connectSoon = (address, options, inTask) => new Client(pendingStart(address, options, inTask));
   }
 }
 

@@ -4,6 +4,9 @@
  * LocalCluster both show. Pure string work: no I/O.
  * @module
  */
+import { formatBytes } from "./format_bytes.ts";
+
+export { formatBytes };
 
 /**
  * A MIME bundle, as `deno jupyter` displays it: what `[Symbol.for("Jupyter.display")]()` of a
@@ -40,18 +43,6 @@ const HTML_ESCAPES: Record<string, string> = {
 /** `text` with `& < > " '` escaped: safe in element content and in quoted attributes. */
 export function escapeHtml(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
-}
-
-/** Bytes as a short human size: `0 B`, `512 B`, `1.50 KiB`, `2.00 GiB`. */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 1024) return `${Math.max(0, Math.round(n || 0))} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(2)} ${units[i]}`;
 }
 
 /** Whether `url` is an http(s) URL, so that it may be shown as a link. */

@@ -5,6 +5,9 @@
  *
  * @module
  */
+import { formatBytes } from "../core/format_bytes.ts";
+
+export { formatBytes };
 
 /** What a memory warning is about. */
 export type MemoryWarning = "unmanaged-high" | "max-spill" | "spill-failed";
@@ -45,15 +48,4 @@ export function unmanagedHighLine(unmanaged: number, limit: number): string {
 /** The line when writing a value to disk failed: the value stays in memory. */
 export function spillFailedLine(message: string): string {
   return `Spill to disk failed; keeping data in memory: ${message}`;
-}
-
-/** Bytes in the largest binary unit that keeps them at least 1 (B, KiB, MiB, GiB, TiB). */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let n = bytes, u = 0;
-  while (Math.abs(n) >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${n.toFixed(2)} ${units[u]}`;
 }

@@ -13,7 +13,7 @@ import type { TransitionRecorder } from "../core/transition_recorder.ts";
 import type { MemoryBook } from "./memory_state.ts";
 import type { TaskInputs } from "./task_inputs.ts";
 import type { DataServer } from "./data_server.ts";
-import { formatBytes } from "./memory_warnings.ts";
+import { formatBytes } from "../core/format_bytes.ts";
 import type { WorkerOutbox, WorkerTask } from "./worker_task.ts";
 
 /** A value's spill file `id` is written (`diskBytes` long). */
