@@ -34,9 +34,11 @@ import { packr } from "./value_extensions.ts";
 import { failure, needsWalk, walk } from "./value_walk.ts";
 import { reading } from "./value_reading.ts";
 import { arrowMissed, type LateTable, loadArrow, resetArrowMissed } from "./value_arrow.ts";
+import { resetHandleMissed } from "./value_handles.ts";
 
 export { FRAME_THRESHOLD, Payload, Ref } from "./payload.ts";
 export { arrowMissed, fillLateTables, type LateTable, loadArrow } from "./value_arrow.ts";
+export { handleMissed } from "./value_handles.ts";
 
 /** Options of {@link encodeValue}. */
 export interface EncodeOptions {
@@ -109,6 +111,7 @@ export function encodeValueSoon(value: unknown, opts?: EncodeOptions): Payload |
 /** Decodes a payload; each Ref becomes `resolveRef(key)` when given, else stays a Ref. */
 export function decodeValue(p: Payload, resolveRef?: (key: string) => unknown): unknown {
   resetArrowMissed();
+  resetHandleMissed();
   return reading(p.frames, resolveRef, (isResolverError) => {
     try {
       return packr.unpack(p.header);

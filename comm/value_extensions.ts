@@ -13,6 +13,7 @@
 import { addExtension, Packr } from "npm:msgpackr@2.1.4/pack";
 import { fromEnvelope, toEnvelope } from "../core/errors.ts";
 import { Ref } from "./payload.ts";
+import { HandleBox, reviveHandle } from "./value_handles.ts";
 import { ArrowRef, FrameRef, MapBox, NegZero, packUtf16, readUtf16, Utf16 } from "./value_boxes.ts";
 import { packBytes, SAB, unpackBytes } from "./value_buffers.ts";
 import { readArrow, readFrame, readRef } from "./value_reading.ts";
@@ -40,6 +41,7 @@ ext(MapBox, 0x61, (b: MapBox) => b.flat, (flat: unknown[]) => {
   return m;
 });
 ext(Ref, 0x60, (r: Ref) => r.key, readRef);
+ext(HandleBox, 0x6e, (b: HandleBox) => [b.tag, b.data], (a) => reviveHandle(a[0], a[1]));
 
 /** The one Packr for values: plain msgpack maps (not records), so output is deterministic. */
 export const packr: Packr = new Packr({

@@ -20,6 +20,7 @@ import {
 import { bytesOf, elementSize, isShared, kindOf } from "./value_buffers.ts";
 import { ARROW_TABLE, toArrow } from "./value_arrow.ts";
 import { checkClassInstance } from "./value_classes.ts";
+import { isTravelling, toHandleBox } from "./value_handles.ts";
 
 const MAX_DEPTH = 500;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
@@ -102,6 +103,7 @@ function walkObject(o: object, c: WalkContext): unknown {
     c.deps?.add(o.key);
     return o;
   }
+  if (isTravelling(o)) return toHandleBox(o);
   if (o instanceof Map) return walkMap(o, c);
   if (o instanceof Set) return walkSet(o, c);
   if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || isShared(o)) {

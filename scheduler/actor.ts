@@ -27,6 +27,8 @@ import { SchedulerTimers, unrunnableCheckInterval } from "./timers.ts";
 import { UnrunnableWatch, warningLine } from "./unrunnable_watch.ts";
 import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
+import { Deadlines } from "./deadlines.ts";
+import { SchedulerExtensions } from "./extensions.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
@@ -84,6 +86,10 @@ export class SchedulerActor {
   readonly post = (s: Stimulus): void => this.receive(s);
   readonly #router: Router;
   readonly #waits: WorkerWaits;
+  /** Deadlines of the extensions' waits (lock acquires, queue gets, event waits...). */
+  readonly deadlines: Deadlines;
+  /** Extensions told of clients and workers leaving (coordination primitives, actors). */
+  readonly extensions: SchedulerExtensions = new SchedulerExtensions();
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -130,9 +136,11 @@ export class SchedulerActor {
     // a LocalCluster's scheduler holds its program open only through what its clients wait for
     const release = timerRelease(options.keepAlive !== false);
     const waits = this.#waits = new WorkerWaits(post, release);
+    this.deadlines = new Deadlines(post, release);
     const sessions = {
       state,
       calls,
+      extensions: this.extensions,
       post,
       guard,
       preloads: this.preloads,
@@ -271,6 +279,8 @@ export class SchedulerActor {
         }
       case "wait-expired":
         return this.#waits.expired(s.wait);
+      case "deadline":
+        return this.deadlines.passed(s);
       case "replicas-added":
         return addReplicas(this.state, s.worker, s.keys);
       case "replicas-removed":
@@ -292,6 +302,8 @@ export class SchedulerActor {
         this.workers.closing();
         this.clients.closing();
         this.#waits.close();
+        this.deadlines.close();
+        this.extensions.close();
         this.calls.close();
         this.feed.close();
         return;

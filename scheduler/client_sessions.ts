@@ -10,6 +10,7 @@
 import type { TimerRelease } from "../comm/unref.ts";
 import type { Connection } from "../comm/connection.ts";
 import type { SchedulerToClient } from "../comm/protocol.ts";
+import type { SchedulerExtensions } from "./extensions.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ClientClosed, ClientMessage, ClientStalled, Post } from "./stimulus.ts";
@@ -31,6 +32,8 @@ export const DEFAULT_CLIENT_GRACE = CLIENT_GRACE;
 export interface ClientSessionsHost {
   readonly state: SchedulerState;
   readonly calls: ClusterCalls;
+  /** The extensions told when a client leaves for good. */
+  readonly extensions: SchedulerExtensions;
   /** How long a dropped client keeps its wanted keys (ms; 0: released at once). */
   readonly grace: number;
   /** Whether the scheduler is closing. */
@@ -136,7 +139,10 @@ export class ClientSessions {
     this.#leaving.delete(id);
     this.host.note(`Remove client ${id}`);
     this.host.calls.clientGone(id);
-    this.host.guard(`removing client ${id}`, () => this.host.state.removeClient(id));
+    this.host.guard(`removing client ${id}`, () => {
+      this.host.extensions.clientGone(id);
+      this.host.state.removeClient(id);
+    });
   }
 
   /** The scheduler is closing: grace periods end without releasing anyone. */

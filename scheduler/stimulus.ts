@@ -113,6 +113,13 @@ export interface WaitExpired {
   wait: WorkerWait;
 }
 
+/** A deadline an extension armed passed (see deadlines.ts): `fire` runs inside the actor. */
+export interface DeadlinePassed {
+  kind: "deadline";
+  id: number;
+  fire: () => void;
+}
+
 /** A worker reports it now holds copies of `keys` (replicate, rebalance, retire). */
 export interface ReplicasAdded {
   kind: "replicas-added";
@@ -175,6 +182,7 @@ export type Stimulus =
   | ExitStatus
   | GraceEnded
   | WaitExpired
+  | DeadlinePassed
   | ReplicasAdded
   | ReplicasRemoved
   | PreloadCall

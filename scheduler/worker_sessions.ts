@@ -10,6 +10,7 @@
 import type { Connection } from "../comm/connection.ts";
 import { withTimeout } from "../comm/handshake.ts";
 import type { Heartbeat, WorkerInfo } from "../comm/protocol.ts";
+import type { SchedulerExtensions } from "./extensions.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
@@ -27,6 +28,8 @@ const EXIT_REPORTS_KEPT = 1000;
 export interface WorkerSessionsHost {
   readonly state: SchedulerState;
   readonly calls: ClusterCalls;
+  /** The extensions told when a worker leaves. */
+  readonly extensions: SchedulerExtensions;
   /** Modules every worker imports. */
   readonly preloads: readonly string[];
   /** Whether the scheduler is closing. */
@@ -123,9 +126,11 @@ export class WorkerSessions {
     const host = this.host;
     this.#expected.delete(address);
     this.liveness.forget(address);
-    if (host.state.workers.has(address)) host.calls.workerRemoved(address, reason);
+    const known = host.state.workers.has(address);
+    if (known) host.calls.workerRemoved(address, reason);
     host.guard(`removing worker ${address}`, () => {
       host.state.removeWorker(address, reason, expected);
+      if (known) host.extensions.workerRemoved(address);
     });
     host.changed();
   }

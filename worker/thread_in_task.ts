@@ -99,6 +99,11 @@ export class ClientLoader {
     return this.#needs.has(t.h);
   }
 
+  /** Whether the client modules were imported (or failed to: then no task waits for them). */
+  get loaded(): boolean {
+    return this.#tried;
+  }
+
   /** Imports the client modules (once); resolves when done, also when the import failed. */
   load(): Promise<void> {
     return this.#loading ??= Promise.all([

@@ -3,7 +3,8 @@
  * time in arrival order (an async task holds the thread until it settles, unless it secedes),
  * and hands each outcome to the batch that posts them. Tasks run in try/catch: nothing a task
  * does may stop the loop. A task whose arguments hold an Arrow Table waits at the head of the
- * queue while apache-arrow is imported, the first time one comes to the thread.
+ * queue while apache-arrow is imported, the first time one comes to the thread (and one whose
+ * arguments hold a handle, a Lock or an actor, while the client modules are).
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../core/in_task.ts";
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
-import { arrowMissed, encodeValue, loadArrow } from "../comm/serialize.ts";
+import { arrowMissed, encodeValue, handleMissed, loadArrow } from "../comm/serialize.ts";
 import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 import { PoolHolds } from "./thread_pool_holds.ts";
@@ -212,18 +213,24 @@ export class ThreadRunner {
    * loaded in this thread yet: the task goes back to the head of the queue until it is.
    */
   #args(t: WireTask): unknown[] | undefined {
+    let load: Promise<unknown>;
     try {
       return decodeArgs(t);
     } catch (e) {
-      if (!arrowMissed()) throw e;
-      if (this.#arrowError !== undefined) throw this.#arrowError;
+      if (handleMissed() && !this.#client.loaded) {
+        load = this.#client.load(); // a handle (Lock, actor...): its reviver is a client module
+      } else {
+        if (!arrowMissed()) throw e;
+        if (this.#arrowError !== undefined) throw this.#arrowError;
+        load = loadArrow().catch((e) => this.#arrowError = e);
+      }
     }
-    if (this.#begun) Atomics.sub(this.#begun, 0, 1); // it begins again once apache-arrow is in
+    if (this.#begun) Atomics.sub(this.#begun, 0, 1); // it begins again once the module is in
     this.#queue.splice(this.#head, 0, t);
     this.#current = undefined;
     this.#busy = true;
     this.#outcomes.flush();
-    void loadArrow().catch((e) => this.#arrowError = e).then(() => {
+    void load.then(() => {
       this.#busy = false;
       this.#pump();
     });
