@@ -5,6 +5,7 @@
  * submission queue, in-task hooks), values.ts (gather), cluster_info.ts and cluster_calls.ts
  * (cluster calls), dialers.ts (connecting), graph.ts, scatter.ts and cancel.ts.
  */
+import { setCallsOf } from "./client_calls_of.ts";
 import { clientClosed, clientOpened, currentClient } from "./current_client.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
@@ -70,6 +71,7 @@ export class Client {
   private constructor(o: ClientStart) {
     this.schedulerAddress = o.address;
     this.#p = new ClientParts(this, o);
+    setCallsOf(this, this.#p.calls);
   }
 
   /** This client's id at the scheduler. */
