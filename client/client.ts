@@ -3,9 +3,8 @@
  * transports are injected (registerDialer), so nothing here calls Deno APIs. The public class
  * only delegates: to its parts (client_parts.ts: the scheduler link, the key table, the
  * submission queue, in-task hooks), values.ts (gather), cluster_info.ts and cluster_calls.ts
- * (cluster calls), dialers.ts (connecting), graph.ts, scatter.ts and cancel.ts.
+ * (cluster calls), client_lifecycle.ts (connecting, closing), graph.ts, scatter.ts and cancel.ts.
  */
-import { clientClosed, clientOpened, currentClient } from "./current_client.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
@@ -14,9 +13,9 @@ import { story, type StoryRecord } from "./story.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
-import { open } from "./dialers.ts";
-import { openedStart, pendingStart } from "./client_start.ts";
-import { checkClassInstances, withOptions } from "./submit.ts";
+import { pendingStart } from "./client_start.ts";
+import { closeClient, connectClient, requireCurrentClient } from "./client_lifecycle.ts";
+import { withOptions } from "./submit.ts";
 import { ClientParts, type ClientStart } from "./client_parts.ts";
 import * as graphs from "./graph.ts";
 import type { Graph, KeyTree } from "./graph.ts";
@@ -32,7 +31,7 @@ import type {
   SchedulerWorkerInfo,
   SubmitOptions,
 } from "./options.ts";
-import { clientDisplay, rememberCluster, rememberSchedulerInfo } from "./display.ts";
+import { clientDisplay, rememberSchedulerInfo } from "./display.ts";
 import type { DisplayBundle } from "../core/display_html.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
@@ -64,12 +63,13 @@ export class Client {
   readonly schedulerAddress: string;
   /** Its link, key table, queue... and the views its helper modules get (client_parts.ts). */
   readonly #p: ClientParts;
-  #ownCluster: ClusterLike | null = null;
+  readonly #ownCluster: ClusterLike | null;
   #closing: Promise<void> | null = null;
 
   private constructor(o: ClientStart) {
     this.schedulerAddress = o.address;
     this.#p = new ClientParts(this, o);
+    this.#ownCluster = o.own ?? null;
   }
 
   /** This client's id at the scheduler. */
@@ -97,18 +97,7 @@ export class Client {
     target?: ClusterLike | string,
     options: ClientOptions = {},
   ): Promise<Client> {
-    checkClassInstances(options.classInstances);
-    const o = await open(target, options);
-    try {
-      const client = new Client(openedStart(o, options));
-      client.#ownCluster = o.own;
-      rememberCluster(client, o.own ?? target);
-      clientOpened(client);
-      return client;
-    } catch (e) {
-      await o.own?.close();
-      throw e;
-    }
+    return await connectClient(target, options, (start) => new Client(start));
   }
 
   /**
@@ -116,11 +105,7 @@ export class Client {
    * Throws when none is open.
    */
   static current(): Client {
-    const c = currentClient();
-    if (c === undefined) {
-      throw new TypeError("no client is open: connect one first with Client.connect(...)");
-    }
-    return c as Client;
+    return requireCurrentClient() as Client;
   }
 
   // ---------------------------------------------------------------- submitting
@@ -409,11 +394,7 @@ export class Client {
 
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      clientClosed(this);
-      await this.#p.close();
-      await this.#ownCluster?.close();
-    })();
+    this.#closing ??= closeClient(this, this.#p, this.#ownCluster);
     return this.#closing;
   }
 

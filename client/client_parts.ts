@@ -24,7 +24,7 @@ import { canDial, dialAny } from "./dialers.ts";
 import { Future, type FutureHost, type FutureOwner, type KeyState, newFuture } from "./future.ts";
 import type { ClientHost } from "./host.ts";
 import { KeyTable } from "./key_table.ts";
-import type { InTaskClientHooks } from "./options.ts";
+import type { ClusterLike, InTaskClientHooks } from "./options.ts";
 import { resendPending } from "./reconnect.ts";
 import { type LinkOptions, SchedulerLink } from "./scheduler_link.ts";
 import { Submitter } from "./submit.ts";
@@ -41,6 +41,8 @@ export interface ClientStart extends LinkOptions {
   opening?: Promise<unknown>;
   /** The address the Client shows (`schedulerAddress`). */
   address: string;
+  /** The cluster `Client.connect()` started for it, which closes with it. */
+  own?: ClusterLike | null;
   /** The running task's hooks, for a Client made inside a task. */
   inTask?: InTaskClientHooks;
   /** What to do with arguments that are instances of classes with methods (default "error"). */
