@@ -3,10 +3,8 @@
  * transports are injected (registerDialer), so nothing here calls Deno APIs. The public class
  * only delegates: to its parts (client_parts.ts: the scheduler link, the key table, the
  * submission queue, in-task hooks), values.ts (gather), cluster_info.ts and cluster_calls.ts
- * (cluster calls), dialers.ts (connecting), graph.ts, scatter.ts and cancel.ts.
+ * (cluster calls), client_lifecycle.ts (connecting, closing), graph.ts, scatter.ts and cancel.ts.
  */
-import { setCallsOf } from "./client_calls_of.ts";
-import { clientClosed, clientOpened, currentClient } from "./current_client.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import type { Gathered } from "./gather.ts";
 import * as calls from "./cluster_calls.ts";
@@ -15,9 +13,9 @@ import { story, type StoryRecord } from "./story.ts";
 import * as info from "./cluster_info.ts";
 import * as values from "./values.ts";
 import type { GatherOptions } from "./values.ts";
-import { open } from "./dialers.ts";
-import { openedStart, pendingStart } from "./client_start.ts";
-import { checkClassInstances, withOptions } from "./submit.ts";
+import { pendingStart } from "./client_start.ts";
+import { closeClient, connectClient, requireCurrentClient } from "./client_lifecycle.ts";
+import { withOptions } from "./submit.ts";
 import { ClientParts, type ClientStart } from "./client_parts.ts";
 import * as graphs from "./graph.ts";
 import type { Graph, KeyTree } from "./graph.ts";
@@ -33,14 +31,22 @@ import type {
   SchedulerWorkerInfo,
   SubmitOptions,
 } from "./options.ts";
-import { clientDisplay, rememberCluster, rememberSchedulerInfo } from "./display.ts";
+import { clientDisplay, rememberSchedulerInfo } from "./display.ts";
 import type { DisplayBundle } from "../core/display_html.ts";
 import { wait as waitFn, type WaitOptions, type WaitResult } from "./wait.ts";
 
 /** Makes `scheme://` addresses reachable; sets what `Client.connect()` with no target starts. */
 export { registerDialer, setDefaultCluster } from "./dialers.ts";
 
-let connectSoon: (address: string, options: ClientOptions, inTask: InTaskClientHooks) => Client;
+/**
+ * getClient()'s Client: connects to `address` in the background and runs its waits through the
+ * task's hooks (client/ only; mod.ts does not export it).
+ */
+export let connectInTask: (
+  address: string,
+  options: ClientOptions,
+  inTask: InTaskClientHooks,
+) => Client;
 
 /**
  * A connection to a dtask scheduler (Dask's `Client`): submits tasks and hands out Futures at
@@ -65,13 +71,13 @@ export class Client {
   readonly schedulerAddress: string;
   /** Its link, key table, queue... and the views its helper modules get (client_parts.ts). */
   readonly #p: ClientParts;
-  #ownCluster: ClusterLike | null = null;
+  readonly #ownCluster: ClusterLike | null;
   #closing: Promise<void> | null = null;
 
   private constructor(o: ClientStart) {
     this.schedulerAddress = o.address;
     this.#p = new ClientParts(this, o);
-    setCallsOf(this, this.#p.calls);
+    this.#ownCluster = o.own ?? null;
   }
 
   /** This client's id at the scheduler. */
@@ -99,18 +105,7 @@ export class Client {
     target?: ClusterLike | string,
     options: ClientOptions = {},
   ): Promise<Client> {
-    checkClassInstances(options.classInstances);
-    const o = await open(target, options);
-    try {
-      const client = new Client(openedStart(o, options));
-      client.#ownCluster = o.own;
-      rememberCluster(client, o.own ?? target);
-      clientOpened(client);
-      return client;
-    } catch (e) {
-      await o.own?.close();
-      throw e;
-    }
+    return await connectClient(target, options, (start) => new Client(start));
   }
 
   /**
@@ -118,14 +113,8 @@ export class Client {
    * Throws when none is open.
    */
   static current(): Client {
-    const c = currentClient();
-    if (c === undefined) {
-      throw new TypeError("no client is open: connect one first with Client.connect(...)");
-    }
-    return c as Client;
+    return requireCurrentClient() as Client;
   }
-
-  // ---------------------------------------------------------------- submitting
 
   /** Runs `fn(...args)` on a worker; Futures among the arguments are replaced by their values. */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>> {
@@ -149,8 +138,6 @@ export class Client {
     };
   }
 
-  // ---------------------------------------------------------------- results
-
   /** Values of Futures, in the same structure (arrays and plain objects are walked). */
   gather<T>(futures: T, options: GatherOptions = {}): Promise<Gathered<T>> {
     return this.#p.waits.wait(() => values.gather(this.#p.host, futures, options));
@@ -160,8 +147,6 @@ export class Client {
   release(futures: Iterable<Future>): void {
     for (const f of futures) f.release();
   }
-
-  // ---------------------------------------------------------------- workers
 
   /**
    * Restarts every worker through its nanny: every Future (of every client) becomes cancelled;
@@ -179,8 +164,6 @@ export class Client {
   retireWorkers(workers: string | Iterable<string>): Promise<Record<string, SchedulerWorkerInfo>> {
     return info.retireWorkers(this.#p.calls, workers);
   }
-
-  // ---------------------------------------------------------------- introspection
 
   /** "running", or "closed" once closed or cut off from its scheduler (Dask's Client.status). */
   get status(): "running" | "closed" {
@@ -232,8 +215,6 @@ export class Client {
   nthreads(workers?: string | Iterable<string>): Promise<Record<string, number>> {
     return info.nthreads(this.#p.calls, workers);
   }
-
-  // ---------------------------------------------------------------- cluster-wide calls
 
   /** Runs `fn(...args)` on every worker (in its process; may be async): results by address. */
   run<A extends unknown[], R>(
@@ -328,8 +309,6 @@ export class Client {
     return story(this.#p.calls, ...keysOrWorkers);
   }
 
-  // ---------------------------------------------------------------- preload
-
   /**
    * Every worker imports the module at `moduleUrl` (an absolute URL or import-map name), now and
    * when it joins later; a submitted function whose name and source match one of its exports
@@ -338,8 +317,6 @@ export class Client {
   preload(moduleUrl: string | URL): Promise<void> {
     return info.preload(this.#p.calls, moduleUrl);
   }
-
-  // ---------------------------------------------------------------- graphs, scatter, cancel
 
   /**
    * Submits a task graph `{ key: task(fn, ...args) | value }` (`ref("k")` in arguments for a
@@ -407,15 +384,9 @@ export class Client {
     return waitFn(futures, options);
   }
 
-  // ---------------------------------------------------------------- lifecycle
-
   /** Closes the connection (and the cluster this client started, if any). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      clientClosed(this);
-      await this.#p.close();
-      await this.#ownCluster?.close();
-    })();
+    this.#closing ??= closeClient(this, this.#p, this.#ownCluster);
     return this.#closing;
   }
 
@@ -427,18 +398,7 @@ export class Client {
   static {
     // a Client whose connection opens in the background: usable at once, its messages go out
     // once connected (getClient() inside a task; `address` must be tcp://)
-    connectSoon = (address, options, inTask) => new Client(pendingStart(address, options, inTask));
+    connectInTask = (address, options, inTask) =>
+      new Client(pendingStart(address, options, inTask));
   }
-}
-
-/**
- * getClient()'s Client: connects to `address` in the background and runs its waits through the
- * task's hooks (client/ only; mod.ts does not export it).
- */
-export function connectInTask(
-  address: string,
-  options: ClientOptions,
-  inTask: InTaskClientHooks,
-): Client {
-  return connectSoon(address, options, inTask);
 }

@@ -19,12 +19,13 @@ import type { Transport } from "../comm/transport.ts";
 import type { Payload } from "../comm/serialize.ts";
 import { fromEnvelope } from "../core/errors.ts";
 import { type CallsClient, Topics } from "./cluster_calls.ts";
+import { setCallsOf } from "./client_calls_of.ts";
 import { cancelKeys, retryKeys } from "./cancel.ts";
 import { canDial, dialAny } from "./dialers.ts";
 import { Future, type FutureHost, type FutureOwner, type KeyState, newFuture } from "./future.ts";
 import type { ClientHost } from "./host.ts";
 import { KeyTable } from "./key_table.ts";
-import type { InTaskClientHooks } from "./options.ts";
+import type { ClusterLike, InTaskClientHooks } from "./options.ts";
 import { resendPending } from "./reconnect.ts";
 import { type LinkOptions, SchedulerLink } from "./scheduler_link.ts";
 import { Submitter } from "./submit.ts";
@@ -41,6 +42,8 @@ export interface ClientStart extends LinkOptions {
   opening?: Promise<unknown>;
   /** The address the Client shows (`schedulerAddress`). */
   address: string;
+  /** The cluster `Client.connect()` started for it, which closes with it. */
+  own?: ClusterLike | null;
   /** The running task's hooks, for a Client made inside a task. */
   inTask?: InTaskClientHooks;
   /** What to do with arguments that are instances of classes with methods (default "error"). */
@@ -106,6 +109,7 @@ export class ClientParts {
     this.future = this.#futureHost();
     this.host = this.#clientHost();
     this.calls = this.#callsClient();
+    setCallsOf(client, this.calls);
   }
 
   /** The Client's one entry for what is not its user's call. */

@@ -14,6 +14,7 @@ export function openedStart(opened: Opened, options: ClientOptions): ClientStart
   return {
     transport: opened.transport,
     address: opened.shown,
+    own: opened.own,
     via: opened.via,
     id: opened.id,
     dashboard: opened.dashboard,

@@ -4,7 +4,8 @@
  */
 import type { Listener } from "./transport.ts";
 import { DEFAULT_MAX_UNAUTHENTICATED } from "./limits.ts";
-import { stallTimeoutOf, type TcpOptions, TcpTransport } from "./tcp.ts";
+import { TcpTransport } from "./tcp.ts";
+import { stallTimeoutOf, type TcpOptions } from "./tcp_options.ts";
 
 /** Options of a TCP listener: those of the transports it accepts, and a cap on handshakes. */
 export interface TcpListenOptions extends Omit<TcpOptions, "onFirstPacket"> {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type TcpOptions, TcpTransport } from "./tcp.ts";
+import { TcpTransport } from "./tcp.ts";
+import type { TcpOptions } from "./tcp_options.ts";
 import type { TlsDialOptions } from "./tls_options.ts";
 import { tlsHandshakeError } from "./tls_errors.ts";
 

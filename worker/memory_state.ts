@@ -14,6 +14,7 @@ import type { MemoryConfig } from "../core/memory_config.ts";
 import type { Payload } from "../comm/serialize.ts";
 import { shouldPause } from "./memory_pause.ts";
 import { checkMemoryIndexes, mayEvict, type MemoryEntry, type Where } from "./memory_entry.ts";
+import { MemoryTotals } from "./memory_totals.ts";
 import { spillSize } from "./spill_layout.ts";
 import {
   maxSpillLine,
@@ -66,16 +67,8 @@ export class MemoryBook {
   /** Values with a spill file (written, or being written), by file id. */
   readonly #files = new Map<number, MemoryEntry>();
   readonly #warnings = new WarningRateLimit();
+  readonly #totals = new MemoryTotals();
   #nextId = 1;
-  #managed = 0;
-  #spilled = 0;
-  #diskBytes = 0;
-  /** Bytes of values being written that leave memory once written. */
-  #writingBytes = 0;
-  /** Estimated file bytes of the writes under way. */
-  #writingDisk = 0;
-  /** Bytes let go of (spilled or dropped) and not yet garbage collected. */
-  #awaitingGc = 0;
   #rss = 0;
   #now = 0;
   #paused = false;
@@ -87,15 +80,15 @@ export class MemoryBook {
 
   /** Bytes of the values in memory (Dask's managed memory). */
   get managed(): number {
-    return this.#managed;
+    return this.#totals.managed;
   }
   /** Bytes of the values only on disk. */
   get spilled(): number {
-    return this.#spilled;
+    return this.#totals.spilled;
   }
   /** Bytes of the spill files written (compared with `maxSpill`). */
   get diskBytes(): number {
-    return this.#diskBytes;
+    return this.#totals.diskBytes;
   }
   /** The process memory at the last `sample`. */
   get rss(): number {
@@ -151,7 +144,7 @@ export class MemoryBook {
       reportOnWrite: false,
     };
     this.#entries.set(key, e);
-    this.#managed += e.nbytes;
+    this.#totals.managed += e.nbytes;
     const target = this.config.target;
     let stored: Stored = "memory";
     if (target !== null && e.nbytes > target && this.#roomFor(p)) {
@@ -198,13 +191,7 @@ export class MemoryBook {
     if (e === undefined) return;
     this.#entries.delete(key);
     this.#lru.delete(key);
-    if (e.payload !== null) {
-      this.#managed -= e.nbytes;
-      this.#awaitingGc += e.nbytes;
-    }
-    if (e.where === "writing") this.#writeEnded(e);
-    else if (e.id !== 0) this.#diskBytes -= e.diskBytes;
-    if (e.where === "disk" || e.where === "reading") this.#spilled -= e.nbytes;
+    this.#totals.dropped(e);
     if (e.id !== 0) {
       this.#files.delete(e.id);
       this.out.discard(e.id);
@@ -228,16 +215,14 @@ export class MemoryBook {
     }
     const overPause = config.pause !== null && rss > config.pause;
     const spilling = this.#spillOnRss(rss);
-    if (overPause || (spilling && this.#awaitingGc > 0)) this.out.collect();
+    if (overPause || (spilling && this.#totals.awaitingGc > 0)) this.out.collect();
   }
 
   /** Spill file `id` is written (`diskBytes` long). Null if the value was dropped meanwhile. */
   written(id: number, diskBytes: number): WriteAnswer | null {
     const e = this.#files.get(id);
     if (e === undefined || e.where !== "writing") return null;
-    this.#writeEnded(e);
-    e.diskBytes = diskBytes;
-    this.#diskBytes += diskBytes;
+    this.#totals.written(e, diskBytes);
     const answer = { key: e.key, reportOnWrite: e.reportOnWrite };
     e.reportOnWrite = false;
     if (e.keep || e.pins > 0) {
@@ -245,13 +230,7 @@ export class MemoryBook {
       e.keep = false;
       if (mayEvict(e)) this.#lru.set(e.key, e);
       this.#spillToTarget();
-    } else {
-      e.where = "disk";
-      e.payload = null;
-      this.#managed -= e.nbytes;
-      this.#spilled += e.nbytes;
-      this.#awaitingGc += e.nbytes;
-    }
+    } else this.#totals.toDisk(e);
     return answer;
   }
 
@@ -263,7 +242,7 @@ export class MemoryBook {
   writeFailed(id: number, message: string): WriteAnswer | null {
     const e = this.#files.get(id);
     if (e === undefined || e.where !== "writing") return null;
-    this.#writeEnded(e);
+    this.#totals.writeEnded(e);
     this.#files.delete(id);
     e.id = 0;
     e.diskBytes = 0;
@@ -271,8 +250,7 @@ export class MemoryBook {
     const answer = { key: e.key, reportOnWrite: e.reportOnWrite };
     if (e.reportOnWrite) {
       this.#entries.delete(e.key);
-      this.#managed -= e.nbytes;
-      this.#awaitingGc += e.nbytes;
+      this.#totals.letGo(e);
       return answer;
     }
     e.where = "memory";
@@ -288,11 +266,7 @@ export class MemoryBook {
   loaded(id: number, p: Payload): string | null {
     const e = this.#files.get(id);
     if (e === undefined || e.where !== "reading") return null;
-    this.#spilled -= e.nbytes;
-    e.nbytes = p.nbytes;
-    e.payload = p;
-    e.where = "both";
-    this.#managed += e.nbytes;
+    this.#totals.readBack(e, p);
     if (mayEvict(e)) this.#lru.set(e.key, e);
     this.#spillToTarget();
     return e.key;
@@ -311,7 +285,7 @@ export class MemoryBook {
 
   /** Garbage was collected: the memory of values let go of is back. */
   collected(): void {
-    this.#awaitingGc = 0;
+    this.#totals.awaitingGc = 0;
   }
 
   /** Throws a MemoryBookError naming the first value or counter that disagrees (for tests). */
@@ -320,13 +294,7 @@ export class MemoryBook {
       entries: this.#entries,
       lru: this.#lru,
       files: this.#files,
-      counters: {
-        managed: this.#managed,
-        spilled: this.#spilled,
-        diskBytes: this.#diskBytes,
-        writingBytes: this.#writingBytes,
-        writingDisk: this.#writingDisk,
-      },
+      counters: this.#totals,
     });
   }
 
@@ -334,7 +302,7 @@ export class MemoryBook {
   #roomFor(p: Payload): boolean {
     const max = this.config.maxSpill;
     if (max === null) return true;
-    const used = this.#diskBytes + this.#writingDisk;
+    const used = this.#totals.diskInUse;
     if (used + spillSize(p) <= max) return true;
     this.#warn("max-spill", maxSpillLine(used, max));
     return false;
@@ -344,16 +312,9 @@ export class MemoryBook {
     e.id = this.#nextId++;
     e.where = "writing";
     e.diskBytes = spillSize(e.payload!);
-    this.#writingDisk += e.diskBytes;
-    if (!e.keep) this.#writingBytes += e.nbytes;
+    this.#totals.writeStarted(e);
     this.#files.set(e.id, e);
     this.out.spill(e.id, e.payload!);
-  }
-
-  /** Takes a write that ends (written, failed or dropped) off the writing counters. */
-  #writeEnded(e: MemoryEntry): void {
-    this.#writingDisk -= e.diskBytes;
-    if (!e.keep) this.#writingBytes -= e.nbytes;
   }
 
   /**
@@ -363,11 +324,7 @@ export class MemoryBook {
   #evict(e: MemoryEntry): boolean {
     if (e.where === "both") {
       this.#lru.delete(e.key);
-      e.payload = null;
-      e.where = "disk";
-      this.#managed -= e.nbytes;
-      this.#spilled += e.nbytes;
-      this.#awaitingGc += e.nbytes;
+      this.#totals.toDisk(e);
       return true;
     }
     if (!this.#roomFor(e.payload!)) return false;
@@ -382,7 +339,7 @@ export class MemoryBook {
     const target = this.config.target;
     if (target === null) return;
     for (const e of this.#lru.values()) {
-      if (this.#managed - this.#writingBytes <= target || this.#lru.size <= 1) return;
+      if (this.#totals.managed - this.#totals.writingBytes <= target || this.#lru.size <= 1) return;
       if (!this.#evict(e)) return;
     }
   }
@@ -401,7 +358,7 @@ export class MemoryBook {
     if (rss > spill) this.#rssSpilling = true;
     if (rss <= stopAt) this.#rssSpilling = false;
     if (!this.#rssSpilling) return false;
-    let need = rss - stopAt - this.#writingBytes - this.#awaitingGc;
+    let need = rss - stopAt - this.#totals.writingBytes - this.#totals.awaitingGc;
     for (const e of this.#lru.values()) {
       if (need <= 0) return true;
       need -= e.nbytes;
@@ -410,7 +367,7 @@ export class MemoryBook {
     if (need > 0) {
       this.#warn(
         "unmanaged-high",
-        unmanagedHighLine(Math.max(0, rss - this.#managed), this.config.limit),
+        unmanagedHighLine(Math.max(0, rss - this.#totals.managed), this.config.limit),
       );
     }
     return true;

@@ -6,23 +6,17 @@
  * through the outbox.
  */
 import { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
-import type {
-  ComputeTask,
-  FunctionDef,
-  TaskCrashed,
-  TaskErred,
-  TaskFinished,
-} from "../comm/protocol.ts";
+import type { ComputeTask, TaskCrashed, TaskErred, TaskFinished } from "../comm/protocol.ts";
 import type { Payload } from "../comm/serialize.ts";
 import type { ErrorEnvelope } from "../core/errors.ts";
 import { type MemoryConfig, NO_MEMORY_LIMIT } from "../core/memory_config.ts";
-import { IndexedHeap, priorityLess } from "../core/heap.ts";
 import { MemoryBook } from "./memory_state.ts";
 import { DataServer } from "./data_server.ts";
 import { TaskInputs } from "./task_inputs.ts";
 import { DepFetches } from "./dep_fetches.ts";
 import { type SpillAnswer, SpillAnswers } from "./spill_answers.ts";
 import { RunStatus } from "./run_status.ts";
+import { ThreadSlots } from "./thread_slots.ts";
 import {
   INLINE_RESULT_MAX,
   LARGE_VALUE,
@@ -38,21 +32,17 @@ export class WorkerStateMachine {
   readonly tasks = new Map<string, WorkerTask>();
   /** Values held, in memory or on disk: results of tasks run here, and fetched dependencies. */
   readonly data: MemoryBook;
-  /** Tasks handed to the executor (or reading their inputs back first) and not settled. */
-  executing = 0;
   readonly #inputs: TaskInputs;
   readonly #server: DataServer;
   readonly #spills: SpillAnswers;
-  readonly #ready = new IndexedHeap<WorkerTask>((a, b) => priorityLess(a.priority, b.priority));
-  readonly #functions = new Map<string, FunctionDef>();
+  /** Ready tasks and seceded ones waiting for a thread slot, and the count of slots taken. */
+  readonly #slots: ThreadSlots;
   /** Dependencies of local tasks, and their fetches from peers. */
   readonly #deps: DepFetches;
   /** Paused by hand (`setPaused`) or for memory, or running. */
   readonly #status: RunStatus;
   /** Keys kept as replicas for the scheduler (replicate / rebalance), not computed here. */
   readonly #held = new Set<string>();
-  /** Seceded tasks waiting for a slot to rejoin, in order. */
-  #rejoining: WorkerTask[] = [];
 
   /**
    * `record`: where each task's transitions go, for the worker's story; `memory`: its memory
@@ -60,7 +50,7 @@ export class WorkerStateMachine {
    */
   constructor(
     readonly out: WorkerOutbox,
-    public slots: number,
+    slots: number,
     readonly record: TransitionRecorder = NO_RECORDING,
     memory: MemoryConfig = NO_MEMORY_LIMIT,
     readonly self: string = "",
@@ -74,6 +64,13 @@ export class WorkerStateMachine {
       warn: (_, line) => out.log(`[worker] ${line}`),
     });
     this.#inputs = new TaskInputs(this.data);
+    this.#slots = new ThreadSlots(slots, {
+      data: this.data,
+      inputs: this.#inputs,
+      record,
+      out,
+      cannotStart: (ts, key) => this.#cannotStart(ts, key),
+    });
     this.#status = new RunStatus(this.data, out, () => {
       this.#deps.resume(); // the fetches held back while paused
       this.#dispatch();
@@ -94,7 +91,7 @@ export class WorkerStateMachine {
       out,
       self,
       finished: (ts, start, stop, thread) => this.#finished(ts, start, stop, thread),
-      launch: (ts) => this.#launch(ts),
+      launch: (ts) => this.#slots.launch(ts),
       cannotStart: (ts, key) => this.#cannotStart(ts, key),
       unhold: (key) => this.#held.delete(key),
       dispatch: () => this.#dispatch(),
@@ -111,14 +108,24 @@ export class WorkerStateMachine {
     return this.#held;
   }
 
+  /** Tasks handed to the executor (or reading their inputs back first) and not settled. */
+  get executing(): number {
+    return this.#slots.executing;
+  }
+
+  /** How many tasks may execute at once (the executor's capacity). */
+  get slots(): number {
+    return this.#slots.slots;
+  }
+
   /** Tasks ready to run and waiting for a slot. */
   get readyCount(): number {
-    return this.#ready.size;
+    return this.#slots.readyCount;
   }
 
   /** The scheduler asks for a task. */
   computeTask(msg: ComputeTask): void {
-    if (msg.fn) this.#functions.set(msg.fn.h, msg.fn);
+    if (msg.fn) this.#slots.learn(msg.fn);
     const old = this.tasks.get(msg.k);
     if (old) {
       if (old.state === "cancelled") { // resumed: its outcome counts again
@@ -152,7 +159,7 @@ export class WorkerStateMachine {
     }
     this.#deps.flush(this.#status.paused);
     if (this.tasks.get(ts.key) === ts && ts.missing === 0) {
-      this.#makeReady(ts);
+      this.#slots.ready(ts);
       this.#dispatch();
     }
   }
@@ -163,7 +170,7 @@ export class WorkerStateMachine {
       const ts = this.tasks.get(k);
       if (ts) {
         if (ts.state === "executing" && ts.loading) { // not started: reading its inputs back
-          this.executing--;
+          this.#slots.executing--;
           this.#forget(ts);
         } else if (ts.state === "executing" || ts.state === "cancelled") {
           // the thread cannot be interrupted: its outcome is dropped
@@ -206,7 +213,7 @@ export class WorkerStateMachine {
       }
       if (!this.data.has(k)) this.data.put(k, v);
       for (const ts of dep.users) {
-        if (ts.state === "waiting" && --ts.missing === 0) this.#makeReady(ts);
+        if (ts.state === "waiting" && --ts.missing === 0) this.#slots.ready(ts);
       }
     }
     this.#deps.flush(this.#status.paused);
@@ -233,11 +240,7 @@ export class WorkerStateMachine {
     const th = outcome.thread;
     const ts = this.tasks.get(key);
     if (!ts || (ts.state !== "executing" && ts.state !== "cancelled")) return; // not running
-    if (ts.seceded) {
-      ts.seceded = false;
-      const i = this.#rejoining.indexOf(ts);
-      if (i >= 0) this.#rejoining.splice(i, 1);
-    } else this.executing--;
+    this.#slots.settled(ts);
     if (ts.state === "cancelled") this.#forget(ts);
     else if (outcome.ok) {
       ts.state = "memory";
@@ -276,7 +279,7 @@ export class WorkerStateMachine {
 
   /** Changes how many tasks may execute at once (the executor's capacity). */
   setSlots(slots: number): void {
-    this.slots = slots;
+    this.#slots.slots = slots;
     this.#dispatch();
   }
 
@@ -317,20 +320,14 @@ export class WorkerStateMachine {
 
   /** A running task gave its slot back: another may start; the scheduler no longer counts it. */
   secede(key: string): void {
-    const ts = this.tasks.get(key);
-    if (!ts || ts.seceded || (ts.state !== "executing" && ts.state !== "cancelled")) return;
-    ts.seceded = true;
-    this.executing--;
+    if (!this.#slots.secede(this.tasks.get(key))) return;
     this.out.scheduler({ op: "long-running", k: key });
     this.#dispatch();
   }
 
   /** A seceded task wants a slot again: granted (out.rejoined) once one is free. */
   rejoin(key: string): void {
-    const ts = this.tasks.get(key);
-    if (!ts || !ts.seceded) return this.out.rejoined?.(key);
-    if (!this.#rejoining.includes(ts)) this.#rejoining.push(ts);
-    this.#dispatch();
+    if (this.#slots.rejoin(key, this.tasks.get(key))) this.#dispatch();
   }
 
   /** Reports `ts` in memory; its value goes along when wanted, small and not on disk. */
@@ -345,51 +342,14 @@ export class WorkerStateMachine {
     this.out.scheduler(msg);
   }
 
-  #makeReady(ts: WorkerTask): void {
-    ts.state = "ready";
-    this.record.transition(ts.key, "waiting", "ready");
-    this.#ready.push(ts);
-  }
-
-  /** Starts ready tasks while thread slots are free. */
+  /** Starts seceded tasks that rejoin, then ready tasks, while thread slots are free. */
   #dispatch(): void {
-    if (this.#status.paused) return;
-    while (this.#rejoining.length && this.executing < this.slots) {
-      const ts = this.#rejoining.shift()!;
-      ts.seceded = false;
-      this.executing++;
-      this.out.rejoined?.(ts.key);
-    }
-    while (this.executing < this.slots && this.#ready.size) {
-      const ts = this.#ready.pop()!;
-      ts.state = "executing";
-      this.record.transition(ts.key, "ready", "executing");
-      this.executing++;
-      const lost = this.#inputs.pin(ts);
-      if (lost !== null) this.#cannotStart(ts, lost);
-      else if (ts.loading === 0) this.#launch(ts);
-    }
-  }
-
-  /** Hands `ts`, its inputs all in memory, to a thread slot. */
-  #launch(ts: WorkerTask): void {
-    const fn = this.#functions.get(ts.fn);
-    const deps = new Map<string, Payload>();
-    for (const dk of ts.deps) deps.set(dk, this.data.peek(dk)!);
-    this.out.execute({
-      key: ts.key,
-      fnHash: ts.fn,
-      fnName: fn?.n ?? "",
-      fnSource: fn?.s ?? "",
-      fnSite: fn?.u,
-      args: ts.args,
-      deps,
-    });
+    if (!this.#status.paused) this.#slots.fill();
   }
 
   /** `ts` cannot start: its input `key` is not here any more. The scheduler reschedules it. */
   #cannotStart(ts: WorkerTask, key: string): void {
-    this.executing--;
+    this.#slots.executing--;
     this.out.scheduler({ op: "missing-data", k: ts.key, key, worker: this.self });
     this.#forget(ts);
   }
@@ -397,7 +357,7 @@ export class WorkerStateMachine {
   /** Drops a task that has not produced a value; its fetched dependencies may go too. */
   #forget(ts: WorkerTask): void {
     this.#inputs.unpin(ts);
-    if (ts.state === "ready") this.#ready.remove(ts);
+    this.#slots.forget(ts);
     this.record.transition(ts.key, ts.state, "released");
     this.tasks.delete(ts.key);
     this.#releaseDeps(ts);
