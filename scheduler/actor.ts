@@ -332,7 +332,7 @@ export class SchedulerActor {
     const conn = new Connection(s.transport, (line) => this.#hooks.log(line));
     try {
       if (hello.role === "worker") this.workers.add(hello.worker!, conn);
-      else this.clients.add(id!, conn);
+      else this.clients.add(id!, conn, hello.inWorker);
     } catch (e) {
       // a bug, not the peer's fault: drop this connection and keep serving everyone else
       this.#hooks.log(`[scheduler] dropping ${s.transport.peer}: ${(e as Error)?.stack ?? e}`);
