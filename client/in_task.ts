@@ -6,6 +6,11 @@
  */
 export { asCompleted, wait } from "./wait.ts";
 export { getClient } from "./task_client.ts";
+// coordination primitives: importing them here registers how their handles are revived in a
+// worker thread, and lets a task function use them without importing them
+export { Lock } from "./lock.ts";
+export { MultiLock } from "./multi_lock.ts";
+export { Semaphore } from "./semaphore.ts";
 
 export {
   getWorker,
