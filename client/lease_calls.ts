@@ -9,6 +9,7 @@
 import type { LeaseReply } from "../comm/protocol.ts";
 import { CommClosedError, fromEnvelope } from "../core/errors.ts";
 import type { Client } from "./client.ts";
+import { resolveClient } from "./primitive_client.ts";
 
 /** A lease this object holds, and the client it was taken through. */
 export interface HeldLease {
@@ -47,6 +48,12 @@ export function checkOptions(what: string, options: unknown): Record<string, unk
     throw new TypeError(`${what}: options must be an object, got ${describe(options)}`);
   }
   return options as Record<string, unknown>;
+}
+
+/** The `client` option of a constructor checked: absent, or a Client. */
+export function checkClient(what: string, options: Record<string, unknown>): Client | undefined {
+  const given = options.client;
+  return given === undefined || given === null ? undefined : resolveClient(given, what);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { HANDLE, registerHandle } from "../comm/value_handles.ts";
 import type { Client } from "./client.ts";
-import { acquireTimeout, checkName, checkOptions } from "./lease_calls.ts";
+import { acquireTimeout, checkClient, checkName, checkOptions } from "./lease_calls.ts";
 import { LockLeases } from "./lock_leases.ts";
 
 /** Options of `new Lock(name, options)`. */
@@ -62,8 +62,8 @@ export class Lock {
   /** A Lock named `name` (default: a random name); TypeError on a name that is no string. */
   constructor(name?: string, options: LockOptions = {}) {
     this.name = checkName("Lock", name, "lock");
-    const o = checkOptions("Lock", options);
-    this.#leases = new LockLeases("Lock", [this.name], o.client as Client | undefined);
+    const client = checkClient("Lock", checkOptions("Lock", options));
+    this.#leases = new LockLeases("Lock", [this.name], client);
   }
 
   /**

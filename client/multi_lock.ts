@@ -5,8 +5,7 @@
  * @module
  */
 import { HANDLE, registerHandle } from "../comm/value_handles.ts";
-import type { Client } from "./client.ts";
-import { acquireTimeout, checkOptions } from "./lease_calls.ts";
+import { acquireTimeout, checkClient, checkOptions } from "./lease_calls.ts";
 import type { LockOptions } from "./lock.ts";
 import { LockLeases } from "./lock_leases.ts";
 
@@ -52,8 +51,8 @@ export class MultiLock {
     }
     if (names.length === 0) throw new TypeError("MultiLock: names must hold at least one name");
     this.names = Object.freeze([...new Set(names)]);
-    const o = checkOptions("MultiLock", options);
-    this.#leases = new LockLeases("MultiLock", this.names, o.client as Client | undefined);
+    const client = checkClient("MultiLock", checkOptions("MultiLock", options));
+    this.#leases = new LockLeases("MultiLock", this.names, client);
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import {
   acquireTimeout,
+  checkClient,
   checkName,
   checkOptions,
   type HeldLease,
@@ -79,7 +80,7 @@ export class Semaphore {
     }
     this.maxLeases = maxLeases;
     this.name = checkName("Semaphore", name, "semaphore");
-    this.#given = checkOptions("Semaphore", options).client as Client | undefined;
+    this.#given = checkClient("Semaphore", checkOptions("Semaphore", options));
   }
 
   /**
