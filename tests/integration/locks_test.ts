@@ -170,6 +170,11 @@ Deno.test("locks inside tasks: made there without an import, or passed in as arg
     return [first, any];
   };
   assert.deepEqual(await client.submit(tryMulti), [false, true]);
+  // a MultiLock passed in keeps its names
+  const passedMulti = async (m: MultiLock) => [m.names, await m.acquire({ timeout: 0 })];
+  const multi = new MultiLock(["w", "v"], { client });
+  assert.deepEqual(await client.submit(passedMulti, multi), [["w", "v"], true]);
+  assert.equal(await multi.locked(), true, "the task's client still holds them");
   // a task waits for the lock until the client gives it back
   const waits = client.submit(async (lock: Lock) => {
     getClient().logEvent("waiting", lock.name);
