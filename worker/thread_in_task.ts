@@ -101,9 +101,10 @@ export class ClientLoader {
    * class (the module is in by the time the task runs: its source names the class).
    */
   #lazyClass(name: "Lock" | "MultiLock" | "Semaphore"): unknown {
-    const loader = this;
+    const module = () => this.#module;
+    // a function, not an arrow: `new` works on it, and returns the object it returns
     return function (...args: unknown[]) {
-      const cls = loader.#module?.[name];
+      const cls = module()?.[name];
       if (cls === undefined) throw new Error(`${name}: the client module is not loaded`);
       return Reflect.construct(cls, args);
     };
