@@ -24,6 +24,20 @@ export function newLeaseId(): string {
   return (++leaseSeq).toString(36);
 }
 
+/**
+ * Sends a release of a held lease. When the connection drops before the answer, it is sent once
+ * more, through the connection that replaces it (the client keeps its id for a while, and the
+ * scheduler its leases): a lease is not left held because a release met a reconnect.
+ */
+export async function releaseLease(client: Client, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (e) {
+    if (!(e instanceof CommClosedError) || client.status !== "running") throw e;
+    await send();
+  }
+}
+
 /** A random name for a primitive made without one (Dask's `lock-<uuid hex>`). */
 export function randomName(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

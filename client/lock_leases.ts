@@ -7,7 +7,7 @@
 import { LeaseError } from "../core/errors.ts";
 import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
-import { type HeldLease, newLeaseId, requestLease } from "./lease_calls.ts";
+import { type HeldLease, newLeaseId, releaseLease, requestLease } from "./lease_calls.ts";
 import { resolveClient } from "./primitive_client.ts";
 
 /** The leases of one Lock or MultiLock object on `names`. */
@@ -58,7 +58,11 @@ export class LockLeases {
           `${this.what} object holds nothing (each object releases only what it acquired)`,
       );
     }
-    await callsOf(held.client).request({ op: "lock-release", id: 0, lease: held.lease });
+    const calls = callsOf(held.client);
+    await releaseLease(
+      held.client,
+      () => calls.request({ op: "lock-release", id: 0, lease: held.lease }),
+    );
   }
 
   /** How many of the names are held now, by anyone. */

@@ -15,6 +15,7 @@ import {
   checkOptions,
   type HeldLease,
   newLeaseId,
+  releaseLease,
   requestLease,
 } from "./lease_calls.ts";
 import { resolveClient } from "./primitive_client.ts";
@@ -118,7 +119,8 @@ export class Semaphore {
           `holds no lease (each object releases only the leases it acquired)`,
       );
     }
-    await callsOf(held.client).request({ op: "semaphore-release", id: 0, lease: held.lease });
+    const calls = callsOf(held.client), lease = held.lease;
+    await releaseLease(held.client, () => calls.request({ op: "semaphore-release", id: 0, lease }));
   }
 
   /** How many of its leases are held now, by anyone. */
