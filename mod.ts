@@ -40,7 +40,7 @@ export {
 } from "./cluster/scheduler_file.ts";
 export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.ts";
 export type { SchedulerConfig } from "./scheduler/state.ts";
-export type { ClusterView, WorkerView } from "./dashboard/metrics.ts";
+export type { ClusterView, SemaphoreView, WorkerView } from "./dashboard/metrics.ts";
 export { Worker, type WorkerOptions } from "./worker/worker.ts";
 export type { MemoryConfig, MemoryOptions } from "./worker/memory_config.ts";
 export { Nanny, type NannyOptions } from "./worker/nanny.ts";

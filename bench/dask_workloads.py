@@ -3,7 +3,7 @@
 
 Run with the system interpreter (bench/setup-dask.sh installs Debian's python3-distributed):
 
-    /usr/bin/python3 bench/dask_workloads.py --queuing on|off --reps N --only a,b,c,d,e,f,g
+    /usr/bin/python3 bench/dask_workloads.py --queuing on|off --reps N --only a,b,c,d,e,f,g,k
 
 Prints one JSON object on stdout; every diagnostic goes to stderr. Every cluster, client and
 scheduler process it starts is closed before it exits, also on error (try/finally, and a
@@ -24,6 +24,8 @@ Workloads (shape: LocalCluster, 2 worker processes x 1 thread, host 127.0.0.1, n
      -> tasks/s
   g  (queuing on only) spill and unspill throughput of 1 GiB through a 256 MiB worker
      (bench/dask_spill.py)                                          -> MB/s, MB/s
+  k  (queuing on only) 2,000 sequential distributed.Lock acquire() + release() pairs on one
+     uncontended Lock, from the client, on a cluster of its own    -> pairs/s
 a-d run on one cluster, each with one untimed warm-up run first; e and f warm up once too.
 Repetitions, as on the dtask side: a-d --reps; e min(--reps, 3); f --reps-f (default 1; the
 dtask bench passes 3). a-d also
@@ -80,12 +82,13 @@ LEAVES_C = 4096
 MB_D = 100
 N_F = 100_000
 WARM_F = 1_000
+PAIRS_K = 2_000
 
 # Seconds each of a-d may take, warm-up included, before it stops adding repetitions (it always
 # keeps at least one). With queuing on, Dask 2022.12 runs a and c at ~600 tasks/s here (about
 # 15 s a run), so 5 reps of each would not fit the ~3 minute target; the samples actually taken
 # are in "reps_per_workload".
-BUDGET_S = {"a": 65, "b": 40, "c": 65, "d": 20}
+BUDGET_S = {"a": 65, "b": 40, "c": 65, "d": 20, "k": 60}
 
 
 def log(*parts):
@@ -288,6 +291,38 @@ def run_start_close(reps_e, results, errors):
 
 
 # ---------------------------------------------------------------------------------------------
+# k: Lock round trips from one client, on a cluster of its own
+
+
+def run_lock_rate(reps, results, errors):
+    from distributed import Client, LocalCluster, Lock
+
+    def wl_k():
+        t = time.perf_counter()
+        for _ in range(PAIRS_K):
+            if not lock.acquire():
+                raise RuntimeError("the lock was not granted")
+            lock.release()
+        return PAIRS_K / (time.perf_counter() - t)
+
+    client = cluster = None
+    try:
+        cluster = LocalCluster(**cluster_kwargs())
+        client = Client(cluster, set_as_default=False)
+        client.wait_for_workers(2, timeout=60)
+        lock = Lock("bench-k", client=client)
+        results["k_lock_pairs_per_s"] = summary(run_reps(reps, wl_k, BUDGET_S["k"]))
+        log(f"k_lock_pairs_per_s: {results['k_lock_pairs_per_s']['median']:.1f}")
+    except Overrun:
+        raise
+    except Exception as e:  # noqa: BLE001
+        errors["k_lock_pairs_per_s"] = repr(e)
+        log("k failed:", repr(e))
+    finally:
+        close_quietly(client, cluster)
+
+
+# ---------------------------------------------------------------------------------------------
 # f: 100,000 waiting tasks on a scheduler in its own process
 
 
@@ -462,7 +497,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--queuing", choices=["on", "off"], default="on")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", default="a,b,c,d,e,f,g")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,k")
     ap.add_argument("--reps-e", type=int, default=None, help="default min(reps, 3)")
     ap.add_argument("--reps-f", type=int, default=None, help="default 1")
     ap.add_argument("--timeout", type=float, default=900, help="whole-run limit, s")
@@ -513,6 +548,8 @@ def main():
             except Exception as e:  # noqa: BLE001
                 errors["g_spill_mb_per_s"] = repr(e)
                 log("g failed:", repr(e))
+        if "k" in only and queuing:  # locks do not depend on queuing: run once
+            run_lock_rate(reps, results, errors)
         compression = get_default_compression()
     finally:
         signal.alarm(0)

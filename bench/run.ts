@@ -4,7 +4,8 @@
  * bench/results/latest.json.
  *
  * Flags: --reps N (default 5), --only a,b,..., --no-dask. Workload i (a over TLS beside plain
- * TCP) has no Dask column.
+ * TCP) has no Dask column. Workloads g, i and k do not depend on queuing: they run once, with it
+ * on.
  */
 import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
@@ -13,11 +14,12 @@ import { runSpill } from "./spill.ts";
 import { runDashboardCost } from "./dashboard_cost.ts";
 import { runWsLatency } from "./ws_latency.ts";
 import { runTlsBeside } from "./tls.ts";
+import { runLockRate } from "./lock_rate.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j,k" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -283,6 +285,7 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["j_ws_latency_us", "j. b from a client over ws:// (µs)", "lower"],
   ["i_tcp_tasks_per_s", "i. a, client dialling tcp:// (tasks/s)", "higher"],
   ["i_tls_tasks_per_s", "i. a over TLS: tls:// everywhere (tasks/s)", "higher"],
+  ["k_lock_pairs_per_s", "k. Lock acquire + release, one client (pairs/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -303,6 +306,8 @@ for (const queuing of [true, false]) {
   if (ONLY.has("j")) Object.assign(dtask, await runWsLatency(clusterShape(queuing), REPS));
   // TLS's cost does not depend on queuing: once
   if (ONLY.has("i") && queuing) Object.assign(dtask, await runTlsBeside(clusterShape(true), REPS));
+  // locks do not depend on queuing either: once
+  if (ONLY.has("k") && queuing) Object.assign(dtask, await runLockRate(clusterShape(true), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);

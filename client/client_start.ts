@@ -6,7 +6,7 @@
  */
 import { PendingTransport } from "../comm/pending_transport.ts";
 import type { ClientStart } from "./client_parts.ts";
-import { dialSettings, type Opened, openSoon } from "./dialers.ts";
+import { type ClientHello, dialSettings, type Opened, openSoon } from "./dialers.ts";
 import type { ClientOptions, InTaskClientHooks } from "./options.ts";
 
 /** The start of a Client over the connection `opened` (`Client.connect`). */
@@ -35,14 +35,16 @@ export function pendingStart(
   inTask: InTaskClientHooks,
 ): ClientStart {
   const name = options.name ?? "client";
-  const opening = openSoon(address, options);
+  const hello: ClientHello = { name, token: options.authToken };
+  if (inTask.worker !== undefined) hello.inWorker = inTask.worker;
+  const opening = openSoon(address, options, hello);
   return {
     transport: new PendingTransport(address, opening),
     opening,
     address,
     via: address,
     id: name,
-    hello: { name, token: options.authToken },
+    hello,
     dialing: dialSettings(options),
     reconnectTimeout: options.reconnectTimeout,
     classInstances: options.classInstances,

@@ -11,6 +11,10 @@ import { Backoff, pause } from "../core/backoff.ts";
 import { DEFAULT_CONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import type { ClientOptions, ClusterLike } from "./options.ts";
 import type { Dialer } from "./transport.ts";
+import type { Hello } from "../comm/protocol.ts";
+
+/** What a client says in its hello, besides its role (and, reconnecting, its old id). */
+export type ClientHello = Pick<Hello, "name" | "token" | "inWorker">;
 
 const dialers = new Map<string, WireDialer>();
 let defaultCluster: ((options: ClientOptions) => Promise<ClusterLike>) | null = null;
@@ -174,14 +178,19 @@ export async function open(
   }
 }
 
-/** Dials `address` and says hello (`Client.connectSoon`'s connection, opening meanwhile). */
-export async function openSoon(address: string, options: ClientOptions): Promise<Transport> {
+/**
+ * Dials `address` and says `hello` (`Client.connectSoon`'s connection, opening meanwhile).
+ */
+export async function openSoon(
+  address: string,
+  options: ClientOptions,
+  hello: ClientHello,
+): Promise<Transport> {
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
-  const name = options.name ?? "client";
   const dialing = dialSettings(options);
   const t = await withTimeout(dialAny(address, dialing), timeout, `connecting to ${address}`);
   try {
-    await sendHello(t, { role: "client", name, token: options.authToken }, timeout);
+    await sendHello(t, { role: "client", ...hello }, timeout);
   } catch (e) {
     t.close();
     throw e;

@@ -38,6 +38,9 @@ export type { Gathered } from "./gather.ts";
 export { type Graph, GraphRef, GraphTask, type KeyTree, ref, task } from "./graph.ts";
 export type { ScatterOptions } from "./scatter.ts";
 export { fireAndForget } from "./cancel.ts";
+export { Lock, type LockAcquireOptions, type LockOptions } from "./lock.ts";
+export { MultiLock, type MultiLockAcquireOptions } from "./multi_lock.ts";
+export { Semaphore, type SemaphoreAcquireOptions, type SemaphoreOptions } from "./semaphore.ts";
 export { Future, type FutureOwner, type FutureStatus } from "./future.ts";
 export type { TaskStreamAction, TaskStreamRecord, TopicEventRecord } from "./cluster_calls.ts";
 export type { StoryRecord } from "./story.ts";
@@ -58,6 +61,7 @@ export {
   DtaskError,
   KeyError,
   KilledWorker,
+  LeaseError,
   ProtocolError,
   ScopeError,
   SerializationError,

@@ -70,6 +70,11 @@ export interface InTaskClientHooks {
   key(): string | undefined;
   /** Runs a wait on Futures (gather, await): the running task gives up its slot meanwhile. */
   wait<T>(f: () => Promise<T>): Promise<T>;
+  /**
+   * The address of the worker the task runs on, said in the client's hello: the scheduler
+   * releases what the client holds (locks, semaphore leases) when that worker is removed.
+   */
+  worker?: string;
 }
 
 /** Options of `client.compute` / `client.get`, applied to every task of the graph. */

@@ -15,7 +15,7 @@ import { DEFAULT_RECONNECT_TIMEOUT } from "../comm/timeouts.ts";
 import { CommClosedError } from "../core/errors.ts";
 import { feedMessages } from "../actor/mailbox.ts";
 import { activity } from "../comm/activity.ts";
-import { dialAny, type DialSettings } from "./dialers.ts";
+import { type ClientHello, dialAny, type DialSettings } from "./dialers.ts";
 import { reconnect } from "./reconnect.ts";
 import type { ClientStimulus } from "./stimulus.ts";
 
@@ -30,8 +30,11 @@ export interface LinkOptions {
   id: string;
   /** The scheduler's dashboard URL, if known. */
   dashboard?: string | null;
-  /** The client's name and the scheduler's auth token, said in every hello. */
-  hello: { name: string; token?: string };
+  /**
+   * The client's name, the scheduler's auth token and, inside a task, its worker's address:
+   * said in every hello.
+   */
+  hello: ClientHello;
   /** How long to keep trying to reconnect (ms; 0: never). */
   reconnectTimeout?: number;
   /** How it dials: for tls:// addresses, the CA certificates it trusts (also for its peers). */
@@ -64,7 +67,7 @@ export class SchedulerLink {
   #id: string;
   #dashboard: string | null;
   readonly #via: string;
-  readonly #hello: { name: string; token?: string };
+  readonly #hello: ClientHello;
   readonly #dialing: DialSettings;
   readonly #reconnectTimeout: number;
   readonly #events: LinkEvents;

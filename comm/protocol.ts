@@ -10,6 +10,7 @@ export * from "./protocol/common.ts";
 export * from "./protocol/handshake.ts";
 export * from "./protocol/client_scheduler.ts";
 export * from "./protocol/cluster_calls.ts";
+export * from "./protocol/locks.ts";
 export * from "./protocol/cluster_info.ts";
 export * from "./protocol/story.ts";
 export * from "./protocol/worker_logs.ts";

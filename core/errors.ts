@@ -108,6 +108,13 @@ export class KeyError extends DtaskError {}
 /** Writing a value to the worker's spill directory, or reading it back, failed (disk full...). */
 export class SpillError extends DtaskError {}
 
+/**
+ * A Lock, MultiLock or Semaphore was used in a way its state does not allow (Dask raises
+ * RuntimeError or ValueError): released more often than acquired, or a Semaphore's name given
+ * another `maxLeases` than it has.
+ */
+export class LeaseError extends DtaskError {}
+
 function register(cls: ErrorClass, name: string): void {
   const mark = Symbol.for(`dtask.error.${name}`);
   markers.set(cls, mark);
@@ -128,6 +135,7 @@ register(ClassInstanceError, "ClassInstanceError");
 register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls
 register(SpillError, "SpillError");
+register(LeaseError, "LeaseError");
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

@@ -30,6 +30,24 @@ const MEMORY_TYPES = ["managed", "unmanaged", "spilled"] as const;
 /** The statuses a worker may have, each a sample of `dtask_worker_status`. */
 const WORKER_VIEW_STATUSES = ["running", "paused", "closing"] as const;
 
+/** One semaphore as the metrics show it (Dask's `semaphore_*` metrics). */
+export interface SemaphoreView {
+  /** Its name. */
+  name: string;
+  /** How many leases it gives at once. */
+  maxLeases: number;
+  /** Leases held now. */
+  activeLeases: number;
+  /** Acquires waiting now. */
+  pendingLeases: number;
+  /** Acquire calls, ever. */
+  acquireTotal: number;
+  /** Leases given back, ever. */
+  releaseTotal: number;
+  /** Seconds a granted lease waited: a running average, (average + latest) / 2, as Dask's. */
+  averagePendingLeaseTime: number;
+}
+
 /** A read-only snapshot of the cluster (`scheduler.view()`). */
 export interface ClusterView {
   /** The scheduler's address. */
@@ -44,7 +62,25 @@ export interface ClusterView {
   clients: number;
   /** The connected workers. */
   workers: WorkerView[];
+  /** The semaphores the scheduler knows (none when absent). */
+  semaphores?: SemaphoreView[];
 }
+
+/** Each semaphore metric: its name after `dtask_semaphore_`, type, help, and its field. */
+const SEMAPHORE_METRICS: [string, string, string, keyof SemaphoreView][] = [
+  ["max_leases", "gauge", "Maximum leases of each semaphore.", "maxLeases"],
+  ["active_leases", "gauge", "Leases of each semaphore held now.", "activeLeases"],
+  ["pending_leases", "gauge", "Acquires of each semaphore waiting now.", "pendingLeases"],
+  ["acquire_total", "counter", "Acquire calls of each semaphore, ever.", "acquireTotal"],
+  ["release_total", "counter", "Leases of each semaphore given back, ever.", "releaseTotal"],
+  [
+    "average_pending_lease_time_s",
+    "gauge",
+    "Seconds an acquire of each semaphore waited for its lease, averaged as (average + " +
+    "latest) / 2.",
+    "averagePendingLeaseTime",
+  ],
+];
 
 function label(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -116,5 +152,16 @@ export function prometheusText(v: ClusterView): string {
     "",
     v.uptimeSeconds,
   ]]);
+  const semaphores = v.semaphores ?? [];
+  if (semaphores.length > 0) {
+    for (const [name, type, help, field] of SEMAPHORE_METRICS) {
+      metric(
+        `semaphore_${name}`,
+        type,
+        help,
+        semaphores.map((s) => [`{name="${label(s.name)}"}`, s[field] as number]),
+      );
+    }
+  }
   return lines.join("\n") + "\n";
 }

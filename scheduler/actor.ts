@@ -29,6 +29,7 @@ import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { Deadlines } from "./deadlines.ts";
 import { SchedulerExtensions } from "./extensions.ts";
+import { LockExtension } from "./lock_extension.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
@@ -90,6 +91,8 @@ export class SchedulerActor {
   readonly deadlines: Deadlines;
   /** Extensions told of clients and workers leaving (coordination primitives, actors). */
   readonly extensions: SchedulerExtensions = new SchedulerExtensions();
+  /** Lock, MultiLock and Semaphore. */
+  readonly locks: LockExtension;
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -157,6 +160,12 @@ export class SchedulerActor {
     };
     const workers = this.workers = new WorkerSessions(sessions);
     const clients = this.clients = new ClientSessions(sessions);
+    this.locks = new LockExtension({
+      deadlines: this.deadlines,
+      clientsIn: (address) => clients.inWorker(address),
+      now: () => performance.now(),
+    });
+    this.extensions.add(this.locks);
     this.#lifecycle = {
       state,
       worker: (a) => workers.connection(a),
@@ -183,6 +192,7 @@ export class SchedulerActor {
       stimuli: this.stimuli,
       workers,
       clients,
+      locks: this.locks,
       address,
       scatter: (client, m, conn) => planScatter(scatterHost, client, m, conn),
       gatherValues: (m, conn) => values.gather(conn, m),
@@ -332,7 +342,7 @@ export class SchedulerActor {
     const conn = new Connection(s.transport, (line) => this.#hooks.log(line));
     try {
       if (hello.role === "worker") this.workers.add(hello.worker!, conn);
-      else this.clients.add(id!, conn);
+      else this.clients.add(id!, conn, hello.inWorker);
     } catch (e) {
       // a bug, not the peer's fault: drop this connection and keep serving everyone else
       this.#hooks.log(`[scheduler] dropping ${s.transport.peer}: ${(e as Error)?.stack ?? e}`);

@@ -55,6 +55,8 @@ export class ClientSessions {
   readonly #dropped = new Map<string, ReturnType<typeof setTimeout>>();
   /** Clients that said goodbye (close-client): released at once. */
   readonly #leaving = new Set<string>();
+  /** Clients made inside a task (getClient()): the address of the worker each runs in. */
+  readonly #inWorker = new Map<string, string>();
 
   constructor(readonly host: ClientSessionsHost) {}
 
@@ -81,9 +83,20 @@ export class ClientSessions {
     conn.send(msg);
   }
 
-  /** A client's handshake succeeded (or it reconnected): its messages start flowing. */
-  add(id: string, conn: Connection): void {
+  /** The clients made inside tasks on the worker at `address` (their hello said so). */
+  inWorker(address: string): string[] {
+    const ids: string[] = [];
+    for (const [id, w] of this.#inWorker) if (w === address) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * A client's handshake succeeded (or it reconnected): its messages start flowing. `inWorker`:
+   * the worker it runs in, for a client made inside a task.
+   */
+  add(id: string, conn: Connection, inWorker?: string): void {
     const host = this.host;
+    if (inWorker !== undefined) this.#inWorker.set(id, inWorker);
     const resumed = this.#dropped.has(id);
     clearTimeout(this.#dropped.get(id));
     this.#dropped.delete(id);
@@ -137,6 +150,7 @@ export class ClientSessions {
   #gone(id: string): void {
     this.#dropped.delete(id);
     this.#leaving.delete(id);
+    this.#inWorker.delete(id);
     this.host.note(`Remove client ${id}`);
     this.host.calls.clientGone(id);
     this.host.guard(`removing client ${id}`, () => {

@@ -33,6 +33,7 @@ import { workerNamed } from "./retire.ts";
 import { workerMemory } from "./view.ts";
 import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
+import type { LockExtension } from "./lock_extension.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
 
 /** The shell handlers the router hands messages to. */
@@ -42,6 +43,8 @@ export interface RouterHost {
   readonly stimuli: StimulusLog;
   readonly workers: WorkerSessions;
   readonly clients: ClientSessions;
+  /** Lock, MultiLock and Semaphore. */
+  readonly locks: LockExtension;
   /** The scheduler's address. */
   readonly address: string;
   /** Plans a scatter (waiting for a worker when none may hold the data yet). */
@@ -237,6 +240,14 @@ export class Router {
       case "unsubscribe-topic":
       case "get-task-stream":
         return this.#calls.handle(id, m, conn);
+      // coordination: locks and semaphores
+      case "lock-acquire":
+      case "lock-release":
+      case "lock-held":
+      case "semaphore-acquire":
+      case "semaphore-release":
+      case "semaphore-value":
+        return host.locks.handle(id, m, conn);
       // in-task
       case "preload":
         return host.preload(m.urls);

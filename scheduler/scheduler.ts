@@ -199,7 +199,8 @@ export class Scheduler {
 
   /** A read-only snapshot for metrics and the dashboard. */
   view(): ClusterView {
-    return clusterView(this.actor.state, this.address, this.#startedAt);
+    const actor = this.actor;
+    return clusterView(actor.state, this.address, this.#startedAt, actor.locks.semaphoreMetrics());
   }
 
   /** Modules every worker imports (the `preload` option and `client.preload` calls). */

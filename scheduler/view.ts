@@ -1,5 +1,5 @@
 /** The scheduler as the dashboard and the metrics see it: a read-only snapshot. */
-import type { ClusterView } from "../dashboard/metrics.ts";
+import type { ClusterView, SemaphoreView } from "../dashboard/metrics.ts";
 import type { WorkerMemory } from "../comm/protocol.ts";
 import type { SchedulerState } from "./state.ts";
 import type { WorkerState } from "./task_state.ts";
@@ -14,11 +14,15 @@ export function workerMemory(ws: WorkerState): WorkerMemory {
   };
 }
 
-/** A snapshot of `state` for a scheduler at `address` started at `startedAt` (ms epoch). */
+/**
+ * A snapshot of `state` for a scheduler at `address` started at `startedAt` (ms epoch), with
+ * its semaphores.
+ */
 export function clusterView(
   state: SchedulerState,
   address: string,
   startedAt: number,
+  semaphores: SemaphoreView[] = [],
 ): ClusterView {
   return {
     address,
@@ -38,5 +42,6 @@ export function clusterView(
       stored: ws.hasWhat.size,
       status: ws.status,
     })),
+    semaphores,
   };
 }

@@ -49,6 +49,13 @@ import {
   type ClusterCallReply,
   type ClusterCallRequest,
 } from "./cluster_calls.ts";
+import {
+  LOCK_REPLIES,
+  LOCK_REQUESTS,
+  type LockReplies,
+  type LockReplyMessage,
+  type LockRequestMessage,
+} from "./locks.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent. */
@@ -237,10 +244,11 @@ export type ClientToScheduler =
   | Story
   | GetWorkerLogs
   | ClusterInfoRequest
-  | ClusterCallRequest;
+  | ClusterCallRequest
+  | LockRequestMessage;
 
 /** Each request a client sends the scheduler, and its reply. */
-export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies {
+export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies, LockReplies {
   scatter: ScatterPlan;
   "gather-values": GatheredValues;
   "scatter-values": Ack;
@@ -259,7 +267,8 @@ export type SchedulerToClient =
   | StoryReply
   | GetWorkerLogsReply
   | ClusterInfoReply
-  | ClusterCallReply;
+  | ClusterCallReply
+  | LockReplyMessage;
 
 /** What a client may send the scheduler. */
 export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies> = {
@@ -312,6 +321,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
   ...WORKER_LOGS_REQUESTS,
   ...CLUSTER_INFO_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
+  ...LOCK_REQUESTS,
 };
 
 /** What the scheduler may send a client. */
@@ -344,6 +354,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   ...WORKER_LOGS_REPLIES,
   ...CLUSTER_INFO_REPLIES,
   ...CLUSTER_CALL_REPLIES,
+  ...LOCK_REPLIES,
 };
 
 /** Ops a client may send the scheduler. */

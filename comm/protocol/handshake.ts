@@ -37,6 +37,11 @@ export interface Hello {
   worker?: WorkerInfo;
   /** A client reconnecting: the id it had, so the scheduler gives it back its wanted keys. */
   resume?: string;
+  /**
+   * A client made inside a task: the address of the worker it runs in. What it holds (locks,
+   * semaphore leases) is released when that worker is removed.
+   */
+  inWorker?: string;
 }
 
 /** Handshake accepted. */
@@ -75,6 +80,7 @@ export const HANDSHAKE: Table<HandshakeMessage> = {
     if (!optStr(m.token)) return "token";
     if (m.worker !== undefined && !isWorkerInfo(m.worker)) return "worker";
     if (!optStr(m.resume)) return "resume";
+    if (!optStr(m.inWorker)) return "inWorker";
     return m.role === "worker" && m.worker === undefined ? "worker" : null;
   }),
   welcome: message<Welcome>((m) => {

@@ -6,6 +6,7 @@ import {
   type ErrorEnvelope,
   fromEnvelope,
   KilledWorker,
+  LeaseError,
   ProtocolError,
   ScopeError,
   SerializationError,
@@ -24,6 +25,7 @@ const CLASSES = [
   ProtocolError,
   SerializationError,
   SpillError,
+  LeaseError,
 ] as const;
 
 /** What an envelope looks like after a trip over the wire (plain JSON-like data only). */
