@@ -108,6 +108,12 @@ export class KeyError extends DtaskError {}
 /** Writing a value to the worker's spill directory, or reading it back, failed (disk full...). */
 export class SpillError extends DtaskError {}
 
+/**
+ * An actor's instance is gone: the worker holding it was lost (Dask's "Worker holding Actor was
+ * lost"), or it was restarted on another worker and a call in flight lost its state with it.
+ */
+export class ActorLostError extends DtaskError {}
+
 function register(cls: ErrorClass, name: string): void {
   const mark = Symbol.for(`dtask.error.${name}`);
   markers.set(cls, mark);
@@ -128,6 +134,7 @@ register(ClassInstanceError, "ClassInstanceError");
 register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls
 register(SpillError, "SpillError");
+register(ActorLostError, "ActorLostError");
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

@@ -31,6 +31,7 @@ import { Deadlines } from "./deadlines.ts";
 import { SchedulerExtensions } from "./extensions.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
+import { ActorRelay } from "./actor_relay.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import type {
   ClientMessage,
@@ -90,6 +91,8 @@ export class SchedulerActor {
   readonly deadlines: Deadlines;
   /** Extensions told of clients and workers leaving (coordination primitives, actors). */
   readonly extensions: SchedulerExtensions = new SchedulerExtensions();
+  /** Actor method calls relayed between clients and the workers holding the actors. */
+  readonly actors: ActorRelay;
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -120,6 +123,7 @@ export class SchedulerActor {
         this.workers.connection(a)?.send(msg);
       },
       client: (id, msg) => this.clients.send(id, msg),
+      actor: (e) => this.actors.actorEvent(e),
       event: (topic, text) => {
         if (options.verbose) hooks.log(`[scheduler] ${topic}: ${text}`);
         this.calls.schedulerEvent(topic, text);
@@ -157,6 +161,12 @@ export class SchedulerActor {
     };
     const workers = this.workers = new WorkerSessions(sessions);
     const clients = this.clients = new ClientSessions(sessions);
+    this.actors = new ActorRelay({
+      actorStatus: (key) => state.actorStatus(key),
+      worker: (a) => workers.connection(a),
+      client: (id, msg) => clients.send(id, msg),
+    });
+    this.extensions.add(this.actors);
     this.#lifecycle = {
       state,
       worker: (a) => workers.connection(a),
@@ -193,6 +203,7 @@ export class SchedulerActor {
       waitForWorkers: (n, timeout) => this.#untilWorkers(n, timeout),
       workerStories: (keys) => workerStories(workers.conns.entries(), keys),
       workerLogs: (names) => workerLogs(namedConnections(state, workers.conns, names)),
+      actors: this.actors,
     });
     this.preloads.push(...new Set(options.preload ?? []));
     const cfg = state.config;

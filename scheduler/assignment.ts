@@ -4,13 +4,14 @@
  * needs, makes it a candidate for work stealing and sends `compute-task`; unassigning gives all of
  * that back. Reads and writes only the records (graph_state.ts).
  */
-import type { FunctionDef } from "../comm/protocol.ts";
+import type { ComputeTask, FunctionDef } from "../comm/protocol.ts";
 import type { GraphState } from "./graph_state.ts";
 import type { TaskState, TaskStateName, WorkerState } from "./task_state.ts";
 
 /** The records an assignment reads and writes. */
 export type AssignmentRecords = Pick<
   GraphState,
+  | "actors"
   | "config"
   | "count"
   | "durations"
@@ -60,7 +61,7 @@ export class Assignment {
       ws.sentFunctions.add(ts.fn);
       fn = g.functions.get(ts.fn);
     }
-    g.out.worker(ws.address, {
+    const msg: ComputeTask = {
       op: "compute-task",
       k: ts.key,
       f: ts.fn,
@@ -69,7 +70,9 @@ export class Assignment {
       d: deps,
       p: ts.priority,
       r: this.#sendsValue(ts),
-    });
+    };
+    if (g.actors.size !== 0 && g.actors.has(ts)) msg.ac = true;
+    g.out.worker(ws.address, msg);
   }
 
   /** Whether a client that wants `ts` takes its value with its completion message. */

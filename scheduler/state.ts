@@ -37,6 +37,8 @@ import { ClientOps } from "./client_ops.ts";
 import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
+import { ActorSupervision } from "./actor_supervision.ts";
+import type { ActorStatus } from "./actor_records.ts";
 import { validateState } from "./validate_state.ts";
 import type { PrefixTallies } from "./prefix_tallies.ts";
 import type { TransitionRecorder } from "../core/transition_recorder.ts";
@@ -129,7 +131,8 @@ export class SchedulerState {
     this.#clientOps = new ClientOps(g, engine);
     this.#scattered = new ScatteredData(g, engine);
     this.#stealing = new WorkStealing(g, engine, assignment);
-    this.#membership = new Membership(g, engine, resources, this.#scattered);
+    const supervision = new ActorSupervision(g, engine);
+    this.#membership = new Membership(g, engine, resources, this.#scattered, supervision);
     this.extensions = [
       this.#submission,
       this.#reports,
@@ -148,6 +151,11 @@ export class SchedulerState {
   /** Tasks that finished (went to memory), ever. */
   get tasksCompleted(): number {
     return this.#records.tasksCompleted;
+  }
+
+  /** Where a call on actor `key` goes now: its worker, wait, its error, or nowhere. */
+  actorStatus(key: string): ActorStatus {
+    return this.#records.actors.status(this.tasks.get(key));
   }
 
   /** Steal requests sent, ever. */

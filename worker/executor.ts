@@ -21,6 +21,8 @@ import {
 import { Slot } from "./thread_slot.ts";
 import { Payload } from "../comm/serialize.ts";
 import { type BufferPool, installedBufferPool } from "../comm/buffer_pool.ts";
+import type { ActorCallResult, RelayedActorCall } from "../comm/protocol.ts";
+import { ExecutorActors } from "./executor_actors.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
 
@@ -57,6 +59,8 @@ export interface ExecutorOptions {
    * one installed in this process, if any).
    */
   pool?: BufferPool | null;
+  /** Results of actor method calls, in batches. */
+  onActorResults?: (results: ActorCallResult[]) => void;
 }
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
@@ -82,6 +86,8 @@ export class Executor {
   #threadUrl: string | URL;
   #opts: ExecutorOptions;
   #preloads: string[];
+  /** Which thread holds each actor, and the calls on them. */
+  readonly #actors: ExecutorActors<Slot>;
 
   constructor(opts: ExecutorOptions) {
     if (!Number.isInteger(opts.nthreads) || opts.nthreads < 1) {
@@ -97,6 +103,7 @@ export class Executor {
     this.#threadUrl = opts.threadUrl ?? THREAD_URL;
     this.#opts = opts;
     this.#preloads = [...(opts.preload ?? [])];
+    this.#actors = new ExecutorActors((r) => opts.onActorResults?.(r));
     this.#onThreadError = opts.onThreadError ?? ((i) => {
       if (this.#silence) return;
       const where = i.key === undefined ? "" : ` while task ${i.key} ran`;
@@ -167,8 +174,24 @@ export class Executor {
       this.#scheduleFlush();
       return;
     }
+    if (task.actor) this.#actors.creating(task.key);
     this.#queue.push(task);
     this.#dispatch();
+  }
+
+  /** Actor method calls: each goes to the thread holding its actor. */
+  callActors(calls: RelayedActorCall[]): void {
+    if (!this.#closed) this.#actors.call(calls);
+  }
+
+  /** The keys of these actors were released: their threads drop them. */
+  dropActors(keys: string[]): void {
+    if (!this.#closed) this.#actors.drop(keys);
+  }
+
+  /** How many actors the threads hold. */
+  get actorCount(): number {
+    return this.#actors.size;
   }
 
   // in-task
@@ -256,10 +279,13 @@ export class Executor {
       case "log-event":
         this.#opts.onLogEvent?.(msg.topics, new Payload(msg.msg[0], msg.msg[1]));
         return;
+      case "actor-results":
+        return this.#actors.results(slot, msg.results);
     }
   }
 
   #done(slot: Slot, wire: WireOutcome[]): void {
+    this.#actors.settled(slot, wire);
     const batch = slot.outcomes(wire);
     this.#inflight -= wire.length;
     this.#deliver(batch);
@@ -273,6 +299,7 @@ export class Executor {
   #crash(slot: Slot, reason: string): void {
     if (this.#closed) return;
     slot.stop();
+    this.#actors.died(slot, reason);
     const { begun, unbegun } = slot.takeCrashed();
     this.#inflight -= begun.length + unbegun.length;
     if (unbegun.length) this.#queue.splice(this.#qhead, 0, ...unbegun);
@@ -314,6 +341,7 @@ export class Executor {
     const lost: TaskOutcome[] = [];
     for (const s of this.#slots) {
       s.stop();
+      this.#actors.died(s, this.#broken);
       lost.push(...this.#drain(s, `${this.#broken} (thread ${s.index})`));
     }
     const queued = this.#queue.slice(this.#qhead) as TaskRun[];
