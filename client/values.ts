@@ -7,6 +7,7 @@ import { CancelledError } from "../core/errors.ts";
 import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import type { ClientHost } from "./host.ts";
+import { decodeFor } from "./reviving_client.ts";
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
@@ -32,12 +33,12 @@ export async function gather<T>(
   }
   await fetchMissing(host, states);
   for (const ks of states) {
-    const arrow = ks.status === "finished" ? arrowFor(ks) : undefined;
+    const arrow = ks.status === "finished" ? arrowFor(host, ks) : undefined;
     if (arrow) await arrow;
   }
   return rebuild(futures, (f) => {
     const ks = keyStateOf(f);
-    if (ks.status === "finished") return decoded(ks);
+    if (ks.status === "finished") return decoded(host, ks);
     if (skip) return SKIP;
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
   }) as Gathered<T>;
@@ -50,9 +51,9 @@ export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> 
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
   }
   if (!ks.payload && !ks.decoded) await fetchMissing(host, [ks]);
-  const arrow = arrowFor(ks);
+  const arrow = arrowFor(host, ks);
   if (arrow) await arrow;
-  return decoded(ks);
+  return decoded(host, ks);
 }
 
 /**
@@ -60,19 +61,19 @@ export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> 
  * Table and apache-arrow is not loaded here yet (it resolves once it is). Other errors are left
  * for `decoded` to throw where the value is used.
  */
-function arrowFor(ks: KeyState): Promise<void> | undefined {
+function arrowFor(host: ClientHost, ks: KeyState): Promise<void> | undefined {
   try {
-    decoded(ks);
+    decoded(host, ks);
   } catch {
     if (arrowMissed()) return loadArrow();
   }
   return undefined;
 }
 
-/** A finished key's value, decoded once. */
-function decoded(ks: KeyState): unknown {
+/** A finished key's value, decoded once (the handles in it belong to the host's Client). */
+function decoded(host: ClientHost, ks: KeyState): unknown {
   if (!ks.decoded) {
-    ks.value = decodeValue(ks.payload!);
+    ks.value = decodeFor(host.client, () => decodeValue(ks.payload!));
     ks.decoded = true;
   }
   return ks.value;

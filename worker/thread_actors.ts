@@ -12,9 +12,7 @@ import { decodeValue, encodeValue, handleMissed, Payload } from "../comm/seriali
 import { HANDLE, type Travelling } from "../comm/value_handles.ts";
 import { toEnvelope } from "../core/errors.ts";
 import type { FromThread, ThreadActorCall, ThreadActorResult } from "../comm/protocol.ts";
-
-/** The handle tag of actors (client/actor_handle.ts revives it). */
-export const ACTOR_TAG = "actor";
+import { ACTOR_HANDLE_TAG } from "../comm/protocol/actor_calls.ts";
 
 /** Where a thread's actor table can be read (how many instances it holds), for tests. */
 export const THREAD_ACTORS_SLOT: unique symbol = Symbol.for("dtask.threadActors") as never;
@@ -23,7 +21,7 @@ export const THREAD_ACTORS_SLOT: unique symbol = Symbol.for("dtask.threadActors"
 class CreatedActor implements Travelling {
   constructor(readonly key: string, readonly className: string) {}
   [HANDLE](): [string, unknown] {
-    return [ACTOR_TAG, { k: this.key, c: this.className }];
+    return [ACTOR_HANDLE_TAG, { k: this.key, c: this.className }];
   }
 }
 

@@ -11,6 +11,12 @@ import type { ErrorEnvelope } from "../../core/errors.ts";
 import { isNum, isPayload, isStr, optEnvelope, optPayload } from "./fields.ts";
 import { message, request, type Table } from "./spec.ts";
 
+/**
+ * The tag an actor's handle travels by (comm/value_handles.ts), with `{ k: key, c: className }`:
+ * an actor task's value is its handle.
+ */
+export const ACTOR_HANDLE_TAG = "actor";
+
 /** Call `method` of the actor under `key` with the encoded argument array `a`. */
 export interface ActorCall {
   op: "actor-call";
