@@ -16,20 +16,12 @@ import { callsOf } from "./client_calls_of.ts";
 import { Future } from "./future.ts";
 import { resolveClient } from "./primitive_client.ts";
 import { decodeFor, revivingClient } from "./reviving_client.ts";
+import type { ActorHandle } from "./actor_types.ts";
+
+export type { ActorHandle };
 
 /** The handle's own method that calls a method of the actor. */
 const CALL: unique symbol = Symbol("dtask.actorCall") as never;
-
-/**
- * The methods of an actor of class `T` as its handle has them: each returns a Promise of what
- * the method returns (awaited). A handle is also an {@link Actor}.
- */
-export type ActorHandle<T> =
-  & {
-    readonly [K in keyof T as T[K] extends (...args: any[]) => unknown ? K : never]: T[K] extends
-      (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
-  }
-  & Actor;
 
 /**
  * The class of actor handles (Dask's `Actor`): `handle instanceof Actor` holds. Handles are

@@ -8,8 +8,6 @@ import { inTask, waitOutsideSlot } from "../core/in_task.ts";
 export { asCompleted, wait } from "./wait.ts";
 import { Client, connectInTask } from "./client.ts";
 import type { ClientOptions } from "./options.ts";
-// an actor handle among a task's arguments is revived by this module's registration
-export { Actor } from "./actor_handle.ts";
 
 export {
   getWorker,

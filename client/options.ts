@@ -1,7 +1,7 @@
 /** The Client's option types, the argument types of `submit`, and what `schedulerInfo` gives. */
 import type { Future } from "./future.ts";
 import type { TlsOptions } from "../comm/tls_options.ts";
-import type { ActorHandle } from "./actor_handle.ts";
+import type { ActorHandle } from "./actor_types.ts";
 
 /** Client options. */
 export interface ClientOptions {

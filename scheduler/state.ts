@@ -38,7 +38,7 @@ import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
 import { ActorSupervision } from "./actor_supervision.ts";
-import type { ActorStatus } from "./actor_records.ts";
+import type { ActorRecords, ActorStatus } from "./actor_records.ts";
 import { validateState } from "./validate_state.ts";
 import type { PrefixTallies } from "./prefix_tallies.ts";
 import type { TransitionRecorder } from "../core/transition_recorder.ts";
@@ -77,6 +77,8 @@ export class SchedulerState {
   readonly resourceQueued: IndexedHeap<TaskState>;
   /** Steal requests awaiting the victim's answer, by task. */
   readonly stealsInFlight: ReadonlyMap<TaskState, Steal>;
+  /** The actor tasks: re-creations left, and the worker holding each instance. */
+  readonly actors: ActorRecords;
   readonly config: SchedulerConfig;
   readonly out: SchedulerOutbox;
   /** Where transitions and worker events are recorded (the actor's stimulus log). */
@@ -118,6 +120,7 @@ export class SchedulerState {
     this.resourceNeeds = g.resourceNeeds;
     this.resourceQueued = g.resourceQueued;
     this.stealsInFlight = g.stealsInFlight;
+    this.actors = g.actors;
     this.config = g.config;
     this.out = out;
     this.#validate = g.config.validate;
@@ -155,7 +158,7 @@ export class SchedulerState {
 
   /** Where a call on actor `key` goes now: its worker, wait, its error, or nowhere. */
   actorStatus(key: string): ActorStatus {
-    return this.#records.actors.status(this.tasks.get(key));
+    return this.actors.status(this.tasks.get(key));
   }
 
   /** Steal requests sent, ever. */
