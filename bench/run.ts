@@ -4,7 +4,8 @@
  * bench/results/latest.json.
  *
  * Flags: --reps N (default 5), --only a,b,..., --no-dask. Workload i (a over TLS beside plain
- * TCP) has no Dask column.
+ * TCP) has no Dask column. Workload l (actor method calls) runs once, with queuing on: it does
+ * not depend on queuing.
  */
 import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
@@ -13,11 +14,12 @@ import { runSpill } from "./spill.ts";
 import { runDashboardCost } from "./dashboard_cost.ts";
 import { runWsLatency } from "./ws_latency.ts";
 import { runTlsBeside } from "./tls.ts";
+import { runActorCalls } from "./actor_calls.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j,l" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -283,6 +285,8 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["j_ws_latency_us", "j. b from a client over ws:// (µs)", "lower"],
   ["i_tcp_tasks_per_s", "i. a, client dialling tcp:// (tasks/s)", "higher"],
   ["i_tls_tasks_per_s", "i. a over TLS: tls:// everywhere (tasks/s)", "higher"],
+  ["l_actor_calls_per_s", "l. 2,000 sequential actor calls from the client (calls/s)", "higher"],
+  ["l_actor_concurrent_calls_per_s", "l. 2,000 concurrent actor calls (calls/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -303,6 +307,8 @@ for (const queuing of [true, false]) {
   if (ONLY.has("j")) Object.assign(dtask, await runWsLatency(clusterShape(queuing), REPS));
   // TLS's cost does not depend on queuing: once
   if (ONLY.has("i") && queuing) Object.assign(dtask, await runTlsBeside(clusterShape(true), REPS));
+  // actor calls do not depend on queuing: once
+  if (ONLY.has("l") && queuing) Object.assign(dtask, await runActorCalls(clusterShape(true), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);

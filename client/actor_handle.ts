@@ -15,7 +15,7 @@ import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import { Future } from "./future.ts";
 import { resolveClient } from "./primitive_client.ts";
-import { decodeFor, revivingClient } from "./reviving_client.ts";
+import { decodeFor, handleHolds, revivingClient } from "./reviving_client.ts";
 import type { ActorHandle } from "./actor_types.ts";
 
 export type { ActorHandle };
@@ -27,7 +27,9 @@ const CALL: unique symbol = Symbol("dtask.actorCall") as never;
  * The class of actor handles (Dask's `Actor`): `handle instanceof Actor` holds. Handles are
  * made by awaiting an actor's Future, never with `new`. Any string property of a handle is a
  * method of the actor; `then` is not (so awaiting the Future yields the handle), and symbol
- * properties are the handle's own (so it travels and prints as a handle).
+ * properties are the handle's own (so it travels, prints and is disposed of as a handle). The
+ * actor lives while its Future or a handle on a client holds it: release the Future, and let
+ * the handles go (or dispose of them, `using`), and its instance is freed.
  *
  * @example A counter kept on a worker, called from the client
  * ```ts
@@ -49,12 +51,19 @@ export class Actor {
   readonly #key: string;
   readonly #className: string;
   #client: Client | undefined;
+  /** The handle's hold on its key (a Future of it), while it lives or until disposed. */
+  #hold: Future | undefined;
 
   private constructor(key: string, className: string, client: unknown) {
     this.#key = key;
     this.#className = className;
-    // a handle decoded by a Client belongs to it; one decoded in a task finds its client later
-    if (client !== undefined) this.#client = resolveClient(client, "an actor handle");
+    // a handle decoded by a Client belongs to it and holds the actor alive while it lives (as
+    // Dask's Actor holds its future); one decoded in a task finds its client when it calls
+    if (client !== undefined) {
+      this.#client = resolveClient(client, "an actor handle");
+      [this.#hold] = callsOf(this.#client).adopt([key]);
+      handleHolds();
+    }
   }
 
   /** A handle of actor `key` (of class `className`), calling through `client` when given. */
@@ -65,6 +74,16 @@ export class Actor {
   /** Travels as its key and class name. */
   [HANDLE](): [string, unknown] {
     return [ACTOR_HANDLE_TAG, { k: this.#key, c: this.#className }];
+  }
+
+  /**
+   * Lets go of this handle's hold on the actor (`using` does it at the end of the scope; a
+   * handle that is garbage-collected does it too). Once neither its Future nor any handle holds
+   * the actor, its instance is freed on the worker.
+   */
+  [Symbol.dispose](): void {
+    this.#hold?.release();
+    this.#hold = undefined;
   }
 
   /** How `console.log` shows it. */

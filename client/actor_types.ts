@@ -7,9 +7,12 @@
 
 /**
  * The methods of an actor of class `T` as its handle has them: each returns a Promise of what
- * the method returns (awaited). At run time a handle is an `Actor`.
+ * the method returns (awaited). At run time a handle is an `Actor`; disposing of it (`using`)
+ * lets go of its hold on the actor.
  */
-export type ActorHandle<T> = {
-  readonly [K in keyof T as T[K] extends (...args: any[]) => unknown ? K : never]: T[K] extends
-    (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
-};
+export type ActorHandle<T> =
+  & {
+    readonly [K in keyof T as T[K] extends (...args: any[]) => unknown ? K : never]: T[K] extends
+      (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  }
+  & Disposable;

@@ -7,7 +7,7 @@ import { CancelledError } from "../core/errors.ts";
 import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import type { ClientHost } from "./host.ts";
-import { decodeFor } from "./reviving_client.ts";
+import { decodeFor, holdingHandles } from "./reviving_client.ts";
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
@@ -70,13 +70,26 @@ function arrowFor(host: ClientHost, ks: KeyState): Promise<void> | undefined {
   return undefined;
 }
 
+/**
+ * Values holding handles that hold keys (an actor's handle), by key, kept weakly: kept with its
+ * key, the hold would keep the key, and so itself, alive. Decoded again once collected.
+ */
+const holdingValues = new WeakMap<KeyState, WeakRef<object>>();
+
 /** A finished key's value, decoded once (the handles in it belong to the host's Client). */
 function decoded(host: ClientHost, ks: KeyState): unknown {
-  if (!ks.decoded) {
-    ks.value = decodeFor(host.client, () => decodeValue(ks.payload!));
-    ks.decoded = true;
+  if (ks.decoded) return ks.value;
+  const kept = holdingValues.get(ks)?.deref();
+  if (kept !== undefined) return kept;
+  const holds = holdingHandles();
+  const value = decodeFor(host.client, () => decodeValue(ks.payload!));
+  if (holdingHandles() !== holds && typeof value === "object" && value !== null) {
+    holdingValues.set(ks, new WeakRef(value));
+    return value;
   }
-  return ks.value;
+  ks.value = value;
+  ks.decoded = true;
+  return value;
 }
 
 /** Resolves once every key settled, or (`stopOnError`) once one did otherwise than finished. */

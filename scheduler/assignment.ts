@@ -38,9 +38,11 @@ export class Assignment {
     ws.processing.add(ts);
     ts.occupancyShare = g.durations.get(ts.prefix) ?? g.config.unknownDuration;
     ws.occupancy += ts.occupancyShare;
-    // work stealing: root tasks under queuing go to whichever worker frees a slot; others may move
+    const actor = g.actors.size !== 0 && g.actors.has(ts);
+    // work stealing: root tasks under queuing go to whichever worker frees a slot; others may
+    // move (not actors: they are placed to balance them)
     if (
-      g.config.workStealing &&
+      g.config.workStealing && !actor &&
       (ts.deps.length > 0 || ts.restrictions !== null || g.config.workerSaturation === Infinity)
     ) {
       ws.stealable.push(ts);
@@ -71,7 +73,7 @@ export class Assignment {
       p: ts.priority,
       r: this.#sendsValue(ts),
     };
-    if (g.actors.size !== 0 && g.actors.has(ts)) msg.ac = true;
+    if (actor) msg.ac = true;
     g.out.worker(ws.address, msg);
   }
 

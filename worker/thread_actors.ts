@@ -183,17 +183,17 @@ export class ThreadActors {
     this.#flushSoon();
   }
 
-  /** Results go in one message once this turn's microtasks ran (with any that end in them). */
+  /** Results go in one message once the calls that arrived together have started. */
   #flushSoon(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    setTimeout(() => {
+    queueMicrotask(() => {
       this.#flushQueued = false;
       const results = this.#results, transfer = this.#transfer;
       this.#results = [];
       this.#transfer = [];
       this.host.post({ op: "actor-results", results }, transfer);
-    }, 0);
+    });
   }
 }
 

@@ -126,17 +126,24 @@ Deno.test("errors: a method's error raises at the caller; a missing method is na
   assert.equal(broken.status, "error");
 });
 
-Deno.test("releasing the actor's Future frees its instance on the worker", async () => {
+Deno.test("releasing the actor's Future and its handle frees its instance on the worker", async () => {
   await using cluster = await LocalCluster.start({ ...quiet, nWorkers: 1, threadsPerWorker: 1 });
   await using client = await Client.connect(cluster);
   const held = async () => await client.submit(actorsHere, Math.random());
   const future = client.with({ actor: true }).submit(Counter);
-  const counter = await future;
-  assert.equal(await counter.increment(), 1);
-  assert.equal(await held(), 1);
-  future.release();
+  let stale: ActorHandle<Counter>;
+  {
+    using counter = await future;
+    stale = counter; // (still callable once disposed of: it just no longer holds the actor)
+    assert.equal(await counter.increment(), 1);
+    assert.equal(await held(), 1);
+    // the handle holds the actor, as Dask's Actor holds its future: it outlives the Future
+    future.release();
+    assert.equal(await counter.increment(), 2);
+    assert.equal(await held(), 1);
+  } // disposed of: nothing holds it any more
   await until(async () => await held() === 0, "the worker to drop the instance");
-  const e = await counter.increment().then(() => null, (e) => e);
+  const e = await stale.increment().then(() => null, (e) => e);
   assert.ok(e instanceof ActorLostError, String(e));
   assert.match(e.message, /released/);
 });
