@@ -38,11 +38,6 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
   /** `onResults`: where the calls' outcomes go, in batches. */
   constructor(readonly onResults: (results: ActorCallResult[]) => void) {}
 
-  /** How many actors the threads hold. */
-  get size(): number {
-    return this.#threadOf.size;
-  }
-
   /** Actor task `key` was handed to a thread. */
   creating(key: string): void {
     this.#creating.add(key);

@@ -118,6 +118,10 @@ Deno.test("errors: a method's error raises at the caller; a missing method is na
   assert.ok(e3 instanceof TypeError, String(e3));
   assert.match(e3.message, /Counter has no method "decrement"/);
   assert.equal(await counter.increment(), 4, "the actor lives on after its errors");
+  // a Future as a method's argument is refused at the call (pass its value)
+  const asArg = (counter as unknown as { increment(by: unknown): Promise<number> })
+    .increment(client.submit((x: number) => x, 1));
+  await assert.rejects(asArg, /is a Future: await it/);
   // the constructor's error surfaces when awaiting the actor's Future
   const broken = client.with({ actor: true }).submit(Broken, "no disk");
   const e4 = await broken.then(() => null, (e) => e);
@@ -184,4 +188,17 @@ Deno.test("bad input: a non-class actor, a class as a task, bad actorRestarts th
   assert.throws(() => client.with({ actor: true, pure: true }), /never pure/);
   // nothing broke: the cluster still serves
   assert.equal(await (await client.with({ actor: true }).submit(Counter)).increment(), 1);
+});
+
+Deno.test("a client over ws://, which cannot reach workers, calls an actor through the scheduler", async () => {
+  await using cluster = await LocalCluster.start({
+    ...quiet,
+    nWorkers: 1,
+    threadsPerWorker: 1,
+    wsPort: 0,
+  });
+  await using client = await Client.connect(cluster.wsAddress!);
+  const counter = await client.with({ actor: true }).submit(Counter, 1);
+  assert.equal(await counter.increment(), 2);
+  assert.deepEqual(await Promise.all([counter.increment(), counter.increment()]), [3, 4]);
 });
