@@ -10,7 +10,9 @@
  */
 import { decodeValue, encodeValue, handleMissed, Payload } from "../comm/serialize.ts";
 import { HANDLE, type Travelling } from "../comm/value_handles.ts";
-import { toEnvelope } from "../core/errors.ts";
+import { ActorLostError, toEnvelope } from "../core/errors.ts";
+import { scopeErrorFrom } from "../core/compile.ts";
+import type { TaskLabel } from "./thread_functions.ts";
 import type { FromThread, ThreadActorCall, ThreadActorResult } from "../comm/protocol.ts";
 import { ACTOR_HANDLE_TAG } from "../comm/protocol/actor_calls.ts";
 
@@ -40,6 +42,8 @@ export interface ThreadActorsHost {
 interface Held {
   instance: Record<string, unknown>;
   className: string;
+  /** The `sourceURL` its class was compiled under (its frames name it). */
+  url?: string;
 }
 
 /** A thread's actors and the calls on them. */
@@ -68,20 +72,20 @@ export class ThreadActors {
 
   /**
    * Makes the instance of actor `key` with `new cls(...args)` (a throw is the task's error) and
-   * keeps it; returns the task's value, a handle that travels.
+   * keeps it; returns the task's value, a handle that travels. `label`: how its class is named.
    */
   create(
     key: string,
     cls: (...args: unknown[]) => unknown,
     args: unknown[],
-    name: string,
+    label: TaskLabel,
   ): unknown {
     if (!/^\s*class\b/.test(Function.prototype.toString.call(cls))) {
-      throw new TypeError(`actor ${key}: ${name || "its function"} is not a class`);
+      throw new TypeError(`actor ${key}: ${label.name || "its function"} is not a class`);
     }
     const instance = this.host.run(key, () => Reflect.construct(cls, args)) as Held["instance"];
-    const className = name || cls.name || "Actor";
-    this.#held.set(key, { instance, className });
+    const className = label.name || cls.name || "Actor";
+    this.#held.set(key, { instance, className, url: label.url });
     return new CreatedActor(key, className);
   }
 
@@ -126,10 +130,12 @@ export class ThreadActors {
     if (held === undefined) {
       return this.#failed(
         c.i,
-        new ReferenceError(`actor ${c.k} is not held here any more: it was released`),
+        new ActorLostError(`actor ${c.k} is not held here any more: it was released`),
       );
     }
-    const { instance, className } = held;
+    const { instance, className, url } = held;
+    // a name from the class's enclosing scope: a ScopeError that says what to do instead
+    const failed = (e: unknown) => this.#failed(c.i, scopeErrorFrom(e, className, url));
     let result: unknown, thenable: boolean;
     try {
       const member = methodOf(instance, c.m);
@@ -146,13 +152,10 @@ export class ThreadActors {
       result = this.host.run(c.k, () => member.apply(instance, args));
       thenable = isThenable(result);
     } catch (e) {
-      return this.#failed(c.i, e);
+      return failed(e);
     }
     if (thenable) {
-      Promise.resolve(result).then(
-        (v) => this.#succeeded(c, v, className),
-        (e) => this.#failed(c.i, e),
-      );
+      Promise.resolve(result).then((v) => this.#succeeded(c, v, className), failed);
     } else this.#succeeded(c, result, className);
   }
 

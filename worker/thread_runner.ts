@@ -197,7 +197,7 @@ export class ThreadRunner {
       const args = this.#args(t);
       if (args === undefined) return true;
       result = t.ac
-        ? this.#actors.create(t.k, entry.fn, args, entry.name)
+        ? this.#actors.create(t.k, entry.fn, args, entry)
         : this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...args);
       // seceded before returning: it holds neither the thread nor a slot
       const detached = this.#secession.detached.has(t.k);

@@ -3,7 +3,14 @@
 // in the order they are called, async ones interleaving; errors come back with their name and
 // message; the handle travels to tasks; releasing the Future frees the instance.
 import assert from "node:assert/strict";
-import { Actor, type ActorHandle, ActorLostError, Client, LocalCluster } from "../../mod.ts";
+import {
+  Actor,
+  type ActorHandle,
+  ActorLostError,
+  Client,
+  LocalCluster,
+  ScopeError,
+} from "../../mod.ts";
 import { until } from "./helpers.ts";
 
 const quiet = { dashboardAddress: null, silenceLogs: true, processes: false } as const;
@@ -37,6 +44,14 @@ class Waiter {
   }
   set() {
     this.#release();
+  }
+}
+
+const OUTSIDE = 7;
+/** Uses a name from its enclosing scope, which does not travel with it. */
+class Leaky {
+  peek() {
+    return OUTSIDE;
   }
 }
 
@@ -118,6 +133,11 @@ Deno.test("errors: a method's error raises at the caller; a missing method is na
   assert.ok(e3 instanceof TypeError, String(e3));
   assert.match(e3.message, /Counter has no method "decrement"/);
   assert.equal(await counter.increment(), 4, "the actor lives on after its errors");
+  // a name from the class's enclosing scope: a ScopeError that names it
+  const leaky = await client.with({ actor: true }).submit(Leaky);
+  const e5 = await leaky.peek().then(() => null, (e) => e);
+  assert.ok(e5 instanceof ScopeError, String(e5));
+  assert.match(e5.message, /uses "OUTSIDE" from its enclosing scope/);
   // a Future as a method's argument is refused at the call (pass its value)
   const asArg = (counter as unknown as { increment(by: unknown): Promise<number> })
     .increment(client.submit((x: number) => x, 1));
