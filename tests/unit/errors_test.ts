@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ActorLostError,
   CancelledError,
   CommClosedError,
   DtaskError,
@@ -24,6 +25,7 @@ const CLASSES = [
   ProtocolError,
   SerializationError,
   SpillError,
+  ActorLostError,
 ] as const;
 
 /** What an envelope looks like after a trip over the wire (plain JSON-like data only). */
