@@ -26,7 +26,10 @@ Workloads (shape: LocalCluster, 2 worker processes x 1 thread, host 127.0.0.1, n
      (bench/dask_spill.py)                                          -> MB/s, MB/s
   k  (queuing on only) 2,000 sequential distributed.Lock acquire() + release() pairs on one
      uncontended Lock, from the client, on a cluster of its own    -> pairs/s
-a-d run on one cluster, each with one untimed warm-up run first; e and f warm up once too.
+  l  (queuing on only) a Counter actor (client.submit(Counter, actor=True)) on a fresh cluster:
+     2,000 sequential counter.increment().result() calls from the client, and 2,000 made at
+     once and then awaited                                          -> calls/s, calls/s
+a-d run on one cluster, each with one untimed warm-up run first; e, f and l warm up once too.
 Repetitions, as on the dtask side: a-d --reps; e min(--reps, 3); f --reps-f (default 1; the
 dtask bench passes 3). a-d also
 stop adding repetitions at a time budget (BUDGET_S; at least one is kept), so that one whole
@@ -74,6 +77,17 @@ def length(b):
     return len(b)
 
 
+class Counter:
+    """The actor of workload l."""
+
+    def __init__(self):
+        self.n = 0
+
+    def increment(self):
+        self.n += 1
+        return self.n
+
+
 # ---------------------------------------------------------------------------------------------
 
 N_A = 10_000
@@ -83,12 +97,13 @@ MB_D = 100
 N_F = 100_000
 WARM_F = 1_000
 PAIRS_K = 2_000
+N_L = 2_000
 
 # Seconds each of a-d may take, warm-up included, before it stops adding repetitions (it always
 # keeps at least one). With queuing on, Dask 2022.12 runs a and c at ~600 tasks/s here (about
 # 15 s a run), so 5 reps of each would not fit the ~3 minute target; the samples actually taken
 # are in "reps_per_workload".
-BUDGET_S = {"a": 65, "b": 40, "c": 65, "d": 20, "k": 60}
+BUDGET_S = {"a": 65, "b": 40, "c": 65, "d": 20, "k": 60, "l": 60}
 
 
 def log(*parts):
@@ -251,6 +266,53 @@ def run_on_one_cluster(only, reps, reps_d, results, errors):
 
 def _count_tasks(dask_scheduler):
     return len(dask_scheduler.tasks)
+
+
+# ---------------------------------------------------------------------------------------------
+# l: actor method calls, on a cluster of their own
+
+
+def run_actor_calls(reps, results, errors):
+    from distributed import Client, LocalCluster
+
+    client = cluster = None
+    try:
+        cluster = LocalCluster(**cluster_kwargs())
+        client = Client(cluster, set_as_default=False)
+        client.wait_for_workers(2, timeout=60)
+        counter = client.submit(Counter, actor=True).result(timeout=60)
+        expected = [0]
+        concurrent = []
+
+        def one_run():
+            t = time.perf_counter()
+            for _ in range(N_L):
+                counter.increment().result(timeout=30)
+            seq = N_L / (time.perf_counter() - t)
+            t = time.perf_counter()
+            futures = [counter.increment() for _ in range(N_L)]
+            last = [f.result(timeout=120) for f in futures][-1]
+            concurrent.append(N_L / (time.perf_counter() - t))
+            expected[0] += 2 * N_L
+            if last != expected[0]:
+                raise RuntimeError(f"counter at {last}, not {expected[0]}")
+            return seq
+
+        sequential = run_reps(reps, one_run, BUDGET_S["l"])
+        results["l_actor_calls_per_s"] = summary(sequential)
+        # the first concurrent figure is the warm-up's
+        results["l_actor_concurrent_calls_per_s"] = summary(concurrent[1:])
+        log(
+            f"l: {results['l_actor_calls_per_s']['median']:.0f} sequential, "
+            f"{results['l_actor_concurrent_calls_per_s']['median']:.0f} concurrent calls/s"
+        )
+    except Overrun:
+        raise
+    except Exception as e:  # noqa: BLE001
+        errors["l"] = repr(e)
+        log("l failed:", repr(e))
+    finally:
+        close_quietly(client, cluster)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,7 +559,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--queuing", choices=["on", "off"], default="on")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--only", default="a,b,c,d,e,f,g,k")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,k,l")
     ap.add_argument("--reps-e", type=int, default=None, help="default min(reps, 3)")
     ap.add_argument("--reps-f", type=int, default=None, help="default 1")
     ap.add_argument("--timeout", type=float, default=900, help="whole-run limit, s")
@@ -550,6 +612,8 @@ def main():
                 log("g failed:", repr(e))
         if "k" in only and queuing:  # locks do not depend on queuing: run once
             run_lock_rate(reps, results, errors)
+        if "l" in only and queuing:  # actor calls do not depend on queuing: run once
+            run_actor_calls(reps, results, errors)
         compression = get_default_compression()
     finally:
         signal.alarm(0)

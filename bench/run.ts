@@ -4,8 +4,8 @@
  * bench/results/latest.json.
  *
  * Flags: --reps N (default 5), --only a,b,..., --no-dask. Workload i (a over TLS beside plain
- * TCP) has no Dask column. Workloads g, i and k do not depend on queuing: they run once, with it
- * on.
+ * TCP) has no Dask column. Workloads g, i, k (lock round trips) and l (actor method calls) do
+ * not depend on queuing: they run once, with it on.
  */
 import { parseArgs } from "node:util";
 import { Client, LocalCluster, type LocalClusterOptions, wait } from "../mod.ts";
@@ -15,11 +15,12 @@ import { runDashboardCost } from "./dashboard_cost.ts";
 import { runWsLatency } from "./ws_latency.ts";
 import { runTlsBeside } from "./tls.ts";
 import { runLockRate } from "./lock_rate.ts";
+import { runActorCalls } from "./actor_calls.ts";
 
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j,k" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j,k,l" },
     "no-dask": { type: "boolean", default: false },
   },
 });
@@ -286,6 +287,8 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["i_tcp_tasks_per_s", "i. a, client dialling tcp:// (tasks/s)", "higher"],
   ["i_tls_tasks_per_s", "i. a over TLS: tls:// everywhere (tasks/s)", "higher"],
   ["k_lock_pairs_per_s", "k. Lock acquire + release, one client (pairs/s)", "higher"],
+  ["l_actor_calls_per_s", "l. 2,000 sequential actor calls from the client (calls/s)", "higher"],
+  ["l_actor_concurrent_calls_per_s", "l. 2,000 concurrent actor calls (calls/s)", "higher"],
 ];
 
 function fmt(x: number | undefined): string {
@@ -308,6 +311,8 @@ for (const queuing of [true, false]) {
   if (ONLY.has("i") && queuing) Object.assign(dtask, await runTlsBeside(clusterShape(true), REPS));
   // locks do not depend on queuing either: once
   if (ONLY.has("k") && queuing) Object.assign(dtask, await runLockRate(clusterShape(true), REPS));
+  // actor calls do not depend on queuing: once
+  if (ONLY.has("l") && queuing) Object.assign(dtask, await runActorCalls(clusterShape(true), REPS));
   let dask: { figures: Figures; version: string } | null = null;
   if (!flags["no-dask"]) {
     console.error(`running Dask, ${mode}...`);

@@ -30,6 +30,7 @@ import type {
   SchedulerInfo,
   SchedulerWorkerInfo,
   SubmitOptions,
+  SubmitWith,
 } from "./options.ts";
 import { clientDisplay, rememberSchedulerInfo } from "./display.ts";
 import type { DisplayBundle } from "../core/display_html.ts";
@@ -126,14 +127,11 @@ export class Client {
     return this.#p.queue.map(fn, iterables, {});
   }
 
-  /** The same calls with options (key, pure, priority, retries). */
-  with(options: SubmitOptions): {
-    submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
-    map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
-  } {
+  /** The same calls with options (key, pure, priority, retries; actor, actorRestarts). */
+  with(options: SubmitOptions): SubmitWith {
     options = withOptions(options);
     return {
-      submit: (fn, ...args) => this.#p.queue.submit(fn, args, options) as any,
+      submit: (fn: any, ...args: unknown[]) => this.#p.queue.submit(fn, args, options) as any,
       map: (fn, ...iterables) => this.#p.queue.map(fn, iterables, options),
     };
   }

@@ -4,12 +4,14 @@
  */
 import type { FunctionDef } from "../comm/protocol.ts";
 import { functionHash } from "../core/keys.ts";
-import { checkFunctionSource } from "../core/function_source.ts";
+import { checkFunctionSource, functionKind } from "../core/function_source.ts";
 import { siteFromStack, stackHere } from "../core/task_frames.ts";
 
 /** A function as submitted: its FunctionDef and the prefix of its task keys. */
 export interface FnInfo extends FunctionDef {
   prefix: string;
+  /** Its source is a class (submitted as an actor). */
+  isClass: boolean;
   /** The stack where it was first submitted, until `fnDef` reads the place from it. */
   where?: Error;
 }
@@ -27,7 +29,9 @@ export function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
   let info = fnInfos.get(fn);
   if (!info) {
     if (typeof fn !== "function") {
-      throw new TypeError(`the first argument must be a function, got ${typeof fn}`);
+      throw new TypeError(
+        `the first argument must be a function (or, for an actor, a class), got ${typeof fn}`,
+      );
     }
     const { name, source } = checkFunctionSource(fn);
     info = bySource.get(source);
@@ -37,6 +41,7 @@ export function fnInfo(fn: (...args: any[]) => unknown): FnInfo {
         n: name,
         s: source,
         prefix: name || "lambda",
+        isClass: functionKind(source) === "class",
         where: stackHere(),
       };
       if (bySource.size >= BY_SOURCE_MAX) bySource.clear();

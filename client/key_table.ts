@@ -66,7 +66,10 @@ export class KeyTable {
       }
       case "key-erred": {
         const ks = this.records.get(msg.k);
-        if (ks && !ks.settled) ks.settle("error", fromEnvelope(msg.e));
+        // also a finished key: its value was lost for good (an actor whose worker died)
+        if (ks && (!ks.settled || ks.status === "finished")) {
+          ks.settle("error", fromEnvelope(msg.e));
+        }
         return true;
       }
       case "keys-cancelled":

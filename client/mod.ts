@@ -29,7 +29,9 @@ export type {
   SchedulerInfo,
   SchedulerWorkerInfo,
   SubmitOptions,
+  SubmitWith,
 } from "./options.ts";
+export { Actor, type ActorHandle } from "./actor_handle.ts";
 export type { Dialer, Transport } from "./transport.ts";
 export type { TlsOptions } from "../comm/tls_options.ts";
 export type { DisplayBundle } from "../core/display_html.ts";
@@ -55,6 +57,7 @@ export {
   type WaitResult,
 } from "./wait.ts";
 export {
+  ActorLostError,
   CancelledError,
   ClassInstanceError,
   CommClosedError,

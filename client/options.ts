@@ -1,6 +1,7 @@
 /** The Client's option types, the argument types of `submit`, and what `schedulerInfo` gives. */
 import type { Future } from "./future.ts";
 import type { TlsOptions } from "../comm/tls_options.ts";
+import type { ActorHandle } from "./actor_types.ts";
 
 /** Client options. */
 export interface ClientOptions {
@@ -62,6 +63,30 @@ export interface SubmitOptions {
   fifoTimeout?: number | string;
   /** Resources the task holds on its worker while it runs, e.g. `{ GPU: 1 }`. */
   resources?: Record<string, number>;
+  /**
+   * Submit a class as an actor: its instance is made on one worker and kept there, and the
+   * Future resolves to a handle whose methods run on it (Dask's `actor=True`). Never pure.
+   */
+  actor?: boolean;
+  /**
+   * With `actor`: how many times the actor is re-created on another worker when the worker
+   * holding it dies (its state starts over; calls in flight then fail). Default 0: its key
+   * errs, as in Dask.
+   */
+  actorRestarts?: number;
+}
+
+/** What `client.with(options)` gives: submit and map with those options. */
+export interface SubmitWith {
+  /** An actor (with `actor: true`): `new cls(...args)` on one worker; a handle to call it. */
+  submit<A extends unknown[], T>(
+    cls: new (...args: A) => T,
+    ...args: Args<A>
+  ): Future<ActorHandle<T>>;
+  /** Runs `fn(...args)` on a worker, with the options. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>>;
+  /** One task per element of the zipped iterables, with the options. */
+  map<R>(fn: (...args: any[]) => R, ...iterables: Iterable<unknown>[]): Future<Awaited<R>>[];
 }
 
 /** How a Client made inside a task (getClient()) knows its task; see client/in_task.ts. */

@@ -14,6 +14,7 @@ import { fnDef, fnInfo } from "./functions.ts";
 import { specOptions, type TaskOptions } from "./host.ts";
 import { PlainBlock } from "./plain_block.ts";
 import type { SubmitOptions } from "./options.ts";
+import { actorRestartsOf, checkActorOptions } from "./actor_submit.ts";
 
 /** The lineage of a task without dependencies (shared, never written). */
 const NO_LINEAGE: KeyState[] = [];
@@ -47,6 +48,7 @@ export interface SubmitHost {
 /** `client.with`'s checks; the options with fifoTimeout in ms. */
 export function withOptions(options: SubmitOptions): SubmitOptions {
   checkAllowOtherWorkers(options);
+  checkActorOptions(options);
   if (options.fifoTimeout !== undefined) {
     options = { ...options, fifoTimeout: fifoTimeoutMs(options.fifoTimeout) };
   }
@@ -77,7 +79,7 @@ function checkAllowOtherWorkers(o: SubmitOptions): void {
 /** Whether a task goes in the `plain` columns: no options and no out-of-band frames. */
 function isPlain(s: TaskSpec): boolean {
   return s.a.frames.length === 0 && s.p === undefined && s.r === undefined &&
-    s.w === undefined && s.rs === undefined && s.ps === undefined;
+    s.w === undefined && s.rs === undefined && s.ps === undefined && s.ac === undefined;
 }
 
 /** A Client's submissions and its queue to the scheduler. */
@@ -153,6 +155,8 @@ export class Submitter {
     h.checkOpen();
     const client = h.client;
     const info = fnInfo(fn);
+    // an actor (a class) is a new instance each time: never pure
+    const actor = info.isClass || options.actor ? actorRestartsOf(info, options) : undefined;
     const deps = new Set<string>();
     this.#lateTables.length = 0; // what a failed encoding left
     const payload = encodeValue(args, {
@@ -163,9 +167,10 @@ export class Submitter {
       lateTables: this.#lateTables,
     });
     const tables = this.#tablesOf(payload);
-    const key = options.key ?? (options.pure === false || tables
-      ? randomKey(info.prefix) // the content of a Table not written yet cannot be hashed
-      : pureKey(info.prefix, info.h, payload));
+    const key = options.key ??
+      (options.pure === false || tables || actor !== undefined
+        ? randomKey(info.prefix) // the content of a Table not written yet cannot be hashed
+        : pureKey(info.prefix, info.h, payload));
     let ks = h.keys.get(key);
     if (!ks) {
       ks = new KeyState(key);
@@ -177,6 +182,7 @@ export class Submitter {
         this.#fifo = fifo;
       }
       const spec = specOptions({ k: key, f: info.h, a: payload, d: [...deps] }, options);
+      if (actor !== undefined) spec.ac = actor;
       // submitted from inside a task: it runs before that task's waiting siblings
       const parent = h.taskKey();
       if (parent !== undefined) spec.ps = parent;

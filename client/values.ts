@@ -7,6 +7,7 @@ import { CancelledError } from "../core/errors.ts";
 import { type Future, type KeyState, keyStateOf } from "./future.ts";
 import { collectFutures, type Gathered, rebuild, SKIP } from "./gather.ts";
 import type { ClientHost } from "./host.ts";
+import { decodeFor, holdingHandles } from "./reviving_client.ts";
 
 /** What `gather` does with erred Futures. */
 export interface GatherOptions {
@@ -32,12 +33,12 @@ export async function gather<T>(
   }
   await fetchMissing(host, states);
   for (const ks of states) {
-    const arrow = ks.status === "finished" ? arrowFor(ks) : undefined;
+    const arrow = ks.status === "finished" ? arrowFor(host, ks) : undefined;
     if (arrow) await arrow;
   }
   return rebuild(futures, (f) => {
     const ks = keyStateOf(f);
-    if (ks.status === "finished") return decoded(ks);
+    if (ks.status === "finished") return decoded(host, ks);
     if (skip) return SKIP;
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
   }) as Gathered<T>;
@@ -50,9 +51,9 @@ export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> 
     throw ks.error ?? new CancelledError(`${ks.key} was ${ks.status}`);
   }
   if (!ks.payload && !ks.decoded) await fetchMissing(host, [ks]);
-  const arrow = arrowFor(ks);
+  const arrow = arrowFor(host, ks);
   if (arrow) await arrow;
-  return decoded(ks);
+  return decoded(host, ks);
 }
 
 /**
@@ -60,22 +61,35 @@ export async function valueOf(host: ClientHost, ks: KeyState): Promise<unknown> 
  * Table and apache-arrow is not loaded here yet (it resolves once it is). Other errors are left
  * for `decoded` to throw where the value is used.
  */
-function arrowFor(ks: KeyState): Promise<void> | undefined {
+function arrowFor(host: ClientHost, ks: KeyState): Promise<void> | undefined {
   try {
-    decoded(ks);
+    decoded(host, ks);
   } catch {
     if (arrowMissed()) return loadArrow();
   }
   return undefined;
 }
 
-/** A finished key's value, decoded once. */
-function decoded(ks: KeyState): unknown {
-  if (!ks.decoded) {
-    ks.value = decodeValue(ks.payload!);
-    ks.decoded = true;
+/**
+ * Values holding handles that hold keys (an actor's handle), by key, kept weakly: kept with its
+ * key, the hold would keep the key, and so itself, alive. Decoded again once collected.
+ */
+const holdingValues = new WeakMap<KeyState, WeakRef<object>>();
+
+/** A finished key's value, decoded once (the handles in it belong to the host's Client). */
+function decoded(host: ClientHost, ks: KeyState): unknown {
+  if (ks.decoded) return ks.value;
+  const kept = holdingValues.get(ks)?.deref();
+  if (kept !== undefined) return kept;
+  const holds = holdingHandles();
+  const value = decodeFor(host.client, () => decodeValue(ks.payload!));
+  if (holdingHandles() !== holds && typeof value === "object" && value !== null) {
+    holdingValues.set(ks, new WeakRef(value));
+    return value;
   }
-  return ks.value;
+  ks.value = value;
+  ks.decoded = true;
+  return value;
 }
 
 /** Resolves once every key settled, or (`stopOnError`) once one did otherwise than finished. */

@@ -17,5 +17,8 @@ export * from "./protocol/worker_logs.ts";
 export * from "./protocol/worker_scheduler.ts";
 export * from "./protocol/worker_worker.ts";
 export * from "./protocol/worker_thread.ts";
+export * from "./protocol/actor_calls.ts";
+export * from "./protocol/actor_worker.ts";
+export * from "./protocol/actor_thread.ts";
 export * from "./protocol/messages.ts";
 export type { OpSet, Spec, SpecEntry, Table } from "./protocol/spec.ts";

@@ -115,6 +115,12 @@ export class SpillError extends DtaskError {}
  */
 export class LeaseError extends DtaskError {}
 
+/**
+ * An actor's instance is gone: the worker holding it was lost (Dask's "Worker holding Actor was
+ * lost"), or it was restarted on another worker and a call in flight lost its state with it.
+ */
+export class ActorLostError extends DtaskError {}
+
 function register(cls: ErrorClass, name: string): void {
   const mark = Symbol.for(`dtask.error.${name}`);
   markers.set(cls, mark);
@@ -136,6 +142,7 @@ register(ScopeError, "ScopeError");
 register(KeyError, "KeyError"); // cluster-wide calls
 register(SpillError, "SpillError");
 register(LeaseError, "LeaseError");
+register(ActorLostError, "ActorLostError");
 
 const builtins: Record<string, ErrorConstructor> = {
   Error,

@@ -32,6 +32,7 @@ import { SchedulerExtensions } from "./extensions.ts";
 import { LockExtension } from "./lock_extension.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
+import { ActorRelay } from "./actor_relay.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import type {
   ClientMessage,
@@ -93,6 +94,8 @@ export class SchedulerActor {
   readonly extensions: SchedulerExtensions = new SchedulerExtensions();
   /** Lock, MultiLock and Semaphore. */
   readonly locks: LockExtension;
+  /** Actor method calls relayed between clients and the workers holding the actors. */
+  readonly actors: ActorRelay;
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -123,6 +126,7 @@ export class SchedulerActor {
         this.workers.connection(a)?.send(msg);
       },
       client: (id, msg) => this.clients.send(id, msg),
+      actor: (e) => this.actors.actorEvent(e),
       event: (topic, text) => {
         if (options.verbose) hooks.log(`[scheduler] ${topic}: ${text}`);
         this.calls.schedulerEvent(topic, text);
@@ -166,6 +170,12 @@ export class SchedulerActor {
       now: () => performance.now(),
     });
     this.extensions.add(this.locks);
+    this.actors = new ActorRelay({
+      actorStatus: (key) => state.actorStatus(key),
+      worker: (a) => workers.connection(a),
+      client: (id, msg) => clients.send(id, msg),
+    });
+    this.extensions.add(this.actors);
     this.#lifecycle = {
       state,
       worker: (a) => workers.connection(a),
@@ -203,6 +213,7 @@ export class SchedulerActor {
       waitForWorkers: (n, timeout) => this.#untilWorkers(n, timeout),
       workerStories: (keys) => workerStories(workers.conns.entries(), keys),
       workerLogs: (names) => workerLogs(namedConnections(state, workers.conns, names)),
+      actors: this.actors,
     });
     this.preloads.push(...new Set(options.preload ?? []));
     const cfg = state.config;

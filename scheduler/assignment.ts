@@ -4,13 +4,14 @@
  * needs, makes it a candidate for work stealing and sends `compute-task`; unassigning gives all of
  * that back. Reads and writes only the records (graph_state.ts).
  */
-import type { FunctionDef } from "../comm/protocol.ts";
+import type { ComputeTask, FunctionDef } from "../comm/protocol.ts";
 import type { GraphState } from "./graph_state.ts";
 import type { TaskState, TaskStateName, WorkerState } from "./task_state.ts";
 
 /** The records an assignment reads and writes. */
 export type AssignmentRecords = Pick<
   GraphState,
+  | "actors"
   | "config"
   | "count"
   | "durations"
@@ -37,9 +38,11 @@ export class Assignment {
     ws.processing.add(ts);
     ts.occupancyShare = g.durations.get(ts.prefix) ?? g.config.unknownDuration;
     ws.occupancy += ts.occupancyShare;
-    // work stealing: root tasks under queuing go to whichever worker frees a slot; others may move
+    const actor = g.actors.size !== 0 && g.actors.has(ts);
+    // work stealing: root tasks under queuing go to whichever worker frees a slot; others may
+    // move (not actors: they are placed to balance them)
     if (
-      g.config.workStealing &&
+      g.config.workStealing && !actor &&
       (ts.deps.length > 0 || ts.restrictions !== null || g.config.workerSaturation === Infinity)
     ) {
       ws.stealable.push(ts);
@@ -60,7 +63,7 @@ export class Assignment {
       ws.sentFunctions.add(ts.fn);
       fn = g.functions.get(ts.fn);
     }
-    g.out.worker(ws.address, {
+    const msg: ComputeTask = {
       op: "compute-task",
       k: ts.key,
       f: ts.fn,
@@ -69,7 +72,9 @@ export class Assignment {
       d: deps,
       p: ts.priority,
       r: this.#sendsValue(ts),
-    });
+    };
+    if (actor) msg.ac = true;
+    g.out.worker(ws.address, msg);
   }
 
   /** Whether a client that wants `ts` takes its value with its completion message. */

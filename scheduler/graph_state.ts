@@ -24,6 +24,7 @@ import {
 import type { Resources } from "./placement.ts";
 import { NO_RECORDING, type TransitionRecorder } from "../core/transition_recorder.ts";
 import { PrefixTallies } from "./prefix_tallies.ts";
+import { type ActorEvent, ActorRecords } from "./actor_records.ts";
 
 /** Where the state machine's messages go; the scheduler actor sends them. */
 export interface SchedulerOutbox {
@@ -33,6 +34,8 @@ export interface SchedulerOutbox {
   client(id: string, msg: SchedulerToClient): void;
   /** Something worth logging (topic, text). */
   event(topic: string, text: string): void;
+  /** Something the calls relayed to an actor must hear of (actor_records.ts). */
+  actor?(e: ActorEvent): void;
 }
 
 /** Scheduling knobs. */
@@ -120,6 +123,8 @@ export class GraphState {
   readonly resourceQueued: IndexedHeap<TaskState> = new IndexedHeap<TaskState>(runsBefore);
   /** Steal requests awaiting the victim's answer, by task (work stealing). */
   readonly stealsInFlight: Map<TaskState, Steal> = new Map();
+  /** The actor tasks (ordinary tasks pay one size check per transition). */
+  readonly actors: ActorRecords;
   // ---- work for the engine's next run
   /** Tasks whose inputs are all in memory, to be placed once the transitions settle. */
   ready: TaskState[] = [];
@@ -134,6 +139,7 @@ export class GraphState {
     /** Where each transition and worker event is recorded (the stimulus log). */
     readonly recorder: TransitionRecorder = NO_RECORDING,
   ) {
+    this.actors = new ActorRecords((e) => out.actor?.(e));
     this.counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<
       TaskStateName,
       number
@@ -146,6 +152,7 @@ export class GraphState {
     this.counts[to]++;
     this.prefixStates.moved(ts.prefix, from, to, ts.nbytes >= 0);
     this.recorder.transition(ts.key, from, to, worker);
+    if (this.actors.size !== 0) this.actors.moved(ts, from, to, worker);
   }
 
   /** Whether a client or a pending dependent still needs this task's value. */
@@ -174,6 +181,7 @@ export class GraphState {
     if (left) this.prefixCounts.set(ts.prefix, left);
     else this.prefixCounts.delete(ts.prefix);
     if (this.resourceNeeds.size) this.resourceNeeds.delete(ts);
+    if (this.actors.size !== 0) this.actors.removed(ts);
   }
 
   /** Takes a ready task out of the queues or the unrunnable set. */

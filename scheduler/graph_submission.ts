@@ -16,6 +16,7 @@ import type { TransitionEngine } from "./transitions.ts";
 /** The records a submission reads and adds to. */
 export type SubmissionRecords = Pick<
   GraphState,
+  | "actors"
   | "addTask"
   | "clients"
   | "counts"
@@ -77,6 +78,7 @@ export class GraphSubmission implements SchedulerExtension {
       if (spec.rs && Object.values(spec.rs).some((n) => n > 0)) {
         g.resourceNeeds.set(ts, spec.rs);
       }
+      if (spec.ac !== undefined) g.actors.add(ts, spec.ac);
       if (spec.ps !== undefined) {
         const parent = g.tasks.get(spec.ps);
         if (parent) ts.rank = subtaskRank(ts.rank, parent.rank);

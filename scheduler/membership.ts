@@ -11,6 +11,7 @@ import type { GraphState, SchedulerExtension, SchedulerOp } from "./graph_state.
 import type { ResourceQueue } from "./resources.ts";
 import type { TransitionEngine } from "./transitions.ts";
 import { killedWorker } from "./killed_worker.ts";
+import type { ActorSupervisor } from "./actor_supervision.ts";
 
 /** The records membership reads and changes. */
 export type MembershipRecords = Pick<
@@ -54,6 +55,7 @@ export class Membership implements SchedulerExtension {
     readonly engine: MembershipEngine,
     readonly resources: Pick<ResourceQueue, "requeue">,
     readonly lostData: LostDataHandler,
+    readonly actors: ActorSupervisor,
   ) {}
 
   /** A worker joined. */
@@ -117,6 +119,8 @@ export class Membership implements SchedulerExtension {
         this.engine.recommendOne(ts, "erred");
       } else again.push(ts);
     }
+    // actors first: re-created elsewhere or erred, never recomputed as lost data
+    this.actors.workerRemoved(ws, reason);
     const scattered: TaskState[] = [];
     let lostComputed = 0;
     for (const ts of ws.hasWhat) {

@@ -70,6 +70,28 @@ export function pickWorker(ts: TaskState, workers: Iterable<WorkerState>): Worke
   return earliest(ts, holders.size ? holders : all);
 }
 
+/**
+ * Picks a worker for an actor task: among the running workers it may run on (any running one
+ * when a loose restriction meets none), the one holding the fewest actors (`actorsOn`), then
+ * the earliest estimated start, as Dask's worker_objective. Null when no worker may run it.
+ */
+export function pickActorWorker(
+  ts: TaskState,
+  workers: Iterable<WorkerState>,
+  actorsOn: (ws: WorkerState) => number,
+): WorkerState | null {
+  const running = [...workers].filter((ws) => ws.status === "running");
+  let pool = running.filter((ws) => allowed(ts, ws));
+  if (pool.length === 0 && ts.loose) pool = running;
+  let fewest = Infinity, least: WorkerState[] = [];
+  for (const ws of pool) {
+    const n = actorsOn(ws);
+    if (n < fewest) [fewest, least] = [n, [ws]];
+    else if (n === fewest) least.push(ws);
+  }
+  return earliest(ts, least);
+}
+
 // ---- resources
 
 /** Resources a task needs, e.g. `{ GPU: 1 }`. */

@@ -35,6 +35,7 @@ import type { WorkerSessions } from "./worker_sessions.ts";
 import type { ClientSessions } from "./client_sessions.ts";
 import type { LockExtension } from "./lock_extension.ts";
 import { WORKERS_WAIT_TIMEOUT } from "../comm/timeouts.ts";
+import type { ActorRelay } from "./actor_relay.ts";
 
 /** The shell handlers the router hands messages to. */
 export interface RouterHost {
@@ -65,6 +66,8 @@ export interface RouterHost {
   workerStories(keys: string[]): Promise<StoryEvent[][]>;
   /** The log lines of the workers named (addresses or names; all when absent), by address. */
   workerLogs(names?: string[]): Promise<Record<string, [string, string][]>>;
+  /** Actor method calls, relayed to the workers holding the actors. */
+  readonly actors: Pick<ActorRelay, "call" | "results">;
 }
 
 /** The scheduler's story and its workers', in the order things happened. */
@@ -134,6 +137,9 @@ export class Router {
       case "log-event":
         for (const topic of m.topics) this.#calls.log(topic, m.msg);
         return;
+      // actors
+      case "actor-results":
+        return this.host.actors.results(address, m);
       default:
         unreachable(m);
     }
@@ -264,6 +270,9 @@ export class Router {
       }
       case "worker-exited":
         return host.workers.reportExit(m.address, m.how);
+      // actors
+      case "actor-call":
+        return host.actors.call(id, m);
       default:
         unreachable(m);
     }

@@ -37,6 +37,8 @@ import { ClientOps } from "./client_ops.ts";
 import { ScatteredData, type ScatterPlanResult } from "./scattered_data.ts";
 import { WorkStealing } from "./stealing.ts";
 import { Membership } from "./membership.ts";
+import { ActorSupervision } from "./actor_supervision.ts";
+import type { ActorRecords, ActorStatus } from "./actor_records.ts";
 import { validateState } from "./validate_state.ts";
 import type { PrefixTallies } from "./prefix_tallies.ts";
 import type { TransitionRecorder } from "../core/transition_recorder.ts";
@@ -75,6 +77,8 @@ export class SchedulerState {
   readonly resourceQueued: IndexedHeap<TaskState>;
   /** Steal requests awaiting the victim's answer, by task. */
   readonly stealsInFlight: ReadonlyMap<TaskState, Steal>;
+  /** The actor tasks: re-creations left, and the worker holding each instance. */
+  readonly actors: ActorRecords;
   readonly config: SchedulerConfig;
   readonly out: SchedulerOutbox;
   /** Where transitions and worker events are recorded (the actor's stimulus log). */
@@ -116,6 +120,7 @@ export class SchedulerState {
     this.resourceNeeds = g.resourceNeeds;
     this.resourceQueued = g.resourceQueued;
     this.stealsInFlight = g.stealsInFlight;
+    this.actors = g.actors;
     this.config = g.config;
     this.out = out;
     this.#validate = g.config.validate;
@@ -129,7 +134,8 @@ export class SchedulerState {
     this.#clientOps = new ClientOps(g, engine);
     this.#scattered = new ScatteredData(g, engine);
     this.#stealing = new WorkStealing(g, engine, assignment);
-    this.#membership = new Membership(g, engine, resources, this.#scattered);
+    const supervision = new ActorSupervision(g, engine);
+    this.#membership = new Membership(g, engine, resources, this.#scattered, supervision);
     this.extensions = [
       this.#submission,
       this.#reports,
@@ -148,6 +154,11 @@ export class SchedulerState {
   /** Tasks that finished (went to memory), ever. */
   get tasksCompleted(): number {
     return this.#records.tasksCompleted;
+  }
+
+  /** Where a call on actor `key` goes now: its worker, wait, its error, or nowhere. */
+  actorStatus(key: string): ActorStatus {
+    return this.actors.status(this.tasks.get(key));
   }
 
   /** Steal requests sent, ever. */

@@ -8,7 +8,7 @@
 import { SmallSet } from "./small_set.ts";
 import { FIRE_AND_FORGET, type GraphState } from "./graph_state.ts";
 import { runsBefore, type TaskState, type TaskStateName, type WorkerState } from "./task_state.ts";
-import { pickRootWorker, pickWorker, type Resources } from "./placement.ts";
+import { pickActorWorker, pickRootWorker, pickWorker, type Resources } from "./placement.ts";
 import type { Assignment } from "./assignment.ts";
 import { RecStack } from "./recommendations.ts";
 
@@ -169,10 +169,14 @@ export class TransitionEngine {
     const from = ts.state;
     const need = g.resourceNeeds.size ? g.resourceNeeds.get(ts) : undefined;
     if (need) return this.resources.place(ts, need);
-    const root = this.queuing.rootish(ts);
+    // an actor never queues: it goes to the worker holding the fewest actors
+    const actor = g.actors.size !== 0 && g.actors.has(ts);
+    const root = !actor && this.queuing.rootish(ts);
     let ws: WorkerState | null = null;
     if (g.workers.size) {
-      ws = root
+      ws = actor
+        ? pickActorWorker(ts, g.workers.values(), (w) => g.actors.countOn(w))
+        : root
         ? pickRootWorker(g.workers.values(), this.queuing.slotsFor(ts))
         : pickWorker(ts, g.workers.values());
     }

@@ -256,6 +256,7 @@ export class WorkerActor {
       },
       execute: (run) => executor.run(run),
       rejoined: (key) => executor.rejoined(key),
+      dropActor: (key) => executor.dropActors([key]),
     };
     this.#state = new WorkerStateMachine(
       out,
@@ -355,6 +356,9 @@ export class WorkerActor {
       // work stealing
       case "steal-request":
         return state.stealRequest(m.k);
+      // actors: calls go straight to the thread holding each instance
+      case "actor-calls":
+        return this.#executor!.callActors(m.calls);
       // in-task
       case "preload":
         return this.#executor!.preload(m.urls);

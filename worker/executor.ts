@@ -10,7 +10,6 @@
  */
 import { DtaskError, toEnvelope } from "../core/errors.ts";
 import type { FromThread, ToThread, WireOutcome } from "../comm/protocol/worker_thread.ts";
-import type { TaskWorkerInfo } from "../core/in_task.ts";
 import {
   type FunctionText,
   now,
@@ -20,44 +19,13 @@ import {
 } from "./task_run.ts";
 import { Slot } from "./thread_slot.ts";
 import { Payload } from "../comm/serialize.ts";
-import { type BufferPool, installedBufferPool } from "../comm/buffer_pool.ts";
+import { installedBufferPool } from "../comm/buffer_pool.ts";
+import type { RelayedActorCall } from "../comm/protocol.ts";
+import type { ExecutorOptions } from "./executor_options.ts";
+import { ExecutorActors } from "./executor_actors.ts";
 
 export type { TaskOutcome, TaskRun, ThreadErrorInfo } from "./task_run.ts";
-
-/** Options of an Executor. */
-export interface ExecutorOptions {
-  nthreads: number;
-  /** Tasks in flight per thread, to hide the postMessage round trip (default 2). */
-  pipelineDepth?: number;
-  /** Drop what tasks print instead of prefixing it with their key. */
-  silenceLogs?: boolean;
-  /** Receives outcomes in batches. */
-  onOutcomes: (batch: TaskOutcome[]) => void;
-  /** Receives stray errors of threads (default: console.error unless silenceLogs). */
-  onThreadError?: (info: ThreadErrorInfo) => void;
-  /** The thread script (default worker/thread.ts; tests substitute failing ones). */
-  threadUrl?: string | URL;
-  // in-task
-  /** The worker, for getWorker()/getClient() in tasks (without it they throw). */
-  worker?: Omit<TaskWorkerInfo, "thread">;
-  /** The auth token the thread's getClient() presents. */
-  authToken?: string;
-  /** The CA certificates (PEM) the thread's getClient() trusts to dial tls:// addresses. */
-  tlsCaCerts?: string[];
-  /** A task gave its slot back (secede()). */
-  onSecede?: (key: string) => void;
-  /** A seceded task asks for a slot again; answer with `rejoined(key)`. */
-  onRejoin?: (key: string) => void;
-  /** Modules every thread imports before it runs tasks. */
-  preload?: string[];
-  /** A task logged an event (getWorker().logEvent) for the scheduler's event log. */
-  onLogEvent?: (topics: string[], msg: Payload) => void;
-  /**
-   * The buffer pool whose regions the threads are told to release once collected (default: the
-   * one installed in this process, if any).
-   */
-  pool?: BufferPool | null;
-}
+export type { ExecutorOptions } from "./executor_options.ts";
 
 const THREAD_URL = new URL("./thread.ts", import.meta.url);
 
@@ -82,6 +50,8 @@ export class Executor {
   #threadUrl: string | URL;
   #opts: ExecutorOptions;
   #preloads: string[];
+  /** Which thread holds each actor, and the calls on them. */
+  readonly #actors: ExecutorActors<Slot>;
 
   constructor(opts: ExecutorOptions) {
     if (!Number.isInteger(opts.nthreads) || opts.nthreads < 1) {
@@ -97,6 +67,7 @@ export class Executor {
     this.#threadUrl = opts.threadUrl ?? THREAD_URL;
     this.#opts = opts;
     this.#preloads = [...(opts.preload ?? [])];
+    this.#actors = new ExecutorActors((r) => opts.onActorResults?.(r));
     this.#onThreadError = opts.onThreadError ?? ((i) => {
       if (this.#silence) return;
       const where = i.key === undefined ? "" : ` while task ${i.key} ran`;
@@ -167,8 +138,19 @@ export class Executor {
       this.#scheduleFlush();
       return;
     }
+    if (task.actor) this.#actors.creating(task.key);
     this.#queue.push(task);
     this.#dispatch();
+  }
+
+  /** Actor method calls: each goes to the thread holding its actor. */
+  callActors(calls: RelayedActorCall[]): void {
+    if (!this.#closed) this.#actors.call(calls);
+  }
+
+  /** The keys of these actors were released: their threads drop them. */
+  dropActors(keys: string[]): void {
+    if (!this.#closed) this.#actors.drop(keys);
   }
 
   // in-task
@@ -256,10 +238,13 @@ export class Executor {
       case "log-event":
         this.#opts.onLogEvent?.(msg.topics, new Payload(msg.msg[0], msg.msg[1]));
         return;
+      case "actor-results":
+        return this.#actors.results(slot, msg.results);
     }
   }
 
   #done(slot: Slot, wire: WireOutcome[]): void {
+    this.#actors.settled(slot, wire);
     const batch = slot.outcomes(wire);
     this.#inflight -= wire.length;
     this.#deliver(batch);
@@ -273,6 +258,7 @@ export class Executor {
   #crash(slot: Slot, reason: string): void {
     if (this.#closed) return;
     slot.stop();
+    this.#actors.died(slot, reason);
     const { begun, unbegun } = slot.takeCrashed();
     this.#inflight -= begun.length + unbegun.length;
     if (unbegun.length) this.#queue.splice(this.#qhead, 0, ...unbegun);
@@ -314,6 +300,7 @@ export class Executor {
     const lost: TaskOutcome[] = [];
     for (const s of this.#slots) {
       s.stop();
+      this.#actors.died(s, this.#broken);
       lost.push(...this.#drain(s, `${this.#broken} (thread ${s.index})`));
     }
     const queued = this.#queue.slice(this.#qhead) as TaskRun[];

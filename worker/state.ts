@@ -147,6 +147,7 @@ export class WorkerStateMachine {
       wantResult: msg.r === true,
       heapIndex: -1,
     };
+    if (msg.ac) ts.actor = true;
     this.tasks.set(ts.key, ts);
     this.record.transition(ts.key, "released", "waiting");
     for (const dk of ts.deps) {
@@ -168,6 +169,7 @@ export class WorkerStateMachine {
   freeKeys(keys: string[]): void {
     for (const k of keys) {
       const ts = this.tasks.get(k);
+      if (ts?.actor) this.out.dropActor?.(k);
       if (ts) {
         if (ts.state === "executing" && ts.loading) { // not started: reading its inputs back
           this.#slots.executing--;

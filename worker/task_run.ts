@@ -24,6 +24,8 @@ export interface TaskRun {
   /** The encoded argument array; Refs in it stand for `deps`. */
   args: Payload;
   deps?: Map<string, Payload>;
+  /** An actor: the function is a class, instantiated and kept by the thread that runs it. */
+  actor?: boolean;
 }
 
 /** A function's name, source and the place it was submitted from, as a thread gets them. */

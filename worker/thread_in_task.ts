@@ -128,6 +128,7 @@ export class ClientLoader {
       import("../client/in_task.ts"),
       import("../client/client.ts"),
       import("../comm/dial.ts"),
+      import("../client/actor_handle.ts"), // revives actor handles among values
     ]).then(([m, client, dial]) => {
       client.registerDialer("tcp", dial.dial);
       client.registerDialer("tls", dial.dial);

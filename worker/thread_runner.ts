@@ -19,6 +19,7 @@ import { arrowMissed, encodeValue, handleMissed, loadArrow } from "../comm/seria
 import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 import { PoolHolds } from "./thread_pool_holds.ts";
+import { ThreadActors } from "./thread_actors.ts";
 
 /** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -51,12 +52,20 @@ export class ThreadRunner {
   #arrowError: unknown;
   /** Tasks begun, shared with the executor (which reads it when this thread dies). */
   #begun: Int32Array | undefined;
+  /** The actors this thread holds, and the calls on them. */
+  #actors: ThreadActors;
 
   constructor(post: PostToExecutor) {
     this.#post = post;
     this.#holds = new PoolHolds(post);
     this.#outcomes = new OutcomeBatch(post, (buf) => this.#holds.idOf(buf));
     this.#secession = new Secession(post);
+    this.#actors = new ThreadActors({
+      post,
+      run: (key, f) => this.#als.run({ key, thread: this.#thread }, f),
+      clientLoaded: () => this.#client.loaded,
+      loadClient: () => this.#client.load(),
+    });
     this.#fns = new TaskFunctions(this.#client.bindings, {
       onPreloadError: (e) => this.stray(e),
       onPreloaded: () => {
@@ -90,6 +99,10 @@ export class ThreadRunner {
         return this.#fns.preload(msg.urls);
       case "collect":
         return collectGarbage?.();
+      case "actor-calls":
+        return this.#actors.receive(msg.calls);
+      case "actor-drop":
+        return this.#actors.drop(msg.keys);
       case "run":
         if (msg.pool) this.#holds.hold(msg.pool);
         for (const t of msg.tasks) {
@@ -121,9 +134,10 @@ export class ThreadRunner {
       authToken,
       tlsCaCerts,
       current: () => this.#als.getStore(),
-      secede: (key) => this.#secede(key),
+      // an actor's methods hold no slot: they neither secede nor rejoin
+      secede: (key) => this.#actors.has(key) || this.#secede(key),
       rejoin: (key) => this.#secession.rejoin(key),
-      seceded: (key) => this.#secession.seceded.has(key),
+      seceded: (key) => this.#secession.seceded.has(key) || this.#actors.has(key),
       logEvent: (topics, msg) => this.#logEvent(topics, msg),
     });
   }
@@ -182,7 +196,9 @@ export class ThreadRunner {
       if ("error" in entry) throw entry.error;
       const args = this.#args(t);
       if (args === undefined) return true;
-      result = this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...args);
+      result = t.ac
+        ? this.#actors.create(t.k, entry.fn, args, entry)
+        : this.#als.run({ key: t.k, thread: this.#thread }, entry.fn, ...args);
       // seceded before returning: it holds neither the thread nor a slot
       const detached = this.#secession.detached.has(t.k);
       if (detached || isThenable(result)) {

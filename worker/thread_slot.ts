@@ -153,6 +153,7 @@ export class Slot {
       h: task.fnHash,
       a: [frame(task.args.header), task.args.frames.map(frame)],
     };
+    if (task.actor) wire.ac = true;
     if (!this.known.has(task.fnHash)) {
       wire.n = source.name;
       wire.s = source.source;

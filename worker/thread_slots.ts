@@ -122,6 +122,7 @@ export class ThreadSlots {
       fnSite: fn?.u,
       args: ts.args,
       deps,
+      actor: ts.actor,
     });
   }
 }

@@ -292,6 +292,8 @@ export class Worker {
       onRejoin: (key) => post({ kind: "rejoined", key }),
       onLogEvent: (topics, msg) => post({ kind: "log-event", topics, msg }),
       onOutcomes: (batch) => post({ kind: "outcomes", batch }),
+      // what actor calls return changes nothing here: it goes back to the scheduler at once
+      onActorResults: (results) => this.#actor.scheduler?.send({ op: "actor-results", results }),
     });
     // as Dask's first lines; kept for getWorkerLogs, not printed (the CLI prints its own)
     this.#lines.add(`[worker] Start worker at: ${this.address} (name ${this.name})`);

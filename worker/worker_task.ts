@@ -39,6 +39,8 @@ export interface WorkerTask {
   loading?: number;
   /** In memory, written through: how it ran, reported once the write ends. */
   ran?: { start: number; stop: number; nbytes: number; thread?: number };
+  /** An actor: its instance stays in the thread that made it until its key is freed. */
+  actor?: boolean;
 }
 
 /** What a run on the executor needs. */
@@ -51,6 +53,8 @@ export interface Execution {
   fnSite?: string;
   args: Payload;
   deps: Map<string, Payload>;
+  /** An actor task: the function is a class, its instance kept by the thread. */
+  actor?: boolean;
 }
 
 /** Where the worker state machine's effects go. */
@@ -78,6 +82,8 @@ export interface WorkerOutbox {
   served(req: number, answer: ServedData): void;
   /** A line for the worker's log. */
   log(line: string): void;
+  /** The key of an actor was freed: the thread holding its instance drops it. */
+  dropActor?(key: string): void;
 }
 
 /** Values this large are let go of with a garbage collection (WorkerOutbox.collect). */

@@ -56,6 +56,13 @@ import {
   type LockReplyMessage,
   type LockRequestMessage,
 } from "./locks.ts";
+import {
+  ACTOR_CALL_REPLIES,
+  ACTOR_CALL_REQUESTS,
+  type ActorCall,
+  type ActorCallReplies,
+  type ActorCallReply,
+} from "./actor_calls.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent. */
@@ -245,10 +252,12 @@ export type ClientToScheduler =
   | GetWorkerLogs
   | ClusterInfoRequest
   | ClusterCallRequest
-  | LockRequestMessage;
+  | LockRequestMessage
+  | ActorCall;
 
 /** Each request a client sends the scheduler, and its reply. */
-export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies, LockReplies {
+export interface ClientRequestReplies
+  extends ClusterCallReplies, ClusterInfoReplies, LockReplies, ActorCallReplies {
   scatter: ScatterPlan;
   "gather-values": GatheredValues;
   "scatter-values": Ack;
@@ -268,7 +277,8 @@ export type SchedulerToClient =
   | GetWorkerLogsReply
   | ClusterInfoReply
   | ClusterCallReply
-  | LockReplyMessage;
+  | LockReplyMessage
+  | ActorCallReply;
 
 /** What a client may send the scheduler. */
 export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies> = {
@@ -322,6 +332,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
   ...CLUSTER_INFO_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
   ...LOCK_REQUESTS,
+  ...ACTOR_CALL_REQUESTS,
 };
 
 /** What the scheduler may send a client. */
@@ -355,6 +366,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   ...CLUSTER_INFO_REPLIES,
   ...CLUSTER_CALL_REPLIES,
   ...LOCK_REPLIES,
+  ...ACTOR_CALL_REPLIES,
 };
 
 /** Ops a client may send the scheduler. */

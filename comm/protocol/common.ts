@@ -55,6 +55,11 @@ export interface TaskSpec {
   rs?: Record<string, number>;
   /** The key of the task that submitted it (from inside a task): it runs before its siblings. */
   ps?: string;
+  /**
+   * An actor: `f` is a class whose instance lives on one worker; the number is how many times
+   * it is re-created on another worker when its worker dies (`actorRestarts`).
+   */
+  ac?: number;
 }
 
 /**
@@ -124,6 +129,7 @@ export function isTaskSpec(v: unknown): boolean {
   if (v.lo !== undefined && typeof v.lo !== "boolean") return false;
   if (v.rs !== undefined && !values(v.rs, isSize)) return false;
   if (v.ps !== undefined && !isStr(v.ps)) return false;
+  if (v.ac !== undefined && !isNat(v.ac)) return false;
   return !(v.d as string[]).includes(v.k); // a task cannot wait for itself
 }
 

@@ -33,6 +33,8 @@ import {
 import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
 import { isStoryEvent, type StoryEvent } from "./story.ts";
 import { isLogLine } from "./worker_logs.ts";
+import { ACTOR_CALLS_TO_WORKER, ACTOR_RESULTS_TO_SCHEDULER } from "./actor_worker.ts";
+import type { ActorCalls, ActorResults } from "./actor_worker.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Run a task. Dependencies not on this worker are listed with their holders. */
@@ -49,6 +51,8 @@ export interface ComputeTask {
   p: number[];
   /** Send the value back with `task-finished` (a client wants it and it is small). */
   r?: boolean;
+  /** An actor: `f` is a class, instantiated with `new` and kept in the thread that runs it. */
+  ac?: boolean;
   /** The scheduler's stimulus that sent it (its story's id, e.g. `update-graph-16`). */
   sid?: string;
 }
@@ -246,7 +250,8 @@ export type SchedulerToWorker =
   | Preload
   | ExpectData
   | WorkerStory
-  | WorkerLogs;
+  | WorkerLogs
+  | ActorCalls;
 
 /** Each request the scheduler sends a worker, and its reply. */
 export interface SchedulerRequestReplies {
@@ -272,7 +277,8 @@ export type WorkerToScheduler =
   | WorkerStoryReply
   | WorkerLogsReply
   | IoStreamBatch
-  | LogEvent;
+  | LogEvent
+  | ActorResults;
 
 /** What the scheduler may send a worker. */
 export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestReplies> = {
@@ -284,6 +290,7 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
     if (!values(m.d, strs)) return "d";
     if (!nums(m.p)) return "p";
     if (!optStr(m.sid)) return "sid";
+    if (!optBool(m.ac)) return "ac";
     return optBool(m.r) ? null : "r";
   }),
   "free-keys": message<FreeKeys>((m) => {
@@ -319,6 +326,7 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
     if (!isNum(m.id)) return "id";
     return strs(m.keys) ? null : "keys";
   }),
+  ...ACTOR_CALLS_TO_WORKER,
 };
 
 /**
@@ -394,6 +402,7 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
   }),
   // a task's getWorker().logEvent: the client's message, sent by the worker it runs on
   "log-event": CLUSTER_CALL_REQUESTS["log-event"],
+  ...ACTOR_RESULTS_TO_SCHEDULER,
 };
 
 /** Ops the scheduler may send a worker. */

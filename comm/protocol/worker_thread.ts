@@ -5,6 +5,7 @@
  */
 import type { ErrorEnvelope } from "../../core/errors.ts";
 import type { TaskWorkerInfo } from "../../core/in_task.ts";
+import type { FromThreadActors, ToThreadActors } from "./actor_thread.ts";
 
 /** A task as posted to a thread: key, function hash (+ name/source the first time), payloads. */
 export interface WireTask {
@@ -22,6 +23,8 @@ export interface WireTask {
   a: [Uint8Array, Uint8Array[]];
   /** Dependency payloads: key, header, frames. */
   d?: [string, Uint8Array, Uint8Array[]][];
+  /** An actor: the function is a class; its instance stays in the thread, its handle returns. */
+  ac?: true;
 }
 
 /** An outcome as a thread posts it: value (header, frames) or error envelope, start/stop. */
@@ -70,7 +73,8 @@ export type ToThread =
   | { op: "rejoined"; key: string }
   | { op: "preload"; urls: string[] }
   /** Collect garbage now: the worker dropped a large value this thread may still reference. */
-  | { op: "collect" };
+  | { op: "collect" }
+  | ToThreadActors;
 
 /** Messages from a thread to the executor. */
 export type FromThread =
@@ -85,4 +89,5 @@ export type FromThread =
   /** A task logged an event (getWorker().logEvent): topics and the encoded message. */
   | { op: "log-event"; topics: string[]; msg: [Uint8Array, Uint8Array[]] }
   /** The thread collected pooled regions it got (one id per region object it received). */
-  | { op: "released"; ids: number[] };
+  | { op: "released"; ids: number[] }
+  | FromThreadActors;

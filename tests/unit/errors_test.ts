@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ActorLostError,
   CancelledError,
   CommClosedError,
   DtaskError,
@@ -26,6 +27,7 @@ const CLASSES = [
   SerializationError,
   SpillError,
   LeaseError,
+  ActorLostError,
 ] as const;
 
 /** What an envelope looks like after a trip over the wire (plain JSON-like data only). */

@@ -119,6 +119,7 @@ const REPLY_OP: { [O in RequestOp]: Replies[O]["op"] } = {
   "worker-logs": "worker-logs-reply",
   "get-data": "data",
   "put-data": "ack",
+  "actor-call": "actor-result",
 };
 
 Deno.test("every request op has a reply op that exists, and only replies are matched by id", () => {
@@ -150,6 +151,7 @@ const task = {
   lo: true,
   rs: { GPU: 1 },
   ps: "a",
+  ac: 1,
 };
 
 /** A well-formed message of every op, optional fields included (the compiler demands each op). */
@@ -288,6 +290,7 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
     d: { x: ["w"] },
     p: [0, 1],
     r: true,
+    ac: true,
     sid: "update-graph-1",
   },
   "free-keys": { op: "free-keys", keys: ["a"], sid: "release-keys-2" },
@@ -337,6 +340,10 @@ const SAMPLES: { [O in Message["op"]]: MessageByOp[O] } = {
   "get-data": { op: "get-data", id: 1, keys: ["a"] },
   data: { op: "data", id: 1, values: { a: p } },
   "put-data": { op: "put-data", id: 1, values: { a: p } },
+  "actor-call": { op: "actor-call", id: 1, key: "a", method: "m", a: p },
+  "actor-result": { op: "actor-result", id: 1, v: p, e: env },
+  "actor-calls": { op: "actor-calls", calls: [{ i: 1, k: "a", m: "m", a: p }] },
+  "actor-results": { op: "actor-results", results: [{ i: 1, v: p }, { i: 2, e: env }] },
 };
 
 /** A value no field of any message accepts. */
