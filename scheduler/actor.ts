@@ -29,6 +29,7 @@ import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { Deadlines } from "./deadlines.ts";
 import { SchedulerExtensions } from "./extensions.ts";
+import { SharedValues } from "./shared_values.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
@@ -90,6 +91,8 @@ export class SchedulerActor {
   readonly deadlines: Deadlines;
   /** Extensions told of clients and workers leaving (coordination primitives, actors). */
   readonly extensions: SchedulerExtensions = new SchedulerExtensions();
+  /** Queues, variables and events shared by every client and task. */
+  readonly shared: SharedValues;
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -137,6 +140,8 @@ export class SchedulerActor {
     const release = timerRelease(options.keepAlive !== false);
     const waits = this.#waits = new WorkerWaits(post, release);
     this.deadlines = new Deadlines(post, release);
+    this.shared = new SharedValues({ state, deadlines: this.deadlines });
+    this.extensions.add(this.shared.extension);
     const sessions = {
       state,
       calls,
@@ -180,6 +185,7 @@ export class SchedulerActor {
     this.#router = new Router({
       state,
       calls,
+      shared: this.shared,
       stimuli: this.stimuli,
       workers,
       clients,

@@ -49,6 +49,13 @@ import {
   type ClusterCallReply,
   type ClusterCallRequest,
 } from "./cluster_calls.ts";
+import {
+  SHARED_VALUE_REPLIES,
+  SHARED_VALUE_REQUESTS,
+  type SharedValueReplies,
+  type SharedValueReply,
+  type SharedValueRequest,
+} from "./shared_values.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent. */
@@ -237,10 +244,12 @@ export type ClientToScheduler =
   | Story
   | GetWorkerLogs
   | ClusterInfoRequest
-  | ClusterCallRequest;
+  | ClusterCallRequest
+  | SharedValueRequest;
 
 /** Each request a client sends the scheduler, and its reply. */
-export interface ClientRequestReplies extends ClusterCallReplies, ClusterInfoReplies {
+export interface ClientRequestReplies
+  extends ClusterCallReplies, ClusterInfoReplies, SharedValueReplies {
   scatter: ScatterPlan;
   "gather-values": GatheredValues;
   "scatter-values": Ack;
@@ -259,7 +268,8 @@ export type SchedulerToClient =
   | StoryReply
   | GetWorkerLogsReply
   | ClusterInfoReply
-  | ClusterCallReply;
+  | ClusterCallReply
+  | SharedValueReply;
 
 /** What a client may send the scheduler. */
 export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies> = {
@@ -312,6 +322,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
   ...WORKER_LOGS_REQUESTS,
   ...CLUSTER_INFO_REQUESTS,
   ...CLUSTER_CALL_REQUESTS,
+  ...SHARED_VALUE_REQUESTS,
 };
 
 /** What the scheduler may send a client. */
@@ -344,6 +355,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   ...WORKER_LOGS_REPLIES,
   ...CLUSTER_INFO_REPLIES,
   ...CLUSTER_CALL_REPLIES,
+  ...SHARED_VALUE_REPLIES,
 };
 
 /** Ops a client may send the scheduler. */
