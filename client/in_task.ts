@@ -6,6 +6,10 @@
  */
 import { inTask, waitOutsideSlot } from "../core/in_task.ts";
 export { asCompleted, wait } from "./wait.ts";
+// shared values revive in a task's thread once these modules are loaded there
+export { Queue } from "./queue.ts";
+export { Variable } from "./variable.ts";
+export { Event } from "./event.ts";
 import { Client, connectInTask } from "./client.ts";
 import type { ClientOptions } from "./options.ts";
 

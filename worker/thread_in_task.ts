@@ -59,7 +59,7 @@ export class Secession {
 }
 
 /** Names in a function's source that need the client module. */
-const USES_CLIENT = /\b(?:getClient|wait|asCompleted)\b/;
+const USES_CLIENT = /\b(?:getClient|wait|asCompleted|Queue|Variable|Event)\b/;
 
 /** The client side of the thread (it weighs ~20 ms of start-up, so only tasks that use it wait). */
 type ClientModule = typeof import("../client/in_task.ts");
@@ -91,6 +91,18 @@ export class ClientLoader {
     asCompleted: (...args: Parameters<ClientModule["asCompleted"]>) =>
       this.#module!.asCompleted(...args),
   };
+
+  constructor() {
+    // classes, as getters: read when a function naming them is compiled (after the client
+    // module was loaded for it)
+    const classes = ["Queue", "Variable", "Event"] as const;
+    for (const name of classes) {
+      Object.defineProperty(this.bindings, name, {
+        get: () => this.#module?.[name],
+        enumerable: true,
+      });
+    }
+  }
 
   /** Whether task `t` must wait for the client module (its function's source names it). */
   mustWait(t: WireTask): boolean {
