@@ -31,7 +31,7 @@ export async function encodeItem(
     futures.push(o);
     return o.key;
   };
-  const soon = encodeValueSoon(value, { refKey, deps, path: "value" });
+  const soon = encodeValueSoon(value, { refKey, deps, path: `${what}: the value` });
   const v = soon instanceof Payload ? soon : await soon;
   for (const f of futures) checkFuture(client, f, what);
   return { v, keys: [...deps] };
