@@ -8,7 +8,7 @@
  */
 import { threadHooks } from "../core/in_task.ts";
 import { Client } from "./client.ts";
-import { getClient } from "./in_task.ts";
+import { getClient } from "./task_client.ts";
 
 /**
  * The client `what` uses: `given`, else the running task's client, else the default client.
