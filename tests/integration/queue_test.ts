@@ -175,3 +175,17 @@ Deno.test("Queue: a cancelled Future is refused at put with an error that says w
   );
   assert.equal(await q.qsize(), 0);
 });
+
+Deno.test("Queue: the waiting get of a client that closed takes nothing", async () => {
+  await using cluster = await start();
+  const c1 = await Client.connect(cluster);
+  await using c2 = await Client.connect(cluster);
+  const pending = new Queue("left", { client: c1 }).get();
+  const failed = pending.then(() => "resolved", (e: Error) => e.name);
+  await new Queue("left", { client: c1 }).qsize(); // the get is waiting on the scheduler
+  await c1.close();
+  assert.equal(await failed, "CommClosedError");
+  const q = new Queue("left", { client: c2 });
+  await q.put("kept");
+  assert.equal(await q.get({ timeout: 0 }), "kept");
+});
