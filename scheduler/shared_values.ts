@@ -67,6 +67,20 @@ export class SharedValues {
     this.#asks.set(wait, { conn, id: m.id, op: m.op });
     this.#apply(this.machine.request({ wait, client }, m));
     if (this.#asks.has(wait)) this.#watch(conn, wait);
+    if (m.op === "queue-put" || m.op === "variable-set") this.#rewant(m.keys);
+  }
+
+  /**
+   * Wants again the keys held that the pseudo-client no longer wants: a restart or a forced
+   * cancel dropped every client's wants, and a key submitted again after it is counted as held
+   * already (the machine asks to want a key only when its first hold comes).
+   */
+  #rewant(keys: string[]): void {
+    const state = this.host.state;
+    const lost = keys.filter((k) =>
+      this.machine.holds.count(k) > 0 && !state.tasks.get(k)?.hasWant(SHARED_VALUES_HOLDER)
+    );
+    if (lost.length) this.#apply([{ kind: "want", keys: lost }]);
   }
 
   /** Why a value holding these keys cannot be kept: a key is gone or erred. */

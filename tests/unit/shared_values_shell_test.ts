@@ -109,3 +109,20 @@ Deno.test("shell: a waiting request whose connection closes is dropped; values s
     { op: "shared-count", id: 4, n: 1, e: undefined },
   ]);
 });
+
+Deno.test("shell: a key held again after a restart dropped every want is wanted again", () => {
+  using s = setup();
+  const { x, shell } = s;
+  const c = fakeConn();
+  const put = (id: number) =>
+    shell.handle("c", { op: "queue-put", id, name: "q", maxsize: 0, v, keys: ["f-1"] }, c.conn);
+  x.submitAt(0, [t("f-1")]);
+  put(1);
+  x.cancelAll("restart"); // the queue's item now stands for a key the scheduler forgot
+  assert.equal(x.s.tasks.get("f-1"), undefined);
+  x.submitAt(1, [t("f-1")]); // the same key, submitted again
+  put(2);
+  assert.deepEqual([...x.task("f-1").wants()].sort(), ["c", SHARED_VALUES_HOLDER]);
+  x.release(["f-1"]);
+  assert.ok(x.s.tasks.has("f-1"), "the queued key was let go");
+});
