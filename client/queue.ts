@@ -97,6 +97,8 @@ export class Queue<T = unknown> {
   get(options?: { timeout?: number; batch?: false }): Promise<T>;
   /** Takes every value there now (`batch: true`), or the first `batch` of them. */
   get(options: { timeout?: number; batch: true | number }): Promise<T[]>;
+  /** One value, or an array of them when `batch` is true or a number. */
+  get(options: QueueGetOptions): Promise<T | T[]>;
   async get(options: QueueGetOptions = {}): Promise<T | T[]> {
     const o = checkOptions("Queue.get", options, ["timeout", "batch"]);
     const timeout = timeoutOption("Queue.get", o.timeout);
