@@ -54,15 +54,15 @@ export class QueueState {
   put(a: Asker, name: string, maxsize: number, item: SharedItem, timeout?: number): void {
     const q = this.#open(a, name, maxsize);
     if (!q) return;
-    this.holds.hold(item.keys);
     if (q.putters.length === 0 && hasRoom(q)) {
+      this.holds.hold(item.keys);
       q.items.push(item);
       this.out.reply(a.wait, { ok: true });
       this.#pump(q);
     } else if (timeout === 0) {
-      this.holds.drop(item.keys);
       this.out.reply(a.wait, { error: fullError(q, timeout) });
     } else {
+      this.holds.hold(item.keys); // held while it waits for room
       q.putters.push({ ...a, item, timeout });
       this.#waits.set(a.wait, q);
       this.out.arm(a.wait, timeout);
