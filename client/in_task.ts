@@ -2,7 +2,8 @@
  * Inside a task: `getWorker()`, `getClient()`, `secede()` and `rejoin()`. They work in code a
  * worker thread runs for a task (also after `await`s, and in modules the task imports) and
  * throw a clear error anywhere else. In a submitted function these names need no import: the
- * thread binds them when it compiles the function.
+ * thread binds them when it compiles the function, as it binds `Queue`, `Variable` and `Event`
+ * (re-exported here so that their handles revive in a task's thread).
  */
 export { asCompleted, wait } from "./wait.ts";
 export { getClient } from "./task_client.ts";
@@ -11,6 +12,9 @@ export { getClient } from "./task_client.ts";
 export { Lock } from "./lock.ts";
 export { MultiLock } from "./multi_lock.ts";
 export { Semaphore } from "./semaphore.ts";
+export { Queue } from "./queue.ts";
+export { Variable } from "./variable.ts";
+export { Event } from "./event.ts";
 
 export {
   getWorker,

@@ -12,6 +12,7 @@ export * from "./protocol/client_scheduler.ts";
 export * from "./protocol/cluster_calls.ts";
 export * from "./protocol/locks.ts";
 export * from "./protocol/cluster_info.ts";
+export * from "./protocol/shared_values.ts";
 export * from "./protocol/story.ts";
 export * from "./protocol/worker_logs.ts";
 export * from "./protocol/worker_scheduler.ts";

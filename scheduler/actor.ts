@@ -30,6 +30,7 @@ import { WorkerWaits } from "./worker_waits.ts";
 import { Deadlines } from "./deadlines.ts";
 import { SchedulerExtensions } from "./extensions.ts";
 import { LockExtension } from "./lock_extension.ts";
+import { SharedValues } from "./shared_values.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
 import { ActorRelay } from "./actor_relay.ts";
@@ -96,6 +97,8 @@ export class SchedulerActor {
   readonly locks: LockExtension;
   /** Actor method calls relayed between clients and the workers holding the actors. */
   readonly actors: ActorRelay;
+  /** Queues, variables and events shared by every client and task. */
+  readonly shared: SharedValues;
   readonly #timers: SchedulerTimers;
   readonly #lifecycle: LifecycleHost;
   readonly #workerTtl: number;
@@ -144,6 +147,8 @@ export class SchedulerActor {
     const release = timerRelease(options.keepAlive !== false);
     const waits = this.#waits = new WorkerWaits(post, release);
     this.deadlines = new Deadlines(post, release);
+    this.shared = new SharedValues({ state, deadlines: this.deadlines });
+    this.extensions.add(this.shared.extension);
     const sessions = {
       state,
       calls,
@@ -199,6 +204,7 @@ export class SchedulerActor {
     this.#router = new Router({
       state,
       calls,
+      shared: this.shared,
       stimuli: this.stimuli,
       workers,
       clients,

@@ -25,6 +25,7 @@ import {
 } from "../comm/protocol.ts";
 import { toEnvelope } from "../core/errors.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
+import type { SharedValues } from "./shared_values.ts";
 import type { TaskStream } from "./event_log.ts";
 import type { SchedulerState } from "./state.ts";
 import type { StimulusLog } from "../actor/stimulus_log.ts";
@@ -41,6 +42,8 @@ import type { ActorRelay } from "./actor_relay.ts";
 export interface RouterHost {
   readonly state: SchedulerState;
   readonly calls: ClusterCalls;
+  /** Queues, variables and events. */
+  readonly shared: SharedValues;
   readonly stimuli: StimulusLog;
   readonly workers: WorkerSessions;
   readonly clients: ClientSessions;
@@ -254,6 +257,19 @@ export class Router {
       case "semaphore-release":
       case "semaphore-value":
         return host.locks.handle(id, m, conn);
+      // queues, variables and events
+      case "queue-put":
+      case "queue-get":
+      case "queue-size":
+      case "variable-set":
+      case "variable-get":
+      case "variable-delete":
+      case "event-set":
+      case "event-clear":
+      case "event-is-set":
+      case "event-wait":
+      case "shared-keys-taken":
+        return host.shared.handle(id, m, conn);
       // in-task
       case "preload":
         return host.preload(m.urls);

@@ -59,7 +59,8 @@ export class Secession {
 }
 
 /** Names in a function's source that need the client module. */
-const USES_CLIENT = /\b(?:getClient|wait|asCompleted|Lock|MultiLock|Semaphore)\b/;
+const USES_CLIENT =
+  /\b(?:getClient|wait|asCompleted|Lock|MultiLock|Semaphore|Queue|Variable|Event)\b/;
 
 /** The client side of the thread (it weighs ~20 ms of start-up, so only tasks that use it wait). */
 type ClientModule = typeof import("../client/in_task.ts");
@@ -90,24 +91,18 @@ export class ClientLoader {
     wait: (...args: Parameters<ClientModule["wait"]>) => this.#module!.wait(...args),
     asCompleted: (...args: Parameters<ClientModule["asCompleted"]>) =>
       this.#module!.asCompleted(...args),
-    // coordination primitives: `new Lock("x")` makes the client module's Lock
-    Lock: this.#lazyClass("Lock"),
-    MultiLock: this.#lazyClass("MultiLock"),
-    Semaphore: this.#lazyClass("Semaphore"),
   };
 
-  /**
-   * A stand-in for the client module's class `name`: `new` on it makes an instance of that
-   * class (the module is in by the time the task runs: its source names the class).
-   */
-  #lazyClass(name: "Lock" | "MultiLock" | "Semaphore"): unknown {
-    const module = () => this.#module;
-    // a function, not an arrow: `new` works on it, and returns the object it returns
-    return function (...args: unknown[]) {
-      const cls = module()?.[name];
-      if (cls === undefined) throw new Error(`${name}: the client module is not loaded`);
-      return Reflect.construct(cls, args);
-    };
+  constructor() {
+    // classes, as getters: read when a function naming them is compiled (after the client
+    // module was loaded for it)
+    const classes = ["Lock", "MultiLock", "Semaphore", "Queue", "Variable", "Event"] as const;
+    for (const name of classes) {
+      Object.defineProperty(this.bindings, name, {
+        get: () => this.#module?.[name],
+        enumerable: true,
+      });
+    }
   }
 
   /** Whether task `t` must wait for the client module (its function's source names it). */

@@ -63,6 +63,13 @@ import {
   type ActorCallReplies,
   type ActorCallReply,
 } from "./actor_calls.ts";
+import {
+  SHARED_VALUE_REPLIES,
+  SHARED_VALUE_REQUESTS,
+  type SharedValueReplies,
+  type SharedValueReply,
+  type SharedValueRequest,
+} from "./shared_values.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
 
 /** Dask's default fifo_timeout for submit and map (ms); UpdateGraph.fifo when absent. */
@@ -253,11 +260,17 @@ export type ClientToScheduler =
   | ClusterInfoRequest
   | ClusterCallRequest
   | LockRequestMessage
-  | ActorCall;
+  | ActorCall
+  | SharedValueRequest;
 
 /** Each request a client sends the scheduler, and its reply. */
 export interface ClientRequestReplies
-  extends ClusterCallReplies, ClusterInfoReplies, LockReplies, ActorCallReplies {
+  extends
+    ClusterCallReplies,
+    ClusterInfoReplies,
+    LockReplies,
+    ActorCallReplies,
+    SharedValueReplies {
   scatter: ScatterPlan;
   "gather-values": GatheredValues;
   "scatter-values": Ack;
@@ -278,7 +291,8 @@ export type SchedulerToClient =
   | ClusterInfoReply
   | ClusterCallReply
   | LockReplyMessage
-  | ActorCallReply;
+  | ActorCallReply
+  | SharedValueReply;
 
 /** What a client may send the scheduler. */
 export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies> = {
@@ -333,6 +347,7 @@ export const CLIENT_TO_SCHEDULER: Table<ClientToScheduler, ClientRequestReplies>
   ...CLUSTER_CALL_REQUESTS,
   ...LOCK_REQUESTS,
   ...ACTOR_CALL_REQUESTS,
+  ...SHARED_VALUE_REQUESTS,
 };
 
 /** What the scheduler may send a client. */
@@ -367,6 +382,7 @@ export const SCHEDULER_TO_CLIENT: Table<SchedulerToClient> = {
   ...CLUSTER_CALL_REPLIES,
   ...LOCK_REPLIES,
   ...ACTOR_CALL_REPLIES,
+  ...SHARED_VALUE_REPLIES,
 };
 
 /** Ops a client may send the scheduler. */
