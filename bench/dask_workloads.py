@@ -278,7 +278,8 @@ def run_actor_calls(reps, results, errors):
     client = cluster = None
     try:
         cluster = LocalCluster(**cluster_kwargs())
-        client = Client(cluster, set_as_default=False)
+        # the default client: a Dask Actor proxy finds its event loop through get_client()
+        client = Client(cluster)
         client.wait_for_workers(2, timeout=60)
         counter = client.submit(Counter, actor=True).result(timeout=60)
         expected = [0]
