@@ -16,6 +16,7 @@ export * from "./protocol/shared_values.ts";
 export * from "./protocol/story.ts";
 export * from "./protocol/worker_logs.ts";
 export * from "./protocol/worker_scheduler.ts";
+export * from "./protocol/worker_diagnostics.ts";
 export * from "./protocol/worker_worker.ts";
 export * from "./protocol/worker_thread.ts";
 export * from "./protocol/actor_calls.ts";

@@ -30,6 +30,7 @@ import { PeerRequests } from "./peer_requests.ts";
 import { IO_DISK_READ, IO_DISK_WRITE, IO_TRANSFER, IoStream } from "./io_stream.ts";
 import { now } from "./task_run.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
+import { heartbeat } from "./heartbeat.ts";
 import { EXIT_DONE, EXIT_LOST, EXIT_RESTART } from "./exit_codes.ts";
 import { collectGarbage } from "./collect_garbage.ts";
 import {
@@ -289,22 +290,11 @@ export class WorkerActor {
   }
 
   #sendHeartbeat(): void {
-    const state = this.#state!, store = this.#hooks.store;
     const io = this.io.take(); // the I/O since the last heartbeat, in one message
     if (io !== null) this.#scheduler!.send(io);
-    this.#scheduler!.send({
-      op: "heartbeat",
-      // the buffer pool's warm regions are memory the worker manages too
-      memory: state.managedBytes + (this.#hooks.pooledBytes?.() ?? 0),
-      executing: state.executing,
-      ready: state.readyCount,
-      stored: state.data.size,
-      rss: this.#hooks.rss(),
-      spilled: state.data.spilled,
-      spillBytes: store.spillBytes,
-      spillSeconds: store.spillSeconds + store.unspillSeconds,
-      cpu: this.#cpu.percent(),
-    });
+    const pooled = this.#hooks.pooledBytes?.() ?? 0, cpu = this.#cpu.percent();
+    const readings = { rss: this.#hooks.rss(), pooled, cpu };
+    this.#scheduler!.send(heartbeat(this.#state!, this.#hooks.store, readings));
   }
 
   #outcomes(s: Outcomes): void {

@@ -7,7 +7,6 @@ import type { Payload } from "../serialize.ts";
 import type { ErrorEnvelope } from "../../core/errors.ts";
 import {
   column,
-  each,
   envelope,
   isNat,
   isNum,
@@ -31,8 +30,14 @@ import {
   type RunReply,
 } from "./cluster_calls.ts";
 import { CLIENT_TO_SCHEDULER, type Preload } from "./client_scheduler.ts";
-import { isStoryEvent, type StoryEvent } from "./story.ts";
-import { isLogLine } from "./worker_logs.ts";
+import {
+  WORKER_DIAGNOSTIC_REPLIES,
+  WORKER_DIAGNOSTIC_REQUESTS,
+  type WorkerLogs,
+  type WorkerLogsReply,
+  type WorkerStory,
+  type WorkerStoryReply,
+} from "./worker_diagnostics.ts";
 import { ACTOR_CALLS_TO_WORKER, ACTOR_RESULTS_TO_SCHEDULER } from "./actor_worker.ts";
 import type { ActorCalls, ActorResults } from "./actor_worker.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
@@ -87,33 +92,6 @@ export interface StealRequest {
   k: string;
   /** The scheduler's stimulus that sent it. */
   sid?: string;
-}
-
-/** The worker's story of task keys (what its stimulus log holds), for the client's `story`. */
-export interface WorkerStory {
-  op: "worker-story";
-  id: number;
-  keys: string[];
-}
-
-/** Reply to `worker-story`: the worker's entries, oldest first. */
-export interface WorkerStoryReply {
-  op: "worker-story-reply";
-  id: number;
-  events: StoryEvent[];
-}
-
-/** The worker's last log lines (Dask's `get_worker_logs`), for the client and the dashboard. */
-export interface WorkerLogs {
-  op: "worker-logs";
-  id: number;
-}
-
-/** Reply to `worker-logs`: `[level, message]` pairs, oldest first (level "INFO", "WARNING"...). */
-export interface WorkerLogsReply {
-  op: "worker-logs-reply";
-  id: number;
-  lines: [string, string][];
 }
 
 /**
@@ -313,14 +291,7 @@ export const SCHEDULER_TO_WORKER: Table<SchedulerToWorker, SchedulerRequestRepli
     if (!optStr(m.sid)) return "sid";
     return isStr(m.k) ? null : "k";
   }),
-  "worker-story": request<WorkerStory, WorkerStoryReply>("worker-story-reply", (m) => {
-    if (!isNum(m.id)) return "id";
-    return strs(m.keys) ? null : "keys";
-  }),
-  "worker-logs": request<WorkerLogs, WorkerLogsReply>(
-    "worker-logs-reply",
-    (m) => isNum(m.id) ? null : "id",
-  ),
+  ...WORKER_DIAGNOSTIC_REQUESTS,
   preload: CLIENT_TO_SCHEDULER.preload,
   "expect-data": request<ExpectData, Ack>("ack", (m) => {
     if (!isNum(m.id)) return "id";
@@ -382,14 +353,7 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
     return m.state === null || isStr(m.state) ? null : "state";
   }),
   "long-running": message<LongRunning>((m) => isStr(m.k) ? null : "k"),
-  "worker-story-reply": message<WorkerStoryReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    return each(m.events, isStoryEvent) ? null : "events";
-  }),
-  "worker-logs-reply": message<WorkerLogsReply>((m) => {
-    if (!isNum(m.id)) return "id";
-    return each(m.lines, isLogLine) ? null : "lines";
-  }),
+  ...WORKER_DIAGNOSTIC_REPLIES,
   "io-stream": message<IoStreamBatch>((m) => {
     if (!nums(m.kind)) return "kind";
     const n = (m.kind as number[]).length;
