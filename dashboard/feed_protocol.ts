@@ -43,7 +43,9 @@ export interface FeedProgress {
  * from `origin + start[i]` to `origin + stop[i]` (ms since the epoch; the columns hold times
  * relative to `origin`, to the microsecond, so that each number is a few characters); `kind[i]`:
  * 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read. `workers` and `prefixes` are the
- * message's own tables.
+ * message's own tables. An entry may be a run of tasks of one prefix and kind that ran back to
+ * back on the thread (less than `STREAM_MERGE_GAP` of dashboard/feed.ts apart): at thousands of
+ * tasks a second, a few entries per thread and message.
  */
 export interface FeedStream {
   /** ms since the epoch that `start` and `stop` count from (the message's time). */
