@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { keyPrefix } from "../core/keys.ts";
 import type {
   FeedIdentity,
   FeedProgress,
@@ -47,6 +46,8 @@ export interface PrefixCounts {
 /** The finished-task ring the feed reads (scheduler/event_log.ts TaskStream). */
 export interface StreamRing {
   readonly keys: readonly string[];
+  /** Each key's prefix (`keyPrefix`). */
+  readonly prefixes: readonly string[];
   readonly workers: readonly string[];
   readonly starts: Float64Array;
   readonly stops: Float64Array;
@@ -125,7 +126,7 @@ export function streamColumns(
   /** The latest run of each worker's threads: lastRun[worker][thread], an index of `s`. */
   const lastRun: number[][] = [];
   for (const i of indexes) {
-    const w = ring.workers[i], p = keyPrefix(ring.keys[i]);
+    const w = ring.workers[i], p = ring.prefixes[i];
     let wi = workerIds.get(w);
     if (wi === undefined) {
       workerIds.set(w, wi = s.workers.push(w) - 1);

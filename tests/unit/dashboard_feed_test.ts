@@ -101,6 +101,16 @@ Deno.test("the feed's columns carry each entry's kind: transfers and disk I/O in
   assert.deepEqual(cols.kind, [0, 1, 2, 3, 4]);
   assert.deepEqual(cols.thread, [1, 0, 0, 0, 0]);
   assert.deepEqual(cols.start.map((t) => cols.origin + t), [1, 2, 3, 4, 5]);
+  assert.deepEqual(cols.prefix.map((p) => cols.prefixes[p]), [
+    "inc",
+    "inc",
+    "transfer",
+    "disk-write",
+    "disk-read",
+  ]);
+  // the prefix the scheduler already knows is taken as it is
+  s.push("load-data-1", "w", 6, 7, true, 0, 0, "known");
+  assert.deepEqual(streamColumns(s, s.after(5), 0).prefixes, ["known"]);
 });
 
 Deno.test("the feed's columns merge back-to-back tasks of one thread, prefix and kind into runs", () => {
