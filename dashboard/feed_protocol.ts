@@ -1,6 +1,6 @@
 /**
  * What the live dashboard's WebSocket (`<prefix>/ws`) carries from the scheduler to the page: a
- * snapshot when the page connects, then at most about ten updates a second while anything
+ * snapshot when the page connects, then at most about five updates a second while anything
  * changes, each one JSON text message. Task-stream entries go in compact columns, never one
  * message per task. The page (dashboard/assets/) and the scheduler's feed (dashboard/feed.ts)
  * both follow these shapes. Pure types: no I/O.
@@ -87,7 +87,7 @@ export interface FeedSnapshot {
   stream: FeedStream;
 }
 
-/** Sent at most ~10 times a second while anything changed. */
+/** Sent at most ~5 times a second while anything changed. */
 export interface FeedUpdate {
   type: "update";
   time: number;
@@ -103,5 +103,9 @@ export interface FeedUpdate {
 /** A message of the dashboard's WebSocket. */
 export type FeedMessage = FeedSnapshot | FeedUpdate;
 
-/** The longest time between two updates while anything changes (ms). */
-export const FEED_INTERVAL = 100;
+/**
+ * The time between two updates while anything changes (ms): as often as the page draws
+ * (dashboard/assets/dashboard.js), each message costing the browser a wake-up and the
+ * scheduler a tick.
+ */
+export const FEED_INTERVAL = 200;

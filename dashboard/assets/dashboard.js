@@ -17,11 +17,12 @@ import { WorkersView } from "./workers_view.js";
 const STATES = ["waiting", "queued", "processing", "memory", "erred", "released", "no-worker"];
 
 /**
- * The page draws at most this often (ms): the feed brings new entries ten times a second, and a
- * page that draws more often only takes processor time from the cluster it shows (on a small
- * machine they share the same cores).
+ * The page draws at most this often (ms), once per feed message (FEED_INTERVAL). Each frame
+ * costs a browser milliseconds of processor time whatever changed in it (headless Chromium: 10
+ * frames a second cost about 3 % of a core more than 5, bench/dashboard_cpu_probe.ts), time
+ * taken from the cluster it shows when they share a small machine.
  */
-const FRAME_GAP = 100;
+const FRAME_GAP = 200;
 /**
  * The counts, progress and workers change at most this often (ms), in a frame the task stream
  * draws in anyway. Each change of the page's text and bars costs the browser a repaint.
