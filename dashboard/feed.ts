@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { keyPrefix } from "../core/keys.ts";
 import type {
   FeedIdentity,
   FeedProgress,
@@ -47,6 +46,8 @@ export interface PrefixCounts {
 /** The finished-task ring the feed reads (scheduler/event_log.ts TaskStream). */
 export interface StreamRing {
   readonly keys: readonly string[];
+  /** Each key's prefix (`keyPrefix`). */
+  readonly prefixes: readonly string[];
   readonly workers: readonly string[];
   readonly starts: Float64Array;
   readonly stops: Float64Array;
@@ -92,8 +93,17 @@ export function progressOf(t: PrefixCounts): FeedProgress {
 const relative = (time: number, origin: number) => Math.round((time - origin) * 1000) / 1000;
 
 /**
+ * Entries of one worker thread, prefix and kind that follow each other by less than this (ms)
+ * travel as one, a run from the first one's start to the last one's stop: far less than a pixel
+ * of the page's task stream (10 s over a thousand pixels or so), and thousands of short tasks a
+ * second on a thread then cost the feed and the page a few numbers per message, not per task.
+ */
+export const STREAM_MERGE_GAP = 1;
+
+/**
  * The task-stream entries at `indexes` of `ring`, as the page's columns, their times relative
- * to `origin` (ms since the epoch).
+ * to `origin` (ms since the epoch). Back-to-back entries of one thread, prefix and kind are
+ * merged into runs (`STREAM_MERGE_GAP`).
  */
 export function streamColumns(
   ring: StreamRing,
@@ -112,19 +122,38 @@ export function streamColumns(
     kind: [],
   };
   const workerIds = new Map<string, number>(), prefixIds = new Map<string, number>();
+  const starts: number[] = [], stops: number[] = [];
+  /** The latest run of each worker's threads: lastRun[worker][thread], an index of `s`. */
+  const lastRun: number[][] = [];
   for (const i of indexes) {
-    const w = ring.workers[i], p = keyPrefix(ring.keys[i]);
+    const w = ring.workers[i], p = ring.prefixes[i];
     let wi = workerIds.get(w);
-    if (wi === undefined) workerIds.set(w, wi = s.workers.push(w) - 1);
+    if (wi === undefined) {
+      workerIds.set(w, wi = s.workers.push(w) - 1);
+      lastRun.push([]);
+    }
     let pi = prefixIds.get(p);
     if (pi === undefined) prefixIds.set(p, pi = s.prefixes.push(p) - 1);
-    s.worker.push(wi);
-    s.thread.push(ring.threads[i]);
+    const thread = ring.threads[i], kind = ring.kinds[i];
+    const start = ring.starts[i], stop = ring.stops[i];
+    const run = lastRun[wi][thread];
+    if (
+      run !== undefined && s.prefix[run] === pi && s.kind[run] === kind &&
+      start <= stops[run] + STREAM_MERGE_GAP && stop >= starts[run] - STREAM_MERGE_GAP
+    ) {
+      if (start < starts[run]) starts[run] = start;
+      if (stop > stops[run]) stops[run] = stop;
+      continue;
+    }
+    lastRun[wi][thread] = s.worker.push(wi) - 1;
+    s.thread.push(thread);
     s.prefix.push(pi);
-    s.start.push(relative(ring.starts[i], origin));
-    s.stop.push(relative(ring.stops[i], origin));
-    s.kind.push(ring.kinds[i]);
+    s.kind.push(kind);
+    starts.push(start);
+    stops.push(stop);
   }
+  s.start = starts.map((t) => relative(t, origin));
+  s.stop = stops.map((t) => relative(t, origin));
   return s;
 }
 

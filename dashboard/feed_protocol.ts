@@ -1,6 +1,6 @@
 /**
  * What the live dashboard's WebSocket (`<prefix>/ws`) carries from the scheduler to the page: a
- * snapshot when the page connects, then at most about ten updates a second while anything
+ * snapshot when the page connects, then at most about five updates a second while anything
  * changes, each one JSON text message. Task-stream entries go in compact columns, never one
  * message per task. The page (dashboard/assets/) and the scheduler's feed (dashboard/feed.ts)
  * both follow these shapes. Pure types: no I/O.
@@ -43,7 +43,9 @@ export interface FeedProgress {
  * from `origin + start[i]` to `origin + stop[i]` (ms since the epoch; the columns hold times
  * relative to `origin`, to the microsecond, so that each number is a few characters); `kind[i]`:
  * 0 compute, 1 erred, 2 transfer, 3 disk-write, 4 disk-read. `workers` and `prefixes` are the
- * message's own tables.
+ * message's own tables. An entry may be a run of tasks of one prefix and kind that ran back to
+ * back on the thread (less than `STREAM_MERGE_GAP` of dashboard/feed.ts apart): at thousands of
+ * tasks a second, a few entries per thread and message.
  */
 export interface FeedStream {
   /** ms since the epoch that `start` and `stop` count from (the message's time). */
@@ -85,7 +87,7 @@ export interface FeedSnapshot {
   stream: FeedStream;
 }
 
-/** Sent at most ~10 times a second while anything changed. */
+/** Sent at most ~5 times a second while anything changed. */
 export interface FeedUpdate {
   type: "update";
   time: number;
@@ -101,5 +103,9 @@ export interface FeedUpdate {
 /** A message of the dashboard's WebSocket. */
 export type FeedMessage = FeedSnapshot | FeedUpdate;
 
-/** The longest time between two updates while anything changes (ms). */
-export const FEED_INTERVAL = 100;
+/**
+ * The time between two updates while anything changes (ms): as often as the page draws
+ * (dashboard/assets/dashboard.js), each message costing the browser a wake-up and the
+ * scheduler a tick.
+ */
+export const FEED_INTERVAL = 200;

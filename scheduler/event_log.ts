@@ -3,6 +3,7 @@
  * records of finished tasks (`getTaskStream`). Appending is O(1) and allocates nothing once a
  * ring is full.
  */
+import { keyPrefix } from "../core/keys.ts";
 
 /** A fixed-capacity ring: the newest `capacity` items, oldest first. */
 export class Ring<T> {
@@ -78,6 +79,8 @@ export const STREAM_ERRED = 1;
 export class TaskStream {
   /** The task's key, or a label of an I/O record (`transfer-3`: 3 keys fetched). */
   readonly keys: string[];
+  /** The key's prefix (the scheduler knows each task's: the dashboard's feed needs it). */
+  readonly prefixes: string[];
   readonly workers: string[];
   readonly starts: Float64Array;
   readonly stops: Float64Array;
@@ -95,6 +98,7 @@ export class TaskStream {
 
   constructor(readonly capacity = 100_000) {
     this.keys = new Array(capacity);
+    this.prefixes = new Array(capacity);
     this.workers = new Array(capacity);
     this.starts = new Float64Array(capacity);
     this.stops = new Float64Array(capacity);
@@ -104,7 +108,10 @@ export class TaskStream {
     this.threads = new Uint16Array(capacity);
   }
 
-  /** Records a task that finished (ok) or erred on `worker`'s `thread`, with its times (ms epoch). */
+  /**
+   * Records a task that finished (ok) or erred on `worker`'s `thread`, with its times (ms epoch);
+   * `prefix` is its key's (`keyPrefix`), when the caller knows it.
+   */
   push(
     key: string,
     worker: string,
@@ -113,8 +120,10 @@ export class TaskStream {
     ok: boolean,
     thread = 0,
     nbytes = 0,
+    prefix = keyPrefix(key),
   ): void {
-    this.#record(key, worker, start, stop, ok ? STREAM_COMPUTE : STREAM_ERRED, thread, nbytes, "");
+    const kind = ok ? STREAM_COMPUTE : STREAM_ERRED;
+    this.#record(key, prefix, worker, start, stop, kind, thread, nbytes, "");
   }
 
   /**
@@ -130,7 +139,7 @@ export class TaskStream {
     nbytes: number,
     source = "",
   ): void {
-    this.#record(label, worker, start, stop, kind, 0, nbytes, source);
+    this.#record(label, keyPrefix(label), worker, start, stop, kind, 0, nbytes, source);
   }
 
   /** Whether record `i` finished well (a task that did not err, or any I/O). */
@@ -140,6 +149,7 @@ export class TaskStream {
 
   #record(
     key: string,
+    prefix: string,
     worker: string,
     start: number,
     stop: number,
@@ -150,6 +160,7 @@ export class TaskStream {
   ): void {
     const i = this.#next;
     this.keys[i] = key;
+    this.prefixes[i] = prefix;
     this.workers[i] = worker;
     this.starts[i] = start;
     this.stops[i] = stop;

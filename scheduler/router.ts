@@ -98,14 +98,18 @@ export class Router {
     const state = this.#state;
     this.#stimuli.begin(m.op);
     switch (m.op) {
-      case "task-finished":
-        if (state.tasks.get(m.k)?.state === "processing") {
-          this.#calls.taskStream.push(m.k, address, m.start, m.stop, true, m.th, m.nbytes);
+      case "task-finished": {
+        const ts = state.tasks.get(m.k);
+        if (ts?.state === "processing") {
+          this.#calls.taskStream
+            .push(m.k, address, m.start, m.stop, true, m.th, m.nbytes, ts.prefix);
         }
         return state.taskFinished(address, m);
-      case "task-erred":
-        if (state.tasks.get(m.k)?.processingOn?.address === address) {
-          this.#calls.taskStream.push(m.k, address, m.start, m.stop, false, m.th);
+      }
+      case "task-erred": {
+        const ts = state.tasks.get(m.k);
+        if (ts?.processingOn?.address === address) {
+          this.#calls.taskStream.push(m.k, address, m.start, m.stop, false, m.th, 0, ts.prefix);
           this.#calls.erredTasks.push({
             key: m.k,
             worker: address,
@@ -115,6 +119,7 @@ export class Router {
           });
         }
         return state.taskErred(address, m);
+      }
       case "task-crashed":
         return state.taskCrashed(address, m.k, m.reason);
       case "missing-data":

@@ -8,6 +8,7 @@
 
 import { el, ProgressBars, setText } from "./bars.js";
 import { connectFeed } from "./feed_client.js";
+import { FrameLoop } from "./frame_loop.js";
 import { KIND_COLOURS, KIND_NAMES, prefixColour } from "./palette.js";
 import { TaskStream } from "./task_stream.js";
 import { WorkersView } from "./workers_view.js";
@@ -16,8 +17,15 @@ import { WorkersView } from "./workers_view.js";
 const STATES = ["waiting", "queued", "processing", "memory", "erred", "released", "no-worker"];
 
 /**
- * The counts, progress and workers change at most this often (ms); the task stream draws ten
- * times a second. Each change of the page's text and bars costs the browser a repaint.
+ * The page draws at most this often (ms), once per feed message (FEED_INTERVAL). Each frame
+ * costs a browser milliseconds of processor time whatever changed in it (headless Chromium: 10
+ * frames a second cost about 3 % of a core more than 5, bench/dashboard_cpu_probe.ts), time
+ * taken from the cluster it shows when they share a small machine.
+ */
+const FRAME_GAP = 200;
+/**
+ * The counts, progress and workers change at most this often (ms), in a frame the task stream
+ * draws in anyway. Each change of the page's text and bars costs the browser a repaint.
  */
 const DOM_GAP = 500;
 
@@ -78,11 +86,12 @@ class Legend {
 }
 
 function start() {
-  const canvas = byId("task-stream");
-  const stream = canvas
-    ? new TaskStream(canvas, {
-      windowMs: Number(canvas.dataset.window) || 10_000,
-      capacity: Number(canvas.dataset.capacity) || 1 << 17,
+  const frames = new FrameLoop(FRAME_GAP);
+  const root = byId("task-stream");
+  const stream = root
+    ? new TaskStream(root, frames, {
+      windowMs: Number(root.dataset.window) || 10_000,
+      capacity: Number(root.dataset.capacity) || 1 << 17,
     })
     : null;
   const legend = byId("stream-legend") ? new Legend(byId("stream-legend")) : null;
@@ -98,20 +107,33 @@ function start() {
   const identity = byId("identity");
   const connection = byId("connection");
 
-  // The DOM parts change at most every DOM_GAP ms: the latest workers and counts, and every
-  // prefix's latest progress, are kept until then (each change of the page costs a repaint).
+  // The DOM parts change at most every DOM_GAP ms, in a frame: the latest workers and counts,
+  // and every prefix's latest progress, are kept until then. The messages are counted on the
+  // page (data-updates) in a frame too: any change of the document outside one costs a frame.
   let pending = null;
   let domTimer = 0;
   let lastDom = -Infinity;
-  const applyDom = () => {
-    domTimer = 0;
-    lastDom = performance.now();
+  let messages = 0;
+  const applyDom = (now) => {
+    if (document.body.dataset.updates !== String(messages)) {
+      document.body.dataset.updates = String(messages);
+    }
+    if (pending === null) return false;
+    const wait = lastDom + DOM_GAP - now;
+    if (wait > 0) {
+      domTimer ||= setTimeout(() => {
+        domTimer = 0;
+        frames.request(applyDom);
+      }, wait);
+      return false;
+    }
+    lastDom = now;
     const msg = pending;
     pending = null;
-    if (msg === null) return;
     progress?.update(msg.progress);
     workers?.update(msg.workers);
     counts?.update(msg);
+    return false;
   };
 
   const onMessage = (msg) => {
@@ -124,6 +146,7 @@ function start() {
       stream?.clear();
       progress?.replace(msg.progress);
       pending = null;
+      lastDom = -Infinity;
     }
     stream?.setWorkers(msg.workers);
     stream?.add(msg.stream);
@@ -137,13 +160,8 @@ function start() {
       clients: msg.clients,
       progress: progressSoFar,
     };
-    if (msg.type === "snapshot" || performance.now() - lastDom >= DOM_GAP) {
-      if (domTimer !== 0) clearTimeout(domTimer);
-      applyDom();
-    } else if (domTimer === 0) {
-      domTimer = setTimeout(applyDom, lastDom + DOM_GAP - performance.now());
-    }
-    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    messages++;
+    frames.request(applyDom);
   };
 
   let everClosed = false;

@@ -1,37 +1,42 @@
 /**
- * The task stream on a canvas: one row per worker thread, one rectangle per task from its start
- * to its stop, over a sliding window that ends at the scheduler's current time. At most ten
- * frames a second, and each frame is incremental: the drawn image moves left by the time gone
- * by (in whole device pixels), the strip it uncovers is cleared, and only the entries that came
- * since the previous frame are drawn. The whole window is drawn again only when the canvas size,
- * the rows or the entries (a snapshot) change. Rectangles are grouped by colour (one fillStyle
- * per colour). No DOM per task.
+ * The task stream: one row per worker thread, one rectangle per task (or run of back-to-back
+ * tasks) from its start to its stop, over a sliding window that ends at the scheduler's current
+ * time. The plot is a strip of tiles that slides left (stream_tiles.js); each frame draws only
+ * the entries that came since the previous one, into the tiles they fall in. The names and the
+ * time axis are on a canvas of their own, drawn again only when the size or the rows change, as
+ * is the whole plot. Rectangles are grouped by colour (one fillStyle per colour). No DOM per
+ * task. Frames come from the page's FrameLoop.
  *
  * @module
  */
 
 import { StreamRing } from "./stream_ring.js";
+import { StreamTiles } from "./stream_tiles.js";
 
 const BACKGROUND = "#ffffff";
 const GUTTER = 120;
 const AXIS = 18;
 const MAX_ROW = 60;
-/**
- * Draw at most this often (ms): the feed brings new entries ten times a second, and a page that
- * draws more often only takes processor time from the cluster it shows (on a small machine they
- * share the same cores).
- */
-const FRAME_GAP = 100;
+/** A plot whose content x passes this (device pixels: hours) starts over at 0. */
+const REBASE = 2 ** 22;
 
-/** A task stream drawn on `canvas`. */
+/** A task stream drawn in `root` (an empty element, sized by the page's style). */
 export class TaskStream {
   /**
-   * `windowMs`: how much time the window shows; `capacity`: how many entries are kept at most
-   * (enough for the window at the highest rate to be shown).
+   * `frames`: the page's FrameLoop; `windowMs`: how much time the window shows; `capacity`: how
+   * many entries are kept at most (enough for the window at the highest rate to be shown).
    */
-  constructor(canvas, { windowMs = 10_000, capacity = 1 << 17 } = {}) {
-    this.canvas = canvas;
-    this.ctx = canvas.getContext("2d", { alpha: false });
+  constructor(root, frames, { windowMs = 10_000, capacity = 1 << 17 } = {}) {
+    this.root = root;
+    this.frames = frames;
+    this.labels = document.createElement("canvas");
+    this.labels.className = "task-stream-labels";
+    const plot = document.createElement("div");
+    plot.className = "task-stream-plot";
+    plot.style.left = `${GUTTER}px`;
+    plot.style.bottom = `${AXIS}px`;
+    root.replaceChildren(this.labels, plot);
+    this.tiles = new StreamTiles(plot);
     this.windowMs = windowMs;
     this.ring = new StreamRing(capacity);
     this.visible = new Int32Array(capacity);
@@ -41,29 +46,30 @@ export class TaskStream {
     this.serverTime = 0;
     this.receivedAt = 0;
     this.live = false;
-    this.timer = 0;
-    this.frame = 0;
-    this.lastDraw = -Infinity;
-    this.dirty = true;
     /**
-     * What the canvas shows: its layout key, the time at its right edge and the number of the
-     * first entry not drawn yet; null when the next frame draws everything.
+     * What the plot shows: its layout key, the time at content x 0, the content x of its right
+     * edge and the number of the first entry not drawn yet; null when the next frame draws all.
      */
     this.image = null;
-    /** Numbers of drawn entries that reach past the right edge: drawn again as it moves. */
+    /** Numbers of drawn entries that reach past the tiles in use: drawn again as they come. */
     this.carried = [];
     /** The number of the oldest entry that may be in the window. */
     this.windowFirst = 0;
-    /** The canvas's CSS size, as the resize observer last told (read once before that). */
+    /** The element's CSS size, as the resize observer last told (read once before that). */
     this.cssSize = null;
+    this.part = () => {
+      this.draw();
+      return this.live && this.ring.size > 0; // it scrolls on
+    };
     this.resizes = typeof ResizeObserver === "function"
       ? new ResizeObserver((entries) => {
         const box = entries.at(-1).contentRect;
         this.cssSize = { w: box.width, h: box.height };
+        this.image = null;
         this.invalidate();
       })
       : null;
-    this.resizes?.observe(canvas);
+    this.resizes?.observe(root);
   }
 
   /** Sets the workers whose rows are shown (the feed's worker list). */
@@ -113,30 +119,9 @@ export class TaskStream {
     return this.live ? this.serverTime + (performance.now() - this.receivedAt) : this.serverTime;
   }
 
-  /** Asks for a frame: at the next animation frame at least FRAME_GAP after the last one. */
+  /** Asks for a frame. */
   invalidate() {
-    this.dirty = true;
-    this.schedule();
-  }
-
-  schedule() {
-    if (this.timer !== 0 || this.frame !== 0) return;
-    const wait = Math.max(0, this.lastDraw + FRAME_GAP - performance.now());
-    this.timer = setTimeout(() => {
-      this.timer = 0;
-      this.frame = requestAnimationFrame(() => this.onFrame());
-    }, wait);
-  }
-
-  onFrame() {
-    this.frame = 0;
-    const scrolling = this.live && this.ring.size > 0;
-    if (this.dirty || scrolling) {
-      this.dirty = false;
-      this.lastDraw = performance.now();
-      this.draw();
-    }
-    if (scrolling || this.dirty) this.schedule();
+    this.frames.request(this.part);
   }
 
   /** The rows: each shown worker's first row and row count, and the total. */
@@ -166,59 +151,40 @@ export class TaskStream {
 
   /** Draws the window ending now: what changed since the last frame, or all of it. */
   draw() {
-    const { canvas, ctx, ring } = this;
+    const { ring, tiles } = this;
     const dpr = globalThis.devicePixelRatio || 1;
-    this.cssSize ??= { w: canvas.clientWidth, h: canvas.clientHeight };
+    this.cssSize ??= { w: this.root.clientWidth, h: this.root.clientHeight };
     const cssW = this.cssSize.w, cssH = this.cssSize.h;
-    const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
-    if (canvas.width !== w || canvas.height !== h) {
-      canvas.width = w;
-      canvas.height = h;
-      this.image = null;
-    }
     const now = this.now();
     ring.dropBefore(now - 2 * this.windowMs);
     const { rows, total, base } = this.layout(now - this.windowMs);
     const plotW = Math.max(1, cssW - GUTTER), plotH = Math.max(1, cssH - AXIS);
     const rowH = total > 0 ? Math.min(MAX_ROW, plotH / total) : MAX_ROW;
-    const scale = plotW / this.windowMs;
-    const key = `${w}x${h}@${dpr} ` + rows.map((r) => `${r.id}:${r.count}:${r.name}`).join(" ");
+    const width = Math.max(1, Math.round(plotW * dpr));
+    const scale = width / this.windowMs; // device pixels per ms
+    const key = `${cssW}x${cssH}@${dpr} ` +
+      rows.map((r) => `${r.id}:${r.count}:${r.name}`).join(" ");
 
     const image = this.image;
-    const shift = image && image.key === key ? Math.floor((now - image.t1) * scale * dpr) : -1;
-    if (shift >= 0 && shift < Math.floor(plotW * dpr)) {
-      const t1 = image.t1 + shift / (scale * dpr);
-      this.scroll(shift, dpr, plotH);
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      this.drawEntries(t1 - this.windowMs, t1, base, rowH, scale, image.next);
-      const stripX = cssW - shift / dpr;
-      ctx.fillStyle = "#ccc";
-      for (const r of rows) if (r.first > 0) ctx.fillRect(stripX, r.first * rowH, cssW, 1);
-      image.t1 = t1;
+    const right = image && image.key === key ? Math.floor((now - image.origin) * scale) : -1;
+    if (image && right >= image.right && right - image.right < width && right < REBASE) {
+      tiles.scrollTo(right);
+      this.drawEntries(image.origin, scale, dpr, base, rowH, image.next);
+      image.right = right;
       image.next = ring.pushed;
-    } else {
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.fillStyle = BACKGROUND;
-      ctx.fillRect(0, 0, cssW, cssH);
+    } else if (!image || image.key !== key || right >= image.right) {
+      this.drawLabels(rows, rowH, cssW, cssH, plotW, plotH, dpr);
+      const origin = now - this.windowMs, separators = [];
+      for (const r of rows) if (r.first > 0) separators.push(Math.round(r.first * rowH * dpr));
+      tiles.reset(width, Math.max(1, Math.round(plotH * dpr)), dpr, separators, width);
       this.carried = [];
-      this.drawEntries(now - this.windowMs, now, base, rowH, scale, ring.oldest);
-      this.drawLabels(rows, rowH, cssW);
-      this.drawAxis(plotW, plotH);
-      this.image = { key, t1: now, next: ring.pushed };
-    }
-    canvas.dataset.entries = String(this.countInWindow(this.image.t1 - this.windowMs));
-    canvas.dataset.rows = String(total);
-  }
-
-  /** Moves the plot `shift` device pixels left and clears the strip it uncovers. */
-  scroll(shift, dpr, plotH) {
-    if (shift === 0) return;
-    const { canvas, ctx } = this;
-    const x = Math.round(GUTTER * dpr), w = canvas.width - x, h = Math.floor(plotH * dpr);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(canvas, x + shift, 0, w - shift, h, x, 0, w - shift, h);
-    ctx.fillStyle = BACKGROUND;
-    ctx.fillRect(canvas.width - shift, 0, shift, h);
+      this.drawEntries(origin, scale, dpr, base, rowH, ring.oldest);
+      this.image = { key, origin, right: width, next: ring.pushed };
+    } // else the page's clock went back a little: the plot waits for it
+    const img = this.image;
+    const left = img.origin + (img.right - width) / scale;
+    this.root.dataset.entries = String(this.countInWindow(left));
+    this.root.dataset.rows = String(total);
   }
 
   /** Entries that may be in a window starting at `t0`: those from the first that stops in it. */
@@ -231,20 +197,23 @@ export class TaskStream {
   }
 
   /**
-   * Draws the entries in [t0, t1] from number `from` on, and those carried from the previous
-   * frame, one fillStyle per colour. Entries that reach past t1 are carried to the next frame.
+   * Draws the entries from number `from` on, and those carried from the previous frame, into
+   * the tiles (times from `origin`, `scale` device pixels per ms), one fillStyle per colour.
+   * Entries that reach past the tiles in use are carried to the next frame.
    */
-  drawEntries(t0, t1, base, rowH, scale, from) {
-    const { ctx, ring, visible, order } = this;
+  drawEntries(origin, scale, dpr, base, rowH, from) {
+    const { ring, visible, order, tiles } = this;
+    const [lo, hi] = tiles.span;
     const ncol = ring.colours.length;
     const counts = new Int32Array(ncol + 1);
     const carried = [];
     let n = 0;
     const consider = (seq) => {
       const i = ring.indexOf(seq);
-      if (i < 0 || ring.stop[i] < t0 || base[ring.worker[i]] < 0) return;
-      if (ring.stop[i] > t1) carried.push(seq);
-      if (ring.start[i] > t1) return;
+      if (i < 0 || base[ring.worker[i]] < 0) return;
+      if ((ring.stop[i] - origin) * scale < lo) return;
+      if ((ring.stop[i] - origin) * scale > hi) carried.push(seq);
+      if ((ring.start[i] - origin) * scale >= hi) return;
       visible[n++] = i;
       counts[ring.colour[i] + 1]++;
     };
@@ -258,28 +227,28 @@ export class TaskStream {
       order[offsets[ring.colour[i]]++] = i;
     }
     const pad = rowH > 4 ? 1 : 0;
-    const barH = Math.max(1, rowH - 2 * pad);
-    // Rectangles of one colour that touch within half a pixel in a row are drawn as one: at
-    // thousands of tasks a second most are narrower than a pixel.
+    const barH = Math.max(1, rowH - 2 * pad) * dpr;
+    // Rectangles of one colour that touch within half a pixel in a row are drawn as one.
     const rows = Math.ceil((this.cssSize.h || 1) / rowH) + 1;
-    const runX0 = new Float64Array(rows), runX1 = new Float64Array(rows).fill(-1);
-    let rects = 0;
+    const runX0 = new Float64Array(rows), runX1 = new Float64Array(rows).fill(-Infinity);
+    const half = dpr / 2;
+    let rects = 0, colour = "";
     const flush = (row) => {
-      ctx.fillRect(runX0[row], row * rowH + pad, Math.max(1, runX1[row] - runX0[row]), barH);
-      runX1[row] = -1;
+      tiles.fill(colour, runX0[row], runX1[row], (row * rowH + pad) * dpr, barH);
+      runX1[row] = -Infinity;
       rects++;
     };
     for (const c of ring.drawOrder()) {
       if (counts[c + 1] === counts[c]) continue;
-      ctx.fillStyle = ring.colours[c];
+      colour = ring.colours[c];
       for (let k = counts[c]; k < counts[c + 1]; k++) {
         const i = order[k];
         const row = base[ring.worker[i]] + ring.thread[i];
         if (row >= rows) continue;
-        const x0 = GUTTER + Math.max(0, ring.start[i] - t0) * scale;
-        const x1 = Math.max(x0 + 1, GUTTER + (Math.min(t1, ring.stop[i]) - t0) * scale);
-        if (runX1[row] >= 0) {
-          if (x0 <= runX1[row] + 0.5 && x0 >= runX0[row] - 0.5) {
+        const x0 = (ring.start[i] - origin) * scale;
+        const x1 = Math.max(x0 + dpr, (ring.stop[i] - origin) * scale);
+        if (runX1[row] !== -Infinity) {
+          if (x0 <= runX1[row] + half && x0 >= runX0[row] - half) {
             if (x1 > runX1[row]) runX1[row] = x1;
             continue;
           }
@@ -288,15 +257,23 @@ export class TaskStream {
         runX0[row] = x0;
         runX1[row] = x1;
       }
-      for (let row = 0; row < rows; row++) if (runX1[row] >= 0) flush(row);
+      for (let row = 0; row < rows; row++) if (runX1[row] !== -Infinity) flush(row);
     }
-    this.canvas.dataset.rects = String(rects);
+    this.root.dataset.rects = String(rects);
     return n;
   }
 
-  /** Names each worker in the gutter and separates workers with a line. */
-  drawLabels(rows, rowH, cssW) {
-    const ctx = this.ctx;
+  /** The labels' canvas: each worker named in the gutter, and the time axis along the bottom. */
+  drawLabels(rows, rowH, cssW, cssH, plotW, plotH, dpr) {
+    const canvas = this.labels, ctx = canvas.getContext("2d");
+    const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, cssW, cssH);
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     ctx.fillStyle = "#f3f3f3";
@@ -312,14 +289,14 @@ export class TaskStream {
       ctx.fillText(label, 4, (r.first + Math.min(r.count, 2) / 2) * rowH, GUTTER - 10);
       if (r.first > 0) {
         ctx.fillStyle = "#ccc";
-        ctx.fillRect(0, r.first * rowH, cssW, 1);
+        ctx.fillRect(0, r.first * rowH, GUTTER, 1);
       }
     }
+    this.drawAxis(ctx, plotW, plotH);
   }
 
   /** Ticks along the bottom, in seconds before now. */
-  drawAxis(plotW, plotH) {
-    const ctx = this.ctx;
+  drawAxis(ctx, plotW, plotH) {
     const stepS = this.windowMs > 20_000 ? 10 : 1;
     ctx.fillStyle = "#888";
     ctx.fillRect(GUTTER, plotH, plotW, 1);
@@ -334,12 +311,8 @@ export class TaskStream {
     ctx.textAlign = "start";
   }
 
-  /** Stops drawing. */
+  /** Stops watching the element's size (frames stop with the page's FrameLoop). */
   close() {
-    if (this.frame !== 0) cancelAnimationFrame(this.frame);
-    if (this.timer !== 0) clearTimeout(this.timer);
-    this.frame = 0;
-    this.timer = 0;
     this.resizes?.disconnect();
   }
 }

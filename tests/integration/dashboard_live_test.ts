@@ -15,13 +15,16 @@ import { until } from "./helpers.ts";
 const missing = Deno.env.get("CI") ? null : chromiumMissing();
 if (missing) console.warn(missing);
 
-/** Non-background pixels of the task-stream canvas. */
+/** The task stream's drawn pixels: its plot's tiles, less the background and row separators. */
 function streamPixels(page: Page): Promise<number> {
-  return page.$eval("#task-stream", (c: any) => {
-    const img = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+  return page.$$eval("#task-stream .task-stream-tiles canvas", (tiles: any[]) => {
     let n = 0;
-    for (let i = 0; i < img.data.length; i += 4) {
-      if (img.data[i] < 250 || img.data[i + 1] < 250 || img.data[i + 2] < 250) n++;
+    for (const c of tiles) {
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < px.length; i += 4) {
+        const r = px[i], g = px[i + 1], b = px[i + 2];
+        if ((r < 250 || g < 250 || b < 250) && !(r === 204 && g === 204 && b === 204)) n++;
+      }
     }
     return n;
   });

@@ -14,16 +14,19 @@ import { until } from "./helpers.ts";
 const missing = Deno.env.get("CI") ? null : chromiumMissing();
 if (missing) console.warn(missing);
 
-/** The task stream's drawn rectangles: its non-background pixels right of the label gutter. */
+/**
+ * The task stream's drawn rectangles: the pixels of its plot's tiles that are neither the
+ * background nor a row separator.
+ */
 function streamPixels(page: Page): Promise<number> {
-  return page.$eval("#task-stream", (c: any) => {
-    const dpr = c.width / Math.max(1, c.clientWidth);
-    const gutter = Math.ceil(120 * dpr), axis = Math.ceil(18 * dpr);
-    if (c.width <= gutter || c.height <= axis) return 0;
-    const img = c.getContext("2d").getImageData(gutter, 0, c.width - gutter, c.height - axis);
+  return page.$$eval("#task-stream .task-stream-tiles canvas", (tiles: any[]) => {
     let n = 0;
-    for (let i = 0; i < img.data.length; i += 4) {
-      if (img.data[i] < 250 || img.data[i + 1] < 250 || img.data[i + 2] < 250) n++;
+    for (const c of tiles) {
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < px.length; i += 4) {
+        const r = px[i], g = px[i + 1], b = px[i + 2];
+        if ((r < 250 || g < 250 || b < 250) && !(r === 204 && g === 204 && b === 204)) n++;
+      }
     }
     return n;
   });

@@ -70,6 +70,8 @@ Deno.test("assets: every page, script and stylesheet of the dashboard is served"
       "bars.js",
       "workers_view.js",
       "feed_client.js",
+      "frame_loop.js",
+      "stream_tiles.js",
     ]
   ) {
     const res = await assetResponse(name);

@@ -16,6 +16,7 @@ import {
   type FeedSocket,
   FELL_BEHIND,
   progressOf,
+  STREAM_MERGE_GAP,
   streamColumns,
 } from "../../dashboard/feed.ts";
 import type { FeedMessage, FeedSnapshot, FeedUpdate } from "../../dashboard/feed_protocol.ts";
@@ -100,6 +101,48 @@ Deno.test("the feed's columns carry each entry's kind: transfers and disk I/O in
   assert.deepEqual(cols.kind, [0, 1, 2, 3, 4]);
   assert.deepEqual(cols.thread, [1, 0, 0, 0, 0]);
   assert.deepEqual(cols.start.map((t) => cols.origin + t), [1, 2, 3, 4, 5]);
+  assert.deepEqual(cols.prefix.map((p) => cols.prefixes[p]), [
+    "inc",
+    "inc",
+    "transfer",
+    "disk-write",
+    "disk-read",
+  ]);
+  // the prefix the scheduler already knows is taken as it is
+  s.push("load-data-1", "w", 6, 7, true, 0, 0, "known");
+  assert.deepEqual(streamColumns(s, s.after(5), 0).prefixes, ["known"]);
+});
+
+Deno.test("the feed's columns merge back-to-back tasks of one thread, prefix and kind into runs", () => {
+  const s = new TaskStream(64);
+  // thread 0 of w: 10 short tasks 0.1 ms apart, interleaved with thread 1's and another worker's
+  for (let k = 0; k < 10; k++) {
+    s.push(`inc-${k}`, "w", 10 + k * 0.5, 10.4 + k * 0.5, true, 0);
+    s.push(`inc-${100 + k}`, "w", 10 + k * 0.5, 10.4 + k * 0.5, true, 1);
+    s.push(`inc-${200 + k}`, "v", 10 + k * 0.5, 10.4 + k * 0.5, true, 0);
+  }
+  s.push("inc-99", "w", 20, 21, true, 0); // a gap of more than STREAM_MERGE_GAP: a new run
+  s.push("add-1", "w", 21.1, 22, true, 0); // another prefix: a new run
+  s.push("add-2", "w", 22.1, 23, false, 0); // erred: a new run
+  s.push("add-3", "w", 23.1, 24, false, 0); // ... which the next erred one joins
+  const cols = streamColumns(s, s.after(0), 0);
+  const rows = cols.start.map((start, i) => ({
+    worker: cols.workers[cols.worker[i]],
+    thread: cols.thread[i],
+    prefix: cols.prefixes[cols.prefix[i]],
+    kind: cols.kind[i],
+    start,
+    stop: cols.stop[i],
+  }));
+  assert.deepEqual(rows, [
+    { worker: "w", thread: 0, prefix: "inc", kind: 0, start: 10, stop: 14.9 },
+    { worker: "w", thread: 1, prefix: "inc", kind: 0, start: 10, stop: 14.9 },
+    { worker: "v", thread: 0, prefix: "inc", kind: 0, start: 10, stop: 14.9 },
+    { worker: "w", thread: 0, prefix: "inc", kind: 0, start: 20, stop: 21 },
+    { worker: "w", thread: 0, prefix: "add", kind: 0, start: 21.1, stop: 22 },
+    { worker: "w", thread: 0, prefix: "add", kind: 1, start: 22.1, stop: 24 },
+  ]);
+  assert.ok(STREAM_MERGE_GAP < 20 - 14.9);
 });
 
 class FakeSocket implements FeedSocket {
