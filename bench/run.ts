@@ -283,6 +283,7 @@ const METRICS: [string, string, "higher" | "lower"][] = [
   ["g_spill_mb_per_s", "g. spill 1 GiB through a 256 MiB worker (MB/s)", "higher"],
   ["g_unspill_mb_per_s", "g. unspill it, oldest first (MB/s)", "higher"],
   ["h_dashboard_open_tasks_per_s", "h. a with /status open in Chromium (tasks/s)", "higher"],
+  ["h_no_dashboard_tasks_per_s", "h. a beside it, no page open, same cluster (tasks/s)", "higher"],
   ["j_ws_latency_us", "j. b from a client over ws:// (µs)", "lower"],
   ["i_tcp_tasks_per_s", "i. a, client dialling tcp:// (tasks/s)", "higher"],
   ["i_tls_tasks_per_s", "i. a over TLS: tls:// everywhere (tasks/s)", "higher"],
@@ -342,10 +343,13 @@ for (const queuing of modes) {
       } |`,
     );
   }
-  const a = dtask.a_throughput_tasks_per_s?.median, h = dtask.h_dashboard_open_tasks_per_s?.median;
-  if (a !== undefined && h !== undefined) {
+  const hRatio = dtask.h_open_to_closed_ratio?.median;
+  if (hRatio !== undefined) {
     console.log(
-      `(h: with the dashboard open, a runs at ${(100 * h / a).toFixed(0)} % of its rate)`,
+      `(h: with the dashboard open, a runs at ${
+        (100 * hRatio).toFixed(0)
+      } % of its rate with no page ` +
+        `open, on the same cluster: median of the pairs)`,
     );
   }
   const tcp = dtask.i_tcp_tasks_per_s?.median, tls = dtask.i_tls_tasks_per_s?.median;
