@@ -263,6 +263,7 @@ async function runDask(queuing: boolean): Promise<{ figures: Figures; version: s
       return null;
     }
     const j = JSON.parse(new TextDecoder().decode(out.stdout));
+    for (const [w, e] of Object.entries(j.errors ?? {})) console.error(`Dask's ${w} failed: ${e}`);
     return { figures: j.results, version: j.dask_version };
   } catch (e) {
     console.error(`Dask is not available (${(e as Error).message}); run bench/setup-dask.sh`);
