@@ -1,4 +1,4 @@
-// A worker command (200 workers in one process, or 2 with nannies) whose one worker cannot start
+// A worker command (50 workers in one process, or 2 with nannies) whose one worker cannot start
 // keeps its other workers, and keeps trying the
 // failed one (with backoff) until it can join: here the scheduler refuses it because another
 // worker holds its name, then that worker leaves.
@@ -7,6 +7,13 @@ import { Client, Scheduler, Worker } from "../../mod.ts";
 import { root, spawnDeno, stop } from "./cli_process.ts";
 import { readUntil, until } from "./helpers.ts";
 import { schedulerState } from "../../scheduler/internals.ts";
+
+/**
+ * Workers in one --no-nanny process. 50: with 200, one start or stop in three or four on this
+ * 2-core machine took 7-15 s instead of under 1 s (threads of 200 workers in one process), and a
+ * stop past the CLI's 2.5 s deadline exits 1.
+ */
+const IN_PROCESS = 50;
 
 const names = (s: Scheduler) =>
   [...schedulerState(s).workers.values()].map((w) => w.info.name).sort();
@@ -20,7 +27,7 @@ for (const nanny of [false, true]) {
       new URL("worker/main.ts", root).href,
       scheduler.address,
       "--nworkers",
-      nanny ? "2" : "200",
+      nanny ? "2" : String(IN_PROCESS),
       "--nthreads",
       "1",
       "--name",
@@ -31,7 +38,7 @@ for (const nanny of [false, true]) {
       await readUntil(cli.errLines, /^Worker w-1 could not start: .*; trying again in \d+ ms$/);
       const others = nanny
         ? ["w-0"]
-        : Array.from({ length: 200 }, (_, i) => `w-${i}`).filter((n) => n !== "w-1");
+        : Array.from({ length: IN_PROCESS }, (_, i) => `w-${i}`).filter((n) => n !== "w-1");
       await until(() => names(scheduler).join() === [...others, "w-1"].sort().join(), "the others");
       await squatter.close();
       await until(
@@ -54,7 +61,12 @@ for (const nanny of [false, true]) {
       const results = await client.gather(pinned);
       assert.deepEqual(results, addresses.map((_, i) => 2 * i));
     } finally {
-      assert.equal((await stop(cli)).code, 0);
+      const { code } = await stop(cli);
+      assert.equal(
+        code,
+        0,
+        `the worker CLI exited with ${code}:\n${(await cli.errText).slice(-3000)}`,
+      );
       await squatter.close();
       await scheduler.close();
     }
