@@ -9,7 +9,7 @@ import { HANDLE, registerHandle } from "../comm/value_handles.ts";
 import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import { resolveClient } from "./primitive_client.ts";
-import { checkOptions, nameOption, timeoutOption } from "./shared_options.ts";
+import { checkOptions, nameOption, timeoutOption } from "./primitive_options.ts";
 import { waiting } from "./shared_items.ts";
 
 /** Options of an {@link Event}. */

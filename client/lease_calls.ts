@@ -1,6 +1,6 @@
 /**
- * What Lock, MultiLock and Semaphore share on the client: checks of their arguments (clear
- * errors at the call, before anything is sent), lease ids, and the acquire round trip. Each
+ * What Lock, MultiLock and Semaphore share on the client: the checks of their `client` and
+ * acquire options (the rest are primitive_options.ts's), lease ids, and the acquire round trip. Each
  * acquire is a lease of its own (an id unique on its client), as Dask's leases are; an object
  * keeps the leases it holds and releases the oldest first. Browser-safe.
  *
@@ -10,6 +10,7 @@ import type { LeaseReply } from "../comm/protocol.ts";
 import { CommClosedError, fromEnvelope } from "../core/errors.ts";
 import type { Client } from "./client.ts";
 import { resolveClient } from "./primitive_client.ts";
+import { kind } from "./primitive_options.ts";
 
 /** A lease this object holds, and the client it was taken through. */
 export interface HeldLease {
@@ -38,32 +39,6 @@ export async function releaseLease(client: Client, send: () => Promise<unknown>)
   }
 }
 
-/** A random name for a primitive made without one (Dask's `lock-<uuid hex>`). */
-export function randomName(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let hex = "";
-  for (const b of bytes) hex += (b < 16 ? "0" : "") + b.toString(16);
-  return `${prefix}-${hex}`;
-}
-
-/** `name` checked: a string, or a random one when absent. */
-export function checkName(what: string, name: unknown, prefix: string): string {
-  if (name === undefined || name === null) return randomName(prefix);
-  if (typeof name !== "string") {
-    throw new TypeError(`${what}: the name must be a string, got ${typeof name}`);
-  }
-  return name;
-}
-
-/** The options object of a call checked: absent, or a plain object. */
-export function checkOptions(what: string, options: unknown): Record<string, unknown> {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`${what}: options must be an object, got ${describe(options)}`);
-  }
-  return options as Record<string, unknown>;
-}
-
 /** The `client` option of a constructor checked: absent, or a Client. */
 export function checkClient(what: string, options: Record<string, unknown>): Client | undefined {
   const given = options.client;
@@ -84,14 +59,14 @@ export function acquireTimeout(
   if (timeout !== undefined && timeout !== null) {
     if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
       throw new TypeError(
-        `${what}: timeout must be a number of milliseconds, at least 0, got ${describe(timeout)}`,
+        `${what}: timeout must be a number of milliseconds, at least 0, got ${kind(timeout)}`,
       );
     }
   }
   if (blocking !== undefined) {
     if (!blockingAllowed) throw new TypeError(`${what}: there is no blocking option`);
     if (typeof blocking !== "boolean") {
-      throw new TypeError(`${what}: blocking must be true or false, got ${describe(blocking)}`);
+      throw new TypeError(`${what}: blocking must be true or false, got ${kind(blocking)}`);
     }
     if (!blocking) {
       if (timeout !== undefined && timeout !== null) {
@@ -127,11 +102,4 @@ export async function requestLease(
   }
   if (reply.e !== undefined) throw fromEnvelope(reply.e);
   return reply.ok;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.slice(0, 40));
-  if (v === null) return "null";
-  if (typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
-  return typeof v === "number" ? String(v) : typeof v;
 }

@@ -6,8 +6,9 @@
  */
 import { HANDLE, registerHandle } from "../comm/value_handles.ts";
 import type { Client } from "./client.ts";
-import { acquireTimeout, checkClient, checkName, checkOptions } from "./lease_calls.ts";
-import { LockLeases } from "./lock_leases.ts";
+import { acquireTimeout, checkClient } from "./lease_calls.ts";
+import { checkOptions, nameOption } from "./primitive_options.ts";
+import { acquireLocks, Leases, lockKind, locksHeld } from "./leases.ts";
 
 /** Options of `new Lock(name, options)`. */
 export interface LockOptions {
@@ -57,13 +58,13 @@ export interface LockAcquireOptions {
 export class Lock {
   /** The lock's name. */
   readonly name: string;
-  readonly #leases: LockLeases;
+  readonly #leases: Leases;
 
   /** A Lock named `name` (default: a random name); TypeError on a name that is no string. */
   constructor(name?: string, options: LockOptions = {}) {
-    this.name = checkName("Lock", name, "lock");
+    this.name = nameOption("Lock", name, "lock");
     const client = checkClient("Lock", checkOptions("Lock", options));
-    this.#leases = new LockLeases("Lock", [this.name], client);
+    this.#leases = new Leases(lockKind("Lock", [this.name]), client);
   }
 
   /**
@@ -73,7 +74,7 @@ export class Lock {
   acquire(options: LockAcquireOptions = {}): Promise<boolean> {
     try {
       const timeout = acquireTimeout("Lock.acquire", checkOptions("Lock.acquire", options), true);
-      return this.#leases.acquire(1, timeout);
+      return acquireLocks(this.#leases, [this.name], 1, timeout);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -86,12 +87,12 @@ export class Lock {
 
   /** Whether the lock is held now, by anyone. */
   async locked(): Promise<boolean> {
-    return await this.#leases.heldCount() > 0;
+    return await locksHeld(this.#leases, [this.name]) > 0;
   }
 
   /** `await using lock = new Lock(...)`: what this object still holds is released. */
   async [Symbol.asyncDispose](): Promise<void> {
-    while (this.#leases.count > 0) await this.#leases.release();
+    await this.#leases.releaseAll();
   }
 
   /** Travels by its name; the other end makes a Lock of its own (a new holder). */

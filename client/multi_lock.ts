@@ -5,9 +5,10 @@
  * @module
  */
 import { HANDLE, registerHandle } from "../comm/value_handles.ts";
-import { acquireTimeout, checkClient, checkOptions } from "./lease_calls.ts";
+import { acquireTimeout, checkClient } from "./lease_calls.ts";
+import { checkOptions } from "./primitive_options.ts";
 import type { LockOptions } from "./lock.ts";
-import { LockLeases } from "./lock_leases.ts";
+import { acquireLocks, Leases, lockKind, locksHeld } from "./leases.ts";
 
 /** Options of `multiLock.acquire()`. */
 export interface MultiLockAcquireOptions {
@@ -42,7 +43,7 @@ export interface MultiLockAcquireOptions {
 export class MultiLock {
   /** The names of its locks. */
   readonly names: readonly string[];
-  readonly #leases: LockLeases;
+  readonly #leases: Leases;
 
   /** The locks `names` (at least one; repeated names count once). */
   constructor(names: readonly string[], options: LockOptions = {}) {
@@ -52,7 +53,7 @@ export class MultiLock {
     if (names.length === 0) throw new TypeError("MultiLock: names must hold at least one name");
     this.names = Object.freeze([...new Set(names)]);
     const client = checkClient("MultiLock", checkOptions("MultiLock", options));
-    this.#leases = new LockLeases("MultiLock", this.names, client);
+    this.#leases = new Leases(lockKind("MultiLock", this.names), client);
   }
 
   /**
@@ -71,7 +72,7 @@ export class MultiLock {
             `got ${typeof need === "number" ? need : typeof need}`,
         );
       }
-      return this.#leases.acquire(need as number, timeout);
+      return acquireLocks(this.#leases, this.names, need as number, timeout);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -86,12 +87,12 @@ export class MultiLock {
    * Whether any of its names is held now, by anyone (an `acquire` of all of them would wait).
    */
   async locked(): Promise<boolean> {
-    return await this.#leases.heldCount() > 0;
+    return await locksHeld(this.#leases, this.names) > 0;
   }
 
   /** `await using`: what this object still holds is released. */
   async [Symbol.asyncDispose](): Promise<void> {
-    while (this.#leases.count > 0) await this.#leases.release();
+    await this.#leases.releaseAll();
   }
 
   /** Travels by its names; the other end makes a MultiLock of its own (a new holder). */

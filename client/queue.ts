@@ -17,7 +17,7 @@ import {
   maxsizeOption,
   nameOption,
   timeoutOption,
-} from "./shared_options.ts";
+} from "./primitive_options.ts";
 
 /** Options of a {@link Queue}. */
 export interface QueueOptions {

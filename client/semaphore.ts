@@ -4,21 +4,12 @@
  *
  * @module
  */
-import { fromEnvelope, LeaseError } from "../core/errors.ts";
+import { fromEnvelope } from "../core/errors.ts";
 import { HANDLE, registerHandle } from "../comm/value_handles.ts";
 import type { Client } from "./client.ts";
-import { callsOf } from "./client_calls_of.ts";
-import {
-  acquireTimeout,
-  checkClient,
-  checkName,
-  checkOptions,
-  type HeldLease,
-  newLeaseId,
-  releaseLease,
-  requestLease,
-} from "./lease_calls.ts";
-import { resolveClient } from "./primitive_client.ts";
+import { acquireTimeout, checkClient } from "./lease_calls.ts";
+import { Leases } from "./leases.ts";
+import { checkOptions, nameOption } from "./primitive_options.ts";
 
 /** Options of `new Semaphore(maxLeases, name, options)`. */
 export interface SemaphoreOptions {
@@ -63,9 +54,7 @@ export class Semaphore {
   readonly maxLeases: number;
   /** Its name. */
   readonly name: string;
-  readonly #given: Client | undefined;
-  /** Leases this object holds, oldest first. */
-  readonly #held: HeldLease[] = [];
+  readonly #leases: Leases;
 
   /**
    * A semaphore of `maxLeases` leases (a whole number, at least 1: else a TypeError) named
@@ -80,8 +69,15 @@ export class Semaphore {
       );
     }
     this.maxLeases = maxLeases;
-    this.name = checkName("Semaphore", name, "semaphore");
-    this.#given = checkClient("Semaphore", checkOptions("Semaphore", options));
+    this.name = nameOption("Semaphore", name, "semaphore");
+    const label = JSON.stringify(this.name);
+    this.#leases = new Leases({
+      what: "Semaphore",
+      release: (calls, lease) => calls.request({ op: "semaphore-release", id: 0, lease }),
+      releasedTooOften: () =>
+        `Semaphore ${label} released too often: this Semaphore object holds no lease (each ` +
+        `object releases only the leases it acquired)`,
+    }, checkClient("Semaphore", checkOptions("Semaphore", options)));
   }
 
   /**
@@ -91,42 +87,26 @@ export class Semaphore {
   async acquire(options: SemaphoreAcquireOptions = {}): Promise<boolean> {
     const o = checkOptions("Semaphore.acquire", options);
     const timeout = acquireTimeout("Semaphore.acquire", o, false);
-    const client = resolveClient(this.#given, "Semaphore");
-    const calls = callsOf(client), lease = newLeaseId();
-    const ok = await requestLease(
-      client,
-      () =>
-        calls.request({
-          op: "semaphore-acquire",
-          id: 0,
-          name: this.name,
-          max: this.maxLeases,
-          lease,
-          ...(timeout !== undefined && { timeout }),
-        }),
-      () => calls.request({ op: "semaphore-release", id: 0, lease }),
+    return await this.#leases.acquire((calls, lease) =>
+      calls.request({
+        op: "semaphore-acquire",
+        id: 0,
+        name: this.name,
+        max: this.maxLeases,
+        lease,
+        ...(timeout !== undefined && { timeout }),
+      })
     );
-    if (ok) this.#held.push({ lease, client });
-    return ok;
   }
 
   /** Gives back this object's oldest lease; a LeaseError when it holds none. */
-  async release(): Promise<void> {
-    const held = this.#held.shift();
-    if (held === undefined) {
-      throw new LeaseError(
-        `Semaphore ${JSON.stringify(this.name)} released too often: this Semaphore object ` +
-          `holds no lease (each object releases only the leases it acquired)`,
-      );
-    }
-    const calls = callsOf(held.client), lease = held.lease;
-    await releaseLease(held.client, () => calls.request({ op: "semaphore-release", id: 0, lease }));
+  release(): Promise<void> {
+    return this.#leases.release();
   }
 
   /** How many of its leases are held now, by anyone. */
   async getValue(): Promise<number> {
-    const calls = callsOf(resolveClient(this.#given, "Semaphore"));
-    const reply = await calls.request({
+    const reply = await this.#leases.calls().request({
       op: "semaphore-value",
       id: 0,
       name: this.name,

@@ -11,7 +11,7 @@ import { callsOf } from "./client_calls_of.ts";
 import type { Future } from "./future.ts";
 import { resolveClient } from "./primitive_client.ts";
 import { encodeItem, takeItems, waiting } from "./shared_items.ts";
-import { checkOptions, nameOption, timeoutOption } from "./shared_options.ts";
+import { checkOptions, nameOption, timeoutOption } from "./primitive_options.ts";
 
 /** Options of a {@link Variable}. */
 export interface VariableOptions {

@@ -260,6 +260,7 @@ export class Executor {
     slot.stop();
     this.#actors.died(slot, reason);
     const { begun, unbegun } = slot.takeCrashed();
+    this.#actors.lost(begun.map((run) => run.key));
     this.#inflight -= begun.length + unbegun.length;
     if (unbegun.length) this.#queue.splice(this.#qhead, 0, ...unbegun);
     const died = `thread ${slot.index} died: ${reason}`;

@@ -7,6 +7,7 @@
  * @module
  */
 import { Payload } from "../comm/serialize.ts";
+import { postable } from "./thread_slot.ts";
 import { ActorLostError, toEnvelope } from "../core/errors.ts";
 import type {
   ActorCallResult,
@@ -20,7 +21,7 @@ import type {
 /** A thread as the actor table sees it: where its messages go. */
 export interface ActorThread {
   readonly index: number;
-  readonly worker: { postMessage(msg: ToThread): void };
+  readonly worker: { postMessage(msg: ToThread, transfer?: Transferable[]): void };
 }
 
 /** Which thread holds each actor, and the calls in flight on them. */
@@ -32,7 +33,7 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
   readonly #doomed = new Set<string>();
   /** Calls in flight, by number: the actor's key and its thread. */
   readonly #inflight = new Map<number, { key: string; thread: S }>();
-  #batches = new Map<S, ThreadActorCall[]>();
+  #batches = new Map<S, { calls: ThreadActorCall[]; transfer: Transferable[] }>();
   #flushQueued = false;
 
   /** `onResults`: where the calls' outcomes go, in batches. */
@@ -47,9 +48,19 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
   settled(thread: S, outcomes: WireOutcome[]): void {
     if (this.#creating.size === 0) return;
     for (const o of outcomes) {
-      if (!this.#creating.delete(o.k) || o.v === undefined) continue;
-      if (this.#doomed.delete(o.k)) thread.worker.postMessage({ op: "actor-drop", keys: [o.k] });
+      if (!this.#creating.delete(o.k)) continue;
+      const doomed = this.#doomed.delete(o.k);
+      if (o.v === undefined) continue; // it failed: no instance
+      if (doomed) thread.worker.postMessage({ op: "actor-drop", keys: [o.k] });
       else this.#threadOf.set(o.k, thread);
+    }
+  }
+
+  /** Actor tasks that ended without an outcome (their thread crashed): none was made. */
+  lost(keys: string[]): void {
+    for (const k of keys) {
+      this.#creating.delete(k);
+      this.#doomed.delete(k);
     }
   }
 
@@ -63,8 +74,13 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
         continue;
       }
       let batch = this.#batches.get(thread);
-      if (!batch) this.#batches.set(thread, batch = []);
-      batch.push({ i: c.i, k: c.k, m: c.m, a: [own(c.a.header), c.a.frames.map(own)] });
+      if (!batch) this.#batches.set(thread, batch = { calls: [], transfer: [] });
+      const t = batch.transfer;
+      const a: ThreadActorCall["a"] = [
+        postable(c.a.header, t),
+        c.a.frames.map((f) => postable(f, t)),
+      ];
+      batch.calls.push({ i: c.i, k: c.k, m: c.m, a });
       this.#inflight.set(c.i, { key: c.k, thread });
     }
     if (failed.length) this.onResults(failed);
@@ -78,7 +94,9 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
     this.#flushQueued = false;
     const batches = this.#batches;
     this.#batches = new Map();
-    for (const [thread, calls] of batches) thread.worker.postMessage({ op: "actor-calls", calls });
+    for (const [thread, { calls, transfer }] of batches) {
+      thread.worker.postMessage({ op: "actor-calls", calls }, transfer);
+    }
   }
 
   /** A thread posted results of calls. */
@@ -95,6 +113,7 @@ export class ExecutorActors<S extends ActorThread = ActorThread> {
 
   /** The keys of these actors were released: their threads forget them. */
   drop(keys: string[]): void {
+    if (this.#batches.size) this.#flush(); // calls that came before the release go first
     for (const key of keys) {
       const thread = this.#threadOf.get(key);
       if (thread !== undefined) {
@@ -126,9 +145,4 @@ function notHere(key: string): Error {
   return new ActorLostError(
     `actor ${key} is not held on this worker: it was released, or its thread died`,
   );
-}
-
-/** A frame to post: a view is copied (posting it would clone its whole buffer). */
-function own(f: Uint8Array): Uint8Array {
-  return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength ? f : f.slice();
 }

@@ -12,7 +12,7 @@ import { decodeValue, encodeValue, handleMissed, Payload } from "../comm/seriali
 import { HANDLE, type Travelling } from "../comm/value_handles.ts";
 import { ActorLostError, toEnvelope } from "../core/errors.ts";
 import { scopeErrorFrom } from "../core/compile.ts";
-import type { TaskLabel } from "./thread_functions.ts";
+import { isThenable, type TaskLabel } from "./thread_functions.ts";
 import type { FromThread, ThreadActorCall, ThreadActorResult } from "../comm/protocol.ts";
 import { ACTOR_HANDLE_TAG } from "../comm/protocol/actor_calls.ts";
 
@@ -52,6 +52,8 @@ export class ThreadActors {
   /** Calls not started yet, in arrival order (they wait while the client modules load). */
   #queue: ThreadActorCall[] = [];
   #loading = false;
+  /** Releases that came while calls waited in the queue: done once it has drained. */
+  #drops: string[] = [];
   #results: ThreadActorResult[] = [];
   #transfer: Transferable[] = [];
   #flushQueued = false;
@@ -89,9 +91,13 @@ export class ThreadActors {
     return new CreatedActor(key, className);
   }
 
-  /** Forgets actors (their keys were released): their instances can be collected. */
+  /**
+   * Forgets actors (their keys were released): their instances can be collected. Calls that
+   * came before the release and wait for the client modules run first.
+   */
   drop(keys: string[]): void {
-    for (const k of keys) this.#held.delete(k);
+    if (this.#queue.length) this.#drops.push(...keys);
+    else for (const k of keys) this.#held.delete(k);
   }
 
   /** Calls arrived: they start in order. */
@@ -122,6 +128,7 @@ export class ThreadActors {
       this.#queue.shift();
       this.#start(c, args);
     }
+    if (this.#queue.length === 0 && this.#drops.length) this.drop(this.#drops.splice(0));
   }
 
   /** Starts call `c`: a sync method runs to its end here, an async one settles later. */
@@ -222,10 +229,4 @@ function owned(f: Uint8Array, transfer: Transferable[]): Uint8Array {
   const out = f.byteOffset === 0 && f.byteLength === f.buffer.byteLength ? f : f.slice();
   if (!transfer.includes(out.buffer as ArrayBuffer)) transfer.push(out.buffer as ArrayBuffer);
   return out;
-}
-
-/** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === "object" || typeof v === "function") &&
-    typeof (v as { then?: unknown }).then === "function";
 }

@@ -35,8 +35,11 @@ export class TaskFunctions {
   /** Preloads being imported: tasks wait for them. */
   #preloading = 0;
 
-  /** `bindings`: names a task function may use without importing them. */
-  constructor(readonly bindings: Record<string, unknown>, readonly events: FunctionEvents) {}
+  /** `bindings`: the names a task function compiled from a source may use without importing them. */
+  constructor(
+    readonly bindings: (source: string) => Record<string, unknown>,
+    readonly events: FunctionEvents,
+  ) {}
 
   /** Whether preloads are being imported (tasks wait for them). */
   get preloading(): boolean {
@@ -73,7 +76,12 @@ export class TaskFunctions {
       else {
         const url = taskSourceUrl(name, t.u);
         try {
-          entry = { fn: compileFunction(name, t.s, this.bindings, t.u), name, url, source: t.s };
+          entry = {
+            fn: compileFunction(name, t.s, this.bindings(t.s), t.u),
+            name,
+            url,
+            source: t.s,
+          };
         } catch (e) {
           entry = { error: e, name, url, source: t.s };
         }
@@ -125,4 +133,10 @@ export function decodeArgs(t: WireTask): unknown[] {
   const args = decodeValue(new Payload(t.a[0], t.a[1]), resolve);
   if (!Array.isArray(args)) throw new TypeError(`task ${t.k}: arguments are not an array`);
   return args;
+}
+
+/** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
 }

@@ -58,6 +58,12 @@ export class Secession {
   }
 }
 
+/**
+ * Sources that use the platform's DOM events: their `Event` stays the global one, not dtask's
+ * (a task that dispatches events on an EventTarget must get the class it expects).
+ */
+const USES_DOM_EVENTS = /\b(?:dispatchEvent|addEventListener|EventTarget|CustomEvent)\b/;
+
 /** Names in a function's source that need the client module. */
 const USES_CLIENT =
   /\b(?:getClient|wait|asCompleted|Lock|MultiLock|Semaphore|Queue|Variable|Event)\b/;
@@ -103,6 +109,13 @@ export class ClientLoader {
         enumerable: true,
       });
     }
+  }
+
+  /** The names bound in a function compiled from `source`. */
+  bindingsFor(source: string): Record<string, unknown> {
+    if (!USES_DOM_EVENTS.test(source)) return this.bindings;
+    const { Event: _dtaskEvent, ...rest } = Object.getOwnPropertyDescriptors(this.bindings);
+    return Object.defineProperties({}, rest);
   }
 
   /** Whether task `t` must wait for the client module (its function's source names it). */

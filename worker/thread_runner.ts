@@ -16,16 +16,10 @@ import { installThreadHooks, type InTaskContext, type TaskWorkerInfo } from "../
 import { OutcomeBatch, type PostToExecutor } from "./thread_outcomes.ts";
 import { now } from "./task_run.ts";
 import { arrowMissed, encodeValue, handleMissed, loadArrow } from "../comm/serialize.ts";
-import { decodeArgs, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
+import { decodeArgs, isThenable, TaskFunctions, type TaskLabel } from "./thread_functions.ts";
 import { ClientLoader, Secession } from "./thread_in_task.ts";
 import { PoolHolds } from "./thread_pool_holds.ts";
 import { ThreadActors } from "./thread_actors.ts";
-
-/** Whether a value is a thenable (reading `.then` may throw: callers are inside try). */
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === "object" || typeof v === "function") &&
-    typeof (v as { then?: unknown }).then === "function";
-}
 
 /** Runs tasks and batches their outcomes; one per thread. */
 export class ThreadRunner {
@@ -66,7 +60,7 @@ export class ThreadRunner {
       clientLoaded: () => this.#client.loaded,
       loadClient: () => this.#client.load(),
     });
-    this.#fns = new TaskFunctions(this.#client.bindings, {
+    this.#fns = new TaskFunctions((source) => this.#client.bindingsFor(source), {
       onPreloadError: (e) => this.stray(e),
       onPreloaded: () => {
         if (!this.#busy) this.#pump();

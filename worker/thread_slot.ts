@@ -17,7 +17,7 @@ import { type FunctionText, now, type TaskOutcome, type TaskRun } from "./task_r
 import type { BufferPool } from "../comm/buffer_pool.ts";
 
 /** A frame to post to a thread: shared as is, whole buffers cloned, views copied and moved. */
-function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
+export function postable(f: Uint8Array, transfer: Transferable[]): Uint8Array {
   const buf = f.buffer;
   if (typeof SharedArrayBuffer !== "undefined" && buf instanceof SharedArrayBuffer) return f;
   if (f.byteOffset === 0 && f.byteLength === buf.byteLength) return f;

@@ -43,18 +43,6 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return `<table><tr>${head}</tr>${body}</table>`;
 }
 
-/** Bytes for people: "0", "512 B", "1.5 MiB". */
-export function bytes(n: number): string {
-  if (n <= 0) return "0";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
 /** A page as an HTML response. */
 export function htmlResponse(html: string, status = 200): Response {
   return new Response(html, { status, headers: { "content-type": "text/html; charset=utf-8" } });

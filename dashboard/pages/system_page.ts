@@ -3,7 +3,8 @@
  * minutes, as inline SVG sparklines and a table of the latest samples (no script).
  */
 import type { SystemSample } from "../system_samples.ts";
-import { bytes, esc, layout, table } from "./layout.ts";
+import { esc, layout, table } from "./layout.ts";
+import { formatBytes } from "../../core/format_bytes.ts";
 
 const WIDTH = 600, HEIGHT = 80;
 
@@ -30,12 +31,12 @@ export function systemPage(prefix: string, samples: readonly SystemSample[]): st
   const recent = samples.slice(-10).toReversed().map((s) => [
     esc(new Date(s.time).toISOString()),
     `${esc(s.cpu.toFixed(1))} %`,
-    bytes(s.rss),
+    formatBytes(s.rss),
     `${esc(s.lag.toFixed(1))} ms`,
   ]);
   const body = `<p>The scheduler process, sampled every second (${samples.length} samples).</p>` +
     chart("CPU", `${last.cpu.toFixed(1)} %`, samples.map((s) => s.cpu)) +
-    chart("Memory (RSS)", bytes(last.rss), samples.map((s) => s.rss)) +
+    chart("Memory (RSS)", formatBytes(last.rss), samples.map((s) => s.rss)) +
     chart("Event-loop lag", `${last.lag.toFixed(1)} ms`, samples.map((s) => s.lag)) +
     `<h2>Latest samples</h2>` + table(["time", "CPU", "RSS", "lag"], recent);
   return layout(prefix, "System", "/system", body);

@@ -1,5 +1,6 @@
 /** A task's page: its state, its links both ways, who holds it and who wants it. */
-import { bytes, esc, layout, table } from "./layout.ts";
+import { esc, layout, table } from "./layout.ts";
+import { formatBytes } from "../../core/format_bytes.ts";
 import type { TaskInfo, TaskLink } from "./model.ts";
 
 function taskLink(prefix: string, key: string): string {
@@ -23,7 +24,7 @@ export function taskPage(prefix: string, t: TaskInfo): string {
     ["key", `<code>${esc(t.key)}</code>`],
     ["state", esc(t.state)],
     ["prefix", esc(t.prefix)],
-    ["size", t.nbytes >= 0 ? bytes(t.nbytes) : "not computed"],
+    ["size", t.nbytes >= 0 ? formatBytes(t.nbytes) : "not computed"],
     ["processing on", t.processingOn === null ? "none" : `<code>${esc(t.processingOn)}</code>`],
     ["who has it", list(t.whoHas)],
     ["wanted by clients", list(t.wantedBy)],

@@ -1,5 +1,6 @@
 /** A worker's page: what the scheduler knows of it, and its last log lines (as Dask's). */
-import { bytes, esc, layout, table } from "./layout.ts";
+import { esc, layout, table } from "./layout.ts";
+import { formatBytes } from "../../core/format_bytes.ts";
 import type { WorkerRow } from "./model.ts";
 
 /** The link to worker `address`'s page. */
@@ -22,11 +23,11 @@ export function workerPage(
     ["address", `<code>${esc(w.address)}</code>`],
     ["name", esc(w.name)],
     ["threads", esc(w.nthreads)],
-    ["memory limit", w.memoryLimit ? bytes(w.memoryLimit) : "no limit"],
-    ["process memory (RSS)", bytes(w.memory.rss)],
-    ["managed", bytes(w.memory.managed)],
-    ["unmanaged", bytes(w.memory.unmanaged)],
-    ["spilled", bytes(w.memory.spilled)],
+    ["memory limit", w.memoryLimit ? formatBytes(w.memoryLimit) : "no limit"],
+    ["process memory (RSS)", formatBytes(w.memory.rss)],
+    ["managed", formatBytes(w.memory.managed)],
+    ["unmanaged", formatBytes(w.memory.unmanaged)],
+    ["spilled", formatBytes(w.memory.spilled)],
     ["processing", esc(w.processing)],
     ["stored keys", esc(w.stored)],
     ["CPU", `${esc(w.cpu.toFixed(1))} %`],

@@ -2,7 +2,8 @@
  * The workers page: one row per worker, its memory, its work and its health; each address links
  * to the worker's page (its log lines).
  */
-import { bytes, esc, layout, table } from "./layout.ts";
+import { esc, layout, table } from "./layout.ts";
+import { formatBytes } from "../../core/format_bytes.ts";
 import type { WorkerRow } from "./model.ts";
 import { workerLink } from "./worker_page.ts";
 
@@ -12,10 +13,10 @@ export function workersPage(prefix: string, workers: readonly WorkerRow[]): stri
     workerLink(prefix, w.address),
     esc(w.name),
     esc(w.nthreads),
-    `${bytes(w.memory.rss)} / ${w.memoryLimit ? bytes(w.memoryLimit) : "no limit"}`,
-    bytes(w.memory.managed),
-    bytes(w.memory.unmanaged),
-    bytes(w.memory.spilled),
+    `${formatBytes(w.memory.rss)} / ${w.memoryLimit ? formatBytes(w.memoryLimit) : "no limit"}`,
+    formatBytes(w.memory.managed),
+    formatBytes(w.memory.unmanaged),
+    formatBytes(w.memory.spilled),
     esc(w.processing),
     esc(w.stored),
     `${esc(w.cpu.toFixed(1))} %`,

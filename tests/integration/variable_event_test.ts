@@ -140,6 +140,19 @@ Deno.test("Event: a task waiting on Event('go') finishes true once the client se
   assert.equal(await go.isSet(), true);
 });
 
+Deno.test("Event: a task that dispatches DOM events on an EventTarget keeps the global Event", async () => {
+  await using cluster = await start();
+  await using client = await Client.connect(cluster);
+  const dispatch = () => {
+    const target = new EventTarget();
+    let heard = "";
+    target.addEventListener("ping", (e) => heard = e.type);
+    target.dispatchEvent(new Event("ping") as never); // the global Event, in the task
+    return heard;
+  };
+  assert.equal(await client.submit(dispatch), "ping");
+});
+
 // Ports test_events.py::test_set_not_set / test_timeout.
 Deno.test("Event: wait gives false at its timeout before set, true after; clear resets", async () => {
   await using cluster = await start();

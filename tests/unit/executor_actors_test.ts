@@ -91,3 +91,27 @@ Deno.test("a thread that dies fails the calls in flight on its actors, and forge
   table.call([call(3, "A")]);
   assert.match(results[1].e!.message, /not held on this worker/);
 });
+
+Deno.test("a release does not overtake the calls that came before it", () => {
+  const table = new ExecutorActors<ReturnType<typeof thread>>(() => {});
+  const t0 = thread(0);
+  table.creating("K");
+  table.settled(t0, [made("K")]);
+  table.call([call(1, "K")]);
+  table.drop(["K"]);
+  assert.deepEqual(t0.posted.map((m) => m.op), ["actor-calls", "actor-drop"]);
+});
+
+Deno.test("an actor task that failed, or whose thread crashed, leaves nothing behind", () => {
+  const table = new ExecutorActors<ReturnType<typeof thread>>(() => {});
+  const t0 = thread(0);
+  table.creating("F");
+  table.drop(["F"]); // released while being made
+  table.settled(t0, [{ k: "F", s: 0, t: 0, e: { name: "E", message: "ctor" } }]);
+  table.creating("C");
+  table.lost(["C"]);
+  table.creating("F"); // the same keys made again later: not dropped on arrival
+  table.creating("C");
+  table.settled(t0, [made("F"), made("C")]);
+  assert.deepEqual(t0.posted, []);
+});

@@ -1,14 +1,18 @@
 /**
- * Checks of what the shared values (Queue, Variable, Event) are given: their name, their
- * options, a timeout, a batch size. Each failure is a TypeError that names the call and the
- * option and says what is expected. Not public API. Browser-safe.
+ * Checks of what the coordination primitives (Lock, MultiLock, Semaphore, Queue, Variable,
+ * Event) are given: their name, their options, a timeout, a batch size. Each failure is a
+ * TypeError that names the call and the option and says what is expected. Not public API.
+ * Browser-safe.
  *
  * @module
  */
 
-/** The name given, or a unique one (`prefix-<uuid>`) when left out. */
+/** The name given, or a unique one (`prefix-<hex uuid>`) when left out (undefined or null). */
 export function nameOption(what: string, name: unknown, prefix: string): string {
-  if (name === undefined) return `${prefix}-${crypto.randomUUID()}`;
+  // Dask's names: `lock-<uuid4 hex>`
+  if (name === undefined || name === null) {
+    return `${prefix}-${crypto.randomUUID().replaceAll("-", "")}`;
+  }
   if (typeof name === "string") return name;
   const hint = typeof name === "object" && name !== null
     ? `: options come second, e.g. new ${what}(undefined, { client })`
@@ -18,16 +22,20 @@ export function nameOption(what: string, name: unknown, prefix: string): string 
   );
 }
 
-/** Checks that `options` is an object (or absent) with only the options named in `allowed`. */
+/**
+ * Checks that `options` is an object (or absent), with only the options named in `allowed`
+ * when that is given.
+ */
 export function checkOptions(
   what: string,
   options: unknown,
-  allowed: readonly string[],
+  allowed?: readonly string[],
 ): Record<string, unknown> {
-  if (options === undefined) return {};
+  if (options === undefined || (options === null && allowed === undefined)) return {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object, got ${kind(options)}`);
   }
+  if (allowed === undefined) return options as Record<string, unknown>;
   for (const k of Object.keys(options)) {
     if (!allowed.includes(k)) {
       const known = allowed.length ? allowed.join(", ") : "none";
@@ -72,7 +80,7 @@ export function batchOption(batch: unknown): true | number | undefined {
 }
 
 /** How a wrong value is named in a message: its type, with the value when short. */
-function kind(v: unknown): string {
+export function kind(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   switch (typeof v) {
