@@ -10,7 +10,7 @@ import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import { resolveClient } from "./primitive_client.ts";
 import { checkOptions, nameOption, timeoutOption } from "./primitive_options.ts";
-import { waiting } from "./shared_items.ts";
+import { waiting } from "./primitive_client.ts";
 
 /** Options of an {@link Event}. */
 export interface EventOptions {

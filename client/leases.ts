@@ -11,7 +11,7 @@ import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import type { CallsClient } from "./cluster_calls.ts";
 import { type HeldLease, newLeaseId, releaseLease, requestLease } from "./lease_calls.ts";
-import { resolveClient } from "./primitive_client.ts";
+import { resolveClient, waiting } from "./primitive_client.ts";
 
 /** How one kind of primitive gives a lease back, and what it says when it holds none. */
 export interface LeaseKind {
@@ -40,17 +40,23 @@ export class Leases {
     return callsOf(resolveClient(this.given, this.kind.what));
   }
 
-  /** Sends an acquire of a new lease (`send`); resolves whether it was granted. */
+  /**
+   * Sends an acquire of a new lease (`send`) that waits up to `timeout` ms (undefined: until
+   * granted); resolves whether it was granted. Inside a task, the task gives its thread slot
+   * back while it waits.
+   */
   async acquire(
+    timeout: number | undefined,
     send: (calls: CallsClient, lease: string) => Promise<LeaseReply>,
   ): Promise<boolean> {
     const client = resolveClient(this.given, this.kind.what);
     const calls = callsOf(client), lease = newLeaseId();
-    const ok = await requestLease(
-      client,
-      () => send(calls, lease),
-      () => this.kind.release(calls, lease),
-    );
+    const ok = await waiting(timeout !== 0, () =>
+      requestLease(
+        client,
+        () => send(calls, lease),
+        () => this.kind.release(calls, lease),
+      ));
     if (ok) this.#held.push({ lease, client });
     return ok;
   }
@@ -90,7 +96,7 @@ export function acquireLocks(
   need: number,
   timeout: number | undefined,
 ): Promise<boolean> {
-  return leases.acquire((calls, lease) =>
+  return leases.acquire(timeout, (calls, lease) =>
     calls.request({
       op: "lock-acquire",
       id: 0,
@@ -98,8 +104,7 @@ export function acquireLocks(
       names: names as string[],
       ...(need !== names.length && { n: need }),
       ...(timeout !== undefined && { timeout }),
-    })
-  );
+    }));
 }
 
 /** How many of `names` are held now, by anyone. */

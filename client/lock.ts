@@ -16,6 +16,8 @@ export interface LockOptions {
   client?: Client;
 }
 
+const ACQUIRE_OPTIONS = ["timeout", "blocking"];
+
 /** Options of `lock.acquire()`. */
 export interface LockAcquireOptions {
   /**
@@ -63,7 +65,7 @@ export class Lock {
   /** A Lock named `name` (default: a random name); TypeError on a name that is no string. */
   constructor(name?: string, options: LockOptions = {}) {
     this.name = nameOption("Lock", name, "lock");
-    const client = checkClient("Lock", checkOptions("Lock", options));
+    const client = checkClient("Lock", checkOptions("Lock", options, ["client"]));
     this.#leases = new Leases(lockKind("Lock", [this.name]), client);
   }
 
@@ -73,7 +75,11 @@ export class Lock {
    */
   acquire(options: LockAcquireOptions = {}): Promise<boolean> {
     try {
-      const timeout = acquireTimeout("Lock.acquire", checkOptions("Lock.acquire", options), true);
+      const timeout = acquireTimeout(
+        "Lock.acquire",
+        checkOptions("Lock.acquire", options, ACQUIRE_OPTIONS),
+        true,
+      );
       return acquireLocks(this.#leases, [this.name], 1, timeout);
     } catch (e) {
       return Promise.reject(e);

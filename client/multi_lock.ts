@@ -52,7 +52,7 @@ export class MultiLock {
     }
     if (names.length === 0) throw new TypeError("MultiLock: names must hold at least one name");
     this.names = Object.freeze([...new Set(names)]);
-    const client = checkClient("MultiLock", checkOptions("MultiLock", options));
+    const client = checkClient("MultiLock", checkOptions("MultiLock", options, ["client"]));
     this.#leases = new Leases(lockKind("MultiLock", this.names), client);
   }
 
@@ -63,7 +63,7 @@ export class MultiLock {
    */
   acquire(options: MultiLockAcquireOptions = {}): Promise<boolean> {
     try {
-      const o = checkOptions("MultiLock.acquire", options);
+      const o = checkOptions("MultiLock.acquire", options, ["timeout", "blocking", "numLocks"]);
       const timeout = acquireTimeout("MultiLock.acquire", o, true);
       const n = this.names.length, need = o.numLocks ?? n;
       if (!Number.isInteger(need) || (need as number) < 1 || (need as number) > n) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { threadHooks } from "../core/in_task.ts";
+import { threadHooks, waitOutsideSlot } from "../core/in_task.ts";
 import { Client } from "./client.ts";
 import { getClient } from "./task_client.ts";
 
@@ -33,6 +33,15 @@ export function resolveClient(given: unknown, what: string): Client {
         `or use it inside a task (where the worker's own client is used)`,
     );
   }
+}
+
+/**
+ * Runs a request that may wait (a lock's or semaphore's acquire, a get, a put on a bounded queue, an event's wait): inside a
+ * task, the task gives its thread slot back while it waits, as `gather` does, so that tasks
+ * queued behind it on its thread (or the one it waits for) can run; elsewhere it just runs.
+ */
+export function waiting<T>(mayWait: boolean, f: () => Promise<T>): Promise<T> {
+  return mayWait ? waitOutsideSlot(f) : f();
 }
 
 function describe(v: unknown): string {

@@ -22,20 +22,16 @@ export function nameOption(what: string, name: unknown, prefix: string): string 
   );
 }
 
-/**
- * Checks that `options` is an object (or absent), with only the options named in `allowed`
- * when that is given.
- */
+/** Checks that `options` is an object (or absent) with only the options named in `allowed`. */
 export function checkOptions(
   what: string,
   options: unknown,
-  allowed?: readonly string[],
+  allowed: readonly string[],
 ): Record<string, unknown> {
-  if (options === undefined || (options === null && allowed === undefined)) return {};
+  if (options === undefined) return {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object, got ${kind(options)}`);
   }
-  if (allowed === undefined) return options as Record<string, unknown>;
   for (const k of Object.keys(options)) {
     if (!allowed.includes(k)) {
       const known = allowed.length ? allowed.join(", ") : "none";

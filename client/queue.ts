@@ -10,7 +10,8 @@ import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import type { Future } from "./future.ts";
 import { resolveClient } from "./primitive_client.ts";
-import { encodeItem, takeItems, waiting } from "./shared_items.ts";
+import { encodeItem, takeItems } from "./shared_items.ts";
+import { waiting } from "./primitive_client.ts";
 import {
   batchOption,
   checkOptions,

@@ -77,7 +77,7 @@ export class Semaphore {
       releasedTooOften: () =>
         `Semaphore ${label} released too often: this Semaphore object holds no lease (each ` +
         `object releases only the leases it acquired)`,
-    }, checkClient("Semaphore", checkOptions("Semaphore", options)));
+    }, checkClient("Semaphore", checkOptions("Semaphore", options, ["client"])));
   }
 
   /**
@@ -85,9 +85,10 @@ export class Semaphore {
    * false when the wait ended first.
    */
   async acquire(options: SemaphoreAcquireOptions = {}): Promise<boolean> {
-    const o = checkOptions("Semaphore.acquire", options);
+    // blocking passes here to be refused with its own message: a semaphore always blocks
+    const o = checkOptions("Semaphore.acquire", options, ["timeout", "blocking"]);
     const timeout = acquireTimeout("Semaphore.acquire", o, false);
-    return await this.#leases.acquire((calls, lease) =>
+    return await this.#leases.acquire(timeout, (calls, lease) =>
       calls.request({
         op: "semaphore-acquire",
         id: 0,
@@ -95,8 +96,7 @@ export class Semaphore {
         max: this.maxLeases,
         lease,
         ...(timeout !== undefined && { timeout }),
-      })
-    );
+      }));
   }
 
   /** Gives back this object's oldest lease; a LeaseError when it holds none. */

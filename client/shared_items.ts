@@ -10,7 +10,6 @@
 import type { SharedItems } from "../comm/protocol.ts";
 import { decodeValueAsync, encodeValueSoon, Payload } from "../comm/serialize.ts";
 import { CancelledError, fromEnvelope } from "../core/errors.ts";
-import { waitOutsideSlot } from "../core/in_task.ts";
 import type { Client } from "./client.ts";
 import { callsOf } from "./client_calls_of.ts";
 import { Future } from "./future.ts";
@@ -78,13 +77,4 @@ export async function takeItems(client: Client, r: SharedItems): Promise<unknown
   } finally {
     for (const f of fs) f.release();
   }
-}
-
-/**
- * Runs a request that may wait (a get, a put on a bounded queue, an event's wait): inside a
- * task, the task gives its thread slot back while it waits, as `gather` does, so that tasks
- * queued behind it on its thread (or the one it waits for) can run; elsewhere it just runs.
- */
-export function waiting<T>(mayWait: boolean, f: () => Promise<T>): Promise<T> {
-  return mayWait ? waitOutsideSlot(f) : f();
 }

@@ -89,22 +89,22 @@ export class LockTable {
    * gave up). Waiters it let in are granted.
    */
   release(client: string, lease: string): ReleaseOutcome {
-    const key = leaseKey(client, lease);
-    const was = this.#drop(key);
-    return { was, granted: was === "none" ? [] : this.#serve() };
+    const freed = this.#drop(leaseKey(client, lease));
+    const was = freed === null ? "none" : freed.was;
+    return { was, granted: freed === null ? [] : this.#serve(freed.names) };
   }
 
   /** A client left (for good, or its worker was removed): its leases go, its waiters drop. */
   clientGone(client: string): LeaveOutcome {
     const keys = this.#byClient.get(client);
     if (keys === undefined) return { dropped: [], granted: [] };
-    const dropped: LockRequest[] = [];
+    const dropped: LockRequest[] = [], freed = new Set<string>();
     for (const key of [...keys]) {
       const waiting = this.#queue.get(key);
       if (waiting !== undefined) dropped.push(waiting);
-      this.#drop(key);
+      for (const n of this.#drop(key)?.names ?? []) freed.add(n);
     }
-    return { dropped, granted: this.#serve() };
+    return { dropped, granted: this.#serve(freed) };
   }
 
   /** How many of `names` are held now. */
@@ -160,19 +160,22 @@ export class LockTable {
     if (keys?.size === 0) this.#byClient.delete(client);
   }
 
-  /** Forgets lease `key`, held or waiting; says which it was. */
-  #drop(key: string): ReleaseOutcome["was"] {
+  /**
+   * Forgets lease `key`, held or waiting; says which it was and the names it freed (held) or
+   * stopped reserving (waiting); null when the table did not know it.
+   */
+  #drop(key: string): { was: "held" | "waiting"; names: readonly string[] } | null {
     const held = this.#held.get(key);
     if (held !== undefined) {
       this.#held.delete(key);
       for (const n of held.names) this.#holder.delete(n);
       this.#disown(held.req.client, key);
-      return "held";
+      return { was: "held", names: held.names };
     }
     const waiting = this.#queue.get(key);
-    if (waiting === undefined) return "none";
+    if (waiting === undefined) return null;
     this.#unqueue(key, waiting);
-    return "waiting";
+    return { was: "waiting", names: waiting.names };
   }
 
   #unqueue(key: string, req: LockRequest): void {
@@ -186,19 +189,28 @@ export class LockTable {
   }
 
   /**
-   * Grants the waiters that can go, oldest first; a waiter that cannot go reserves its names
-   * for itself against the waiters after it.
+   * Grants the waiters that can go now that the names `freed` are free (or no longer reserved),
+   * oldest first; a waiter that cannot go reserves its names for itself against the waiters
+   * after it. No waiter could go before, so the walk ends once every freed name (and every name
+   * a granted waiter asked for but did not take) is held or reserved again: the waiters after
+   * that point see the table as they saw it before. A release of a lock with many waiters
+   * grants the first and stops.
    */
-  #serve(): LockRequest[] {
+  #serve(freed: Iterable<string>): LockRequest[] {
     const granted: LockRequest[] = [];
     if (this.#queue.size === 0) return granted;
+    const open = new Set(freed);
     const reserved = new Set<string>();
+    const closed = (n: string) => this.#holder.has(n) || reserved.has(n);
     for (const [key, req] of this.#queue) {
-      const free = req.names.filter((n) => !this.#holder.has(n) && !reserved.has(n));
+      for (const n of open) if (closed(n)) open.delete(n);
+      if (open.size === 0) break;
+      const free = req.names.filter((n) => !closed(n));
       if (free.length >= req.need) {
         this.#unqueue(key, req);
         this.#take(key, req, free);
         granted.push(req);
+        for (const n of req.names) open.add(n); // those it did not take are open to others
       } else {
         for (const n of req.names) reserved.add(n);
       }

@@ -16,12 +16,20 @@ export interface Move {
   to: string;
 }
 
-/** The tasks of `keys` in memory (unknown keys and keys not in memory are skipped). */
+/**
+ * Whether `ts` may be copied or moved: in memory, and not an actor (an actor's instance lives
+ * on the worker that made it; its key must stay there, as it does from work stealing).
+ */
+function movable(state: SchedulerState, ts: TaskState): boolean {
+  return ts.state === "memory" && ts.whoHas !== null && !state.actors.has(ts);
+}
+
+/** The movable tasks of `keys` (unknown keys, keys not in memory and actors are skipped). */
 function inMemory(state: SchedulerState, keys: Iterable<string>): TaskState[] {
   const out: TaskState[] = [];
   for (const k of keys) {
     const ts = state.tasks.get(k);
-    if (ts?.state === "memory" && ts.whoHas) out.push(ts);
+    if (ts !== undefined && movable(state, ts)) out.push(ts);
   }
   return out;
 }
@@ -83,7 +91,7 @@ export function planRebalance(state: SchedulerState, keys?: Iterable<string>): M
   const senders = running.filter((ws) => ws.nbytes > mean).sort((a, b) => b.nbytes - a.nbytes);
   for (const from of senders) {
     const candidates = [...from.hasWhat]
-      .filter((ts) => ts.state === "memory" && ts.nbytes > 0 && (only === null || only.has(ts)))
+      .filter((ts) => movable(state, ts) && ts.nbytes > 0 && (only === null || only.has(ts)))
       .sort((a, b) => b.nbytes - a.nbytes);
     for (const ts of candidates) {
       if (bytes.get(from)! <= mean) break;

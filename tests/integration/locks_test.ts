@@ -84,6 +84,9 @@ Deno.test("Lock: bad input fails at the call with a clear error; the scheduler s
   await assert.rejects(lock.acquire({ timeout: NaN }), TypeError);
   await assert.rejects(lock.acquire({ blocking: "no" as never }), /blocking must be true/);
   await assert.rejects(lock.acquire(5 as never), /options must be an object/);
+  // a misspelt option is refused, not ignored (it would wait for ever)
+  await assert.rejects(lock.acquire({ timout: 100 } as never), /unknown option "timout"/);
+  assert.throws(() => new Lock("x", { clinet: client } as never), /unknown option "clinet"/);
   await assert.rejects(lock.release(), (e: Error) => {
     assert.ok(e instanceof LeaseError, String(e));
     assert.match(e.message, /Lock "x" was released more often than it was acquired/);
@@ -99,7 +102,9 @@ Deno.test("Lock: bad input fails at the call with a clear error; the scheduler s
   // nothing reached the scheduler, which still works
   assert.equal(await lock.acquire({ timeout: 0 }), true);
   await lock.release();
-  assert.equal(await client.submit((x: number) => x + 1, 1), 2);
+  const behind = client.submit((x: number) => x + 1, 1);
+  await until(() => behind.status === "finished", "the task behind the waiting one to run");
+  assert.equal(await behind, 2);
 });
 
 Deno.test("a lock held by a client that closes is released; its waits are dropped", async () => {
@@ -186,4 +191,25 @@ Deno.test("locks inside tasks: made there without an import, or passed in as arg
   await held.release();
   assert.equal(await waits, true);
   assert.equal(await held.locked(), false);
+});
+
+Deno.test("a task waiting for a lock gives its thread back: the task queued behind it runs", async () => {
+  await using cluster = await LocalCluster.start({ ...quiet, nWorkers: 1, threadsPerWorker: 1 });
+  await using client = await Client.connect(cluster);
+  const held = new Lock("busy", { client });
+  assert.equal(await held.acquire(), true);
+  const waiter = client.submit(async () => {
+    const lock = new Lock("busy");
+    getWorker().logEvent("lock-wait", "waiting");
+    await lock.acquire();
+    await lock.release();
+    return "got it";
+  });
+  await until(async () => (await client.getEvents("lock-wait") as unknown[]).length > 0, "waiting");
+  // on the one thread, behind the waiting task: it runs while that task waits for the lock
+  const behind = client.submit((x: number) => x + 1, 1);
+  await until(() => behind.status === "finished", "the task behind the waiting one to run");
+  assert.equal(await behind, 2);
+  await held.release();
+  assert.equal(await waiter, "got it");
 });

@@ -137,3 +137,19 @@ Deno.test("a released actor is forgotten: its worker's death re-creates nothing"
   x.removeWorker(on);
   assert.deepEqual(x.out.actors, []);
 });
+
+Deno.test("rebalance and replicate leave an actor's key on the worker holding its instance", () => {
+  const x = sim([1, 1]);
+  x.submit([actor("Counter-1")]);
+  const home = x.on("Counter-1");
+  x.finish("Counter-1", home, 10);
+  x.submit([t("big-1"), t("small-1")]);
+  const big = x.on("big-1");
+  x.finish("big-1", big, 1000);
+  x.finish("small-1", x.on("small-1"), 1);
+  const moves = x.rebalance();
+  assert.ok(moves.every((m) => m.key !== "Counter-1"), JSON.stringify(moves));
+  assert.equal(x.replicate(["Counter-1"], 2).size, 0, "no copy of an actor is made");
+  assert.deepEqual(x.holders("Counter-1"), [home]);
+  assert.deepEqual(x.s.actorStatus("Counter-1"), { kind: "ready", worker: home });
+});
