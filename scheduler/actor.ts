@@ -33,6 +33,7 @@ import { LockExtension } from "./lock_extension.ts";
 import { SharedValues } from "./shared_values.ts";
 import { planScatter } from "./scatter_wait.ts";
 import { ValueProxy } from "./value_proxy.ts";
+import { caCertsOf } from "../comm/tls_options.ts";
 import { ActorRelay } from "./actor_relay.ts";
 import { STIMULUS_LOG_LENGTH, StimulusLog } from "../actor/stimulus_log.ts";
 import type {
@@ -200,6 +201,7 @@ export class SchedulerActor {
       token: options.authToken,
       connected: (a) => workers.conns.has(a),
       keepAlive: options.keepAlive !== false,
+      dialing: options.tls ? { tls: { caCerts: caCertsOf(options.tls) } } : {},
     });
     this.#router = new Router({
       state,

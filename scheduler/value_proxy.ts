@@ -8,7 +8,7 @@
  * @module
  */
 import type { Connection } from "../comm/connection.ts";
-import { dial } from "../comm/dial.ts";
+import { dial, type DialOptions } from "../comm/dial.ts";
 import { PeerPool } from "../comm/peer_pool.ts";
 import type { GatherValues, ScatterValues } from "../comm/protocol.ts";
 import { CommClosedError, toEnvelope } from "../core/errors.ts";
@@ -21,6 +21,8 @@ export interface ValueProxyHost {
   connected(address: string): boolean;
   /** Whether its peer connections hold the program open. */
   readonly keepAlive: boolean;
+  /** How it dials workers: on a TLS cluster, the CA certificates their tls:// ports present. */
+  readonly dialing: DialOptions;
 }
 
 /** The scheduler's side of proxied gather and scatter. */
@@ -33,7 +35,7 @@ export class ValueProxy {
   get #peers(): PeerPool {
     const keepAlive = this.host.keepAlive;
     return this.#pool ??= new PeerPool(
-      (a) => dial(a).then((t) => (keepAlive || t.unref?.(), t)),
+      (a) => dial(a, this.host.dialing).then((t) => (keepAlive || t.unref?.(), t)),
       "scheduler",
       this.host.token,
     );

@@ -40,3 +40,16 @@ export async function readUntil(
     if (m) return m;
   }
 }
+
+/** `p`, or a rejection naming `what` once `ms` pass first (a test fails instead of hanging). */
+export async function within<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

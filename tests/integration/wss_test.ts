@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Client, LocalCluster, type LocalClusterOptions, TlsError } from "../../mod.ts";
 import { makeTestCerts } from "../fixtures/tls_certs.ts";
 import { parseAddress } from "../../comm/transport.ts";
+import { within } from "./helpers.ts";
 
 const certs = await makeTestCerts();
 globalThis.addEventListener("unload", () => Deno.removeSync(certs.dir, { recursive: true }));
@@ -151,4 +152,17 @@ Deno.test("a wss:// dial of a plain ws:// port fails at once with a TlsError nam
     }),
     (e: Error) => e instanceof TlsError && /is it a plain ws:\/\/ port\?/.test(e.message),
   );
+});
+
+Deno.test("over wss:// with worker processes, values past the inline limit travel through the scheduler's TLS dial", async () => {
+  await using cluster = await startCluster({ processes: true });
+  await using client = await Client.connect(cluster.wsAddress!, { tls: { caCerts: certs.ca } });
+  // over 1 MiB: the result stays on its worker, and the scheduler fetches it for this client
+  const big = client.submit((n: number) => new Uint8Array(n).fill(5), 2 << 20);
+  const got = await within(client.gather(big), "the 2 MiB result");
+  assert.equal(got.length, 2 << 20);
+  assert.equal(got[1 << 20], 5);
+  const [scattered] = client.scatter([new Uint8Array(2 << 20).fill(7)]);
+  const read = client.submit((b: Uint8Array) => b[12345], scattered);
+  assert.equal(await within(client.gather(read), "a task on the scattered value"), 7);
 });
