@@ -20,7 +20,7 @@ import { SchedulerChild } from "./supervised.ts";
 import { clusterSummaryBundle, type DisplayBundle, workerTotals } from "../core/display_html.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { caCertsOf } from "../comm/tls_options.ts";
-import { type Adaptive, type AdaptOptions, startAdaptive } from "./adapt.ts";
+import { type Adaptive, type AdaptOptions, checkAdaptOptions, startAdaptive } from "./adapt.ts";
 
 export type { LocalClusterOptions, LocalWorkerInfo } from "./local_options.ts";
 export type { Adaptive, AdaptOptions } from "./adapt.ts";
@@ -265,6 +265,7 @@ export class LocalCluster {
    * ```
    */
   adapt(options: AdaptOptions = {}): Adaptive {
+    checkAdaptOptions(options); // bad options leave the running loop as it is
     const previous = this.#stopAdapting();
     const scheduler = () => this.#scheduler;
     this.#adaptive = startAdaptive(

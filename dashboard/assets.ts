@@ -16,6 +16,11 @@ const TYPES: Record<string, string> = {
 
 const cache = new Map<string, Promise<Uint8Array | null>>();
 
+/** How many assets are cached (shipped files served so far, and loads in flight). */
+export function cachedAssetCount(): number {
+  return cache.size;
+}
+
 /**
  * The asset `name` (a file of dashboard/assets/, such as "status.html" or "dashboard.js") as an
  * HTTP response, or null when there is no such file. Names with a path are refused.
@@ -27,7 +32,10 @@ export async function assetResponse(name: string): Promise<Response | null> {
   let body = cache.get(name);
   if (!body) cache.set(name, body = load(name));
   const bytes = await body;
-  if (bytes === null) return null;
+  if (bytes === null) {
+    cache.delete(name); // only shipped files are kept: a stream of unknown names keeps nothing
+    return null;
+  }
   return new Response(bytes as Uint8Array<ArrayBuffer>, {
     headers: { "content-type": type, "cache-control": "no-cache" },
   });

@@ -263,8 +263,12 @@ async function run(args: string[], signalled: Promise<Deno.Signal>): Promise<num
       return stopped.signal.aborted ? 0 : 1;
     }
   }
-  if (tls !== undefined && tls.cert === undefined && scheduler.startsWith("tls://")) {
-    console.error("a worker of a TLS cluster listens with TLS too: give --tls-cert and --tls-key");
+  if (tls !== undefined && tls.cert === undefined) {
+    // a worker with TLS options listens with TLS too, whatever its scheduler's address says
+    console.error(
+      "a worker of a TLS cluster listens with TLS too: give --tls-cert and --tls-key with " +
+        "--tls-ca-file",
+    );
     return 2;
   }
   const warning = exposureWarning(values.host, {

@@ -63,3 +63,14 @@ Deno.test("adapt with worker processes grows and shrinks; scale(n) stops it", as
   await new Promise((r) => setTimeout(r, 400)); // more than waitCount intervals
   assert.equal(cluster.workers.length, 3);
 });
+
+Deno.test("adapt with bad options throws and leaves the running loop adapting", async () => {
+  await using cluster = await start(false);
+  await using client = await Client.connect(cluster);
+  const adaptive = cluster.adapt({ minimum: 1, maximum: 3, interval: 100 });
+  assert.throws(() => cluster.adapt({ maximum: -1 }), TypeError);
+  const futures = client.map(slow, Array.from({ length: 100 }, (_, i) => i + 5000));
+  await until(() => cluster.workers.length > 1, "the first loop to grow the cluster");
+  await client.gather(futures);
+  await adaptive.stop();
+});

@@ -220,3 +220,25 @@ Deno.test("CLIs: a TLS file that cannot be read exits 2 saying which", async () 
     assert.equal(new TextDecoder().decode(out.stdout), "", "it started nothing");
   }
 });
+
+Deno.test("worker CLI: --tls-ca-file without --tls-cert exits 2 whatever the scheduler's scheme", async () => {
+  for (const scheduler of ["tls://127.0.0.1:1", "tcp://127.0.0.1:1"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "-q",
+        "--config",
+        config,
+        new URL("worker/main.ts", root).href,
+        scheduler,
+        "--tls-ca-file",
+        certs.caFile,
+      ],
+      stdin: "null",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, `${scheduler}: ${err}`);
+    assert.match(err, /give --tls-cert and --tls-key/);
+  }
+});

@@ -4,7 +4,7 @@ import { StreamRing } from "../../dashboard/assets/stream_ring.js";
 import { hashName, KIND_COLOURS, prefixColour } from "../../dashboard/assets/palette.js";
 import { feedUrl } from "../../dashboard/assets/feed_client.js";
 import { STREAM_KINDS } from "../../dashboard/feed_protocol.ts";
-import { assetResponse } from "../../dashboard/assets.ts";
+import { assetResponse, cachedAssetCount } from "../../dashboard/assets.ts";
 
 function stream(n: number, from: number, kind = 0) {
   return {
@@ -78,4 +78,11 @@ Deno.test("assets: every page, script and stylesheet of the dashboard is served"
     assert.ok(res, `${name} is served`);
     await res.body?.cancel();
   }
+});
+
+Deno.test("assets: names that are no shipped file are answered null and not cached", async () => {
+  assert.ok(await assetResponse("dashboard.js"));
+  const before = cachedAssetCount();
+  for (let i = 0; i < 50; i++) assert.equal(await assetResponse(`missing-${i}.js`), null);
+  assert.equal(cachedAssetCount(), before);
 });
