@@ -3,7 +3,7 @@
  * still before their handshake.
  */
 import type { Listener } from "./transport.ts";
-import { DEFAULT_MAX_UNAUTHENTICATED } from "./limits.ts";
+import { PendingHandshakes } from "./pending_handshakes.ts";
 import { TcpTransport } from "./tcp.ts";
 import { stallTimeoutOf, type TcpOptions } from "./tcp_options.ts";
 
@@ -33,12 +33,8 @@ export function listenTcp(
   onAccept: (t: TcpTransport) => void,
   opts: TcpListenOptions = {},
 ): Listener {
-  const { maxUnauthenticated = DEFAULT_MAX_UNAUTHENTICATED, tls, ...transportOpts } = opts;
-  if (!(Number.isInteger(maxUnauthenticated) && maxUnauthenticated > 0)) {
-    throw new RangeError(
-      `maxUnauthenticated must be a positive integer, got ${maxUnauthenticated}`,
-    );
-  }
+  const { maxUnauthenticated, tls, ...transportOpts } = opts;
+  const pending = new PendingHandshakes<TcpTransport>(maxUnauthenticated);
   stallTimeoutOf(transportOpts);
   const l: Deno.Listener = tls
     ? Deno.listenTls({ hostname: host, port, transport: "tcp", cert: tls.cert, key: tls.key })
@@ -47,8 +43,6 @@ export function listenTcp(
   if (opts.unref) l.unref(); // and each connection it accepts (transportOpts.unref)
   const addr = l.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  /** Accepted transports still waiting for their first packet, oldest first. */
-  const unauthenticated = new Set<TcpTransport>();
   let closing: Promise<void> | null = null;
   const loop = (async () => {
     while (closing === null) {
@@ -61,21 +55,13 @@ export function listenTcp(
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      if (unauthenticated.size >= maxUnauthenticated) {
-        const oldest = unauthenticated.values().next().value!;
-        unauthenticated.delete(oldest);
-        oldest.drop(
-          `dropped ${oldest.peer} before its handshake: ${maxUnauthenticated} connections were ` +
-            `waiting to send theirs and it was the oldest (raise the listener's ` +
-            `maxUnauthenticated if that many real peers connect at once)`,
-        );
-      }
+      let settled = () => {};
       const t: TcpTransport = new TcpTransport(conn, {
         ...transportOpts,
         scheme,
-        onFirstPacket: () => unauthenticated.delete(t),
+        onFirstPacket: () => settled(),
       });
-      unauthenticated.add(t);
+      settled = pending.admit(t);
       try {
         onAccept(t);
       } catch {

@@ -10,6 +10,7 @@
 import type { Listener, Transport } from "./transport.ts";
 import { WebSocketTransport } from "./ws_transport.ts";
 import { DEFAULT_MAX_FRAME } from "./limits.ts";
+import { PendingHandshakes } from "./pending_handshakes.ts";
 
 /** Options of a WebSocket listener. */
 export interface WsListenOptions {
@@ -21,6 +22,11 @@ export interface WsListenOptions {
   maxFrame?: number;
   /** TLS: the certificate chain and key (PEM) it presents; then it speaks TLS alone (wss://). */
   tls?: { cert: string; key: string };
+  /**
+   * Most sockets kept that have not sent their first packet (the handshake) yet; over it, the
+   * oldest is dropped (default 256, as the TCP listener's).
+   */
+  maxUnauthenticated?: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export async function listenWs(
   opts: WsListenOptions = {},
 ): Promise<WsListener> {
   let accepting = true;
+  const pending = new PendingHandshakes<WebSocketTransport>(opts.maxUnauthenticated);
   const scheme = opts.tls ? "wss" : "ws";
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -61,11 +68,14 @@ export async function listenWs(
     const a = info.remoteAddr; // read before the upgrade, which takes the request over
     const { socket, response } = Deno.upgradeWebSocket(req);
     const peerHost = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+    let settled = () => {};
     const t = new WebSocketTransport(
       socket,
       `${scheme}://${peerHost}:${a.port}`,
       opts.maxFrame ?? DEFAULT_MAX_FRAME,
+      () => settled(),
     );
+    settled = pending.admit(t);
     try {
       onAccept(t);
     } catch {

@@ -37,10 +37,24 @@ export class WebSocketTransport implements Transport {
   #waiter: (() => void) | null = null;
   #ended = false;
   #why = "";
+  /** The peer broke the protocol (a text message), or was dropped: its end is an error. */
+  #refused = false;
 
-  /** Wraps `ws` (open or still connecting); `peer` names the other end. */
-  constructor(ws: WebSocket, readonly peer: string, readonly maxFrame?: number) {
+  /** Told once the first packet (the handshake) is in, or the socket closed before it. */
+  #onFirstPacket: (() => void) | undefined;
+
+  /**
+   * Wraps `ws` (open or still connecting); `peer` names the other end; `onFirstPacket` is told
+   * once its first packet is in (or it closed before).
+   */
+  constructor(
+    ws: WebSocket,
+    readonly peer: string,
+    readonly maxFrame?: number,
+    onFirstPacket?: () => void,
+  ) {
     this.#ws = ws;
+    this.#onFirstPacket = onFirstPacket;
     ws.binaryType = "arraybuffer";
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#opened = promise;
@@ -52,8 +66,11 @@ export class WebSocketTransport implements Transport {
       if (data instanceof ArrayBuffer) this.#push(data);
       else {
         this.#why = `${peer} sent a text message; dtask speaks binary packets`;
+        this.#refused = true;
         this.#push(null);
-        ws.close(1003, "binary messages only");
+        // 1003 (unsupported data) is what the protocol means, but the WebSocket API lets a
+        // program close only with 1000 or 3000-4999 (any other code throws)
+        ws.close(4003, "binary messages only");
       }
     });
     ws.addEventListener("error", (e) => {
@@ -66,6 +83,7 @@ export class WebSocketTransport implements Transport {
       this.#why ||= `${peer} closed the WebSocket` + (ce.reason ? ` (${ce.reason})` : "");
       reject(new CommClosedError(`cannot connect to ${peer}: ${this.#why}`));
       this.#push(null);
+      this.#settleFirstPacket();
     });
   }
 
@@ -158,12 +176,30 @@ export class WebSocketTransport implements Transport {
   async readBatch(): Promise<unknown[] | null> {
     const first = this.#first;
     const data = await this.#nextPacket(first);
-    if (data === null) return null;
+    if (data === null) {
+      if (this.#refused) throw new ProtocolError(this.#why);
+      return null;
+    }
     this.#first = false;
+    if (first) this.#settleFirstPacket();
     const { header, frames } = splitPacket(data, first, this.maxFrame);
     const batch = decodePacket(this.#dec ??= streamCodec(), header, frames);
     if (!Array.isArray(batch)) throw new ProtocolError(`${this.peer} sent a packet of no batch`);
     return batch;
+  }
+
+  #settleFirstPacket(): void {
+    const f = this.#onFirstPacket;
+    this.#onFirstPacket = undefined;
+    f?.();
+  }
+
+  /** Closes the connection; a pending or later read throws a ProtocolError saying `reason`. */
+  drop(reason: string): void {
+    this.#why = reason;
+    this.#refused = true;
+    this.#push(null);
+    this.close();
   }
 
   close(): void {

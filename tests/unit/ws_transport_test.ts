@@ -9,6 +9,7 @@ import { Payload } from "../../comm/serialize.ts";
 import { ProtocolError } from "../../core/errors.ts";
 import type { Message } from "../../comm/protocol.ts";
 import type { Transport } from "../../comm/transport.ts";
+import { until } from "../integration/helpers.ts";
 
 function packet(batch: unknown[]): Uint8Array<ArrayBuffer> {
   return joinChunks(encodePacket(streamCodec(), batch as Message[]));
@@ -123,5 +124,50 @@ Deno.test("a packet over 8 MiB leaves as several messages, none over 8 MiB (Deno
     client.close();
     assert.equal(await client.readBatch(), null);
     await server.shutdown();
+  }
+});
+
+Deno.test("a text message from the peer ends the read with a ProtocolError that says why", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => socket.send("hello");
+    return response;
+  });
+  const client = await dialWebSocket(`ws://127.0.0.1:${server.addr.port}`);
+  try {
+    await assert.rejects(client.readBatch(), (e: Error) => {
+      assert.ok(e instanceof ProtocolError, String(e));
+      assert.match(e.message, /sent a text message; dtask speaks binary packets/);
+      return true;
+    });
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("over maxUnauthenticated, the oldest socket still waiting for its handshake is dropped", async () => {
+  const accepted: Transport[] = [];
+  const listener = await listenWs("127.0.0.1", 0, (t) => void accepted.push(t), {
+    maxUnauthenticated: 2,
+  });
+  const early = await dialWebSocket(listener.address);
+  await early.writeBatch([{ op: "hello", version: 1, role: "client", name: "early" }]);
+  await until(() => accepted.length === 1, "the early socket");
+  assert.equal((await accepted[0].readBatch())?.length, 1); // past its handshake: not counted
+  const silent = [await dialWebSocket(listener.address), await dialWebSocket(listener.address)];
+  await until(() => accepted.length === 3, "the silent sockets");
+  const third = await dialWebSocket(listener.address); // a third waiting one: the oldest goes
+  try {
+    await assert.rejects(accepted[1].readBatch(), (e: Error) => {
+      assert.ok(e instanceof ProtocolError, String(e));
+      assert.match(e.message, /before its handshake: 2 connections were waiting/);
+      return true;
+    });
+    assert.equal(await silent[0].readBatch(), null, "its peer sees the socket close");
+  } finally {
+    for (const t of [early, ...silent, third]) t.close();
+    await listener.close();
+    await listener.shutdown();
   }
 });
