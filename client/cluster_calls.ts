@@ -15,6 +15,7 @@ import { functionHash } from "../core/keys.ts";
 import { checkFunctionSource } from "../core/function_source.ts";
 import { type Future, keyStateOf } from "./future.ts";
 import { futuresIn } from "./cancel.ts";
+import { STREAM_KINDS } from "../comm/protocol/stream_kinds.ts";
 
 /** What these calls need from their Client. */
 export interface CallsClient {
@@ -39,15 +40,6 @@ export type TopicEventRecord = [number, unknown];
 
 /** What a task-stream record did: Dask's `startstops` actions. */
 export type TaskStreamAction = "compute" | "transfer" | "disk-write" | "disk-read";
-
-/** The actions by the scheduler's task-stream kind number (1, erred, is a compute). */
-const ACTIONS: readonly TaskStreamAction[] = [
-  "compute",
-  "compute",
-  "transfer",
-  "disk-write",
-  "disk-read",
-];
 
 /**
  * A finished task, or a worker's I/O (a fetch from a peer, a spill write or read back), as
@@ -234,7 +226,8 @@ export async function getTaskStream(
     start: options.start,
   });
   return r.keys.map((key, i) => {
-    const action = ACTIONS[r.kind[i]] ?? "compute", source = r.sources[i];
+    const kind = STREAM_KINDS[r.kind[i]] ?? "compute", source = r.sources[i];
+    const action: TaskStreamAction = kind === "erred" ? "compute" : kind; // an erred compute
     const span = { action, start: r.starts[i], stop: r.stops[i] };
     return {
       key,

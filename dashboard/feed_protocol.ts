@@ -61,7 +61,7 @@ export interface FeedStream {
 }
 
 /** The kinds of task-stream entries, by their number in `FeedStream.kind`. */
-export const STREAM_KINDS = ["compute", "erred", "transfer", "disk-write", "disk-read"] as const;
+export { STREAM_KINDS } from "../comm/protocol/stream_kinds.ts";
 
 /** What the page is told about the scheduler once. */
 export interface FeedIdentity {

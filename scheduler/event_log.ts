@@ -4,6 +4,7 @@
  * ring is full.
  */
 import { keyPrefix } from "../core/keys.ts";
+import { STREAM_COMPUTE, STREAM_ERRED } from "../comm/protocol/stream_kinds.ts";
 
 /** A fixed-capacity ring: the newest `capacity` items, oldest first. */
 export class Ring<T> {
@@ -66,11 +67,6 @@ export interface ErredTask {
   name: string;
   message: string;
 }
-
-/** The kinds of task-stream records, by number (the dashboard feed's `STREAM_KINDS`). */
-export const STREAM_COMPUTE = 0;
-/** A task that erred. */
-export const STREAM_ERRED = 1;
 
 /**
  * Finished tasks and the workers' I/O (transfers from peers, spill writes and reads back), as

@@ -24,6 +24,7 @@ import {
   type WorkerToScheduler,
 } from "../comm/protocol.ts";
 import { toEnvelope } from "../core/errors.ts";
+import { STREAM_KINDS, STREAM_TRANSFER } from "../comm/protocol/stream_kinds.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SharedValues } from "./shared_values.ts";
 import type { TaskStream } from "./event_log.ts";
@@ -304,7 +305,7 @@ export class Router {
 function recordIo(stream: TaskStream, worker: string, m: IoStreamBatch): void {
   for (let i = 0; i < m.kind.length; i++) {
     const kind = m.kind[i], n = m.keys[i];
-    const label = kind === 2 ? `transfer-${n}` : kind === 3 ? "disk-write" : "disk-read";
+    const label = kind === STREAM_TRANSFER ? `transfer-${n}` : STREAM_KINDS[kind];
     stream.pushIo(label, worker, m.start[i], m.stop[i], kind, m.nbytes[i], m.source[i]);
   }
 }

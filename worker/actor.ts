@@ -27,7 +27,12 @@ import { FunctionRunner } from "../comm/function_runner.ts";
 import type { Executor } from "./executor.ts";
 import { type WorkerOutbox, WorkerStateMachine } from "./state.ts";
 import { PeerRequests } from "./peer_requests.ts";
-import { IO_DISK_READ, IO_DISK_WRITE, IO_TRANSFER, IoStream } from "./io_stream.ts";
+import { IoStream } from "./io_stream.ts";
+import {
+  STREAM_DISK_READ,
+  STREAM_DISK_WRITE,
+  STREAM_TRANSFER,
+} from "../comm/protocol/stream_kinds.ts";
 import { now } from "./task_run.ts";
 import { fetchReplicas } from "./cluster_calls.ts";
 import { heartbeat } from "./heartbeat.ts";
@@ -188,7 +193,7 @@ export class WorkerActor {
       case "data-fetched": {
         let nbytes = 0;
         for (const k in s.values) nbytes += s.values[k].nbytes;
-        this.io.add(IO_TRANSFER, s.start, s.stop, nbytes, s.keys.length, s.worker);
+        this.io.add(STREAM_TRANSFER, s.start, s.stop, nbytes, s.keys.length, s.worker);
         return this.#state!.gotData(s.worker, s.keys, s.values);
       }
       case "fetch-failed":
@@ -215,11 +220,11 @@ export class WorkerActor {
         if (!this.#closing) this.#state?.setPaused(s.paused);
         return;
       case "spilled":
-        if (s.start !== undefined) this.io.add(IO_DISK_WRITE, s.start, s.stop!, s.diskBytes);
+        if (s.start !== undefined) this.io.add(STREAM_DISK_WRITE, s.start, s.stop!, s.diskBytes);
         return this.#state!.spillAnswer(s);
       case "unspilled":
         if (s.start !== undefined) {
-          this.io.add(IO_DISK_READ, s.start, s.stop!, s.payload.nbytes);
+          this.io.add(STREAM_DISK_READ, s.start, s.stop!, s.payload.nbytes);
         }
         return this.#state!.spillAnswer(s);
       case "spill-failed":

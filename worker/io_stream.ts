@@ -10,13 +10,6 @@
  */
 import type { IoStreamBatch } from "../comm/protocol.ts";
 
-/** The kinds of I/O entries, numbered as the scheduler's task stream and the dashboard's feed. */
-export const IO_TRANSFER = 2;
-/** A value written to a spill file. */
-export const IO_DISK_WRITE = 3;
-/** A value read back from a spill file. */
-export const IO_DISK_READ = 4;
-
 /** Entries kept at most between two sends. */
 export const IO_STREAM_LENGTH = 10_000;
 
@@ -52,7 +45,7 @@ export class IoStream {
   }
 
   /**
-   * Records one I/O: `kind` (IO_TRANSFER, IO_DISK_WRITE or IO_DISK_READ) from `start` to `stop`
+   * Records one I/O: `kind` (STREAM_TRANSFER, STREAM_DISK_WRITE or STREAM_DISK_READ) from `start` to `stop`
    * (ms since the epoch), `nbytes` moved, for `keys` values, from peer `source` ("" for disk).
    */
   add(

@@ -41,6 +41,7 @@ import {
 import { ACTOR_CALLS_TO_WORKER, ACTOR_RESULTS_TO_SCHEDULER } from "./actor_worker.ts";
 import type { ActorCalls, ActorResults } from "./actor_worker.ts";
 import { message, type OpSet, opsOf, request, type Table } from "./spec.ts";
+import { isIoKind } from "./stream_kinds.ts";
 
 /** Run a task. Dependencies not on this worker are listed with their holders. */
 export interface ComputeTask {
@@ -357,7 +358,7 @@ export const WORKER_TO_SCHEDULER: Table<WorkerToScheduler> = {
   "io-stream": message<IoStreamBatch>((m) => {
     if (!nums(m.kind)) return "kind";
     const n = (m.kind as number[]).length;
-    if (!(m.kind as number[]).every((k) => k >= 2 && k <= 4)) return "kind";
+    if (!(m.kind as number[]).every(isIoKind)) return "kind";
     if (!column(m.start, n, isNum)) return "start";
     if (!column(m.stop, n, isNum)) return "stop";
     if (!column(m.nbytes, n, isSize)) return "nbytes";

@@ -1,7 +1,12 @@
 // The worker's I/O stream: entries pile up as columns, leave in one batch, and past its
 // capacity the oldest are dropped. The batch is a valid `io-stream` message.
 import assert from "node:assert/strict";
-import { IO_DISK_READ, IO_DISK_WRITE, IO_TRANSFER, IoStream } from "../../worker/io_stream.ts";
+import { IoStream } from "../../worker/io_stream.ts";
+import {
+  STREAM_DISK_READ as IO_DISK_READ,
+  STREAM_DISK_WRITE as IO_DISK_WRITE,
+  STREAM_TRANSFER as IO_TRANSFER,
+} from "../../comm/protocol/stream_kinds.ts";
 import { validateMessage } from "../../comm/protocol.ts";
 
 Deno.test("an empty I/O stream sends nothing", () => {
