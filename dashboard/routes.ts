@@ -9,7 +9,6 @@ import { type DashboardGuard, refuse, rememberToken } from "./token_guard.ts";
 import { assetResponse } from "./assets.ts";
 import type { FeedIdentity } from "./feed_protocol.ts";
 import { type ClusterView, prometheusText } from "./metrics.ts";
-import { statusPage } from "./status_page.ts";
 import type { SystemSample } from "./system_samples.ts";
 import { htmlResponse } from "./pages/layout.ts";
 import type { ErredRow, TaskInfo, WorkerRow } from "./pages/model.ts";
@@ -66,9 +65,13 @@ function notFound(): Response {
   return new Response("not found", { status: 404, headers: TEXT });
 }
 
-/** The live page `name`, or the plain status page while its file is not there. */
-async function livePage(name: string, host: DashboardHost): Promise<Response> {
-  return await assetResponse(name) ?? htmlResponse(statusPage(host.view()));
+/** The live page `name`: a file shipped in dashboard/assets/. */
+async function livePage(name: string): Promise<Response> {
+  return await assetResponse(name) ?? new Response(
+    `the dashboard's page ${name} is missing from this installation of dtask (its ` +
+      `dashboard/assets/ folder): install the package again`,
+    { status: 500, headers: TEXT },
+  );
 }
 
 /** Dask's counts.json: tasks by state, and the cluster's size. */
@@ -128,9 +131,9 @@ export function dashboardRoutes(
   function route(req: Request, path: string): Response | Promise<Response> {
     switch (path) {
       case "/status":
-        return livePage("status.html", host);
+        return livePage("status.html");
       case "/tasks":
-        return livePage("tasks.html", host);
+        return livePage("tasks.html");
       case "/ws":
         return host.socket(req);
       case "/workers":

@@ -14,7 +14,8 @@ import { encodeValue, Payload } from "../comm/serialize.ts";
 import { CommClosedError, type ErrorEnvelope, KeyError, toEnvelope } from "../core/errors.ts";
 // Layering exception: the scheduler compiles `runOnScheduler` functions as workers do.
 import { FunctionRunner } from "../comm/function_runner.ts";
-import { type ErredTask, EventLog, Ring, TaskStream } from "./event_log.ts";
+import { type ErredTask, EventLog, TaskStream } from "./event_log.ts";
+import { Ring } from "../core/ring.ts";
 import type { SchedulerState } from "./state.ts";
 import { type AcquirePlan, planRebalance, planReplicate } from "./replicas.ts";
 

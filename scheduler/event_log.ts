@@ -4,36 +4,8 @@
  * ring is full.
  */
 import { keyPrefix } from "../core/keys.ts";
+import { Ring } from "../core/ring.ts";
 import { STREAM_COMPUTE, STREAM_ERRED } from "../comm/protocol/stream_kinds.ts";
-
-/** A fixed-capacity ring: the newest `capacity` items, oldest first. */
-export class Ring<T> {
-  #items: T[] = [];
-  #head = 0; // index of the oldest item once full
-
-  constructor(readonly capacity: number) {}
-
-  get size(): number {
-    return this.#items.length;
-  }
-
-  push(item: T): void {
-    if (this.#items.length < this.capacity) this.#items.push(item);
-    else {
-      this.#items[this.#head] = item;
-      this.#head = (this.#head + 1) % this.capacity;
-    }
-  }
-
-  /** The items, oldest first. */
-  toArray(): T[] {
-    const items = this.#items;
-    return this.#head === 0 ? items.slice() : [
-      ...items.slice(this.#head),
-      ...items.slice(0, this.#head),
-    ];
-  }
-}
 
 /** One event: [ms since the epoch, message]. */
 export type LoggedEvent<M> = [number, M];

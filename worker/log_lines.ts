@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Ring } from "../core/ring.ts";
 
 /** Lines a worker keeps (Dask's `distributed.admin.log-length` is of this order). */
 export const LOG_LINES_KEPT = 200;
@@ -18,24 +19,19 @@ export function guessLevel(line: string): string {
 
 /** The newest `capacity` log lines, oldest first. */
 export class LogLines {
-  readonly #lines: [string, string][] = [];
-  #head = 0;
+  readonly #lines: Ring<[string, string]>;
 
-  constructor(readonly capacity: number = LOG_LINES_KEPT) {}
+  constructor(readonly capacity: number = LOG_LINES_KEPT) {
+    this.#lines = new Ring(capacity);
+  }
 
   /** Keeps `line`, logged at `time` (ms since the epoch). */
   add(line: string, time: number = Date.now()): void {
-    const entry: [string, string] = [guessLevel(line), `${new Date(time).toISOString()} ${line}`];
-    if (this.#lines.length < this.capacity) this.#lines.push(entry);
-    else {
-      this.#lines[this.#head] = entry;
-      this.#head = (this.#head + 1) % this.capacity;
-    }
+    this.#lines.push([guessLevel(line), `${new Date(time).toISOString()} ${line}`]);
   }
 
   /** The lines kept, oldest first. */
   lines(): [string, string][] {
-    const l = this.#lines;
-    return [...l.slice(this.#head), ...l.slice(0, this.#head)].map(([a, b]) => [a, b]);
+    return this.#lines.toArray().map(([a, b]) => [a, b]);
   }
 }

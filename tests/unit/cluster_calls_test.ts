@@ -4,7 +4,8 @@ import { validateMessage } from "../../comm/connection.ts";
 import type { Message } from "../../comm/protocol.ts";
 import { Payload } from "../../comm/serialize.ts";
 import { ProtocolError } from "../../core/errors.ts";
-import { EventLog, Ring, TaskStream } from "../../scheduler/event_log.ts";
+import { EventLog, TaskStream } from "../../scheduler/event_log.ts";
+import { Ring } from "../../core/ring.ts";
 
 Deno.test("validateMessage accepts the cluster-call ops and names their bad fields", () => {
   const p = new Payload(new Uint8Array([0xc0]), []);
