@@ -146,8 +146,8 @@ export class SchedulerActor {
     });
     // a LocalCluster's scheduler holds its program open only through what its clients wait for
     const release = timerRelease(options.keepAlive !== false);
-    const waits = this.#waits = new WorkerWaits(post, release);
     this.deadlines = new Deadlines(post, release);
+    const waits = this.#waits = new WorkerWaits(this.deadlines);
     this.shared = new SharedValues({ state, deadlines: this.deadlines });
     this.extensions.add(this.shared.extension);
     const sessions = {
@@ -306,8 +306,6 @@ export class SchedulerActor {
           default:
             return unreachable(s.timer);
         }
-      case "wait-expired":
-        return this.#waits.expired(s.wait);
       case "deadline":
         return this.deadlines.passed(s);
       case "replicas-added":

@@ -36,11 +36,16 @@ export class Deadlines {
   after(ms: number, fire: () => void): number {
     if (this.#closed) return 0;
     const id = this.#next++;
-    const s: DeadlinePassed = { kind: "deadline", id, fire };
-    const timer = setTimeout(() => this.post(s), Math.max(0, Math.min(ms, MAX_DELAY)));
-    this.release(timer);
-    this.#timers.set(id, timer);
+    this.#arm({ kind: "deadline", id, fire, due: performance.now() + Math.max(0, ms) });
     return id;
+  }
+
+  /** Sets the timer of `s`: at its due time, or at the longest delay setTimeout honours. */
+  #arm(s: DeadlinePassed): void {
+    const wait = Math.min(Math.max(0, s.due - performance.now()), MAX_DELAY);
+    const timer = setTimeout(() => this.post(s), wait);
+    this.release(timer);
+    this.#timers.set(s.id, timer);
   }
 
   /** Disarms deadline `id` (nothing when it fired or was cancelled already). */
@@ -51,7 +56,10 @@ export class Deadlines {
 
   /** A deadline's stimulus arrived: it fires unless it was cancelled meanwhile. */
   passed(s: DeadlinePassed): void {
-    if (this.#timers.delete(s.id)) s.fire();
+    if (!this.#timers.has(s.id)) return;
+    if (s.due - performance.now() > 1) return this.#arm(s); // longer than one timer can wait
+    this.#timers.delete(s.id);
+    s.fire();
   }
 
   /** The scheduler is closing: every deadline is disarmed, none fires. */

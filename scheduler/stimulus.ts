@@ -107,17 +107,13 @@ export interface WorkerWait {
   cancel(): void;
 }
 
-/** A wait's deadline passed. */
-export interface WaitExpired {
-  kind: "wait-expired";
-  wait: WorkerWait;
-}
-
 /** A deadline an extension armed passed (see deadlines.ts): `fire` runs inside the actor. */
 export interface DeadlinePassed {
   kind: "deadline";
   id: number;
   fire: () => void;
+  /** When it is due (`performance.now()` time): a deadline past one timer's reach re-arms. */
+  due: number;
 }
 
 /** A worker reports it now holds copies of `keys` (replicate, rebalance, retire). */
@@ -181,7 +177,6 @@ export type Stimulus =
   | Tick
   | ExitStatus
   | GraceEnded
-  | WaitExpired
   | DeadlinePassed
   | ReplicasAdded
   | ReplicasRemoved
