@@ -28,7 +28,7 @@ import { UnrunnableWatch, warningLine } from "./unrunnable_watch.ts";
 import { UNRUNNABLE_WARNING } from "../comm/timeouts.ts";
 import { WorkerWaits } from "./worker_waits.ts";
 import { Deadlines } from "./deadlines.ts";
-import { SchedulerExtensions } from "./extensions.ts";
+import { ClusterListeners } from "./cluster_listeners.ts";
 import { LockExtension } from "./lock_extension.ts";
 import { SharedValues } from "./shared_values.ts";
 import { planScatter } from "./scatter_wait.ts";
@@ -93,7 +93,7 @@ export class SchedulerActor {
   /** Deadlines of the extensions' waits (lock acquires, queue gets, event waits...). */
   readonly deadlines: Deadlines;
   /** Extensions told of clients and workers leaving (coordination primitives, actors). */
-  readonly extensions: SchedulerExtensions = new SchedulerExtensions();
+  readonly listeners: ClusterListeners = new ClusterListeners();
   /** Lock, MultiLock and Semaphore. */
   readonly locks: LockExtension;
   /** Actor method calls relayed between clients and the workers holding the actors. */
@@ -149,11 +149,11 @@ export class SchedulerActor {
     this.deadlines = new Deadlines(post, release);
     const waits = this.#waits = new WorkerWaits(this.deadlines);
     this.shared = new SharedValues({ state, deadlines: this.deadlines });
-    this.extensions.add(this.shared.extension);
+    this.listeners.add(this.shared.listener);
     const sessions = {
       state,
       calls,
-      extensions: this.extensions,
+      listeners: this.listeners,
       post,
       guard,
       preloads: this.preloads,
@@ -175,13 +175,13 @@ export class SchedulerActor {
       clientsIn: (address) => clients.inWorker(address),
       now: () => performance.now(),
     });
-    this.extensions.add(this.locks);
+    this.listeners.add(this.locks);
     this.actors = new ActorRelay({
       actorStatus: (key) => state.actorStatus(key),
       worker: (a) => workers.connection(a),
       client: (id, msg) => clients.send(id, msg),
     });
-    this.extensions.add(this.actors);
+    this.listeners.add(this.actors);
     this.#lifecycle = {
       state,
       worker: (a) => workers.connection(a),
@@ -330,7 +330,7 @@ export class SchedulerActor {
         this.clients.closing();
         this.#waits.close();
         this.deadlines.close();
-        this.extensions.close();
+        this.listeners.close();
         this.calls.close();
         this.feed.close();
         return;

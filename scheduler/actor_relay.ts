@@ -10,7 +10,7 @@ import type { ActorCall, ActorResults, SchedulerToClient } from "../comm/protoco
 import type { Connection } from "../comm/connection.ts";
 import type { ActorEvent, ActorStatus } from "./actor_records.ts";
 import { type ActorCallEffect, ActorCallState } from "./actor_calls.ts";
-import type { SchedulerExtension } from "./extensions.ts";
+import type { ClusterListener } from "./cluster_listeners.ts";
 
 /** What the relay needs from the scheduler actor. */
 export interface ActorRelayHost {
@@ -23,7 +23,7 @@ export interface ActorRelayHost {
 }
 
 /** Relays actor calls between clients and workers. */
-export class ActorRelay implements SchedulerExtension {
+export class ActorRelay implements ClusterListener {
   readonly #calls = new ActorCallState();
 
   constructor(readonly host: ActorRelayHost) {}

@@ -10,7 +10,7 @@
 import type { TimerRelease } from "../comm/unref.ts";
 import type { Connection } from "../comm/connection.ts";
 import type { SchedulerToClient } from "../comm/protocol.ts";
-import type { SchedulerExtensions } from "./extensions.ts";
+import type { ClusterListeners } from "./cluster_listeners.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import type { SchedulerState } from "./state.ts";
 import type { ClientClosed, ClientMessage, ClientStalled, Post } from "./stimulus.ts";
@@ -33,7 +33,7 @@ export interface ClientSessionsHost {
   readonly state: SchedulerState;
   readonly calls: ClusterCalls;
   /** The extensions told when a client leaves for good. */
-  readonly extensions: SchedulerExtensions;
+  readonly listeners: ClusterListeners;
   /** How long a dropped client keeps its wanted keys (ms; 0: released at once). */
   readonly grace: number;
   /** Whether the scheduler is closing. */
@@ -130,6 +130,9 @@ export class ClientSessions {
   /** A client's connection closed: it is released now, or after its grace period. */
   closed(s: ClientClosed): void {
     const host = this.host, id = s.client;
+    host.guard(`closing a connection of client ${id}`, () => {
+      host.listeners.connectionClosed(id, s.conn);
+    });
     if (this.conns.get(id) !== s.conn) return;
     this.conns.delete(id);
     if (this.#leaving.has(id) || host.closing || host.grace <= 0) return this.#gone(id);
@@ -154,7 +157,7 @@ export class ClientSessions {
     this.host.note(`Remove client ${id}`);
     this.host.calls.clientGone(id);
     this.host.guard(`removing client ${id}`, () => {
-      this.host.extensions.clientGone(id);
+      this.host.listeners.clientGone(id);
       this.host.state.removeClient(id);
     });
   }

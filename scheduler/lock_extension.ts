@@ -13,7 +13,7 @@ import type { Connection } from "../comm/connection.ts";
 import type { LockRequestMessage } from "../comm/protocol.ts";
 import { LeaseError, toEnvelope } from "../core/errors.ts";
 import type { Deadlines } from "./deadlines.ts";
-import type { SchedulerExtension } from "./extensions.ts";
+import type { ClusterListener } from "./cluster_listeners.ts";
 import { type AcquireOutcome, leaseKey, LockTable } from "./lock_table.ts";
 import { type SemaphoreMetrics, SemaphoreTable } from "./semaphore_table.ts";
 
@@ -43,7 +43,7 @@ interface Lease {
 }
 
 /** Locks and semaphores, their waits, and what leaving clients and workers give back. */
-export class LockExtension implements SchedulerExtension {
+export class LockExtension implements ClusterListener {
   /** Lock and MultiLock holders and waiters. */
   readonly locks: LockTable = new LockTable();
   /** Semaphores. */

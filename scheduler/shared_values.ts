@@ -12,7 +12,7 @@ import type { Connection } from "../comm/connection.ts";
 import type { SharedValueRequest } from "../comm/protocol.ts";
 import { CancelledError, toEnvelope } from "../core/errors.ts";
 import type { Deadlines } from "./deadlines.ts";
-import type { SchedulerExtension } from "./extensions.ts";
+import type { ClusterListener } from "./cluster_listeners.ts";
 import type { SchedulerState } from "./state.ts";
 import type { SharedEffect, SharedReply } from "./shared_effects.ts";
 import { type SharedValueAsk, SharedValuesState } from "./shared_values_state.ts";
@@ -46,7 +46,12 @@ export class SharedValues {
   constructor(private readonly host: SharedValuesHost) {}
 
   /** What the scheduler tells this extension: a client gone, the scheduler closing. */
-  readonly extension: SchedulerExtension = {
+  readonly listener: ClusterListener = {
+    connectionClosed: (_client, conn) => {
+      const waits = this.#byConn.get(conn);
+      this.#byConn.delete(conn);
+      if (waits?.size) this.#apply(this.machine.abandon([...waits]));
+    },
     clientGone: (id) => this.#apply(this.machine.clientGone(id)),
     close: () => {
       this.machine.close();
@@ -176,21 +181,11 @@ export class SharedValues {
     return ask;
   }
 
-  /** Request `wait` waits: it is dropped if its connection closes first. */
+  /** Request `wait` waits: it is dropped if its connection closes first (`connectionClosed`). */
   #watch(conn: Connection, wait: number): void {
     let waits = this.#byConn.get(conn);
-    if (!waits) {
-      this.#byConn.set(conn, waits = new Set());
-      // the closing is posted back to the actor as a deadline due at once
-      conn.closed.then(() => this.host.deadlines.after(0, () => this.#closed(conn)));
-    }
+    if (!waits) this.#byConn.set(conn, waits = new Set());
     waits.add(wait);
-  }
-
-  #closed(conn: Connection): void {
-    const waits = this.#byConn.get(conn);
-    this.#byConn.delete(conn);
-    if (waits?.size) this.#apply(this.machine.abandon([...waits]));
   }
 }
 

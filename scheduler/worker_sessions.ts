@@ -10,7 +10,7 @@
 import type { Connection } from "../comm/connection.ts";
 import { withTimeout } from "../comm/handshake.ts";
 import type { Heartbeat, WorkerInfo } from "../comm/protocol.ts";
-import type { SchedulerExtensions } from "./extensions.ts";
+import type { ClusterListeners } from "./cluster_listeners.ts";
 import type { ClusterCalls } from "./cluster_calls.ts";
 import { Liveness } from "./liveness.ts";
 import type { SchedulerState } from "./state.ts";
@@ -29,7 +29,7 @@ export interface WorkerSessionsHost {
   readonly state: SchedulerState;
   readonly calls: ClusterCalls;
   /** The extensions told when a worker leaves. */
-  readonly extensions: SchedulerExtensions;
+  readonly listeners: ClusterListeners;
   /** Modules every worker imports. */
   readonly preloads: readonly string[];
   /** Whether the scheduler is closing. */
@@ -130,7 +130,7 @@ export class WorkerSessions {
     if (known) host.calls.workerRemoved(address, reason);
     host.guard(`removing worker ${address}`, () => {
       host.state.removeWorker(address, reason, expected);
-      if (known) host.extensions.workerRemoved(address);
+      if (known) host.listeners.workerRemoved(address);
     });
     host.changed();
   }

@@ -26,7 +26,7 @@ function setup() {
     x,
     shell,
     [Symbol.dispose]() {
-      shell.extension.close!();
+      shell.listener.close!();
       deadlines.close();
     },
   };
@@ -100,6 +100,7 @@ Deno.test("shell: a waiting request whose connection closes is dropped; values s
   shell.handle("c", { op: "queue-get", id: 1, name: "q", maxsize: 0 }, gone.conn);
   shell.handle("c", { op: "event-wait", id: 2, name: "e" }, gone.conn);
   gone.close();
+  shell.listener.connectionClosed!("c", gone.conn); // as the client sessions tell it
   await until(() => shell.machine.events.events.size === 0, "the closed connection's waits to go");
   shell.handle("c", { op: "queue-put", id: 3, name: "q", maxsize: 0, v, keys: [] }, other.conn);
   shell.handle("c", { op: "queue-size", id: 4, name: "q", maxsize: 0 }, other.conn);

@@ -1,13 +1,20 @@
 /**
  * What the scheduler's extensions (coordination primitives, actors...) hear of the cluster
- * besides their own messages: a client leaving for good, a worker leaving, the scheduler
- * closing. Each extension registers once; the sessions tell them all.
+ * besides their own messages: a client's connection closing, a client leaving for good, a
+ * worker leaving, the scheduler closing. Each extension registers once; the sessions tell them
+ * all, inside the actor.
  *
  * @module
  */
+import type { Connection } from "../comm/connection.ts";
 
 /** The cluster events an extension may follow (each optional). */
-export interface SchedulerExtension {
+export interface ClusterListener {
+  /**
+   * A client's connection closed (the client may come back on another within its grace
+   * period): what waits for an answer on `conn` can stop waiting.
+   */
+  connectionClosed?(client: string, conn: Connection): void;
   /** A client left for good: it said goodbye, or its grace period to reconnect ended. */
   clientGone?(id: string): void;
   /** A worker left the cluster (it died, retired or was removed). */
@@ -17,19 +24,23 @@ export interface SchedulerExtension {
 }
 
 /** The registered extensions, told of each event in the order they registered. */
-export class SchedulerExtensions implements Required<SchedulerExtension> {
-  readonly #all: SchedulerExtension[] = [];
+export class ClusterListeners implements Required<ClusterListener> {
+  readonly #all: ClusterListener[] = [];
 
   /**
    * Registers an extension.
    *
    * @example
    * ```ts ignore
-   * extensions.add({ clientGone: (id) => locks.releaseHeldBy(id) });
+   * listeners.add({ clientGone: (id) => locks.releaseHeldBy(id) });
    * ```
    */
-  add(ext: SchedulerExtension): void {
+  add(ext: ClusterListener): void {
     this.#all.push(ext);
+  }
+
+  connectionClosed(client: string, conn: Connection): void {
+    for (const e of this.#all) e.connectionClosed?.(client, conn);
   }
 
   clientGone(id: string): void {
