@@ -41,6 +41,10 @@ export type ActorStatus =
 /** Every actor task, by task. */
 export class ActorRecords {
   readonly #records = new Map<TaskState, ActorRecord>();
+  /** The actors each worker holds, by address (placement and supervision read it per worker). */
+  readonly #held = new Map<string, Set<TaskState>>();
+  /** Actor tasks being made (processing): few at a time. */
+  readonly #making = new Set<TaskState>();
 
   /** `emit`: where the events go (the scheduler's outbox). */
   constructor(readonly emit: (e: ActorEvent) => void) {}
@@ -69,10 +73,12 @@ export class ActorRecords {
   moved(ts: TaskState, from: TaskStateName, to: TaskStateName, worker?: string): void {
     const r = this.#records.get(ts);
     if (r === undefined) return;
+    if (to === "processing") this.#making.add(ts);
+    else if (from === "processing") this.#making.delete(ts);
     if (to === "memory" && from === "processing" && worker !== undefined) {
-      r.worker = worker;
+      this.#hold(ts, r, worker);
       this.emit({ kind: "ready", key: ts.key, worker });
-    } else if (from === "memory") r.worker = null;
+    } else if (from === "memory") this.#hold(ts, r, null);
     if (to === "erred") {
       const error = ts.exception ?? { name: "Error", message: `actor ${ts.key} erred` };
       this.emit({ kind: "failed", key: ts.key, error });
@@ -86,23 +92,38 @@ export class ActorRecords {
 
   /** Actor task `ts` was forgotten. */
   removed(ts: TaskState): void {
-    if (this.#records.delete(ts)) this.emit({ kind: "gone", key: ts.key });
+    const r = this.#records.get(ts);
+    if (r === undefined) return;
+    this.#hold(ts, r, null);
+    this.#making.delete(ts);
+    this.#records.delete(ts);
+    this.emit({ kind: "gone", key: ts.key });
   }
 
   /** The actor tasks whose instances the worker at `address` holds. */
   heldOn(address: string): TaskState[] {
-    const out: TaskState[] = [];
-    for (const [ts, r] of this.#records) if (r.worker === address) out.push(ts);
-    return out;
+    return [...this.#held.get(address) ?? []];
   }
 
   /** How many actors `ws` holds or is making (placement balances them, as Dask). */
   countOn(ws: WorkerState): number {
-    let n = 0;
-    for (const [ts, r] of this.#records) {
-      if (r.worker === ws.address || ts.processingOn === ws) n++;
-    }
+    let n = this.#held.get(ws.address)?.size ?? 0;
+    for (const ts of this.#making) if (ts.processingOn === ws) n++;
     return n;
+  }
+
+  /** Records that `worker` (null: none) holds the instance of actor `ts`. */
+  #hold(ts: TaskState, r: ActorRecord, worker: string | null): void {
+    if (r.worker !== null) {
+      const on = this.#held.get(r.worker);
+      on?.delete(ts);
+      if (on?.size === 0) this.#held.delete(r.worker);
+    }
+    r.worker = worker;
+    if (worker === null) return;
+    let on = this.#held.get(worker);
+    if (on === undefined) this.#held.set(worker, on = new Set());
+    on.add(ts);
   }
 
   /** Where a call on the actor of `ts` (undefined: no such key) goes now. */

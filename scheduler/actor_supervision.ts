@@ -14,7 +14,7 @@ import type { WorkerState } from "./task_state.ts";
 import type { TransitionEngine } from "./transitions.ts";
 
 /** The records supervision reads and changes. */
-export type SupervisionRecords = Pick<GraphState, "actors" | "count" | "needed" | "out">;
+export type SupervisionRecords = Pick<GraphState, "actors" | "needed" | "out">;
 
 /** What a leaving worker's actors need from supervision (membership calls it). */
 export interface ActorSupervisor {
@@ -26,7 +26,7 @@ export interface ActorSupervisor {
 export class ActorSupervision implements ActorSupervisor {
   constructor(
     readonly records: SupervisionRecords,
-    readonly engine: Pick<TransitionEngine, "recommendOne">,
+    readonly engine: Pick<TransitionEngine, "recommendOne" | "toReleased">,
   ) {}
 
   workerRemoved(ws: WorkerState, reason: string): void {
@@ -35,12 +35,6 @@ export class ActorSupervision implements ActorSupervisor {
     for (const ts of g.actors.heldOn(ws.address)) {
       if (ts.state !== "memory") continue;
       const r = g.actors.get(ts)!;
-      for (const holder of ts.whoHas!) {
-        holder.hasWhat.delete(ts);
-        holder.nbytes -= ts.nbytes;
-        if (holder !== ws) g.out.worker(holder.address, { op: "free-keys", keys: [ts.key] });
-      }
-      ts.whoHas = null;
       const needed = g.needed(ts);
       const restart = needed && r.restarts > 0;
       if (restart) {
@@ -52,8 +46,12 @@ export class ActorSupervision implements ActorSupervisor {
             `${r.restarts} re-creations left`,
         );
       }
-      ts.state = "released";
-      g.count("memory", "released", ts);
+      // the leaving worker's copy goes with it (it is told nothing); every other copy of the
+      // key goes too, since a copy of the handle elsewhere is no instance
+      ts.whoHas!.delete(ws);
+      ws.hasWhat.delete(ts);
+      ws.nbytes -= ts.nbytes;
+      this.engine.toReleased(ts);
       if (restart) this.engine.recommendOne(ts, "waiting");
       else if (needed) {
         ts.exception = toEnvelope(
@@ -66,7 +64,7 @@ export class ActorSupervision implements ActorSupervisor {
         delete ts.exception.stack; // it says nothing about where: the message does
         ts.blame = ts;
         this.engine.recommendOne(ts, "erred");
-      } else this.engine.recommendOne(ts, "forgotten");
+      }
     }
   }
 }
