@@ -5,6 +5,7 @@
  * recording is in performance_report.ts, the page in report_html.ts.
  * @module
  */
+import { KIND_COLOURS, KIND_NAMES, prefixColour } from "../dashboard/assets/palette.js";
 import type { TaskStreamAction, TaskStreamRecord } from "../client/cluster_calls.ts";
 import { keyPrefix } from "../core/keys.ts";
 
@@ -45,12 +46,10 @@ export interface IoTotals {
   totalMs: number;
 }
 
-/** The colours of the I/O actions, as the dashboard's task stream draws them. */
-export const IO_COLOURS: Readonly<Record<string, string>> = {
-  transfer: "#d62728",
-  "disk-write": "#ff9900",
-  "disk-read": "#e6b800",
-};
+/** The colours of the I/O actions: the dashboard's (dashboard/assets/palette.js). */
+export const IO_COLOURS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["transfer", "disk-write", "disk-read"].map((a) => [a, KIND_COLOURS[KIND_NAMES.indexOf(a)]]),
+);
 
 /** Whether a record is a task's (not a worker's I/O). */
 export function isCompute(t: TaskStreamRecord): boolean {
@@ -114,11 +113,9 @@ export function prefixTotals(tasks: readonly TaskStreamRecord[]): PrefixTotals[]
   return out.sort((a, b) => b.totalMs - a.totalMs || a.prefix.localeCompare(b.prefix));
 }
 
-/** A steady colour per task prefix (a hue from its name). */
+/** A task prefix's colour: the one the dashboard gives it (dashboard/assets/palette.js). */
 export function prefixColor(prefix: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), 16777619);
-  return `hsl(${(h >>> 0) % 360}, 65%, 55%)`;
+  return prefixColour(prefix);
 }
 
 /** A number of ms as text: `850 µs`, `12.3 ms`, `4.56 s`. */
