@@ -80,7 +80,7 @@ export class SchedulerChild implements Supervisable {
     const link = s.dashboardLink ? new URL(s.dashboardLink) : null;
     return {
       ...this.options,
-      port: Number(new URL(s.address.replace(/^(tcp|tls):/, "http:")).port),
+      port: parseAddress(s.address).port,
       inprocName: s.inprocAddress.slice("inproc://".length),
       ...(s.wsAddress !== null && { wsPort: parseAddress(s.wsAddress).port }),
       dashboardAddress: link ? `${link.hostname}:${link.port}` : null,

@@ -6,8 +6,6 @@
  */
 import { formatBytes } from "./format_bytes.ts";
 
-export { formatBytes };
-
 /**
  * A MIME bundle, as `deno jupyter` displays it: what `[Symbol.for("Jupyter.display")]()` of a
  * Client, a LocalCluster or a Future returns.

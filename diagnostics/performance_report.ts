@@ -6,7 +6,8 @@
  * @module
  */
 import type { Client } from "../client/client.ts";
-import { currentClient } from "../client/current_client.ts";
+import { resolveClient } from "../client/primitive_client.ts";
+import { pause } from "../core/backoff.ts";
 import type { TaskStreamRecord } from "../client/cluster_calls.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { ioTotals, type MemorySample, prefixTotals, type ReportData } from "./report_data.ts";
@@ -36,9 +37,7 @@ export interface PerformanceReportOptions {
 class MemorySampler {
   readonly samples: MemorySample[] = [];
   error: unknown = null;
-  #stopped = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | null = null;
+  readonly #stopped = new AbortController();
   readonly #loop: Promise<void>;
 
   constructor(readonly client: Client, readonly start: number, readonly interval: number) {
@@ -46,13 +45,11 @@ class MemorySampler {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopped) {
+    const stopped = this.#stopped.signal;
+    while (!stopped.aborted) {
       await this.sample();
-      if (this.error !== null || this.#stopped) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#timer = setTimeout(resolve, this.interval);
-      });
+      if (this.error !== null) return;
+      await pause(this.interval, stopped);
     }
   }
 
@@ -73,9 +70,7 @@ class MemorySampler {
 
   /** Stops sampling; resolves once the request in flight has answered. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
+    this.#stopped.abort();
     await this.#loop;
   }
 }
@@ -109,13 +104,7 @@ export async function performanceReport<T>(
   fn: () => T | Promise<T>,
   options: PerformanceReportOptions = {},
 ): Promise<Awaited<T>> {
-  const client = options.client ?? (currentClient() as Client | undefined);
-  if (client === undefined || typeof client?.getTaskStream !== "function") {
-    throw new TypeError(
-      "performanceReport needs a client: connect one first, or pass { client } (the Client " +
-        "whose cluster to record)",
-    );
-  }
+  const client = resolveClient(options.client, "performanceReport");
   if (typeof fn !== "function") {
     throw new TypeError("performanceReport: the second argument must be the function to run");
   }

@@ -6,7 +6,8 @@
  * time (managed, unmanaged and spilled, stacked).
  * @module
  */
-import { escapeHtml, formatBytes } from "../core/display_html.ts";
+import { escapeHtml } from "../core/display_html.ts";
+import { formatBytes } from "../core/format_bytes.ts";
 import { formatMs, IO_COLOURS, prefixColor, type ReportData } from "./report_data.ts";
 
 /** Rectangles drawn at most in the task stream (the page stays light; the table has all). */

@@ -4,7 +4,8 @@
  * network: no external script, stylesheet, font or image.
  * @module
  */
-import { escapeHtml, formatBytes } from "../core/display_html.ts";
+import { escapeHtml } from "../core/display_html.ts";
+import { formatBytes } from "../core/format_bytes.ts";
 import { keyPrefix } from "../core/keys.ts";
 import { MAX_DRAWN_TASKS, memorySvg, taskStreamSvg } from "./report_charts.ts";
 import { formatMs, IO_COLOURS, isCompute, prefixColor, type ReportData } from "./report_data.ts";

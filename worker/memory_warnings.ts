@@ -7,8 +7,6 @@
  */
 import { formatBytes } from "../core/format_bytes.ts";
 
-export { formatBytes };
-
 /** What a memory warning is about. */
 export type MemoryWarning = "unmanaged-high" | "max-spill" | "spill-failed";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { MissingData, TaskErred, TaskFinished } from "../../comm/protocol.ts";
 import { Payload } from "../../comm/serialize.ts";
 import type { ServedData } from "../../worker/data_server.ts";
-import { formatBytes } from "../../worker/memory_warnings.ts";
+import { formatBytes } from "../../core/format_bytes.ts";
 import { blob, ct, memoryConfig, Sim } from "../fixtures/worker_sim.ts";
 
 const MiB = 2 ** 20;
