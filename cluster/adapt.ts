@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { unrefTimer } from "../comm/unref.ts";
 
 /** `cluster.adapt(options)`: the bounds and pace of adaptive scaling. */
 export interface AdaptOptions {
@@ -155,21 +156,21 @@ export function startAdaptive(
     } else lowerInARow = 0;
   };
 
+  /** One step (once the loop it replaces stopped), then the next is scheduled. */
+  const run = () => {
+    step = after.then(() => stopped ? undefined : once()).catch((e) =>
+      host.warn(`adaptive scaling: a step failed (tried again): ${(e as Error)?.message ?? e}`)
+    ).finally(schedule);
+  };
   const schedule = () => {
     if (stopped) return;
-    const t = setTimeout(() => {
+    timer = setTimeout(() => {
       timer = undefined;
-      step = after.then(() => stopped ? undefined : once()).catch((e) =>
-        host.warn(`adaptive scaling: a step failed (tried again): ${(e as Error)?.message ?? e}`)
-      ).finally(schedule);
+      run();
     }, o.interval);
-    Deno.unrefTimer(t);
-    timer = t;
+    unrefTimer(timer);
   };
-
-  step = after.then(() => stopped ? undefined : once()).catch((e) =>
-    host.warn(`adaptive scaling: a step failed (tried again): ${(e as Error)?.message ?? e}`)
-  ).finally(schedule);
+  run();
 
   return {
     options: o,
